@@ -1,0 +1,4 @@
+export { decode, encode, frameTypeId, TYPE_IDS, typeNameOf } from './codec.ts';
+export { PosbusDecodeError, type PosbusDecodeReason, PosbusEncodeError } from './errors.ts';
+export * from './types.ts';
+export { fromHex, isUmid, NIL_UMID, toHex } from './umid.ts';

@@ -1,0 +1,154 @@
+import { PosbusDecodeError } from './errors.ts';
+import { readUmid, type Umid } from './umid.ts';
+
+const scratch = new DataView(new ArrayBuffer(8));
+const utf8 = new TextDecoder('utf-8');
+
+/**
+ * Reads MUS primitives (SPEC.md §3) from `bytes[pos, end)`. Every failure is a PosbusDecodeError at the
+ * offending byte, relative to the start of the frame. Lengths and counts are checked against the bytes
+ * left before anything is allocated.
+ */
+export class MusReader {
+  bytes: Uint8Array;
+  pos: number;
+  end: number;
+
+  constructor(bytes: Uint8Array, pos = 0, end = bytes.length) {
+    this.bytes = bytes;
+    this.pos = pos;
+    this.end = end;
+  }
+
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  fail(reason: ConstructorParameters<typeof PosbusDecodeError>[0], detail?: string, at = this.pos): never {
+    throw new PosbusDecodeError(reason, at, detail);
+  }
+
+  byte(): number {
+    if (this.pos >= this.end) this.fail('truncated');
+    return this.bytes[this.pos++];
+  }
+
+  /** Unsigned LEB128 of at most 32 bits: the 5th byte may not exceed 0x0f. */
+  uvarint32(): number {
+    const start = this.pos;
+    let result = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      if (this.pos >= this.end) this.fail('truncated', undefined, start);
+      const b = this.bytes[this.pos++];
+      if (shift === 28) {
+        if (b > 0x0f) this.fail('varint-overflow', undefined, this.pos - 1);
+        return (result | (b << 28)) >>> 0;
+      }
+      result |= (b & 0x7f) << shift;
+      if (b < 0x80) return result >>> 0;
+    }
+    return this.fail('varint-overflow');
+  }
+
+  /** A Go `int`: zigzag over a 64-bit LEB128. Values outside ±(2^53-1) are refused: JavaScript cannot hold them exactly. */
+  int(): number {
+    const start = this.pos;
+    // Fast path: up to 4 bytes (28 bits) fit a small integer.
+    let low = 0;
+    for (let shift = 0; shift < 28; shift += 7) {
+      if (this.pos >= this.end) this.fail('truncated', undefined, start);
+      const b = this.bytes[this.pos++];
+      low |= (b & 0x7f) << shift;
+      if (b < 0x80) return (low >>> 1) ^ -(low & 1);
+    }
+    let big = BigInt(low);
+    for (let shift = 28n; ; shift += 7n) {
+      if (this.pos >= this.end) this.fail('truncated', undefined, start);
+      const b = this.bytes[this.pos++];
+      if (shift === 63n) {
+        if (b > 1) this.fail('varint-overflow', undefined, this.pos - 1);
+        big |= BigInt(b) << 63n;
+        break;
+      }
+      big |= BigInt(b & 0x7f) << shift;
+      if (b < 0x80) break;
+    }
+    const value = big & 1n ? -(big >> 1n) - 1n : big >> 1n;
+    if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
+      this.fail('int-out-of-range', value.toString(), start);
+    }
+    return Number(value);
+  }
+
+  /** A MUS length or element count: a zigzag int that must be ≥ 0 and, at `minElementSize` bytes per element, fit the bytes left. */
+  length(minElementSize = 1): number {
+    const start = this.pos;
+    const n = this.int();
+    if (n < 0) this.fail('negative-length', String(n), start);
+    if (n * minElementSize > this.end - this.pos) this.fail('truncated', `length ${n}`, start);
+    return n;
+  }
+
+  /** float32 whose bit pattern was byte-reversed and written as a 32-bit varint. */
+  f32(): number {
+    scratch.setUint32(0, this.uvarint32(), true);
+    return scratch.getFloat32(0, false);
+  }
+
+  bool(): boolean {
+    const at = this.pos;
+    const b = this.byte();
+    if (b > 1) this.fail('bad-byte', `bool ${b}`, at);
+    return b === 1;
+  }
+
+  /** The presence byte of an optional value. */
+  present(): boolean {
+    return this.bool();
+  }
+
+  /** Go int8: one raw two's-complement byte. */
+  i8(): number {
+    return (this.byte() << 24) >> 24;
+  }
+
+  umid(): Umid {
+    if (this.end - this.pos < 16) this.fail('truncated', 'umid');
+    const id = readUmid(this.bytes, this.pos);
+    this.pos += 16;
+    return id;
+  }
+
+  /** `n` raw bytes, as a view into the frame (no copy). */
+  raw(n: number): Uint8Array {
+    if (this.end - this.pos < n) this.fail('truncated');
+    const view = this.bytes.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return view;
+  }
+
+  string(): string {
+    return decodeUtf8(this.raw(this.length()));
+  }
+
+  /** A copy of the bytes, so that the decoded message does not pin the frame buffer. */
+  bytesField(): Uint8Array {
+    return this.raw(this.length()).slice();
+  }
+}
+
+/** UTF-8 to string; invalid sequences become U+FFFD (the original does not validate). */
+export function decodeUtf8(view: Uint8Array): string {
+  const n = view.length;
+  if (n < 24) {
+    // Short ASCII strings are most of what PosBus carries; skip TextDecoder's call overhead for them.
+    let s = '';
+    for (let i = 0; i < n; i++) {
+      const c = view[i];
+      if (c >= 0x80) return utf8.decode(view);
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return utf8.decode(view);
+}
