@@ -1,0 +1,64 @@
+/**
+ * Access tokens: HS256 JWTs signed with the node's secret, which is created on first start and kept in
+ * the data dir (mode 0600). `sub` = user id, `iss` = the node's issuer name.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sign, verify } from 'hono/jwt';
+
+export const TOKEN_ISSUER = 'odyssey-node';
+
+export class TokenError extends Error {
+  override readonly name = 'TokenError';
+}
+
+export interface TokenClaims {
+  sub: string;
+  iss: string;
+  iat: number;
+  exp: number;
+}
+
+export class TokenService {
+  private readonly secret: string;
+  private readonly ttlSeconds: number;
+
+  constructor(secret: string, ttlSeconds: number) {
+    this.secret = secret;
+    this.ttlSeconds = ttlSeconds;
+  }
+
+  /** Loads the node secret from `dataDir/node-secret`, creating it on first start. */
+  static async open(dataDir: string, ttlSeconds: number): Promise<TokenService> {
+    const path = join(dataDir, 'node-secret');
+    let secret: string;
+    try {
+      secret = (await readFile(path, 'utf8')).trim();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      secret = randomBytes(32).toString('base64url');
+      await writeFile(path, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+    }
+    await chmod(path, 0o600);
+    if (secret.length < 32) throw new TokenError(`${path} holds a secret shorter than 32 characters`);
+    return new TokenService(secret, ttlSeconds);
+  }
+
+  issue(userId: string): Promise<string> {
+    const iat = Math.floor(Date.now() / 1000);
+    return sign({ sub: userId, iss: TOKEN_ISSUER, iat, exp: iat + this.ttlSeconds }, this.secret, 'HS256');
+  }
+
+  /** The claims of a valid token; throws TokenError for a bad signature, a wrong issuer or an expired token. */
+  async verify(token: string): Promise<TokenClaims> {
+    try {
+      const claims = await verify(token, this.secret, { alg: 'HS256', iss: TOKEN_ISSUER });
+      if (typeof claims.sub !== 'string') throw new TokenError('token has no subject');
+      return claims as unknown as TokenClaims;
+    } catch (e) {
+      if (e instanceof TokenError) throw e;
+      throw new TokenError(`invalid token: ${(e as Error).name}`);
+    }
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Node configuration: defaults < config file (--config, JSON) < environment (ODYSSEY_*) < flags.
+ * Validated at start; a bad value stops the node with a message naming the key and where it came from.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const configSchema = z
+  .object({
+    /** Data directory: LevelDB, the node secret, later the blockstore. */
+    data: z.string().min(1).default('./data'),
+    host: z.string().min(1).default('127.0.0.1'),
+    port: int(0, 65535).default(4000),
+    name: z.string().min(1).max(100).default('Odyssey node'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Position tick of every world. */
+    tickMs: int(10, 5000).default(100),
+    /** Every user's position is re-sent at least this often, moved or not. */
+    refreshMs: int(100, 600_000).default(5000),
+    /** Users per UsersTransformList frame (46 bytes each at most: 512 stays under a 32 KiB client read limit). */
+    positionBatch: int(1, 700).default(512),
+    /** Access token lifetime. */
+    tokenTtlSeconds: int(60, 30 * 86400).default(86400),
+    /** Largest PosBus frame accepted after the handshake (the original: 1024). */
+    maxFrameBytes: int(256, 1 << 20).default(4096),
+    /** Largest HandShake frame (it carries the token). */
+    maxHandshakeBytes: int(256, 1 << 20).default(16384),
+    handshakeTimeoutMs: int(100, 600_000).default(10_000),
+    /** Sustained inbound messages per second per session, and the burst above it. */
+    messagesPerSecond: int(1, 100_000).default(60),
+    messageBurst: int(1, 100_000).default(120),
+    /** Malformed or unexpected frames tolerated per session before it is closed. */
+    maxBadFrames: int(0, 100_000).default(20),
+    /** Bytes queued on a socket above which position frames are dropped (latest wins). */
+    positionBacklogBytes: int(1024, 1 << 30).default(256 * 1024),
+    /** Bytes queued on a socket above which the session is closed as too slow. */
+    maxQueuedBytes: int(64 * 1024, 1 << 30).default(8 * 1024 * 1024),
+    pingIntervalMs: int(100, 600_000).default(30_000),
+    /** Guests are deleted this long after their last session ended (the original: 20 minutes). */
+    guestTtlMs: int(0, 30 * 86400_000).default(20 * 60_000),
+    /** Operator's public URL of this node, shown to clients; empty = derived from the request. */
+    publicUrl: z.string().default(''),
+  })
+  .strict();
+
+export type NodeConfig = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const camel = (s: string) => s.toLowerCase().replace(/[-_]([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/** ODYSSEY_TICK_MS=50 → { tickMs: '50' }. */
+export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (name.startsWith('ODYSSEY_') && value !== undefined) out[camel(name.slice('ODYSSEY_'.length))] = value;
+  }
+  return out;
+}
+
+/** --tick-ms 50 / --tick-ms=50 → { tickMs: '50' }; `--config` is returned separately. */
+export function configFromFlags(args: string[]): { flags: Record<string, string>; configFile?: string } {
+  const flags: Record<string, string> = {};
+  let configFile: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument ${JSON.stringify(arg)}`);
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    const value = eq < 0 ? args[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw new ConfigError(`flag --${name} needs a value`);
+    if (name === 'config') configFile = value;
+    else flags[camel(name)] = value;
+  }
+  return { flags, configFile };
+}
+
+/** Merges the sources and validates. Throws ConfigError naming the first bad key and its source. */
+export function loadConfig(sources: {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  flags?: Record<string, unknown>;
+}): NodeConfig {
+  let fromFile: Record<string, unknown> = {};
+  if (sources.file) {
+    try {
+      fromFile = JSON.parse(readFileSync(sources.file, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`config file ${sources.file}: ${(e as Error).message}`);
+    }
+  }
+  const fromEnv = configFromEnv(sources.env ?? {});
+  const fromFlags = sources.flags ?? {};
+  const origin = (k: string) =>
+    k in fromFlags
+      ? `flag --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+      : k in fromEnv
+        ? 'environment'
+        : 'config file';
+  const result = configSchema.safeParse({ ...fromFile, ...fromEnv, ...fromFlags });
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const k =
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.join(', ')
+        : issue.path.map(String).join('.') || '(root)';
+    throw new ConfigError(`invalid config key ${k} (from ${origin(k)}): ${issue.message}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,141 @@
+/**
+ * Composition: builds every component from the config, starts them in dependency order and stops them in
+ * reverse. One HTTP server carries the API and the PosBus WebSocket.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import type { Logger } from 'pino';
+import { createApp } from '../api/app.ts';
+import { Database } from '../storage/db/database.ts';
+import { TokenService } from './auth/tokens.ts';
+import type { NodeConfig } from './config.ts';
+import { createLogger } from './log.ts';
+import { PosbusServer } from './posbus/posbus-server.ts';
+import { UserController } from './user/user-controller.ts';
+import { UserStore } from './user/user-store.ts';
+import { HybridClock } from './world/hlc.ts';
+import { seed } from './world/seed.ts';
+import { WorldController } from './world/world-controller.ts';
+import { WorldStore } from './world/world-store.ts';
+
+export const VERSION: string = JSON.parse(
+  await readFile(new URL('../package.json', import.meta.url), 'utf8'),
+).version;
+
+export class OdysseyNode {
+  readonly config: NodeConfig;
+  readonly log: Logger;
+  db!: Database;
+  store!: WorldStore;
+  users!: UserStore;
+  worlds!: WorldController;
+  tokens!: TokenService;
+  posbus!: PosbusServer;
+  private http!: Server;
+  private guestSweep: NodeJS.Timeout | undefined;
+  private started = false;
+
+  constructor(config: NodeConfig, logger?: Logger) {
+    this.config = config;
+    this.log = logger ?? createLogger(config.logLevel);
+  }
+
+  /** The bound HTTP address (useful with port 0). */
+  get address(): AddressInfo {
+    return this.http.address() as AddressInfo;
+  }
+
+  get url(): string {
+    const { address, port } = this.address;
+    return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    await mkdir(c.data, { recursive: true });
+    this.db = new Database(`${c.data}/db`);
+    await this.db.open();
+    let nodeId = (await this.db.meta.get('nodeId')) as string | undefined;
+    if (!nodeId) {
+      nodeId = randomUUID();
+      await this.db.meta.put('nodeId', nodeId);
+    }
+    this.tokens = await TokenService.open(c.data, c.tokenTtlSeconds);
+    this.store = new WorldStore({ db: this.db, clock: new HybridClock(nodeId) });
+    await this.store.start();
+    if (await seed(this.db, this.store)) this.log.info('seeded the default world');
+    this.users = new UserStore({ db: this.db });
+    this.worlds = new WorldController(
+      { store: this.store, users: this.users, logger: this.log, nodeId },
+      { tickMs: c.tickMs, refreshMs: c.refreshMs, batchSize: c.positionBatch, entryBatchSize: 100 },
+    );
+    this.worlds.start();
+    const userController = new UserController({ worlds: this.worlds });
+
+    const startedAt = Date.now();
+    const app = createApp({
+      version: VERSION,
+      startedAt,
+      tokens: this.tokens,
+      users: this.users,
+      logger: this.log,
+      stats: () => ({ worlds: this.store.worldIds().length, sessions: this.posbus.sessionCount }),
+    });
+    this.http = createServer(getRequestListener(app.fetch));
+    this.posbus = new PosbusServer(
+      {
+        http: this.http,
+        tokens: this.tokens,
+        users: this.users,
+        worlds: this.worlds,
+        userController,
+        logger: this.log,
+      },
+      c,
+    );
+    this.posbus.start();
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(c.port, c.host, () => {
+        this.http.off('error', reject);
+        resolve();
+      });
+    });
+    this.guestSweep = setInterval(
+      () => void this.sweepGuests(),
+      Math.max(1000, Math.min(c.guestTtlMs, 60_000)),
+    );
+    this.guestSweep.unref();
+    this.started = true;
+    this.log.info({ url: this.url, nodeId, data: c.data, version: VERSION }, 'odyssey node started');
+  }
+
+  /** Guests whose last session ended more than guestTtlMs ago are deleted, as the original did. */
+  async sweepGuests(): Promise<number> {
+    const removed = await this.users.removeIdleGuests(
+      Date.now() - this.config.guestTtlMs,
+      this.posbus.onlineUsers(),
+    );
+    if (removed) this.log.info({ removed }, 'removed idle guests');
+    return removed;
+  }
+
+  /** Stops accepting, tells sessions, saves positions, flushes the world store and closes LevelDB. */
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    clearInterval(this.guestSweep);
+    const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    this.http.closeIdleConnections();
+    await this.posbus.stop();
+    await this.worlds.stop();
+    await this.store.flush();
+    this.http.closeAllConnections();
+    await closed;
+    await this.db.close();
+    this.log.info('odyssey node stopped');
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The `/posbus` WebSocket endpoint: accepts upgrades on the node's HTTP server, runs one Session per
+ * socket and keeps one session per user (a second connection replaces the first).
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import { encode, SignalType } from '../../protocol/posbus/index.ts';
+import type { TokenService } from '../auth/tokens.ts';
+import type { UserController } from '../user/user-controller.ts';
+import type { UserStore } from '../user/user-store.ts';
+import type { WorldController } from '../world/world-controller.ts';
+import { CloseCode } from './close-codes.ts';
+import { Session, type SessionLimits } from './session.ts';
+
+export const POSBUS_PATH = '/posbus';
+
+export interface PosbusServerComponents {
+  http: Server;
+  tokens: TokenService;
+  users: UserStore;
+  worlds: WorldController;
+  userController: UserController;
+  logger: Logger;
+}
+
+export class PosbusServer {
+  private readonly c: PosbusServerComponents;
+  private readonly limits: SessionLimits;
+  private readonly wss: WebSocketServer;
+  private readonly log: Logger;
+  /** userId → its current session */
+  private readonly byUser = new Map<string, Session>();
+  private readonly all = new Set<Session>();
+  /** Leaves in flight (position saves), awaited on stop. */
+  private readonly leaving = new Set<Promise<void>>();
+  private accepting = false;
+  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    this.upgrade(req, socket, head);
+
+  constructor(components: PosbusServerComponents, limits: SessionLimits) {
+    this.c = components;
+    this.limits = limits;
+    this.log = components.logger.child({ component: 'posbus' });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: Math.max(limits.maxFrameBytes, limits.maxHandshakeBytes),
+      perMessageDeflate: false,
+    });
+  }
+
+  get sessionCount(): number {
+    return this.byUser.size;
+  }
+
+  /** The users with a live session. */
+  onlineUsers(): ReadonlySet<string> {
+    return new Set(this.byUser.keys());
+  }
+
+  start(): void {
+    this.accepting = true;
+    this.c.http.on('upgrade', this.onUpgrade);
+  }
+
+  /** Stops accepting, tells every session the node is going away, and waits for their leaves to be saved. */
+  async stop(): Promise<void> {
+    this.accepting = false;
+    this.c.http.off('upgrade', this.onUpgrade);
+    for (const session of this.all) session.close(CloseCode.GoingAway, 'node shutting down');
+    for (const session of this.all) this.unbind(session);
+    await Promise.all(this.leaving);
+    for (const client of this.wss.clients) client.terminate();
+    this.wss.close();
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = new URL(req.url ?? '/', 'http://node').pathname;
+    if (path !== POSBUS_PATH) return; // another endpoint's upgrade
+    if (!this.accepting) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = new Session(
+        ws,
+        { ...this.c, bind: (s) => this.bind(s), unbind: (s) => this.unbind(s) },
+        this.limits,
+      );
+      this.all.add(session);
+      ws.once('close', () => this.all.delete(session));
+    });
+  }
+
+  private bind(session: Session): void {
+    const userId = session.user.id;
+    const previous = this.byUser.get(userId);
+    this.byUser.set(userId, session);
+    if (!previous) return;
+    this.track(this.c.worlds.leave(userId));
+    if (previous.sessionId === session.sessionId) {
+      previous.close(CloseCode.Replaced, 'replaced by a reconnect of the same session');
+    } else {
+      previous.sendReliable(encode({ type: 'Signal', value: SignalType.DualConnection }));
+      previous.close(CloseCode.DualConnection, 'connected again from another session');
+    }
+  }
+
+  private unbind(session: Session): void {
+    const userId = session.userId;
+    if (!userId || this.byUser.get(userId) !== session) return;
+    this.byUser.delete(userId);
+    this.track(this.c.worlds.leave(userId).then(() => this.c.users.touch(userId, Date.now())));
+  }
+
+  private track(work: Promise<void>): void {
+    const tracked = work
+      .catch((error) => this.log.error({ err: error }, 'leaving a world failed'))
+      .finally(() => this.leaving.delete(tracked));
+    this.leaving.add(tracked);
+  }
+}

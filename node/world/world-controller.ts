@@ -1,0 +1,295 @@
+/**
+ * Everything that happens inside worlds: entering and leaving, the object tree, locks and object moves,
+ * and turning every applied change into PosBus messages for the people in that world.
+ */
+import type { Logger } from 'pino';
+import {
+  type AnyMap,
+  encode,
+  type Message,
+  NIL_UMID,
+  SignalType,
+  type Transform,
+  type TransformNoScale,
+} from '../../protocol/posbus/index.ts';
+import type { ObjectRecord, UserRecord } from '../../storage/db/records.ts';
+import type { UserStore } from '../user/user-store.ts';
+import { addRenderSlot } from './render.ts';
+import { type Member, Room, type RoomOptions } from './room.ts';
+import { objectData, objectDefinition, objectTree, userData } from './wire.ts';
+import type { WorldChange, WorldState, WorldStore } from './world-store.ts';
+
+export interface WorldControllerOptions extends RoomOptions {
+  tickMs: number;
+  /** Objects per AddObjects frame and users per AddUsers frame sent on entry. */
+  entryBatchSize: number;
+}
+
+export interface WorldControllerComponents {
+  store: WorldStore;
+  users: UserStore;
+  logger: Logger;
+  nodeId: string;
+}
+
+const ORIGIN: TransformNoScale = { position: { x: 0, y: 0, z: 0 }, rotation: { x: 0, y: 0, z: 0 } };
+export const DEFAULT_WORLD_BOUND = 100_000;
+
+export class WorldController {
+  private readonly store: WorldStore;
+  private readonly users: UserStore;
+  private readonly log: Logger;
+  private readonly nodeId: string;
+  private readonly options: WorldControllerOptions;
+  private readonly rooms = new Map<string, Room>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** userId → the world it is in */
+  private readonly whereabouts = new Map<string, string>();
+  private readonly onChange = (change: WorldChange) => this.fanOut(change);
+
+  constructor(components: WorldControllerComponents, options: WorldControllerOptions) {
+    this.store = components.store;
+    this.users = components.users;
+    this.log = components.logger.child({ component: 'world' });
+    this.nodeId = components.nodeId;
+    this.options = options;
+  }
+
+  start(): void {
+    this.store.on('change', this.onChange);
+  }
+
+  /** Everyone leaves (positions saved), ticks stop. */
+  async stop(): Promise<void> {
+    this.store.off('change', this.onChange);
+    await Promise.all([...this.whereabouts.keys()].map((userId) => this.leave(userId)));
+    for (const timer of this.timers.values()) clearInterval(timer);
+    this.timers.clear();
+  }
+
+  roomOf(userId: string): Room | undefined {
+    const worldId = this.whereabouts.get(userId);
+    return worldId ? this.rooms.get(worldId) : undefined;
+  }
+
+  worldOf(userId: string): string | undefined {
+    return this.whereabouts.get(userId);
+  }
+
+  /** Number of users in each world with anyone in it. */
+  occupancy(): Record<string, number> {
+    return Object.fromEntries([...this.rooms].map(([id, room]) => [id, room.size]));
+  }
+
+  /** Enters `worldId` (leaving the current world first) and streams the world to the member. */
+  async teleport(member: Member, worldId: string): Promise<boolean> {
+    const state = this.store.get(worldId);
+    if (!state) {
+      member.sendReliable(encode({ type: 'Signal', value: SignalType.WorldDoesNotExist }));
+      return false;
+    }
+    const userId = member.user.id;
+    if (this.whereabouts.has(userId)) await this.leave(userId);
+    const last = await this.users.lastPosition(userId, worldId);
+    const pose = last ? { position: last.position, rotation: last.rotation } : this.spawnPoint(state);
+    // Everything below is synchronous: no other message can slip between the entry frames.
+    const root = state.objects.get(worldId) as ObjectRecord;
+    member.sendReliable(
+      encode({
+        type: 'SetWorld',
+        id: worldId,
+        name: root.name,
+        avatar: NIL_UMID,
+        owner: root.ownerId || NIL_UMID,
+        avatar3dAssetId: NIL_UMID,
+      }),
+    );
+    member.sendReliable(encode({ type: 'MyTransform', ...pose }));
+    const tree = objectTree(state);
+    for (const chunk of chunks(tree, this.options.entryBatchSize)) {
+      member.sendReliable(
+        encode({ type: 'AddObjects', objects: chunk.map((o) => objectDefinition(o, this.nodeId)) }),
+      );
+    }
+    for (const object of tree) {
+      const data = objectData(state, object.id);
+      if (data) member.sendReliable(encode(data));
+    }
+    const room = this.roomFor(worldId);
+    room.add(member, pose);
+    this.whereabouts.set(userId, worldId);
+    const newcomer = userData(member.user, pose);
+    room.broadcast(encode({ type: 'AddUsers', users: [newcomer] }), userId);
+    const everyone = Array.from(room.members(), (m) =>
+      userData(m.user, room.transformOf(m.user.id) ?? ORIGIN),
+    );
+    for (const chunk of chunks(everyone, this.options.entryBatchSize)) {
+      member.sendReliable(encode({ type: 'AddUsers', users: chunk }));
+    }
+    this.log.debug({ userId, worldId, users: room.size }, 'entered world');
+    return true;
+  }
+
+  /** Leaves the current world: position saved, locks released, the others told. */
+  async leave(userId: string): Promise<void> {
+    const worldId = this.whereabouts.get(userId);
+    if (!worldId) return;
+    this.whereabouts.delete(userId);
+    const room = this.rooms.get(worldId);
+    if (!room) return;
+    const presence = room.remove(userId);
+    for (const [objectId, holder] of room.locks) {
+      if (holder !== userId) continue;
+      room.locks.delete(objectId);
+      room.broadcast(encode({ type: 'LockObjectResponse', id: objectId, result: 0, lockOwner: NIL_UMID }));
+    }
+    room.broadcast(encode({ type: 'RemoveUsers', users: [userId] }));
+    if (room.size === 0) this.closeRoom(worldId);
+    if (presence) {
+      const { position, rotation } = presence.entry.transform;
+      await this.users.savePosition(userId, worldId, { position, rotation, at: Date.now() });
+    }
+    this.log.debug({ userId, worldId }, 'left world');
+  }
+
+  /** True when the user may edit the object: it is editable and the user owns it or an ancestor, or the world is open to all. */
+  canEdit(user: UserRecord, state: WorldState, objectId: string): boolean {
+    const object = state.objects.get(objectId);
+    if (!object || object.removed) return false;
+    const root = state.objects.get(state.id);
+    if (object.id !== state.id && !object.isEditable) return false;
+    if (root?.options.publicEditing === true) return true;
+    // Owner of the object or of an ancestor; the depth bound guards against a parent cycle in bad data.
+    let o: ObjectRecord | undefined = object;
+    for (let depth = 0; o && depth < 64; depth++) {
+      if (o.ownerId === user.id) return true;
+      if (o.id === state.id) break;
+      o = state.objects.get(o.parentId);
+    }
+    return false;
+  }
+
+  lock(member: Member, objectId: string): void {
+    const userId = member.user.id;
+    const room = this.roomOf(userId);
+    const state = room && this.store.get(room.worldId);
+    if (!room || !state) return;
+    const holder = room.locks.get(objectId);
+    if (holder || !this.canEdit(member.user, state, objectId)) {
+      member.sendReliable(
+        encode({ type: 'LockObjectResponse', id: objectId, result: 0, lockOwner: holder ?? NIL_UMID }),
+      );
+      return;
+    }
+    room.locks.set(objectId, userId);
+    room.broadcast(encode({ type: 'LockObjectResponse', id: objectId, result: 1, lockOwner: userId }));
+  }
+
+  unlock(member: Member, objectId: string): void {
+    const userId = member.user.id;
+    const room = this.roomOf(userId);
+    if (!room) return;
+    const holder = room.locks.get(objectId);
+    if (holder !== userId) {
+      member.sendReliable(
+        encode({ type: 'LockObjectResponse', id: objectId, result: 0, lockOwner: holder ?? NIL_UMID }),
+      );
+      return;
+    }
+    room.locks.delete(objectId);
+    room.broadcast(encode({ type: 'LockObjectResponse', id: objectId, result: 1, lockOwner: NIL_UMID }));
+  }
+
+  /** Moves an object for its lock holder; persisted, then relayed to the world by the change fan-out. */
+  async moveObject(member: Member, objectId: string, transform: Transform): Promise<boolean> {
+    const room = this.roomOf(member.user.id);
+    if (!room || room.locks.get(objectId) !== member.user.id) return false;
+    if (!isFiniteTransform(transform) || !this.withinBounds(room.worldId, transform.position)) return false;
+    await this.store.apply(this.store.objectOp(room.worldId, objectId, { transform }));
+    return true;
+  }
+
+  /** The world's spawn point option, else the origin. */
+  spawnPoint(state: WorldState): TransformNoScale {
+    const spawn = state.objects.get(state.id)?.options.spawnPoint as TransformNoScale | undefined;
+    if (!spawn?.position) return ORIGIN;
+    return { position: spawn.position, rotation: spawn.rotation ?? ORIGIN.rotation };
+  }
+
+  /** True when a position lies inside the world's bounds (option `bound`: half extent per axis). */
+  withinBounds(worldId: string, p: { x: number; y: number; z: number }): boolean {
+    const option = this.store.get(worldId)?.objects.get(worldId)?.options.bound;
+    const bound = typeof option === 'number' && option > 0 ? option : DEFAULT_WORLD_BOUND;
+    return Math.abs(p.x) <= bound && Math.abs(p.y) <= bound && Math.abs(p.z) <= bound;
+  }
+
+  private roomFor(worldId: string): Room {
+    let room = this.rooms.get(worldId);
+    if (!room) {
+      room = new Room(worldId, this.options);
+      this.rooms.set(worldId, room);
+      const tickRoom = room;
+      this.timers.set(
+        worldId,
+        setInterval(() => tickRoom.tick(Date.now()), this.options.tickMs),
+      );
+    }
+    return room;
+  }
+
+  private closeRoom(worldId: string): void {
+    clearInterval(this.timers.get(worldId));
+    this.timers.delete(worldId);
+    this.rooms.delete(worldId);
+  }
+
+  /** Turns an applied change into the messages the original sends for it, to everyone in that world. */
+  private fanOut(change: WorldChange): void {
+    const room = this.rooms.get(change.worldId);
+    if (change.kind === 'object' && change.object.removed) {
+      // A removed object's locks go with it.
+      room?.locks.delete(change.object.id);
+    }
+    if (!room) return;
+    for (const frame of changeFrames(change, this.nodeId, this.store.get(change.worldId)))
+      room.broadcast(frame);
+  }
+}
+
+function changeFrames(change: WorldChange, nodeId: string, state: WorldState | undefined): Uint8Array[] {
+  const messages: Message[] = [];
+  if (change.kind === 'attribute') {
+    messages.push({
+      type: 'AttributeValueChanged',
+      pluginId: change.pluginId,
+      attributeName: change.name,
+      changeType: change.value === null ? 'attribute_removed' : 'attribute_changed',
+      value: change.value as AnyMap | null,
+      targetId: change.objectId,
+    });
+    const entries: Record<string, AnyMap | null> = {};
+    if (addRenderSlot(entries, change.pluginId, change.name, change.value)) {
+      messages.push({ type: 'ObjectData', id: change.objectId, entries });
+    }
+  } else if (change.object.removed) {
+    messages.push({ type: 'RemoveObjects', objects: [change.object.id] });
+  } else if (!change.created && change.changed.length === 1 && change.changed[0] === 'transform') {
+    messages.push({ type: 'ObjectTransform', id: change.object.id, transform: change.object.transform });
+  } else {
+    messages.push({ type: 'AddObjects', objects: [objectDefinition(change.object, nodeId)] });
+    const data = state && objectData(state, change.object.id);
+    if (data) messages.push(data);
+  }
+  return messages.map(encode);
+}
+
+function* chunks<T>(list: T[], size: number): Generator<T[]> {
+  for (let i = 0; i < list.length; i += size) yield list.slice(i, i + size);
+}
+
+export function isFiniteTransform(t: Partial<Transform>): boolean {
+  for (const v of [t.position, t.rotation, t.scale]) {
+    if (v && !(Number.isFinite(v.x) && Number.isFinite(v.y) && Number.isFinite(v.z))) return false;
+  }
+  return true;
+}

@@ -1,0 +1,188 @@
+/**
+ * The replicated state of every world: objects and object attributes, in memory and in LevelDB. `apply`
+ * is the one way in for a change, whatever its source; it merges (ops.ts), persists, then tells listeners.
+ * It knows nothing of transports, so a remote op goes through it unchanged.
+ */
+import { EventEmitter } from 'node:events';
+import { type Database, key } from '../../storage/db/database.ts';
+import type { AttributeRecord, ObjectFields, ObjectRecord } from '../../storage/db/records.ts';
+import type { HybridClock } from './hlc.ts';
+import { type AttributePutOp, mergeAttribute, mergeObject, type ObjectPutOp, type WorldOp } from './ops.ts';
+
+export interface ObjectChange {
+  kind: 'object';
+  worldId: string;
+  object: ObjectRecord;
+  changed: (keyof ObjectFields)[];
+  /** True when the object did not exist before this op. */
+  created: boolean;
+  op: ObjectPutOp;
+}
+
+export interface AttributeChange {
+  kind: 'attribute';
+  worldId: string;
+  objectId: string;
+  pluginId: string;
+  name: string;
+  value: Record<string, unknown> | null;
+  op: AttributePutOp;
+}
+
+export type WorldChange = ObjectChange | AttributeChange;
+
+export interface WorldStoreEvents {
+  change: [WorldChange];
+}
+
+/** One world's state as loaded from LevelDB. */
+export interface WorldState {
+  id: string;
+  objects: Map<string, ObjectRecord>;
+  /** objectId!pluginId!name → record */
+  attributes: Map<string, AttributeRecord>;
+}
+
+export const attributeKey = (objectId: string, pluginId: string, name: string) =>
+  key(objectId, pluginId, name);
+
+export class WorldStore extends EventEmitter<WorldStoreEvents> {
+  private readonly db: Database;
+  readonly clock: HybridClock;
+  private readonly worlds = new Map<string, WorldState>();
+  /** Per-world tail of the apply chain: ops of one world are merged and persisted one at a time. */
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(components: { db: Database; clock: HybridClock }) {
+    super();
+    this.db = components.db;
+    this.clock = components.clock;
+  }
+
+  /** Loads every world (objects whose world is themselves) into memory. */
+  async start(): Promise<void> {
+    for await (const [worldId, object] of this.db.objects.iterator()) {
+      if (object.worldId === worldId && !this.worlds.has(worldId)) await this.load(worldId);
+    }
+  }
+
+  private async load(worldId: string): Promise<WorldState> {
+    const state: WorldState = { id: worldId, objects: new Map(), attributes: new Map() };
+    for (const [k] of await this.db.valuesWithPrefix(this.db.worldObjects, worldId)) {
+      const objectId = k.slice(worldId.length + 1);
+      const object = await this.db.objects.get(objectId);
+      if (!object) continue;
+      state.objects.set(objectId, object);
+      for (const [attrKey, attr] of await this.db.valuesWithPrefix(this.db.attributes.object, objectId)) {
+        state.attributes.set(attrKey, attr);
+      }
+    }
+    this.worlds.set(worldId, state);
+    return state;
+  }
+
+  /** A world that exists and is not removed. */
+  get(worldId: string): WorldState | undefined {
+    const state = this.worlds.get(worldId);
+    const root = state?.objects.get(worldId);
+    return root && !root.removed ? state : undefined;
+  }
+
+  worldIds(): string[] {
+    return [...this.worlds.keys()].filter((id) => this.get(id));
+  }
+
+  /** Applies an op: merge, persist, notify. Resolves with the change, or undefined when the op changed nothing. */
+  apply(op: WorldOp): Promise<WorldChange | undefined> {
+    this.clock.observe(op.stamp);
+    const tail = this.queues.get(op.worldId) ?? Promise.resolve();
+    const run = tail.then(() => this.applyNow(op));
+    const settled = run.catch(() => {});
+    this.queues.set(op.worldId, settled);
+    void settled.then(() => {
+      if (this.queues.get(op.worldId) === settled) this.queues.delete(op.worldId);
+    });
+    return run;
+  }
+
+  private async applyNow(op: WorldOp): Promise<WorldChange | undefined> {
+    const state =
+      this.worlds.get(op.worldId) ??
+      ({ id: op.worldId, objects: new Map(), attributes: new Map() } satisfies WorldState);
+    const now = Date.now();
+    if (op.kind === 'object.put') {
+      const current = state.objects.get(op.objectId);
+      const { next, changed } = mergeObject(current, op, now);
+      if (!changed.length) return undefined;
+      await this.db.level.batch([
+        { type: 'put', sublevel: this.db.objects, key: op.objectId, value: next },
+        { type: 'put', sublevel: this.db.worldObjects, key: key(op.worldId, op.objectId), value: 1 },
+      ]);
+      this.worlds.set(op.worldId, state);
+      state.objects.set(op.objectId, next);
+      const change: ObjectChange = {
+        kind: 'object',
+        worldId: op.worldId,
+        object: next,
+        changed,
+        created: !current,
+        op,
+      };
+      this.emit('change', change);
+      return change;
+    }
+    const k = attributeKey(op.objectId, op.pluginId, op.name);
+    const next = mergeAttribute(state.attributes.get(k), op, now);
+    if (!next) return undefined;
+    await this.db.attributes.object.put(k, next);
+    this.worlds.set(op.worldId, state);
+    state.attributes.set(k, next);
+    const change: AttributeChange = {
+      kind: 'attribute',
+      worldId: op.worldId,
+      objectId: op.objectId,
+      pluginId: op.pluginId,
+      name: op.name,
+      value: next.value,
+      op,
+    };
+    this.emit('change', change);
+    return change;
+  }
+
+  /** Waits until every op handed to `apply` so far is persisted. */
+  async flush(): Promise<void> {
+    await Promise.all(this.queues.values());
+  }
+
+  /** Builds an object op stamped now by this node. */
+  objectOp(worldId: string, objectId: string, fields: Partial<ObjectFields>): ObjectPutOp {
+    return {
+      kind: 'object.put',
+      worldId,
+      objectId,
+      fields,
+      stamp: this.clock.now(),
+      origin: this.clock.nodeId,
+    };
+  }
+
+  attributeOp(
+    worldId: string,
+    objectId: string,
+    pluginId: string,
+    name: string,
+    value: Record<string, unknown> | null,
+  ): AttributePutOp {
+    return {
+      kind: 'attribute.put',
+      worldId,
+      objectId,
+      pluginId,
+      name,
+      value,
+      stamp: this.clock.now(),
+      origin: this.clock.nodeId,
+    };
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * LevelDB with typed sublevels, values in CBOR. Every write a client is told about goes through here
+ * first; several keys that change together go in one atomic batch.
+ */
+
+import type { AbstractSublevel } from 'abstract-level';
+import { decode as cborDecode, encode as cborEncode } from 'cbor-x';
+import { Level } from 'level';
+import type { AttributeRecord, ObjectRecord, PositionRecord, UserRecord } from './records.ts';
+
+const cbor = <V>() => ({
+  name: 'cbor',
+  format: 'buffer' as const,
+  encode: (value: V): Buffer => cborEncode(value),
+  decode: (bytes: Buffer): V => cborDecode(bytes) as V,
+});
+
+/** The schema this code writes. Bump it with a migration in MIGRATIONS. */
+export const SCHEMA_VERSION = 1;
+
+type Migration = (db: Database) => Promise<void>;
+/** MIGRATIONS[n] upgrades a database at version n to n+1. Version 0 is an empty database. */
+const MIGRATIONS: Record<number, Migration> = {
+  0: async () => {},
+};
+
+export type AttributeFamily = 'node' | 'object' | 'objectUser' | 'user' | 'userUser';
+
+/** A key inside a sublevel. `!` never occurs in UMIDs, plugin ids or attribute names we accept. */
+export const key = (...parts: string[]): string => parts.join('!');
+
+export class DatabaseError extends Error {
+  override readonly name = 'DatabaseError';
+}
+
+export type Sublevel<V> = AbstractSublevel<Level<string, unknown>, string | Buffer | Uint8Array, string, V>;
+
+export class Database {
+  readonly level: Level<string, unknown>;
+  readonly meta;
+  readonly users;
+  readonly objects;
+  /** worldId!objectId → 1: the objects of a world, for loading a world without a scan. */
+  readonly worldObjects;
+  readonly positions;
+  readonly attributes: Record<AttributeFamily, Sublevel<AttributeRecord>>;
+
+  constructor(location: string) {
+    this.level = new Level<string, unknown>(location, {
+      keyEncoding: 'utf8',
+      valueEncoding: cbor<unknown>(),
+    });
+    const sub = <V>(name: string) =>
+      this.level.sublevel<string, V>(name, { keyEncoding: 'utf8', valueEncoding: cbor<V>() });
+    this.meta = sub<unknown>('meta');
+    this.users = sub<UserRecord>('users');
+    this.objects = sub<ObjectRecord>('objects');
+    this.worldObjects = sub<number>('world-objects');
+    this.positions = sub<PositionRecord>('positions');
+    this.attributes = {
+      node: sub<AttributeRecord>('attr-node'),
+      object: sub<AttributeRecord>('attr-object'),
+      objectUser: sub<AttributeRecord>('attr-object-user'),
+      user: sub<AttributeRecord>('attr-user'),
+      userUser: sub<AttributeRecord>('attr-user-user'),
+    };
+  }
+
+  async open(): Promise<void> {
+    try {
+      await this.level.open();
+    } catch (cause) {
+      throw new DatabaseError(`cannot open LevelDB at ${this.level.location}: ${(cause as Error).message}`, {
+        cause,
+      });
+    }
+    await this.migrate();
+  }
+
+  async close(): Promise<void> {
+    await this.level.close();
+  }
+
+  async schemaVersion(): Promise<number> {
+    return ((await this.meta.get('schema')) as number | undefined) ?? 0;
+  }
+
+  private async migrate(): Promise<void> {
+    let version = await this.schemaVersion();
+    if (version > SCHEMA_VERSION) {
+      throw new DatabaseError(
+        `data was written by a newer odyssey-node (schema ${version} > ${SCHEMA_VERSION})`,
+      );
+    }
+    while (version < SCHEMA_VERSION) {
+      await MIGRATIONS[version](this);
+      version++;
+      await this.meta.put('schema', version);
+    }
+  }
+
+  /** All values of a sublevel whose keys start with `prefix!`. */
+  async valuesWithPrefix<V>(sublevel: Sublevel<V>, prefix: string): Promise<[string, V][]> {
+    const entries: [string, V][] = [];
+    for await (const [k, v] of sublevel.iterator({ gt: `${prefix}!`, lt: `${prefix}!\xff` })) {
+      entries.push([k, v]);
+    }
+    return entries;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * What the node keeps in LevelDB. Storage knows nothing of PosBus, HTTP or libp2p: these are plain
+ * records. Replicated records carry a hybrid-logical-clock stamp per field (`stamps`), so that a change
+ * from anywhere can be merged last-writer-wins.
+ */
+
+export interface Vec3Record {
+  x: number;
+  y: number;
+  z: number;
+}
+
+export interface TransformRecord {
+  position: Vec3Record;
+  rotation: Vec3Record;
+  scale: Vec3Record;
+}
+
+/** Everything in a world is an object; a world is the object whose parent is the node. */
+export interface ObjectFields {
+  parentId: string;
+  ownerId: string;
+  typeId: string;
+  name: string;
+  /** Asset id as a UMID (see the object storage design); the nil UMID when the object has none. */
+  assetType: string;
+  /** Asset3dType: 0 addressable, 1 gltf, 2 basic. */
+  assetFormat: number;
+  transform: TransformRecord;
+  isEditable: boolean;
+  tetheredToParent: boolean;
+  showOnMinimap: boolean;
+  /** Free-form options; worlds keep `spawnPoint` and `bounds` here. */
+  options: Record<string, unknown>;
+  /** Tombstone: a removed object stays as a stamped record so that an older concurrent edit cannot resurrect it. */
+  removed: boolean;
+}
+
+export interface ObjectRecord extends ObjectFields {
+  id: string;
+  worldId: string;
+  /** Per-field HLC stamps (field name → stamp). */
+  stamps: Partial<Record<keyof ObjectFields, string>>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** An attribute value: a JSON object, or null once removed (kept as a stamped tombstone). */
+export interface AttributeRecord {
+  value: Record<string, unknown> | null;
+  stamp: string;
+  updatedAt: number;
+}
+
+export interface UserRecord {
+  id: string;
+  name: string;
+  isGuest: boolean;
+  /** Avatar asset reference (hash / CID text), '' when none. */
+  avatar: string;
+  createdAt: number;
+  updatedAt: number;
+  /** For guests: when their last session ended (ms); they are deleted some time after it. */
+  lastSeenAt?: number;
+}
+
+export interface PositionRecord {
+  position: Vec3Record;
+  rotation: Vec3Record;
+  at: number;
+}
