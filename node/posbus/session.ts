@@ -6,7 +6,6 @@ import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import {
   decode,
-  encode,
   type HandShake,
   type Message,
   PosbusDecodeError,
