@@ -85,7 +85,7 @@ export class Session implements Member {
       () => this.close(CloseCode.Timeout, 'no handshake in time'),
       limits.handshakeTimeoutMs,
     );
-    ws.once('message', (data, isBinary) => void this.handshake(data, isBinary));
+    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('close', () => void this.end());
     ws.on('error', (error) => this.log.debug({ err: error }, 'socket error'));
   }
@@ -124,6 +124,25 @@ export class Session implements Member {
     }
   }
 
+  /**
+   * Clients send their first requests right behind the handshake, before it is verified: those wait
+   * here (bounded like any other input) and run in order once the user is known.
+   */
+  private early: [RawData, boolean][] | undefined;
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    if (this.userRecord) {
+      this.receive(data, isBinary);
+    } else if (this.early) {
+      if (this.early.length >= this.limits.messageBurst)
+        this.close(CloseCode.Policy, 'too many messages before the handshake completed');
+      else this.early.push([data, isBinary]);
+    } else {
+      this.early = [];
+      void this.handshake(data, isBinary);
+    }
+  }
+
   private async handshake(data: RawData, isBinary: boolean): Promise<void> {
     clearTimeout(this.handshakeTimer);
     try {
@@ -152,7 +171,8 @@ export class Session implements Member {
     if (this.ws.readyState !== this.ws.OPEN) return;
     this.log = this.log.child({ userId: this.user.id });
     this.c.bind(this);
-    this.ws.on('message', (data, isBinary) => this.receive(data, isBinary));
+    for (const [early, binary] of this.early ?? []) this.receive(early, binary);
+    this.early = undefined;
     this.ws.on('pong', () => {
       this.alive = true;
     });

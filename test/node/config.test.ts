@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, configFromEnv, configFromFlags, loadConfig } from '../../node/config.ts';
+
+describe('config', () => {
+  it('has working defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ data: './data', port: 4000, tickMs: 100, host: '127.0.0.1' });
+  });
+
+  it('lets flags win over the environment', () => {
+    const env = configFromEnv({ ODYSSEY_TICK_MS: '50', ODYSSEY_PORT: '5000', HOME: '/root' });
+    const { flags } = configFromFlags(['--port', '6000', '--name=Test node']);
+    const config = loadConfig({ env: { ODYSSEY_TICK_MS: '50', ODYSSEY_PORT: '5000' }, flags });
+    expect(env).toEqual({ tickMs: '50', port: '5000' });
+    expect(config.port).toBe(6000);
+    expect(config.tickMs).toBe(50);
+    expect(config.name).toBe('Test node');
+  });
+
+  it('names the bad key and where it came from', () => {
+    expect(() => loadConfig({ flags: { tickMs: '0' } })).toThrow(/tickMs \(from flag --tick-ms\)/);
+    expect(() => loadConfig({ env: { ODYSSEY_PORT: 'many' } })).toThrow(/port \(from environment\)/);
+    expect(() => loadConfig({ flags: { colour: 'blue' } })).toThrow(ConfigError);
+    expect(() => loadConfig({ flags: { colour: 'blue' } })).toThrow(/colour/);
+    expect(() => configFromFlags(['--port'])).toThrow(/--port needs a value/);
+  });
+});

@@ -1,0 +1,138 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_WORLD_ID } from '../../node/world/seed.ts';
+import { WorldNotFoundError } from '../../protocol/client/index.ts';
+import type { MessageOf, UserTransform } from '../../protocol/posbus/index.ts';
+import { connectGuest, eventually, startNode, type TestClient, type TestNode } from '../support/node.ts';
+
+const pose = (x: number, y: number, z: number) => ({
+  position: { x, y, z },
+  rotation: { x: 0, y: 90, z: 0 },
+});
+
+/** The latest position each user id had in the UsersTransformList frames a client received. */
+function positionsSeen(c: TestClient): Map<string, UserTransform['transform']> {
+  const seen = new Map<string, UserTransform['transform']>();
+  for (const m of c.received)
+    if (m.type === 'UsersTransformList') for (const u of m.value) seen.set(u.id, u.transform);
+  return seen;
+}
+
+describe('one world full of users', () => {
+  let node: TestNode;
+  const clients: TestClient[] = [];
+
+  beforeEach(async () => {
+    node = await startNode({ tickMs: 20 });
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.client.close()));
+    await node.cleanup();
+  });
+
+  async function join(): Promise<TestClient> {
+    const c = await connectGuest(node);
+    clients.push(c);
+    await c.client.teleport(DEFAULT_WORLD_ID);
+    return c;
+  }
+
+  it('streams the world on entry in the original order', async () => {
+    const a = await join();
+    await eventually(() => a.received.some((m) => m.type === 'AddUsers'), 5000, 'AddUsers');
+    const types = a.received.map((m) => m.type);
+    expect(types[0]).toBe('SetWorld');
+    expect(types[1]).toBe('MyTransform');
+    expect(types[2]).toBe('AddObjects');
+    const objects = (a.received[2] as MessageOf<'AddObjects'>).objects;
+    expect(objects[0].id).toBe(DEFAULT_WORLD_ID);
+    expect(objects.length).toBeGreaterThanOrEqual(5);
+    // Children come after their parent.
+    const order = new Map(objects.map((o, i) => [o.id, i]));
+    for (const o of objects.slice(1)) expect(order.get(o.parentId)).toBeLessThan(order.get(o.id) as number);
+    // Render data: colours of the shapes and the skybox of the world.
+    const data = a.received.filter((m) => m.type === 'ObjectData');
+    expect(data.some((d) => d.id === DEFAULT_WORLD_ID && d.entries.texture?.skybox_custom)).toBe(true);
+    expect(data.some((d) => typeof d.entries.string?.object_color === 'string')).toBe(true);
+    // The spawn point of the seeded world.
+    expect((a.received[1] as MessageOf<'MyTransform'>).position).toEqual({ x: 0, y: 2, z: 20 });
+    const users = a.received.find((m) => m.type === 'AddUsers') as MessageOf<'AddUsers'>;
+    expect(users.users.map((u) => u.id)).toContain(a.user.id);
+  });
+
+  it('lets two users see each other join, move and leave', async () => {
+    const a = await join();
+    const joined = a.client.next('AddUsers', { filter: (m) => m.users.some((u) => u.id !== a.user.id) });
+    const b = await join();
+    expect((await joined).users.map((u) => u.id)).toEqual([b.user.id]);
+    await eventually(
+      () => b.received.some((m) => m.type === 'AddUsers' && m.users.some((u) => u.id === a.user.id)),
+      5000,
+      'b sees a',
+    );
+
+    b.client.send({ type: 'MyTransform', ...pose(12, 0, -3) });
+    await eventually(() => positionsSeen(a).get(b.user.id)?.position.x === 12, 5000, 'a sees b move');
+    expect(positionsSeen(a).get(b.user.id)).toEqual(pose(12, 0, -3));
+
+    const left = a.client.next('RemoveUsers');
+    await b.client.close();
+    expect((await left).users).toEqual([b.user.id]);
+  });
+
+  it('keeps twenty users in sync', async () => {
+    const many = await Promise.all(Array.from({ length: 20 }, () => join()));
+    many.forEach((c, i) => c.client.send({ type: 'MyTransform', ...pose(i, 1, i * 2) }));
+    for (const c of many) {
+      await eventually(
+        () => {
+          const seen = positionsSeen(c);
+          return many.every((other, i) => seen.get(other.user.id)?.position.x === i);
+        },
+        10_000,
+        'everyone sees everyone',
+      );
+    }
+  });
+
+  it('refuses positions that are not finite or outside the world bounds', async () => {
+    const a = await join();
+    const b = await join();
+    b.client.send({ type: 'MyTransform', ...pose(1e9, 0, 0) });
+    b.client.send({ type: 'MyTransform', ...pose(Number.NaN, 0, 0) });
+    b.client.send({ type: 'MyTransform', ...pose(7, 0, 0) });
+    await eventually(() => positionsSeen(a).get(b.user.id)?.position.x === 7, 5000, 'valid move');
+    const xs = a.received
+      .flatMap((m) => (m.type === 'UsersTransformList' ? m.value : []))
+      .filter((u) => u.id === b.user.id)
+      .map((u) => u.transform.position.x);
+    expect(xs).not.toContain(1e9);
+    expect(xs.some((x) => Number.isNaN(x))).toBe(false);
+  });
+
+  it('answers an unknown world with Signal world_does_not_exist', async () => {
+    const c = await connectGuest(node);
+    clients.push(c);
+    await expect(c.client.teleport('01234567-89ab-4cde-8f01-23456789abcd')).rejects.toBeInstanceOf(
+      WorldNotFoundError,
+    );
+    expect(c.received.some((m) => m.type === 'SetWorld')).toBe(false);
+  });
+
+  it('delivers a high-five to its receiver with the real sender, and tells the sender when nobody is there', async () => {
+    const a = await join();
+    const b = await join();
+    const got = b.client.next('HighFive');
+    // The client claims to be someone else: the node writes the real sender.
+    a.client.send({ type: 'HighFive', senderId: b.user.id, receiverId: b.user.id, message: 'hi!' });
+    expect(await got).toMatchObject({ senderId: a.user.id, receiverId: b.user.id, message: 'hi!' });
+
+    const notice = a.client.next('Notification');
+    a.client.send({
+      type: 'HighFive',
+      senderId: a.user.id,
+      receiverId: '01234567-89ab-4cde-8f01-23456789abcd',
+      message: '',
+    });
+    expect(await notice).toMatchObject({ notifyType: 500, value: 'Target user not found' });
+  });
+});
