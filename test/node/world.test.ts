@@ -81,7 +81,7 @@ describe('one world full of users', () => {
 
   it('keeps twenty users in sync', async () => {
     const many = await Promise.all(Array.from({ length: 20 }, () => join()));
-    many.forEach((c, i) => c.client.send({ type: 'MyTransform', ...pose(i, 1, i * 2) }));
+    for (const [i, c] of many.entries()) c.client.send({ type: 'MyTransform', ...pose(i, 1, i * 2) });
     for (const c of many) {
       await eventually(
         () => {
