@@ -32,12 +32,13 @@ export function encode(message: Message): Uint8Array {
   w.uint32le(c.typeId);
   try {
     c.write(w, message);
+    w.uint32le(~c.typeId >>> 0);
+    return w.take();
   } finally {
-    // A failed encode must not leave a huge buffer behind or a half frame in place.
+    // Do not keep a huge buffer around after a big (or failed) encode. This must run after take():
+    // shrinking before it would drop the body written so far.
     if (w.buf.length > 1 << 20) w.buf = new Uint8Array(64 * 1024);
   }
-  w.uint32le(~c.typeId >>> 0);
-  return w.take();
 }
 
 /** The type id of a frame, or undefined when it is too short or its header and trailer disagree. */

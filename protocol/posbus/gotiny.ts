@@ -242,7 +242,8 @@ function readAny(r: MusReader, flags: FlagReader, depth: number): AnyValue {
       return (zz >>> 1) ^ -(zz & 1);
     }
     case 'map[string]interface {}':
-      return readMapBody(r, flags, depth + 1);
+      // Same depth as this value, as in writeAny: one nesting level counts once, not twice.
+      return readMapBody(r, flags, depth);
     case '[]interface {}': {
       if (depth > MAX_DEPTH) r.fail('too-deep');
       if (!flags.flag()) return null;

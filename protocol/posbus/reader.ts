@@ -2,7 +2,8 @@ import { PosbusDecodeError } from './errors.ts';
 import { readUmid, type Umid } from './umid.ts';
 
 const scratch = new DataView(new ArrayBuffer(8));
-const utf8 = new TextDecoder('utf-8');
+// ignoreBOM: a string that starts with U+FEFF is data; the default decoder would silently drop it.
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /**
  * Reads MUS primitives (SPEC.md §3) from `bytes[pos, end)`. Every failure is a PosbusDecodeError at the
@@ -35,6 +36,35 @@ export class MusReader {
 
   /** Unsigned LEB128 of at most 32 bits: the 5th byte may not exceed 0x0f. */
   uvarint32(): number {
+    if (this.end - this.pos < 5) return this.uvarint32Checked();
+    // Fast path (every f32 comes through here): all five bytes a varint may take are there.
+    const bytes = this.bytes;
+    let pos = this.pos;
+    let b = bytes[pos++];
+    let v = b & 0x7f;
+    if (b > 0x7f) {
+      b = bytes[pos++];
+      v |= (b & 0x7f) << 7;
+      if (b > 0x7f) {
+        b = bytes[pos++];
+        v |= (b & 0x7f) << 14;
+        if (b > 0x7f) {
+          b = bytes[pos++];
+          v |= (b & 0x7f) << 21;
+          if (b > 0x7f) {
+            b = bytes[pos++];
+            if (b > 0x0f) this.fail('varint-overflow', undefined, pos - 1);
+            v |= b << 28;
+          }
+        }
+      }
+    }
+    this.pos = pos;
+    return v >>> 0;
+  }
+
+  /** uvarint32 near the end of the input: every byte is bounds-checked. */
+  private uvarint32Checked(): number {
     const start = this.pos;
     let result = 0;
     for (let shift = 0; shift < 35; shift += 7) {

@@ -40,12 +40,32 @@ export function writeUmid(id: string, out: Uint8Array, offset: number, field = '
   }
 }
 
+/** Char codes of the high and of the low hex digit of each byte value. */
+const HEX_HI = new Uint8Array(256);
+const HEX_LO = new Uint8Array(256);
+for (let b = 0; b < 256; b++) {
+  HEX_HI[b] = HEX_PAIRS[b].charCodeAt(0);
+  HEX_LO[b] = HEX_PAIRS[b].charCodeAt(1);
+}
+const DASH = 45;
+
 /** Reads 16 bytes at `offset` as canonical lowercase UMID text. */
 export function readUmid(bytes: Uint8Array, offset: number): Umid {
-  const h = HEX_PAIRS;
   const b = bytes;
   const o = offset;
-  return `${h[b[o]]}${h[b[o + 1]]}${h[b[o + 2]]}${h[b[o + 3]]}-${h[b[o + 4]]}${h[b[o + 5]]}-${h[b[o + 6]]}${h[b[o + 7]]}-${h[b[o + 8]]}${h[b[o + 9]]}-${h[b[o + 10]]}${h[b[o + 11]]}${h[b[o + 12]]}${h[b[o + 13]]}${h[b[o + 14]]}${h[b[o + 15]]}`;
+  const hi = HEX_HI;
+  const lo = HEX_LO;
+  // One call builds one flat string; a template or `+` chain would build a rope of ~20 pieces that
+  // costs an allocation per piece now and a flattening copy when the id is first hashed or compared.
+  // biome-ignore format: one line per group of the 8-4-4-4-12 form
+  return String.fromCharCode(
+    hi[b[o]], lo[b[o]], hi[b[o + 1]], lo[b[o + 1]], hi[b[o + 2]], lo[b[o + 2]], hi[b[o + 3]], lo[b[o + 3]], DASH,
+    hi[b[o + 4]], lo[b[o + 4]], hi[b[o + 5]], lo[b[o + 5]], DASH,
+    hi[b[o + 6]], lo[b[o + 6]], hi[b[o + 7]], lo[b[o + 7]], DASH,
+    hi[b[o + 8]], lo[b[o + 8]], hi[b[o + 9]], lo[b[o + 9]], DASH,
+    hi[b[o + 10]], lo[b[o + 10]], hi[b[o + 11]], lo[b[o + 11]], hi[b[o + 12]], lo[b[o + 12]],
+    hi[b[o + 13]], lo[b[o + 13]], hi[b[o + 14]], lo[b[o + 14]], hi[b[o + 15]], lo[b[o + 15]],
+  );
 }
 
 /** True when `id` is a UMID in the text form the codec accepts. */

@@ -139,7 +139,9 @@ export class MusWriter {
   private utf8String(s: string): void {
     const maxBytes = s.length * 3;
     const prefix = varintSize(maxBytes * 2);
-    this.reserve(prefix + maxBytes);
+    // At least 5: this.int() below reserves 5 bytes at `start`, and a growth there would copy only
+    // [0, start) and lose the text already encoded after it.
+    this.reserve(Math.max(prefix + maxBytes, 5));
     const start = this.pos;
     const { written } = utf8.encodeInto(s, this.buf.subarray(start + prefix, start + prefix + maxBytes));
     const actualPrefix = varintSize(written * 2);
