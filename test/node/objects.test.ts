@@ -2,7 +2,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CORE_PLUGIN_ID } from '../../node/world/render.ts';
 import { DEFAULT_WORLD_ID } from '../../node/world/seed.ts';
 import { NIL_UMID, type Transform } from '../../protocol/posbus/index.ts';
-import { connectGuest, eventually, sleep, startNode, type TestClient, type TestNode } from '../support/node.ts';
+import {
+  connectGuest,
+  eventually,
+  sleep,
+  startNode,
+  type TestClient,
+  type TestNode,
+} from '../support/node.ts';
 
 const CUBE = '5e1f0d2c-7a41-4c39-9b1e-0d0000000101';
 const v = (x: number, y: number, z: number) => ({ x, y, z });
@@ -32,7 +39,12 @@ describe('objects: locks, moves and changes', () => {
     const b = await join();
     const bSeesLock = b.client.next('LockObjectResponse');
     a.client.send({ type: 'LockObject', id: CUBE });
-    expect(await bSeesLock).toEqual({ type: 'LockObjectResponse', id: CUBE, result: 1, lockOwner: a.user.id });
+    expect(await bSeesLock).toEqual({
+      type: 'LockObjectResponse',
+      id: CUBE,
+      result: 1,
+      lockOwner: a.user.id,
+    });
 
     // Someone else may neither take the lock nor move the object.
     const refused = b.client.next('LockObjectResponse');
@@ -84,7 +96,9 @@ describe('objects: locks, moves and changes', () => {
     const worldId = '0a0b0c0d-0000-4000-8000-000000000001';
     const objectId = '0a0b0c0d-0000-4000-8000-000000000002';
     await store.apply(store.objectOp(worldId, worldId, { name: 'Private', ownerId: NIL_UMID, options: {} }));
-    await store.apply(store.objectOp(worldId, objectId, { parentId: worldId, name: 'Statue', ownerId: NIL_UMID }));
+    await store.apply(
+      store.objectOp(worldId, objectId, { parentId: worldId, name: 'Statue', ownerId: NIL_UMID }),
+    );
     const a = await join(worldId);
     const refused = a.client.next('LockObjectResponse');
     a.client.send({ type: 'LockObject', id: objectId });
@@ -97,12 +111,16 @@ describe('objects: locks, moves and changes', () => {
     const objectId = '0a0b0c0d-0000-4000-8000-0000000000aa';
 
     const added = a.client.next('AddObjects');
-    await store.apply(store.objectOp(DEFAULT_WORLD_ID, objectId, { parentId: DEFAULT_WORLD_ID, name: 'Lamp' }));
+    await store.apply(
+      store.objectOp(DEFAULT_WORLD_ID, objectId, { parentId: DEFAULT_WORLD_ID, name: 'Lamp' }),
+    );
     expect((await added).objects).toMatchObject([{ id: objectId, name: 'Lamp', parentId: DEFAULT_WORLD_ID }]);
 
     const changed = a.client.next('AttributeValueChanged');
     const data = a.client.next('ObjectData');
-    await store.apply(store.attributeOp(DEFAULT_WORLD_ID, objectId, CORE_PLUGIN_ID, 'object_color', { value: '#123456' }));
+    await store.apply(
+      store.attributeOp(DEFAULT_WORLD_ID, objectId, CORE_PLUGIN_ID, 'object_color', { value: '#123456' }),
+    );
     expect(await changed).toMatchObject({
       attributeName: 'object_color',
       changeType: 'attribute_changed',

@@ -3,10 +3,20 @@ import WebSocket from 'ws';
 import { CloseCode } from '../../node/posbus/close-codes.ts';
 import { DEFAULT_WORLD_ID } from '../../node/world/seed.ts';
 import { decode, encode, type Message, SignalType } from '../../protocol/posbus/index.ts';
-import { connectGuest, eventually, guest, sleep, startNode, type TestClient, type TestNode } from '../support/node.ts';
+import {
+  connectGuest,
+  eventually,
+  guest,
+  sleep,
+  startNode,
+  type TestClient,
+  type TestNode,
+} from '../support/node.ts';
 
 /** A raw socket, for what the SDK would never send. */
-async function rawSocket(node: TestNode): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }> }> {
+async function rawSocket(
+  node: TestNode,
+): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }> }> {
   const ws = new WebSocket(node.wsUrl);
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
     ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
@@ -18,7 +28,11 @@ async function rawSocket(node: TestNode): Promise<{ ws: WebSocket; closed: Promi
   return { ws, closed };
 }
 
-const handshake = (token: string, userId: string, sessionId = '018f0000-0000-7000-8000-000000000001'): Message => ({
+const handshake = (
+  token: string,
+  userId: string,
+  sessionId = '018f0000-0000-7000-8000-000000000001',
+): Message => ({
   type: 'HandShake',
   handshakeVersion: 1,
   protocolVersion: 1,
@@ -100,9 +114,16 @@ describe('PosBus sessions', () => {
     const result = await closed;
     expect(result.code).toBe(CloseCode.InvalidPayload);
     // The node and the other session are fine.
-    watcher.client.send({ type: 'MyTransform', position: { x: 4, y: 0, z: 0 }, rotation: { x: 0, y: 0, z: 0 } });
+    watcher.client.send({
+      type: 'MyTransform',
+      position: { x: 4, y: 0, z: 0 },
+      rotation: { x: 0, y: 0, z: 0 },
+    });
     await eventually(
-      () => watcher.received.some((m) => m.type === 'UsersTransformList' && m.value.some((u) => u.transform.position.x === 4)),
+      () =>
+        watcher.received.some(
+          (m) => m.type === 'UsersTransformList' && m.value.some((u) => u.transform.position.x === 4),
+        ),
       5000,
       'the watcher still gets positions',
     );
@@ -113,7 +134,12 @@ describe('PosBus sessions', () => {
   it('closes with 1009 on a frame over the size limit', async () => {
     const c = await join();
     const closed = c.client.next('close', { timeoutMs: 5000 });
-    c.client.send({ type: 'HighFive', senderId: c.user.id, receiverId: c.user.id, message: 'x'.repeat(5000) });
+    c.client.send({
+      type: 'HighFive',
+      senderId: c.user.id,
+      receiverId: c.user.id,
+      message: 'x'.repeat(5000),
+    });
     expect((await closed).code).toBe(CloseCode.TooBig);
   });
 
@@ -122,10 +148,16 @@ describe('PosBus sessions', () => {
     const flood = await join();
     const closed = flood.client.next('close', { timeoutMs: 5000 });
     for (let i = 0; i < 200; i++) {
-      flood.client.send({ type: 'MyTransform', position: { x: i % 100, y: 0, z: 0 }, rotation: { x: 0, y: 0, z: 0 } });
+      flood.client.send({
+        type: 'MyTransform',
+        position: { x: i % 100, y: 0, z: 0 },
+        rotation: { x: 0, y: 0, z: 0 },
+      });
     }
     expect((await closed).code).toBe(CloseCode.Policy);
-    const next = calm.client.next('UsersTransformList', { filter: (m) => m.value.some((u) => u.id === calm.user.id) });
+    const next = calm.client.next('UsersTransformList', {
+      filter: (m) => m.value.some((u) => u.id === calm.user.id),
+    });
     calm.client.send({ type: 'MyTransform', position: { x: 1, y: 1, z: 1 }, rotation: { x: 0, y: 0, z: 0 } });
     await next;
   });
