@@ -1,0 +1,30 @@
+/**
+ * Typed PosBus client SDK for browsers and Node: `connect(url, opts)` → PosbusClient.
+ * Depends only on the codec and a WHATWG-style WebSocket (native, Node's global, or `ws`).
+ */
+export { backoffDelay, type ReconnectOptions } from './backoff.ts';
+export { connect, PosbusClient } from './client.ts';
+export {
+  AbortedError,
+  ConnectionClosedError,
+  HandlerError,
+  NotConnectedError,
+  PosbusClientError,
+  PosbusTimeoutError,
+  UnexpectedFrameError,
+  WorldNotFoundError,
+} from './errors.ts';
+export type { SocketEvent, WebSocketCtor, WebSocketLike } from './socket.ts';
+export type { TeleportWaitOptions } from './teleports.ts';
+export {
+  type ClientEventName,
+  type ClientEvents,
+  type ClientState,
+  type CloseEvent,
+  type ConnectOptions,
+  isReconnectableClose,
+  type NextOptions,
+  type OpenEvent,
+  type ReconnectEvent,
+} from './types.ts';
+export { isUuidV7, uuidv7, uuidv7Time } from './uuid.ts';
