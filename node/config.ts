@@ -21,6 +21,8 @@ export const configSchema = z
     refreshMs: int(100, 600_000).default(5000),
     /** Users per UsersTransformList frame (46 bytes each at most: 512 stays under a 32 KiB client read limit). */
     positionBatch: int(1, 700).default(512),
+    /** Interest management: grid cell side in world units; members see users in the 3×3 cells around them. 0 = everyone sees everyone. */
+    interestCellSize: z.coerce.number().min(0).max(1e6).default(200),
     /** Access token lifetime. */
     tokenTtlSeconds: int(60, 30 * 86400).default(86400),
     /** Largest PosBus frame accepted after the handshake (the original: 1024). */

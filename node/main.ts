@@ -70,7 +70,13 @@ export class OdysseyNode {
     this.users = new UserStore({ db: this.db });
     this.worlds = new WorldController(
       { store: this.store, users: this.users, logger: this.log, nodeId },
-      { tickMs: c.tickMs, refreshMs: c.refreshMs, batchSize: c.positionBatch, entryBatchSize: 100 },
+      {
+        tickMs: c.tickMs,
+        refreshMs: c.refreshMs,
+        batchSize: c.positionBatch,
+        interestCellSize: c.interestCellSize,
+        entryBatchSize: 100,
+      },
     );
     this.worlds.start();
     const userController = new UserController({ worlds: this.worlds });

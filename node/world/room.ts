@@ -1,6 +1,7 @@
 /**
  * The live side of one world: who is in it, where they are, who holds which lock, and the position tick.
- * The tick encodes ONE UsersTransformList per batch of movers and hands the same bytes to every member.
+ * The tick encodes the movers once per grid cell and hands the same bytes to every member near that cell,
+ * so encoding is O(users) and a member gets only the users around it.
  */
 import { encode, type TransformNoScale, type UserTransform } from '../../protocol/posbus/index.ts';
 import type { UserRecord } from '../../storage/db/records.ts';
@@ -24,11 +25,21 @@ interface Presence {
   missed: boolean;
 }
 
+/** Grid cells are keyed by one number: (cx + OFFSET) * SPAN + (cz + OFFSET), exact below 2^53. */
+const CELL_OFFSET = 2 ** 20;
+const CELL_SPAN = 2 ** 21;
+const cellKey = (cx: number, cz: number) => (cx + CELL_OFFSET) * CELL_SPAN + (cz + CELL_OFFSET);
+
 export interface RoomOptions {
   /** Users per UsersTransformList frame; keeps a frame under the reference client's 32 KiB read limit. */
   batchSize: number;
   /** Every user is re-sent at least this often, moved or not. */
   refreshMs: number;
+  /**
+   * Interest management: side of a square grid cell on the ground plane (x, z). A member gets the
+   * positions of users in its own cell and the eight around it. 0 = everyone gets everyone (the original).
+   */
+  interestCellSize: number;
 }
 
 export class Room {
@@ -37,7 +48,6 @@ export class Room {
   /** objectId → userId of the lock holder */
   readonly locks = new Map<string, string>();
   private readonly options: RoomOptions;
-  private readonly batch: UserTransform[] = [];
 
   constructor(worldId: string, options: RoomOptions) {
     this.worldId = worldId;
@@ -99,53 +109,81 @@ export class Room {
     }
   }
 
-  /** Sends the movers, and users due a refresh, to everyone in the room. */
+  /**
+   * Sends the movers, and users due a refresh, to the members who can see them. Each grid cell's movers are
+   * encoded once, and those same bytes go to every member whose neighbourhood holds that cell.
+   */
   tick(now: number): void {
-    const frames = this.encodeMovers(now);
-    let full: Uint8Array[] | undefined;
+    const moved = this.encodeCells(now, true);
+    let everyone: Map<number, Uint8Array[]> | undefined;
     for (const presence of this.presences.values()) {
       if (presence.missed) {
-        // Latest wins: a member that missed frames gets the full current picture instead of the backlog.
-        full ??= this.encodeAll();
-        presence.missed = !sendAll(presence.member, full);
-      } else if (frames.length) {
-        presence.missed = !sendAll(presence.member, frames);
+        // Latest wins: a member that missed frames gets the current picture of its neighbourhood instead of the backlog.
+        everyone ??= this.encodeCells(now, false);
+        presence.missed = !this.sendNeighbourhood(presence, everyone);
+      } else if (moved.size) {
+        presence.missed = !this.sendNeighbourhood(presence, moved);
       }
     }
   }
 
-  private encodeMovers(now: number): Uint8Array[] {
+  /** UsersTransformList frames per grid cell: of the movers (and users due a refresh), or of everyone. */
+  private encodeCells(now: number, onlyMovers: boolean): Map<number, Uint8Array[]> {
     const due = now - this.options.refreshMs;
-    const frames: Uint8Array[] = [];
+    const byCell = new Map<number, UserTransform[]>();
     for (const presence of this.presences.values()) {
-      if (!presence.moved && presence.lastSentAt > due) continue;
-      presence.moved = false;
-      presence.lastSentAt = now;
-      this.batch.push(presence.entry);
-      if (this.batch.length === this.options.batchSize) frames.push(this.flushBatch());
+      if (onlyMovers) {
+        if (!presence.moved && presence.lastSentAt > due) continue;
+        presence.moved = false;
+        presence.lastSentAt = now;
+      }
+      const key = this.cellOf(presence);
+      const users = byCell.get(key);
+      if (users) users.push(presence.entry);
+      else byCell.set(key, [presence.entry]);
     }
-    if (this.batch.length) frames.push(this.flushBatch());
+    const frames = new Map<number, Uint8Array[]>();
+    const size = this.options.batchSize;
+    for (const [key, users] of byCell) {
+      const list: Uint8Array[] = [];
+      for (let i = 0; i < users.length; i += size) {
+        list.push(
+          encode({
+            type: 'UsersTransformList',
+            value: users.length <= size ? users : users.slice(i, i + size),
+          }),
+        );
+      }
+      frames.set(key, list);
+    }
     return frames;
   }
 
-  private flushBatch(): Uint8Array {
-    const frame = encode({ type: 'UsersTransformList', value: this.batch });
-    this.batch.length = 0;
-    return frame;
+  private cellOf(presence: Presence): number {
+    const size = this.options.interestCellSize;
+    if (size <= 0) return 0;
+    const { x, z } = presence.entry.transform.position;
+    return cellKey(Math.floor(x / size), Math.floor(z / size));
   }
 
-  private encodeAll(): Uint8Array[] {
-    const frames: Uint8Array[] = [];
-    for (const presence of this.presences.values()) {
-      this.batch.push(presence.entry);
-      if (this.batch.length === this.options.batchSize) frames.push(this.flushBatch());
+  /** Sends the frames of the member's cell and the eight around it; false when one was dropped. */
+  private sendNeighbourhood(presence: Presence, frames: Map<number, Uint8Array[]>): boolean {
+    const size = this.options.interestCellSize;
+    if (size <= 0) return sendAll(presence.member, frames.get(0));
+    const { x, z } = presence.entry.transform.position;
+    const cx = Math.floor(x / size);
+    const cz = Math.floor(z / size);
+    for (let dx = -1; dx <= 1; dx++) {
+      for (let dz = -1; dz <= 1; dz++) {
+        if (!sendAll(presence.member, frames.get(cellKey(cx + dx, cz + dz)))) return false;
+      }
     }
-    if (this.batch.length) frames.push(this.flushBatch());
-    return frames;
+    return true;
   }
 }
 
-function sendAll(member: Member, frames: Uint8Array[]): boolean {
+function sendAll(member: Member, frames: Uint8Array[] | undefined): boolean {
+  if (!frames) return true;
   for (const frame of frames) if (!member.sendDroppable(frame)) return false;
   return true;
 }

@@ -136,3 +136,45 @@ describe('one world full of users', () => {
     expect(await notice).toMatchObject({ notifyType: 500, value: 'Target user not found' });
   });
 });
+
+describe('interest management', () => {
+  let node: TestNode;
+  const clients: TestClient[] = [];
+  beforeEach(async () => {
+    node = await startNode({ tickMs: 20, interestCellSize: 100 });
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.client.close()));
+    await node.cleanup();
+  });
+
+  it('sends a member the positions of users in the cells around it, not of users far away', async () => {
+    const [a, near, far] = await Promise.all(
+      [0, 1, 2].map(async () => {
+        const c = await connectGuest(node);
+        clients.push(c);
+        await c.client.teleport(DEFAULT_WORLD_ID);
+        return c;
+      }),
+    );
+    a.client.send({ type: 'MyTransform', ...pose(10, 0, 10) });
+    near.client.send({ type: 'MyTransform', ...pose(150, 0, 10) }); // the next cell
+    far.client.send({ type: 'MyTransform', ...pose(2000, 0, 2000) });
+    await eventually(() => positionsSeen(a).get(near.user.id)?.position.x === 150, 5000, 'a sees near');
+    await eventually(() => positionsSeen(far).get(far.user.id)?.position.x === 2000, 5000, 'far sees itself');
+    // Fresh moves after everyone has settled in their cells.
+    a.received.length = 0;
+    far.received.length = 0;
+    near.client.send({ type: 'MyTransform', ...pose(160, 0, 10) });
+    far.client.send({ type: 'MyTransform', ...pose(2010, 0, 2000) });
+    await eventually(() => positionsSeen(a).get(near.user.id)?.position.x === 160, 5000, 'a sees near move');
+    await eventually(
+      () => positionsSeen(far).get(far.user.id)?.position.x === 2010,
+      5000,
+      'far sees its own move',
+    );
+    expect(positionsSeen(a).has(far.user.id)).toBe(false);
+    expect(positionsSeen(far).has(near.user.id)).toBe(false);
+    expect(positionsSeen(far).has(a.user.id)).toBe(false);
+  });
+});
