@@ -19,7 +19,7 @@ import type { UserStore } from '../user/user-store.ts';
 import type { Member } from '../world/room.ts';
 import type { WorldController } from '../world/world-controller.ts';
 import { CloseCode } from './close-codes.ts';
-import { TokenBucket } from './rate-limit.ts';
+import { TokenBucket } from '../token-bucket.ts';
 
 export type SessionLimits = Pick<
   NodeConfig,
