@@ -1,65 +1,70 @@
 /**
- * The HTTP API (hono). This file composes the routes; each group lives in its own module.
+ * The HTTP API: a small core (errors, body limit, CORS, auth) with every route group composed around it.
+ * Route modules are OpenAPIHono apps, so the OpenAPI document is generated from their definitions.
  */
-import { Hono } from 'hono';
-import type { Logger } from 'pino';
-import type { TokenService } from '../node/auth/tokens.ts';
-import type { UserStore } from '../node/user/user-store.ts';
-import { apiError } from './errors.ts';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { HTTPException } from 'hono/http-exception';
+import { ChallengeStore } from '../node/auth/challenges.ts';
+import { docsPage } from './docs-page.ts';
+import type { ApiComponents, ApiEnv } from './env.ts';
+import { ApiError, apiError } from './errors.ts';
+import { requireUser } from './middleware/auth.ts';
+import { authRoutes } from './routes/auth.ts';
+import { configRoutes, systemRoutes } from './routes/system.ts';
+import { userRoutes } from './routes/users.ts';
+import { validationHook } from './validation.ts';
 
-export interface ApiComponents {
-  version: string;
-  startedAt: number;
-  tokens: TokenService;
-  users: UserStore;
-  logger: Logger;
-  /** Live counters for /health. */
-  stats(): { worlds: number; sessions: number };
-}
+export const API_PREFIX = '/api/v4';
 
-export function createApp(c: ApiComponents): Hono {
-  const app = new Hono();
+/** Routes reachable without a token; everything else under /api/v4 needs one. */
+const PUBLIC = [/^\/auth\//, /^\/config\/ui-client$/, /^\/openapi\.json$/];
 
-  app.get('/health', (ctx) =>
-    ctx.json({
-      status: 'ok',
-      version: c.version,
-      uptime: Math.round((Date.now() - c.startedAt) / 1000),
-      ...c.stats(),
+export function createApp(c: ApiComponents): OpenAPIHono<ApiEnv> {
+  const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook as never });
+  const log = c.logger.child({ component: 'api' });
+
+  if (c.config.cors) {
+    const origins = c.config.cors.split(',').map((s) => s.trim());
+    app.use('*', cors({ origin: origins.includes('*') ? '*' : origins }));
+  }
+  app.use(
+    `${API_PREFIX}/*`,
+    bodyLimit({
+      maxSize: c.config.maxBodyBytes,
+      onError: (ctx) => apiError(ctx, 413, 'body_too_large', `request body over ${c.config.maxBodyBytes} bytes`),
     }),
   );
 
-  app.get('/version', (ctx) => {
-    const [major, minor, patch] = c.version.split('.').map(Number);
-    return ctx.json({
-      api: { major: 4, minor: 0, patch: 0 },
-      controller: { major, minor, patch, git: '' },
-    });
+  const api = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook as never });
+  const auth = requireUser(c);
+  api.use('*', async (ctx, next) => {
+    const path = ctx.req.path.slice(API_PREFIX.length);
+    if (PUBLIC.some((re) => re.test(path))) return next();
+    return auth(ctx, next);
+  });
+  api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  const challenges = new ChallengeStore();
+  api.route('/', authRoutes({ ...c, challenges }));
+  api.route('/', userRoutes(c));
+  api.route('/', configRoutes(c));
+  api.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'odyssey-node API', version: c.version, description: 'The Odyssey /api/v4 routes served by odyssey-node.' },
+    servers: [{ url: API_PREFIX }],
   });
 
-  app.post('/api/v4/auth/guest-token', async (ctx) => {
-    const user = await c.users.createGuest();
-    const token = await c.tokens.issue(user.id);
-    const iso = (ms: number) => new Date(ms).toISOString();
-    return ctx.json({
-      id: user.id,
-      userTypeId: GUEST_USER_TYPE_ID,
-      name: user.name,
-      profile: {},
-      token,
-      createdAt: iso(user.createdAt),
-      updatedAt: iso(user.updatedAt),
-      isGuest: true,
-    });
-  });
+  app.route('/', systemRoutes(c));
+  app.route(API_PREFIX, api);
+  app.get('/api/docs', (ctx) => ctx.html(docsPage(`${API_PREFIX}/openapi.json`)));
 
   app.notFound((ctx) => apiError(ctx, 404, 'not_found', `no route for ${ctx.req.method} ${ctx.req.path}`));
   app.onError((error, ctx) => {
-    c.logger.error({ err: error, path: ctx.req.path }, 'request failed');
+    if (error instanceof ApiError) return apiError(ctx, error.status, error.reason, error.message);
+    if (error instanceof HTTPException) return apiError(ctx, error.status as 400, 'bad_request', error.message);
+    log.error({ err: error, method: ctx.req.method, path: ctx.req.path }, 'request failed');
     return apiError(ctx, 500, 'internal_error', 'internal error');
   });
   return app;
 }
-
-/** The original's guest user type ("Temporary User"). */
-export const GUEST_USER_TYPE_ID = '76802331-37b3-44fa-9010-35008b0cbaec';

@@ -42,6 +42,18 @@ export const configSchema = z
     pingIntervalMs: int(100, 600_000).default(30_000),
     /** Guests are deleted this long after their last session ended (the original: 20 minutes). */
     guestTtlMs: int(0, 30 * 86400_000).default(20 * 60_000),
+    /** Requests per minute per client address on the auth routes (challenge, token, guest token). */
+    authRequestsPerMinute: int(1, 100_000).default(30),
+    /** Objects a user may create per minute. */
+    objectCreatesPerMinute: int(1, 100_000).default(60),
+    /** Largest JSON request body. */
+    maxBodyBytes: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
+    /** Allowed CORS origins, comma-separated; `*` for any; empty = CORS off (like the original). */
+    cors: z.string().default(''),
+    /** Node admins: user ids or wallet addresses, comma-separated. */
+    admins: z.string().default(''),
+    /** Who may create worlds besides node admins: `admins` or `users` (any signed-in non-guest). */
+    worldCreation: z.enum(['admins', 'users']).default('users'),
     /** Operator's public URL of this node, shown to clients; empty = derived from the request. */
     publicUrl: z.string().default(''),
   })

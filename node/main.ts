@@ -83,10 +83,14 @@ export class OdysseyNode {
 
     const startedAt = Date.now();
     const app = createApp({
+      config: c,
       version: VERSION,
       startedAt,
+      nodeId,
       tokens: this.tokens,
       users: this.users,
+      store: this.store,
+      worlds: this.worlds,
       logger: this.log,
       stats: () => ({ worlds: this.store.worldIds().length, sessions: this.posbus.sessionCount }),
     });

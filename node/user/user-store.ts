@@ -1,7 +1,11 @@
 /** Users and their last known positions, in LevelDB. */
 import { randomInt, randomUUID } from 'node:crypto';
 import { type Database, key } from '../../storage/db/database.ts';
-import type { PositionRecord, UserRecord } from '../../storage/db/records.ts';
+import type { PositionRecord, UserProfile, UserRecord } from '../../storage/db/records.ts';
+
+export class WalletTakenError extends Error {
+  override readonly name = 'WalletTakenError';
+}
 
 export class UserStore {
   private readonly db: Database;
@@ -32,6 +36,69 @@ export class UserStore {
     };
     await this.put(user);
     return user;
+  }
+
+  /** The user a wallet (canonical form) belongs to. */
+  async byWallet(wallet: string): Promise<UserRecord | undefined> {
+    const userId = await this.db.wallets.get(wallet);
+    return userId ? this.get(userId) : undefined;
+  }
+
+  /** The wallet's user, created (a normal, non-guest user) on first sight. */
+  async walletUser(wallet: string): Promise<{ user: UserRecord; created: boolean }> {
+    const existing = await this.byWallet(wallet);
+    if (existing) return { user: existing, created: false };
+    const now = Date.now();
+    const user: UserRecord = {
+      id: randomUUID(),
+      name: `Member_${randomInt(0, 10_000_000).toString().padStart(7, '0')}`,
+      isGuest: false,
+      avatar: '',
+      profile: {},
+      wallets: [wallet],
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.db.level.batch([
+      { type: 'put', sublevel: this.db.users, key: user.id, value: user },
+      { type: 'put', sublevel: this.db.wallets, key: wallet, value: user.id },
+    ]);
+    return { user, created: true };
+  }
+
+  /** Adds a wallet to a user; WalletTakenError when any user already has it. */
+  async attachWallet(userId: string, wallet: string): Promise<UserRecord> {
+    if (await this.db.wallets.get(wallet)) throw new WalletTakenError(`wallet ${wallet} is already attached`);
+    const user = await this.get(userId);
+    if (!user) throw new Error(`no user ${userId}`);
+    const next: UserRecord = { ...user, wallets: [...(user.wallets ?? []), wallet], updatedAt: Date.now() };
+    await this.db.level.batch([
+      { type: 'put', sublevel: this.db.users, key: user.id, value: next },
+      { type: 'put', sublevel: this.db.wallets, key: wallet, value: user.id },
+    ]);
+    return next;
+  }
+
+  /** Merges a name and profile fields into the user; marks the profile onboarded, as the original did. */
+  async updateProfile(userId: string, patch: { name?: string; profile?: UserProfile }): Promise<UserRecord> {
+    const user = await this.get(userId);
+    if (!user) throw new Error(`no user ${userId}`);
+    const next: UserRecord = {
+      ...user,
+      name: patch.name ?? user.name,
+      profile: { ...user.profile, ...patch.profile, onboarded: true },
+      updatedAt: Date.now(),
+    };
+    await this.put(next);
+    return next;
+  }
+
+  /** Users matching a filter, newest first unless `ascending`. A scan: fine for a node's user count. */
+  async list(opts: { filter?: (u: UserRecord) => boolean; ascending?: boolean; limit: number }): Promise<UserRecord[]> {
+    const out: UserRecord[] = [];
+    for await (const user of this.db.users.values()) if (!opts.filter || opts.filter(user)) out.push(user);
+    out.sort((a, b) => (opts.ascending ? a.createdAt - b.createdAt : b.createdAt - a.createdAt));
+    return out.slice(0, opts.limit);
   }
 
   lastPosition(userId: string, worldId: string): Promise<PositionRecord | undefined> {

@@ -43,6 +43,8 @@ export class Database {
   /** worldId!objectId → 1: the objects of a world, for loading a world without a scan. */
   readonly worldObjects;
   readonly positions;
+  /** lowercase wallet → userId */
+  readonly wallets;
   readonly attributes: Record<AttributeFamily, Sublevel<AttributeRecord>>;
 
   constructor(location: string) {
@@ -57,6 +59,7 @@ export class Database {
     this.objects = sub<ObjectRecord>('objects');
     this.worldObjects = sub<number>('world-objects');
     this.positions = sub<PositionRecord>('positions');
+    this.wallets = sub<string>('wallets');
     this.attributes = {
       node: sub<AttributeRecord>('attr-node'),
       object: sub<AttributeRecord>('attr-object'),

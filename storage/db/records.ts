@@ -52,10 +52,21 @@ export interface AttributeRecord {
   updatedAt: number;
 }
 
+export interface UserProfile {
+  bio?: string;
+  location?: string;
+  avatarHash?: string;
+  profileLink?: string;
+  onboarded?: boolean;
+}
+
 export interface UserRecord {
   id: string;
   name: string;
   isGuest: boolean;
+  profile?: UserProfile;
+  /** Wallet addresses in lowercase: 0x… (EVM) or 0x + 64 hex (a Substrate sr25519 public key). */
+  wallets?: string[];
   /** Avatar asset reference (hash / CID text), '' when none. */
   avatar: string;
   createdAt: number;

@@ -1,0 +1,29 @@
+/** What every route module gets: the node's components and the request-scoped variables. */
+import type { Logger } from 'pino';
+import type { TokenService } from '../node/auth/tokens.ts';
+import type { NodeConfig } from '../node/config.ts';
+import type { UserStore } from '../node/user/user-store.ts';
+import type { WorldController } from '../node/world/world-controller.ts';
+import type { WorldStore } from '../node/world/world-store.ts';
+import type { UserRecord } from '../storage/db/records.ts';
+
+export interface ApiComponents {
+  config: NodeConfig;
+  version: string;
+  startedAt: number;
+  nodeId: string;
+  tokens: TokenService;
+  users: UserStore;
+  store: WorldStore;
+  worlds: WorldController;
+  logger: Logger;
+  /** Live counters for /health. */
+  stats(): { worlds: number; sessions: number };
+}
+
+export interface ApiEnv {
+  Variables: {
+    /** The caller, set by `requireUser`. */
+    user: UserRecord;
+  };
+}

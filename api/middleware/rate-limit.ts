@@ -1,0 +1,34 @@
+/** Per-key token buckets (by client address, or by user) in front of costly or abusable routes. */
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Context, MiddlewareHandler } from 'hono';
+import { TokenBucket } from '../../node/token-bucket.ts';
+import type { ApiEnv } from '../env.ts';
+import { ApiError } from '../errors.ts';
+
+export type RateKey = (ctx: Context<ApiEnv>) => string;
+
+export const byAddress: RateKey = (ctx) => {
+  try {
+    return getConnInfo(ctx).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+};
+
+export const byUser: RateKey = (ctx) => ctx.get('user')?.id ?? byAddress(ctx);
+
+export function rateLimit(perMinute: number, burst: number, key: RateKey): MiddlewareHandler<ApiEnv> {
+  const buckets = new Map<string, TokenBucket>();
+  return async (ctx, next) => {
+    const k = key(ctx);
+    let bucket = buckets.get(k);
+    if (!bucket) {
+      // Bounded memory: forget every bucket when too many keys pile up (they refill fully anyway).
+      if (buckets.size > 10_000) buckets.clear();
+      bucket = new TokenBucket(perMinute / 60, burst);
+      buckets.set(k, bucket);
+    }
+    if (!bucket.take()) throw new ApiError(429, 'rate_limited', 'too many requests, slow down');
+    await next();
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * Sign-in: wallet challenges and signatures (Ethereum EIP-191, Polkadot/Kusama sr25519), guest tokens,
+ * and attaching another wallet to an account. Challenges expire after 5 minutes and are single-use.
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import type { ChallengeStore } from '../../node/auth/challenges.ts';
+import {
+  canonicalWallet,
+  type Network,
+  networkOf,
+  SignatureFormatError,
+  verifyWalletSignature,
+} from '../../node/auth/wallet-signatures.ts';
+import { WalletTakenError } from '../../node/user/user-store.ts';
+import { userDto, userSchema } from '../dto.ts';
+import type { ApiComponents } from '../env.ts';
+import { ApiError } from '../errors.ts';
+import { requireUser } from '../middleware/auth.ts';
+import { byAddress, rateLimit } from '../middleware/rate-limit.ts';
+import { bearer, errors, routes } from '../validation.ts';
+
+const walletProof = z
+  .object({
+    wallet: z.string().min(1).max(128),
+    signedChallenge: z.string().min(1).max(300),
+    network: z.string().max(32).optional(),
+  })
+  .openapi('WalletProof');
+
+const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });
+
+export function authRoutes(c: ApiComponents & { challenges: ChallengeStore }) {
+  const app = routes();
+  const authLimit = rateLimit(c.config.authRequestsPerMinute, c.config.authRequestsPerMinute, byAddress);
+
+  /** Checks a wallet proof against the wallet's live challenge; the challenge is used up only on success. */
+  async function prove(body: z.infer<typeof walletProof>): Promise<{ wallet: string; network: Network }> {
+    const network = networkOf(body.wallet, body.network);
+    let wallet: string;
+    try {
+      wallet = canonicalWallet(body.wallet, network);
+    } catch (e) {
+      throw new ApiError(400, 'signature_validation_failed', (e as Error).message);
+    }
+    const challenge = c.challenges.peek(wallet);
+    if ('error' in challenge) {
+      throw new ApiError(404, 'challenge_not_found', challenge.error === 'expired' ? 'challenge expired' : 'no challenge for this wallet');
+    }
+    let valid: boolean;
+    try {
+      valid = await verifyWalletSignature(network, body.wallet, challenge.text, body.signedChallenge);
+    } catch (e) {
+      if (e instanceof SignatureFormatError) throw new ApiError(400, 'signature_validation_failed', e.message);
+      throw e;
+    }
+    if (!valid) throw new ApiError(403, 'invalid_signature', 'the signature is not by this wallet over its challenge');
+    c.challenges.consume(wallet);
+    return { wallet, network };
+  }
+
+  app.use('/auth/*', authLimit);
+  app.use('/users/me/attach-account', authLimit);
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/auth/challenge',
+      tags: ['auth'],
+      summary: 'A challenge for a wallet to sign (valid 5 minutes, single-use)',
+      request: { query: z.object({ wallet: z.string().min(1).max(128) }) },
+      responses: { 200: { description: 'the challenge', ...json(z.object({ challenge: z.string() })) }, ...errors(400, 429) },
+    }),
+    (ctx) => {
+      const { wallet } = ctx.req.valid('query');
+      let canonical: string;
+      try {
+        canonical = canonicalWallet(wallet, networkOf(wallet));
+      } catch (e) {
+        throw new ApiError(400, 'invalid_wallet', (e as Error).message);
+      }
+      return ctx.json({ challenge: c.challenges.issue(canonical) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/auth/token',
+      tags: ['auth'],
+      summary: 'Exchange a signed challenge for an access token (creates the user on first sign-in)',
+      request: { body: { ...json(walletProof), required: true } },
+      responses: { 200: { description: 'the token', ...json(z.object({ token: z.string() })) }, ...errors(400, 403, 404, 429) },
+    }),
+    async (ctx) => {
+      const { wallet } = await prove(ctx.req.valid('json'));
+      const { user } = await c.users.walletUser(wallet);
+      return ctx.json({ token: await c.tokens.issue(user.id) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/auth/guest-token',
+      tags: ['auth'],
+      summary: 'A new guest user and its token',
+      responses: { 200: { description: 'the guest, with its token', ...json(userSchema) }, ...errors(429) },
+    }),
+    async (ctx) => {
+      const user = await c.users.createGuest();
+      return ctx.json(userDto(user, await c.tokens.issue(user.id)), 200);
+    },
+  );
+
+  app.use('/users/me/attach-account', requireUser(c));
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/users/me/attach-account',
+      tags: ['auth'],
+      summary: 'Attach another wallet to the signed-in account',
+      security: bearer,
+      request: { body: { ...json(walletProof), required: true } },
+      responses: {
+        202: { description: 'all wallets of the user', ...json(z.object({ wallet: z.array(z.string()) })) },
+        ...errors(400, 401, 403, 404, 429),
+      },
+    }),
+    async (ctx) => {
+      const me = ctx.get('user');
+      if (me.isGuest) throw new ApiError(403, 'guest_not_permitted', 'guests cannot attach wallets; sign in with a wallet');
+      const { wallet } = await prove(ctx.req.valid('json'));
+      try {
+        const user = await c.users.attachWallet(me.id, wallet);
+        return ctx.json({ wallet: user.wallets ?? [] }, 202);
+      } catch (e) {
+        if (e instanceof WalletTakenError) throw new ApiError(400, 'wallet_already_exists', e.message);
+        throw e;
+      }
+    },
+  );
+
+  return app;
+}
