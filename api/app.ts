@@ -33,7 +33,8 @@ export function createApp(c: ApiComponents): OpenAPIHono<ApiEnv> {
     `${API_PREFIX}/*`,
     bodyLimit({
       maxSize: c.config.maxBodyBytes,
-      onError: (ctx) => apiError(ctx, 413, 'body_too_large', `request body over ${c.config.maxBodyBytes} bytes`),
+      onError: (ctx) =>
+        apiError(ctx, 413, 'body_too_large', `request body over ${c.config.maxBodyBytes} bytes`),
     }),
   );
 
@@ -44,14 +45,22 @@ export function createApp(c: ApiComponents): OpenAPIHono<ApiEnv> {
     if (PUBLIC.some((re) => re.test(path))) return next();
     return auth(ctx, next);
   });
-  api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+  });
   const challenges = new ChallengeStore();
   api.route('/', authRoutes({ ...c, challenges }));
   api.route('/', userRoutes(c));
   api.route('/', configRoutes(c));
   api.doc31('/openapi.json', {
     openapi: '3.1.0',
-    info: { title: 'odyssey-node API', version: c.version, description: 'The Odyssey /api/v4 routes served by odyssey-node.' },
+    info: {
+      title: 'odyssey-node API',
+      version: c.version,
+      description: 'The Odyssey /api/v4 routes served by odyssey-node.',
+    },
     servers: [{ url: API_PREFIX }],
   });
 
@@ -62,7 +71,8 @@ export function createApp(c: ApiComponents): OpenAPIHono<ApiEnv> {
   app.notFound((ctx) => apiError(ctx, 404, 'not_found', `no route for ${ctx.req.method} ${ctx.req.path}`));
   app.onError((error, ctx) => {
     if (error instanceof ApiError) return apiError(ctx, error.status, error.reason, error.message);
-    if (error instanceof HTTPException) return apiError(ctx, error.status as 400, 'bad_request', error.message);
+    if (error instanceof HTTPException)
+      return apiError(ctx, error.status as 400, 'bad_request', error.message);
     log.error({ err: error, method: ctx.req.method, path: ctx.req.path }, 'request failed');
     return apiError(ctx, 500, 'internal_error', 'internal error');
   });

@@ -48,6 +48,12 @@ export function userDto(user: UserRecord, token?: string): UserDto {
   };
 }
 
-export const userSummarySchema = z.object({ id: z.string(), name: z.string(), profile: profileSchema }).openapi('UserSummary');
+export const userSummarySchema = z
+  .object({ id: z.string(), name: z.string(), profile: profileSchema })
+  .openapi('UserSummary');
 
-export const userSummary = (user: UserRecord) => ({ id: user.id, name: user.name, profile: user.profile ?? {} });
+export const userSummary = (user: UserRecord) => ({
+  id: user.id,
+  name: user.name,
+  profile: user.profile ?? {},
+});

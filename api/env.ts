@@ -2,7 +2,9 @@
 import type { Logger } from 'pino';
 import type { TokenService } from '../node/auth/tokens.ts';
 import type { NodeConfig } from '../node/config.ts';
+import type { PosbusServer } from '../node/posbus/posbus-server.ts';
 import type { UserStore } from '../node/user/user-store.ts';
+import type { Access } from '../node/world/access.ts';
 import type { WorldController } from '../node/world/world-controller.ts';
 import type { WorldStore } from '../node/world/world-store.ts';
 import type { UserRecord } from '../storage/db/records.ts';
@@ -16,6 +18,9 @@ export interface ApiComponents {
   users: UserStore;
   store: WorldStore;
   worlds: WorldController;
+  access: Access;
+  /** The PosBus server (created after the API): who is online. */
+  posbus(): PosbusServer;
   logger: Logger;
   /** Live counters for /health. */
   stats(): { worlds: number; sessions: number };

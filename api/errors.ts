@@ -17,11 +17,17 @@ export class ApiError extends Error {
   }
 }
 
-export function apiError(ctx: Context, status: ContentfulStatusCode, reason: string, message: string): Response {
+export function apiError(
+  ctx: Context,
+  status: ContentfulStatusCode,
+  reason: string,
+  message: string,
+): Response {
   return ctx.json({ error: { reason, message } }, status);
 }
 
 export const notFound = (what: string, message = `${what.replace(/_/g, ' ')} not found`) =>
   new ApiError(404, `${what}_not_found`, message);
 
-export const forbidden = (reason = 'forbidden', message = 'not allowed') => new ApiError(403, reason, message);
+export const forbidden = (reason = 'forbidden', message = 'not allowed') =>
+  new ApiError(403, reason, message);

@@ -5,10 +5,15 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { ApiEnv } from './env.ts';
 
-type ValidationResult = { success: true } | { success: false; error: { issues: z.core.$ZodIssue[] }; target?: string };
+type ValidationResult =
+  | { success: true }
+  | { success: false; error: { issues: z.core.$ZodIssue[] }; target?: string };
 
 /** 400 `invalid_request` with the first bad field, e.g. `body.parent_id: Invalid UUID`. */
-export function validationHook(result: ValidationResult, ctx: { json: (body: unknown, status: 400) => Response }) {
+export function validationHook(
+  result: ValidationResult,
+  ctx: { json: (body: unknown, status: 400) => Response },
+) {
   if (result.success) return undefined;
   const issue = result.error.issues[0];
   const where = result.target === 'json' ? 'body' : (result.target ?? 'request');
@@ -24,15 +29,16 @@ export function routes(): OpenAPIHono<ApiEnv> {
 // Shared schemas.
 export const umid = z.uuid({ version: undefined }).transform((s) => s.toLowerCase());
 export const umidParam = (name: string) =>
-  z.object({ [name]: umid.openapi({ param: { name, in: 'path' }, example: '5e1f0d2c-7a41-4c39-9b1e-0d0000000001' }) });
+  z.object({
+    [name]: umid.openapi({ param: { name, in: 'path' }, example: '5e1f0d2c-7a41-4c39-9b1e-0d0000000001' }),
+  });
 
 /** `limit` query parameters: bounded numbers, never concatenated into anything. */
-export const limitQuery = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+export const limitQuery = (max: number, fallback: number) =>
+  z.coerce.number().int().min(1).max(max).default(fallback);
 
 export const vec3 = z.object({ x: z.number().finite(), y: z.number().finite(), z: z.number().finite() });
-export const transformSchema = z
-  .object({ position: vec3, rotation: vec3, scale: vec3 })
-  .openapi('Transform');
+export const transformSchema = z.object({ position: vec3, rotation: vec3, scale: vec3 }).openapi('Transform');
 
 export const errorSchema = z
   .object({ error: z.object({ reason: z.string(), message: z.string() }) })
@@ -41,7 +47,10 @@ export const errorSchema = z
 /** Standard error responses for the OpenAPI document. */
 export const errors = (...statuses: (400 | 401 | 403 | 404 | 409 | 413 | 429)[]) =>
   Object.fromEntries(
-    statuses.map((s) => [s, { description: ERROR_TEXT[s], content: { 'application/json': { schema: errorSchema } } }]),
+    statuses.map((s) => [
+      s,
+      { description: ERROR_TEXT[s], content: { 'application/json': { schema: errorSchema } } },
+    ]),
   );
 
 const ERROR_TEXT = {

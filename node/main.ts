@@ -16,6 +16,7 @@ import { createLogger } from './log.ts';
 import { PosbusServer } from './posbus/posbus-server.ts';
 import { UserController } from './user/user-controller.ts';
 import { UserStore } from './user/user-store.ts';
+import { Access } from './world/access.ts';
 import { HybridClock } from './world/hlc.ts';
 import { seed } from './world/seed.ts';
 import { WorldController } from './world/world-controller.ts';
@@ -32,6 +33,7 @@ export class OdysseyNode {
   store!: WorldStore;
   users!: UserStore;
   worlds!: WorldController;
+  access!: Access;
   tokens!: TokenService;
   posbus!: PosbusServer;
   private http!: Server;
@@ -68,8 +70,10 @@ export class OdysseyNode {
     await this.store.start();
     if (await seed(this.db, this.store)) this.log.info('seeded the default world');
     this.users = new UserStore({ db: this.db });
+    this.access = new Access({ db: this.db, store: this.store, admins: c.admins.split(',') });
+    await this.access.start();
     this.worlds = new WorldController(
-      { store: this.store, users: this.users, logger: this.log, nodeId },
+      { store: this.store, users: this.users, access: this.access, logger: this.log, nodeId },
       {
         tickMs: c.tickMs,
         refreshMs: c.refreshMs,
@@ -91,6 +95,8 @@ export class OdysseyNode {
       users: this.users,
       store: this.store,
       worlds: this.worlds,
+      access: this.access,
+      posbus: () => this.posbus,
       logger: this.log,
       stats: () => ({ worlds: this.store.worldIds().length, sessions: this.posbus.sessionCount }),
     });

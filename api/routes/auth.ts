@@ -44,16 +44,22 @@ export function authRoutes(c: ApiComponents & { challenges: ChallengeStore }) {
     }
     const challenge = c.challenges.peek(wallet);
     if ('error' in challenge) {
-      throw new ApiError(404, 'challenge_not_found', challenge.error === 'expired' ? 'challenge expired' : 'no challenge for this wallet');
+      throw new ApiError(
+        404,
+        'challenge_not_found',
+        challenge.error === 'expired' ? 'challenge expired' : 'no challenge for this wallet',
+      );
     }
     let valid: boolean;
     try {
       valid = await verifyWalletSignature(network, body.wallet, challenge.text, body.signedChallenge);
     } catch (e) {
-      if (e instanceof SignatureFormatError) throw new ApiError(400, 'signature_validation_failed', e.message);
+      if (e instanceof SignatureFormatError)
+        throw new ApiError(400, 'signature_validation_failed', e.message);
       throw e;
     }
-    if (!valid) throw new ApiError(403, 'invalid_signature', 'the signature is not by this wallet over its challenge');
+    if (!valid)
+      throw new ApiError(403, 'invalid_signature', 'the signature is not by this wallet over its challenge');
     c.challenges.consume(wallet);
     return { wallet, network };
   }
@@ -68,7 +74,10 @@ export function authRoutes(c: ApiComponents & { challenges: ChallengeStore }) {
       tags: ['auth'],
       summary: 'A challenge for a wallet to sign (valid 5 minutes, single-use)',
       request: { query: z.object({ wallet: z.string().min(1).max(128) }) },
-      responses: { 200: { description: 'the challenge', ...json(z.object({ challenge: z.string() })) }, ...errors(400, 429) },
+      responses: {
+        200: { description: 'the challenge', ...json(z.object({ challenge: z.string() })) },
+        ...errors(400, 429),
+      },
     }),
     (ctx) => {
       const { wallet } = ctx.req.valid('query');
@@ -89,7 +98,10 @@ export function authRoutes(c: ApiComponents & { challenges: ChallengeStore }) {
       tags: ['auth'],
       summary: 'Exchange a signed challenge for an access token (creates the user on first sign-in)',
       request: { body: { ...json(walletProof), required: true } },
-      responses: { 200: { description: 'the token', ...json(z.object({ token: z.string() })) }, ...errors(400, 403, 404, 429) },
+      responses: {
+        200: { description: 'the token', ...json(z.object({ token: z.string() })) },
+        ...errors(400, 403, 404, 429),
+      },
     }),
     async (ctx) => {
       const { wallet } = await prove(ctx.req.valid('json'));
@@ -128,7 +140,8 @@ export function authRoutes(c: ApiComponents & { challenges: ChallengeStore }) {
     }),
     async (ctx) => {
       const me = ctx.get('user');
-      if (me.isGuest) throw new ApiError(403, 'guest_not_permitted', 'guests cannot attach wallets; sign in with a wallet');
+      if (me.isGuest)
+        throw new ApiError(403, 'guest_not_permitted', 'guests cannot attach wallets; sign in with a wallet');
       const { wallet } = await prove(ctx.req.valid('json'));
       try {
         const user = await c.users.attachWallet(me.id, wallet);

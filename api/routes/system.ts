@@ -6,7 +6,12 @@ import { routes } from '../validation.ts';
 export function systemRoutes(c: ApiComponents) {
   const app = routes();
   app.get('/health', (ctx) =>
-    ctx.json({ status: 'ok', version: c.version, uptime: Math.round((Date.now() - c.startedAt) / 1000), ...c.stats() }),
+    ctx.json({
+      status: 'ok',
+      version: c.version,
+      uptime: Math.round((Date.now() - c.startedAt) / 1000),
+      ...c.stats(),
+    }),
   );
   app.get('/version', (ctx) => {
     const [major, minor, patch] = c.version.split('.').map(Number);
@@ -23,7 +28,12 @@ export function configRoutes(c: ApiComponents) {
       path: '/config/ui-client',
       tags: ['config'],
       summary: "The UI client's configuration (the original's keys)",
-      responses: { 200: { description: 'configuration', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
+      responses: {
+        200: {
+          description: 'configuration',
+          content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+        },
+      },
     }),
     (ctx) => {
       const base = c.config.publicUrl || new URL(ctx.req.url).origin;

@@ -30,12 +30,18 @@ export function userRoutes(c: ApiComponents) {
       summary: 'Users whose name contains the query (case-insensitive)',
       security: bearer,
       request: { query: z.object({ query: z.string().max(100).default(''), limit: limitQuery(100, 100) }) },
-      responses: { 200: { description: 'matching users', ...json(z.array(userSummarySchema)) }, ...errors(400, 401) },
+      responses: {
+        200: { description: 'matching users', ...json(z.array(userSummarySchema)) },
+        ...errors(400, 401),
+      },
     }),
     async (ctx) => {
       const { query, limit } = ctx.req.valid('query');
       const needle = query.toLowerCase();
-      const users = await c.users.list({ filter: (u) => !u.isGuest && u.name.toLowerCase().includes(needle), limit });
+      const users = await c.users.list({
+        filter: (u) => !u.isGuest && u.name.toLowerCase().includes(needle),
+        limit,
+      });
       return ctx.json(users.map(userSummary), 200);
     },
   );
@@ -47,7 +53,9 @@ export function userRoutes(c: ApiComponents) {
       tags: ['users'],
       summary: 'Normal (non-guest) users by creation time',
       security: bearer,
-      request: { query: z.object({ sort: z.enum(['ASC', 'DESC']).default('DESC'), limit: limitQuery(100, 100) }) },
+      request: {
+        query: z.object({ sort: z.enum(['ASC', 'DESC']).default('DESC'), limit: limitQuery(100, 100) }),
+      },
       responses: { 200: { description: 'users', ...json(z.array(userSummarySchema)) }, ...errors(400, 401) },
     }),
     async (ctx) => {
@@ -85,15 +93,21 @@ export function userRoutes(c: ApiComponents) {
         body: {
           required: true,
           ...json(
-            z.object({
-              name: z.string().trim().min(1).max(64).optional(),
-              profile: profileSchema.omit({ onboarded: true }).extend({
-                bio: z.string().max(2000).optional(),
-                location: z.string().max(200).optional(),
-                avatarHash: z.string().max(200).optional(),
-                profileLink: z.string().max(500).optional(),
-              }).strict().optional(),
-            }).strict(),
+            z
+              .object({
+                name: z.string().trim().min(1).max(64).optional(),
+                profile: profileSchema
+                  .omit({ onboarded: true })
+                  .extend({
+                    bio: z.string().max(2000).optional(),
+                    location: z.string().max(200).optional(),
+                    avatarHash: z.string().max(200).optional(),
+                    profileLink: z.string().max(500).optional(),
+                  })
+                  .strict()
+                  .optional(),
+              })
+              .strict(),
           ),
         },
       },

@@ -27,7 +27,8 @@ export function networkOf(wallet: string, hint?: string): Network {
  */
 export function canonicalWallet(wallet: string, network: Network): string {
   if (network === 'ethereum') {
-    if (!isAddress(wallet, { strict: false })) throw new SignatureFormatError(`not an Ethereum address: ${wallet}`);
+    if (!isAddress(wallet, { strict: false }))
+      throw new SignatureFormatError(`not an Ethereum address: ${wallet}`);
     return wallet.toLowerCase();
   }
   try {
@@ -35,7 +36,9 @@ export function canonicalWallet(wallet: string, network: Network): string {
     if (key.length !== 32) throw new Error('not 32 bytes');
     return u8aToHex(key);
   } catch (e) {
-    throw new SignatureFormatError(`not a Substrate public key or address: ${wallet} (${(e as Error).message})`);
+    throw new SignatureFormatError(
+      `not a Substrate public key or address: ${wallet} (${(e as Error).message})`,
+    );
   }
 }
 
@@ -48,7 +51,8 @@ export async function verifyWalletSignature(
 ): Promise<boolean> {
   if (network === 'ethereum') {
     const hex = (signature.startsWith('0x') ? signature : `0x${signature}`) as `0x${string}`;
-    if (!/^0x[0-9a-fA-F]{130}$/.test(hex)) throw new SignatureFormatError('an Ethereum signature is 65 bytes of hex');
+    if (!/^0x[0-9a-fA-F]{130}$/.test(hex))
+      throw new SignatureFormatError('an Ethereum signature is 65 bytes of hex');
     try {
       return await verifyMessage({ address: wallet as `0x${string}`, message: challenge, signature: hex });
     } catch (e) {
@@ -57,7 +61,8 @@ export async function verifyWalletSignature(
   }
   await cryptoWaitReady();
   const sig = signature.startsWith('0x') ? signature : `0x${signature}`;
-  if (!/^0x[0-9a-fA-F]{128}$/.test(sig)) throw new SignatureFormatError('an sr25519 signature is 64 bytes of hex');
+  if (!/^0x[0-9a-fA-F]{128}$/.test(sig))
+    throw new SignatureFormatError('an sr25519 signature is 64 bytes of hex');
   const publicKey = canonicalWallet(wallet, 'polkadot');
   const result = signatureVerify(u8aWrapBytes(challenge), sig, publicKey);
   return result.isValid && result.crypto === 'sr25519';

@@ -14,12 +14,12 @@ import {
 import type { UserRecord } from '../../storage/db/records.ts';
 import { TokenError, type TokenService } from '../auth/tokens.ts';
 import type { NodeConfig } from '../config.ts';
+import { TokenBucket } from '../token-bucket.ts';
 import type { UserController } from '../user/user-controller.ts';
 import type { UserStore } from '../user/user-store.ts';
 import type { Member } from '../world/room.ts';
 import type { WorldController } from '../world/world-controller.ts';
 import { CloseCode } from './close-codes.ts';
-import { TokenBucket } from '../token-bucket.ts';
 
 export type SessionLimits = Pick<
   NodeConfig,

@@ -94,7 +94,11 @@ export class UserStore {
   }
 
   /** Users matching a filter, newest first unless `ascending`. A scan: fine for a node's user count. */
-  async list(opts: { filter?: (u: UserRecord) => boolean; ascending?: boolean; limit: number }): Promise<UserRecord[]> {
+  async list(opts: {
+    filter?: (u: UserRecord) => boolean;
+    ascending?: boolean;
+    limit: number;
+  }): Promise<UserRecord[]> {
     const out: UserRecord[] = [];
     for await (const user of this.db.users.values()) if (!opts.filter || opts.filter(user)) out.push(user);
     out.sort((a, b) => (opts.ascending ? a.createdAt - b.createdAt : b.createdAt - a.createdAt));

@@ -12,8 +12,9 @@ import {
   type Transform,
   type TransformNoScale,
 } from '../../protocol/posbus/index.ts';
-import type { ObjectRecord, UserRecord } from '../../storage/db/records.ts';
+import type { ObjectRecord } from '../../storage/db/records.ts';
 import type { UserStore } from '../user/user-store.ts';
+import type { Access } from './access.ts';
 import { addRenderSlot } from './render.ts';
 import { type Member, Room, type RoomOptions } from './room.ts';
 import { objectData, objectDefinition, objectTree, userData } from './wire.ts';
@@ -28,6 +29,7 @@ export interface WorldControllerOptions extends RoomOptions {
 export interface WorldControllerComponents {
   store: WorldStore;
   users: UserStore;
+  access: Access;
   logger: Logger;
   nodeId: string;
 }
@@ -38,6 +40,7 @@ export const DEFAULT_WORLD_BOUND = 100_000;
 export class WorldController {
   private readonly store: WorldStore;
   private readonly users: UserStore;
+  private readonly access: Access;
   private readonly log: Logger;
   private readonly nodeId: string;
   private readonly options: WorldControllerOptions;
@@ -50,6 +53,7 @@ export class WorldController {
   constructor(components: WorldControllerComponents, options: WorldControllerOptions) {
     this.store = components.store;
     this.users = components.users;
+    this.access = components.access;
     this.log = components.logger.child({ component: 'world' });
     this.nodeId = components.nodeId;
     this.options = options;
@@ -152,30 +156,13 @@ export class WorldController {
     this.log.debug({ userId, worldId }, 'left world');
   }
 
-  /** True when the user may edit the object: it is editable and the user owns it or an ancestor, or the world is open to all. */
-  canEdit(user: UserRecord, state: WorldState, objectId: string): boolean {
-    const object = state.objects.get(objectId);
-    if (!object || object.removed) return false;
-    const root = state.objects.get(state.id);
-    if (object.id !== state.id && !object.isEditable) return false;
-    if (root?.options.publicEditing === true) return true;
-    // Owner of the object or of an ancestor; the depth bound guards against a parent cycle in bad data.
-    let o: ObjectRecord | undefined = object;
-    for (let depth = 0; o && depth < 64; depth++) {
-      if (o.ownerId === user.id) return true;
-      if (o.id === state.id) break;
-      o = state.objects.get(o.parentId);
-    }
-    return false;
-  }
-
   lock(member: Member, objectId: string): void {
     const userId = member.user.id;
     const room = this.roomOf(userId);
     const state = room && this.store.get(room.worldId);
     if (!room || !state) return;
     const holder = room.locks.get(objectId);
-    if (holder || !this.canEdit(member.user, state, objectId)) {
+    if (holder || !this.access.canEdit(member.user, state, objectId)) {
       member.sendReliable(
         encode({ type: 'LockObjectResponse', id: objectId, result: 0, lockOwner: holder ?? NIL_UMID }),
       );

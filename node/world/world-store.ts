@@ -50,6 +50,8 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
   private readonly db: Database;
   readonly clock: HybridClock;
   private readonly worlds = new Map<string, WorldState>();
+  /** objectId → worldId, for every object of every loaded world */
+  private readonly objectWorld = new Map<string, string>();
   /** Per-world tail of the apply chain: ops of one world are merged and persisted one at a time. */
   private readonly queues = new Map<string, Promise<unknown>>();
 
@@ -73,6 +75,7 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
       const object = await this.db.objects.get(objectId);
       if (!object) continue;
       state.objects.set(objectId, object);
+      this.objectWorld.set(objectId, worldId);
       for (const [attrKey, attr] of await this.db.valuesWithPrefix(this.db.attributes.object, objectId)) {
         state.attributes.set(attrKey, attr);
       }
@@ -86,6 +89,14 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
     const state = this.worlds.get(worldId);
     const root = state?.objects.get(worldId);
     return root && !root.removed ? state : undefined;
+  }
+
+  /** A live (not removed) object of any world, with its world's state. */
+  findObject(objectId: string): { state: WorldState; object: ObjectRecord } | undefined {
+    const worldId = this.objectWorld.get(objectId);
+    const state = worldId ? this.get(worldId) : undefined;
+    const object = state?.objects.get(objectId);
+    return state && object && !object.removed ? { state, object } : undefined;
   }
 
   worldIds(): string[] {
@@ -120,6 +131,7 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
       ]);
       this.worlds.set(op.worldId, state);
       state.objects.set(op.objectId, next);
+      this.objectWorld.set(op.objectId, op.worldId);
       const change: ObjectChange = {
         kind: 'object',
         worldId: op.worldId,

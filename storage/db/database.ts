@@ -45,6 +45,8 @@ export class Database {
   readonly positions;
   /** lowercase wallet → userId */
   readonly wallets;
+  /** objectId!userId → membership (admin grants) */
+  readonly members;
   readonly attributes: Record<AttributeFamily, Sublevel<AttributeRecord>>;
 
   constructor(location: string) {
@@ -60,6 +62,7 @@ export class Database {
     this.worldObjects = sub<number>('world-objects');
     this.positions = sub<PositionRecord>('positions');
     this.wallets = sub<string>('wallets');
+    this.members = sub<{ role: 'admin'; grantedBy: string; grantedAt: number }>('members');
     this.attributes = {
       node: sub<AttributeRecord>('attr-node'),
       object: sub<AttributeRecord>('attr-object'),
