@@ -35,7 +35,7 @@ function writeVec3(w: MusWriter, v: T.Vec3): void {
 }
 
 function readVec3(r: MusReader): T.Vec3 {
-  return { x: r.f32(), y: r.f32(), z: r.f32() };
+  return r.vec3();
 }
 
 function writeTransformNoScale(w: MusWriter, t: T.TransformNoScale): void {

@@ -1,4 +1,5 @@
 import { PosbusDecodeError } from './errors.ts';
+import type { Vec3 } from './types.ts';
 import { readUmid, type Umid } from './umid.ts';
 
 const scratch = new DataView(new ArrayBuffer(8));
@@ -37,7 +38,11 @@ export class MusReader {
   /** Unsigned LEB128 of at most 32 bits: the 5th byte may not exceed 0x0f. */
   uvarint32(): number {
     if (this.end - this.pos < 5) return this.uvarint32Checked();
-    // Fast path (every f32 comes through here): all five bytes a varint may take are there.
+    return this.uvarint32Unchecked();
+  }
+
+  /** uvarint32 when the caller has made sure that the five bytes a varint may take are there. */
+  private uvarint32Unchecked(): number {
     const bytes = this.bytes;
     let pos = this.pos;
     let b = bytes[pos++];
@@ -121,8 +126,15 @@ export class MusReader {
 
   /** float32 whose bit pattern was byte-reversed and written as a 32-bit varint. */
   f32(): number {
-    scratch.setUint32(0, this.uvarint32(), true);
-    return scratch.getFloat32(0, false);
+    return f32FromBits(this.uvarint32());
+  }
+
+  /** Three f32s (x, y, z), with one bounds check for all three when 15 bytes are left. */
+  vec3(): Vec3 {
+    if (this.end - this.pos < 15) return { x: this.f32(), y: this.f32(), z: this.f32() };
+    const x = f32FromBits(this.uvarint32Unchecked());
+    const y = f32FromBits(this.uvarint32Unchecked());
+    return { x, y, z: f32FromBits(this.uvarint32Unchecked()) };
   }
 
   bool(): boolean {
@@ -158,7 +170,11 @@ export class MusReader {
   }
 
   string(): string {
-    return decodeUtf8(this.raw(this.length()));
+    const n = this.length(); // checked against the bytes left
+    const start = this.pos;
+    this.pos = start + n;
+    // Straight from the frame: a subarray() view per string costs more than decoding a short one.
+    return utf8Slice(this.bytes, start, start + n);
   }
 
   /** A copy of the bytes, so that the decoded message does not pin the frame buffer. */
@@ -167,18 +183,28 @@ export class MusReader {
   }
 }
 
+/** The float32 whose bit pattern, byte-reversed, is `v` (SPEC.md §3 `f32`). */
+function f32FromBits(v: number): number {
+  scratch.setUint32(0, v, true);
+  return scratch.getFloat32(0, false);
+}
+
 /** UTF-8 to string; invalid sequences become U+FFFD (the original does not validate). */
 export function decodeUtf8(view: Uint8Array): string {
-  const n = view.length;
-  if (n < 24) {
+  return utf8Slice(view, 0, view.length);
+}
+
+/** decodeUtf8 of `bytes[start, end)`. */
+function utf8Slice(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start < 24) {
     // Short ASCII strings are most of what PosBus carries; skip TextDecoder's call overhead for them.
     let s = '';
-    for (let i = 0; i < n; i++) {
-      const c = view[i];
-      if (c >= 0x80) return utf8.decode(view);
+    for (let i = start; i < end; i++) {
+      const c = bytes[i];
+      if (c >= 0x80) return utf8.decode(bytes.subarray(start, end));
       s += String.fromCharCode(c);
     }
     return s;
   }
-  return utf8.decode(view);
+  return utf8.decode(bytes.subarray(start, end));
 }
