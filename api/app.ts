@@ -11,15 +11,19 @@ import { docsPage } from './docs-page.ts';
 import type { ApiComponents, ApiEnv } from './env.ts';
 import { ApiError, apiError } from './errors.ts';
 import { requireUser } from './middleware/auth.ts';
+import { activityRoutes } from './routes/activities.ts';
+import { attributeRoutes } from './routes/attributes.ts';
 import { authRoutes } from './routes/auth.ts';
+import { objectRoutes } from './routes/objects.ts';
 import { configRoutes, systemRoutes } from './routes/system.ts';
 import { userRoutes } from './routes/users.ts';
+import { worldRoutes } from './routes/worlds.ts';
 import { validationHook } from './validation.ts';
 
 export const API_PREFIX = '/api/v4';
 
 /** Routes reachable without a token; everything else under /api/v4 needs one. */
-const PUBLIC = [/^\/auth\//, /^\/config\/ui-client$/, /^\/openapi\.json$/];
+const PUBLIC = [/^\/auth\//, /^\/config\/ui-client$/, /^\/openapi\.json$/, /^\/plugin$/];
 
 export function createApp(c: ApiComponents): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook as never });
@@ -50,10 +54,15 @@ export function createApp(c: ApiComponents): OpenAPIHono<ApiEnv> {
     scheme: 'bearer',
     bearerFormat: 'JWT',
   });
-  const challenges = new ChallengeStore();
+  const challenges = new ChallengeStore(c.config.challengeTtlMs);
   api.route('/', authRoutes({ ...c, challenges }));
   api.route('/', userRoutes(c));
   api.route('/', configRoutes(c));
+  api.route('/', attributeRoutes(c));
+  // Before objectRoutes: its /objects/{objectID} would take /objects/newsfeed for an object id.
+  api.route('/', activityRoutes(c));
+  api.route('/', worldRoutes(c));
+  api.route('/', objectRoutes(c));
   api.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {

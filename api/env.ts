@@ -1,11 +1,15 @@
 /** What every route module gets: the node's components and the request-scoped variables. */
 import type { Logger } from 'pino';
+import type { ActivityController } from '../node/activities/activity-controller.ts';
+import type { AttributeService } from '../node/attributes/attribute-service.ts';
 import type { TokenService } from '../node/auth/tokens.ts';
 import type { NodeConfig } from '../node/config.ts';
 import type { PosbusServer } from '../node/posbus/posbus-server.ts';
 import type { UserStore } from '../node/user/user-store.ts';
 import type { Access } from '../node/world/access.ts';
+import type { ObjectService } from '../node/world/objects.ts';
 import type { WorldController } from '../node/world/world-controller.ts';
+import type { WorldDirectory } from '../node/world/world-directory.ts';
 import type { WorldStore } from '../node/world/world-store.ts';
 import type { UserRecord } from '../storage/db/records.ts';
 
@@ -19,6 +23,14 @@ export interface ApiComponents {
   store: WorldStore;
   worlds: WorldController;
   access: Access;
+  /** Objects on behalf of a user: what the objects routes call. */
+  objects: ObjectService;
+  /** Worlds on behalf of a user: what the worlds routes call. */
+  worldDirectory: WorldDirectory;
+  /** Timeline activities and the newsfeed. */
+  activities: ActivityController;
+  /** Attribute values of every family, permission-checked; plugins and attribute types. */
+  attributes: AttributeService;
   /** The PosBus server (created after the API): who is online. */
   posbus(): PosbusServer;
   logger: Logger;

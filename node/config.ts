@@ -44,8 +44,14 @@ export const configSchema = z
     guestTtlMs: int(0, 30 * 86400_000).default(20 * 60_000),
     /** Requests per minute per client address on the auth routes (challenge, token, guest token). */
     authRequestsPerMinute: int(1, 100_000).default(30),
+    /** How long a wallet sign-in challenge stays valid. */
+    challengeTtlMs: int(100, 3_600_000).default(5 * 60_000),
+    /** Timeline posts a user may make per minute. */
+    activityPostsPerMinute: int(1, 100_000).default(10),
     /** Objects a user may create per minute. */
     objectCreatesPerMinute: int(1, 100_000).default(60),
+    /** Live children one object (a world included) may have; creates beyond it get 400 child_limit_reached. */
+    maxChildrenPerObject: int(1, 1_000_000).default(10_000),
     /** Largest JSON request body. */
     maxBodyBytes: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
     /** Allowed CORS origins, comma-separated; `*` for any; empty = CORS off (like the original). */

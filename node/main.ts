@@ -10,6 +10,11 @@ import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { createApp } from '../api/app.ts';
 import { Database } from '../storage/db/database.ts';
+import { ActivityController } from './activities/activity-controller.ts';
+import { ActivityStore } from './activities/activity-store.ts';
+import { AttributeService } from './attributes/attribute-service.ts';
+import { seedAttributeTypes } from './attributes/seed.ts';
+import { AttributeTypes, registerAttributeTypes, unregisterAttributeTypes } from './attributes/types.ts';
 import { TokenService } from './auth/tokens.ts';
 import type { NodeConfig } from './config.ts';
 import { createLogger } from './log.ts';
@@ -18,8 +23,10 @@ import { UserController } from './user/user-controller.ts';
 import { UserStore } from './user/user-store.ts';
 import { Access } from './world/access.ts';
 import { HybridClock } from './world/hlc.ts';
+import { ObjectService } from './world/objects.ts';
 import { seed } from './world/seed.ts';
 import { WorldController } from './world/world-controller.ts';
+import { WorldDirectory } from './world/world-directory.ts';
 import { WorldStore } from './world/world-store.ts';
 
 export const VERSION: string = JSON.parse(
@@ -34,7 +41,10 @@ export class OdysseyNode {
   users!: UserStore;
   worlds!: WorldController;
   access!: Access;
+  objects!: ObjectService;
+  worldDirectory!: WorldDirectory;
   tokens!: TokenService;
+  attributes!: AttributeService;
   posbus!: PosbusServer;
   private http!: Server;
   private guestSweep: NodeJS.Timeout | undefined;
@@ -83,7 +93,44 @@ export class OdysseyNode {
       },
     );
     this.worlds.start();
+    this.objects = new ObjectService({
+      store: this.store,
+      access: this.access,
+      users: this.users,
+      worlds: this.worlds,
+      logger: this.log,
+      config: { maxChildrenPerObject: c.maxChildrenPerObject },
+    });
+    this.worldDirectory = new WorldDirectory({
+      store: this.store,
+      access: this.access,
+      users: this.users,
+      worlds: this.worlds,
+      online: () => this.posbus.onlineUsers(),
+      logger: this.log,
+      config: { worldCreation: c.worldCreation },
+    });
     const userController = new UserController({ worlds: this.worlds });
+    const activityStore = new ActivityStore({ db: this.db });
+    await activityStore.start();
+    const activities = new ActivityController({
+      activities: activityStore,
+      store: this.store,
+      worlds: this.worlds,
+      access: this.access,
+    });
+    await seedAttributeTypes(this.db);
+    const attributeTypes = await AttributeTypes.load(this.db);
+    registerAttributeTypes(nodeId, attributeTypes);
+    this.attributes = new AttributeService({
+      db: this.db,
+      store: this.store,
+      users: this.users,
+      access: this.access,
+      types: attributeTypes,
+      nodeId,
+      worlds: this.worlds,
+    });
 
     const startedAt = Date.now();
     const app = createApp({
@@ -96,6 +143,10 @@ export class OdysseyNode {
       store: this.store,
       worlds: this.worlds,
       access: this.access,
+      objects: this.objects,
+      worldDirectory: this.worldDirectory,
+      activities,
+      attributes: this.attributes,
       posbus: () => this.posbus,
       logger: this.log,
       stats: () => ({ worlds: this.store.worldIds().length, sessions: this.posbus.sessionCount }),
@@ -148,6 +199,7 @@ export class OdysseyNode {
     this.http.closeIdleConnections();
     await this.posbus.stop();
     await this.worlds.stop();
+    unregisterAttributeTypes(this.store.clock.nodeId);
     await this.store.flush();
     this.http.closeAllConnections();
     await closed;

@@ -60,7 +60,9 @@ export function authRoutes(c: ApiComponents & { challenges: ChallengeStore }) {
     }
     if (!valid)
       throw new ApiError(403, 'invalid_signature', 'the signature is not by this wallet over its challenge');
-    c.challenges.consume(wallet);
+    // Verification awaited: a concurrent request with the same signature may have used it up meanwhile.
+    if (!c.challenges.consume(wallet, challenge.text))
+      throw new ApiError(404, 'challenge_not_found', 'challenge already used');
     return { wallet, network };
   }
 

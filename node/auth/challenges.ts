@@ -38,9 +38,14 @@ export class ChallengeStore {
     return { text: entry.text };
   }
 
-  /** Uses a challenge up: a signature over it can never be replayed. */
-  consume(wallet: string): void {
-    this.pending.delete(wallet.toLowerCase());
+  /**
+   * Uses a challenge up: a signature over it can never be replayed. With `text`, only if that challenge
+   * is still the live one; false when it was used (or replaced) meanwhile, e.g. by a concurrent request.
+   */
+  consume(wallet: string, text?: string): boolean {
+    const k = wallet.toLowerCase();
+    if (text !== undefined && this.pending.get(k)?.text !== text) return false;
+    return this.pending.delete(k);
   }
 
   private sweep(now: number): void {

@@ -23,6 +23,11 @@ export const BASIC_ASSETS = [
   { id: '5b5bd872-0328-e38c-1b54-bf2bfa70fc85', name: 'Cube', format: 2 },
 ] as const;
 
+/** Where a visitor of a fresh world appears (the option `spawnPoint` of the world object). */
+export const DEFAULT_SPAWN_POINT = { position: { x: 0, y: 2, z: 20 }, rotation: { x: 0, y: 0, z: 0 } };
+/** The original's default skybox image hash (core attribute `active_skybox`). */
+export const DEFAULT_SKYBOX_HASH = '26485e74acb29223ba7a9fa600d36c7f';
+
 const SEED_MARKER = 'seed';
 const SEED_VERSION = 1;
 
@@ -41,7 +46,7 @@ export async function seed(db: Database, store: WorldStore): Promise<boolean> {
     isEditable: false,
     showOnMinimap: false,
     options: {
-      spawnPoint: { position: v(0, 2, 20), rotation: v(0, 0, 0) },
+      spawnPoint: structuredClone(DEFAULT_SPAWN_POINT),
       /** Anyone in the default world may move its shapes: it is the sandbox of a fresh node. */
       publicEditing: true,
       bound: 5000,
@@ -76,10 +81,9 @@ export async function seed(db: Database, store: WorldStore): Promise<boolean> {
       store.attributeOp(DEFAULT_WORLD_ID, shape.id, CORE_PLUGIN_ID, 'object_color', { value: shape.color }),
     );
   }
-  // The original's default skybox image hash.
   await store.apply(
     store.attributeOp(DEFAULT_WORLD_ID, DEFAULT_WORLD_ID, CORE_PLUGIN_ID, 'active_skybox', {
-      render_hash: '26485e74acb29223ba7a9fa600d36c7f',
+      render_hash: DEFAULT_SKYBOX_HASH,
     }),
   );
   await db.meta.put(SEED_MARKER, SEED_VERSION);

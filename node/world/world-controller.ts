@@ -13,6 +13,7 @@ import {
   type TransformNoScale,
 } from '../../protocol/posbus/index.ts';
 import type { ObjectRecord } from '../../storage/db/records.ts';
+import { attributeTypeOptions, relaysToWorld } from '../attributes/types.ts';
 import type { UserStore } from '../user/user-store.ts';
 import type { Access } from './access.ts';
 import { addRenderSlot } from './render.ts';
@@ -83,6 +84,13 @@ export class WorldController {
   /** Number of users in each world with anyone in it. */
   occupancy(): Record<string, number> {
     return Object.fromEntries([...this.rooms].map(([id, room]) => [id, room.size]));
+  }
+
+  /** Sends a frame to everyone in a world; returns how many that is. */
+  broadcastToWorld(worldId: string, frame: Uint8Array): number {
+    const room = this.rooms.get(worldId);
+    room?.broadcast(frame);
+    return room?.size ?? 0;
   }
 
   /** Enters `worldId` (leaving the current world first) and streams the world to the member. */
@@ -246,14 +254,17 @@ export class WorldController {
 function changeFrames(change: WorldChange, nodeId: string, state: WorldState | undefined): Uint8Array[] {
   const messages: Message[] = [];
   if (change.kind === 'attribute') {
-    messages.push({
-      type: 'AttributeValueChanged',
-      pluginId: change.pluginId,
-      attributeName: change.name,
-      changeType: change.value === null ? 'attribute_removed' : 'attribute_changed',
-      value: change.value as AnyMap | null,
-      targetId: change.objectId,
-    });
+    // As the original: values go out only for types with posbus_auto; render data always goes as ObjectData.
+    if (relaysToWorld(attributeTypeOptions(nodeId, change.pluginId, change.name))) {
+      messages.push({
+        type: 'AttributeValueChanged',
+        pluginId: change.pluginId,
+        attributeName: change.name,
+        changeType: change.value === null ? 'attribute_removed' : 'attribute_changed',
+        value: change.value as AnyMap | null,
+        targetId: change.objectId,
+      });
+    }
     const entries: Record<string, AnyMap | null> = {};
     if (addRenderSlot(entries, change.pluginId, change.name, change.value)) {
       messages.push({ type: 'ObjectData', id: change.objectId, entries });

@@ -6,7 +6,16 @@
 import type { AbstractSublevel } from 'abstract-level';
 import { decode as cborDecode, encode as cborEncode } from 'cbor-x';
 import { Level } from 'level';
-import type { AttributeRecord, ObjectRecord, PositionRecord, UserRecord } from './records.ts';
+import type {
+  ActivityRecord,
+  AttributeOptions,
+  AttributeRecord,
+  AttributeTypeRecord,
+  ObjectRecord,
+  PluginRecord,
+  PositionRecord,
+  UserRecord,
+} from './records.ts';
 
 const cbor = <V>() => ({
   name: 'cbor',
@@ -47,7 +56,17 @@ export class Database {
   readonly wallets;
   /** objectId!userId → membership (admin grants) */
   readonly members;
+  /** activityId → activity (ids are UUIDv7, so key order is creation order) */
+  readonly activities;
+  /** objectId!activityId → 1: an object's timeline */
+  readonly objectActivities;
   readonly attributes: Record<AttributeFamily, Sublevel<AttributeRecord>>;
+  /** pluginId → plugin */
+  readonly plugins;
+  /** pluginId!name → attribute type */
+  readonly attributeTypes;
+  /** family!<the attribute's key in its family sublevel> → per-row options overriding the type's */
+  readonly attributeOptions;
 
   constructor(location: string) {
     this.level = new Level<string, unknown>(location, {
@@ -63,6 +82,8 @@ export class Database {
     this.positions = sub<PositionRecord>('positions');
     this.wallets = sub<string>('wallets');
     this.members = sub<{ role: 'admin'; grantedBy: string; grantedAt: number }>('members');
+    this.activities = sub<ActivityRecord>('activities');
+    this.objectActivities = sub<number>('object-activities');
     this.attributes = {
       node: sub<AttributeRecord>('attr-node'),
       object: sub<AttributeRecord>('attr-object'),
@@ -70,6 +91,9 @@ export class Database {
       user: sub<AttributeRecord>('attr-user'),
       userUser: sub<AttributeRecord>('attr-user-user'),
     };
+    this.plugins = sub<PluginRecord>('plugins');
+    this.attributeTypes = sub<AttributeTypeRecord>('attribute-types');
+    this.attributeOptions = sub<AttributeOptions>('attr-options');
   }
 
   async open(): Promise<void> {

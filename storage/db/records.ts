@@ -80,3 +80,60 @@ export interface PositionRecord {
   rotation: Vec3Record;
   at: number;
 }
+
+/** A timeline entry (the original's `activity`): a post about an object, usually a world. */
+export interface ActivityRecord {
+  /** A UUIDv7: ids sort by creation time. */
+  activityId: string;
+  userId: string;
+  objectId: string;
+  /** `video`, `screenshot`, `world_created`, `stake`, `unstake`. */
+  type: string;
+  data: ActivityDataRecord;
+  createdAt: number;
+}
+
+export interface ActivityDataRecord {
+  /** Where the author stood in the object's world when posting. */
+  position: Vec3Record | null;
+  description: string | null;
+  hash: string | null;
+  tokenSymbol: string | null;
+  tokenAmount: string | null;
+  bcTxHash: string | null;
+  bcLogIndex: string | null;
+}
+
+/** A plugin: owner of attribute types (the original's `plugin` table). */
+export interface PluginRecord {
+  id: string;
+  meta: { name: string; description?: string; scopeName?: string; scriptUrl?: string };
+  options: Record<string, unknown> | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Who may read and write an attribute: `+`-joined role lists (`any`, `user`, `admin`, `user_owner`, `target_user`). */
+export interface AttributePermissions {
+  read?: string;
+  write?: string;
+}
+
+/** Options of an attribute type (the original's `attribute_type.options`), or per-row overrides of them. */
+export interface AttributeOptions {
+  permissions?: AttributePermissions;
+  /** Relay every change over PosBus as AttributeValueChanged to the scopes listed (`object`, `world`, `user`). */
+  posbus_auto?: { scope: string[]; topic?: string; send_to?: number };
+  /** The change is render data (an ObjectData slot). */
+  render_auto?: { slot_type: string; slot_name?: string; value_field?: string; content_type?: string };
+}
+
+/** An attribute type: a (plugin, name) that attributes of any family may be stored under. */
+export interface AttributeTypeRecord {
+  pluginId: string;
+  name: string;
+  description: string;
+  options: AttributeOptions;
+  createdAt: number;
+  updatedAt: number;
+}

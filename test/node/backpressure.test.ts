@@ -47,14 +47,15 @@ describe('slow consumers', () => {
     fast = await connectGuest(node);
     await fast.client.teleport(DEFAULT_WORLD_ID);
 
-    // Reliable traffic: large attribute changes, each of which every member must get.
+    // Reliable traffic: large changes of an attribute relayed to the world (posbus_auto), each of which
+    // every member must get.
     const { store } = node.node;
     const big = 'x'.repeat(60_000);
     let ticksSeen = 0;
     fast.client.on('UsersTransformList', () => ticksSeen++);
     for (let i = 0; i < 400 && node.node.worlds.roomOf(user.id); i++) {
       await store.apply(
-        store.attributeOp(DEFAULT_WORLD_ID, DEFAULT_WORLD_ID, CORE_PLUGIN_ID, 'description', {
+        store.attributeOp(DEFAULT_WORLD_ID, DEFAULT_WORLD_ID, CORE_PLUGIN_ID, 'shaders', {
           text: `${i}${big}`,
         }),
       );

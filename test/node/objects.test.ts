@@ -116,17 +116,21 @@ describe('objects: locks, moves and changes', () => {
     );
     expect((await added).objects).toMatchObject([{ id: objectId, name: 'Lamp', parentId: DEFAULT_WORLD_ID }]);
 
+    // A type with posbus_auto goes out as its value; render data (object_color) as ObjectData.
     const changed = a.client.next('AttributeValueChanged');
+    await store.apply(
+      store.attributeOp(DEFAULT_WORLD_ID, objectId, CORE_PLUGIN_ID, 'soundtrack', { tracks: ['a'] }),
+    );
+    expect(await changed).toMatchObject({
+      attributeName: 'soundtrack',
+      changeType: 'attribute_changed',
+      value: { tracks: ['a'] },
+      targetId: objectId,
+    });
     const data = a.client.next('ObjectData');
     await store.apply(
       store.attributeOp(DEFAULT_WORLD_ID, objectId, CORE_PLUGIN_ID, 'object_color', { value: '#123456' }),
     );
-    expect(await changed).toMatchObject({
-      attributeName: 'object_color',
-      changeType: 'attribute_changed',
-      value: { value: '#123456' },
-      targetId: objectId,
-    });
     expect((await data).entries).toEqual({ string: { object_color: '#123456' } });
 
     const removed = a.client.next('RemoveObjects');

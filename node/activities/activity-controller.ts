@@ -1,0 +1,137 @@
+/**
+ * Timeline posts about objects (usually worlds): who may write, edit and delete them, and telling the
+ * people in the object's world with a PosBus `ActivityUpdate` (`new`, `changed`, `removed`) on every change.
+ */
+import { type ActivityData, encode } from '../../protocol/posbus/index.ts';
+import type { ActivityRecord, UserRecord } from '../../storage/db/records.ts';
+import type { Access } from '../world/access.ts';
+import type { WorldController } from '../world/world-controller.ts';
+import type { WorldStore } from '../world/world-store.ts';
+import {
+  type ActivityPage,
+  type ActivityPatch,
+  type ActivityStore,
+  emptyActivityData,
+} from './activity-store.ts';
+
+/** Activity types a client may post; the others (`world_created`, `stake`, `unstake`) are the node's own. */
+export const USER_ACTIVITY_TYPES = ['video', 'screenshot'] as const;
+export const ACTIVITY_TYPES = [...USER_ACTIVITY_TYPES, 'world_created', 'stake', 'unstake'] as const;
+
+export type ActivityErrorCode = 'object_not_found' | 'activity_not_found' | 'not_author' | 'not_permitted';
+
+export class ActivityError extends Error {
+  override readonly name = 'ActivityError';
+  readonly code: ActivityErrorCode;
+
+  constructor(code: ActivityErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export interface ActivityPost {
+  type: string;
+  hash: string;
+  description?: string;
+}
+
+export class ActivityController {
+  private readonly activities: ActivityStore;
+  private readonly store: WorldStore;
+  private readonly worlds: WorldController;
+  private readonly access: Access;
+
+  constructor(components: {
+    activities: ActivityStore;
+    store: WorldStore;
+    worlds: WorldController;
+    access: Access;
+  }) {
+    this.activities = components.activities;
+    this.store = components.store;
+    this.worlds = components.worlds;
+    this.access = components.access;
+  }
+
+  newsfeed(startIndex: number, pageSize: number): Promise<ActivityPage> {
+    return this.activities.newest(startIndex, pageSize);
+  }
+
+  timeline(objectId: string, startIndex: number, pageSize: number): Promise<ActivityPage> {
+    return this.activities.ofObject(objectId, startIndex, pageSize);
+  }
+
+  /** An activity of the object; ActivityError when there is none. */
+  async get(objectId: string, activityId: string): Promise<ActivityRecord> {
+    const activity = await this.activities.get(activityId);
+    if (!activity || activity.objectId !== objectId)
+      throw new ActivityError('activity_not_found', `no activity ${activityId} on object ${objectId}`);
+    return activity;
+  }
+
+  /** Posts on an object's timeline, with where the author stands if they are in that object's world. */
+  async create(user: UserRecord, objectId: string, post: ActivityPost): Promise<ActivityRecord> {
+    const found = this.store.findObject(objectId);
+    if (!found) throw new ActivityError('object_not_found', `no object ${objectId}`);
+    const room = this.worlds.roomOf(user.id);
+    const at = room?.worldId === found.state.id ? room.transformOf(user.id)?.position : undefined;
+    const activity = await this.activities.create({
+      userId: user.id,
+      objectId,
+      type: post.type,
+      data: {
+        ...emptyActivityData(),
+        position: at ? { x: at.x, y: at.y, z: at.z } : null,
+        hash: post.hash,
+        description: post.description ?? null,
+      },
+    });
+    this.notify(activity, 'new');
+    return activity;
+  }
+
+  /** Edits one's own activity. */
+  async update(
+    user: UserRecord,
+    objectId: string,
+    activityId: string,
+    patch: ActivityPatch,
+  ): Promise<ActivityRecord> {
+    const current = await this.get(objectId, activityId);
+    if (current.userId !== user.id)
+      throw new ActivityError('not_author', 'only its author may edit an activity');
+    const next = await this.activities.update(activityId, patch);
+    if (!next) throw new ActivityError('activity_not_found', `no activity ${activityId}`);
+    this.notify(next, 'changed');
+    return next;
+  }
+
+  /** Deletes an activity: its author, or an admin of its object. */
+  async remove(user: UserRecord, objectId: string, activityId: string): Promise<void> {
+    const current = await this.get(objectId, activityId);
+    if (current.userId !== user.id && !this.access.isObjectAdmin(user, current.objectId))
+      throw new ActivityError(
+        'not_permitted',
+        'only its author or an admin of the object may delete an activity',
+      );
+    const removed = await this.activities.remove(activityId);
+    if (removed) this.notify(removed, 'removed');
+  }
+
+  /** `ActivityUpdate` to everyone in the world the activity's object belongs to. */
+  private notify(activity: ActivityRecord, changeType: 'new' | 'changed' | 'removed'): void {
+    const found = this.store.findObject(activity.objectId);
+    if (!found) return;
+    const frame = encode({
+      type: 'ActivityUpdate',
+      activityId: activity.activityId,
+      changeType,
+      activityType: activity.type,
+      data: changeType === 'removed' ? null : (activity.data satisfies ActivityData),
+      userId: activity.userId,
+      objectId: activity.objectId,
+    });
+    this.worlds.broadcastToWorld(found.state.id, frame);
+  }
+}

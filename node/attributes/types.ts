@@ -1,0 +1,67 @@
+/**
+ * The attribute catalog: plugins and attribute types, kept in LevelDB (seeded on first start, see seed.ts)
+ * and held in memory, since every attribute read and write looks its type up.
+ */
+import { type Database, key } from '../../storage/db/database.ts';
+import type { AttributeOptions, AttributeTypeRecord, PluginRecord } from '../../storage/db/records.ts';
+import { SEEDED_ATTRIBUTE_TYPES } from './seed.ts';
+
+export class AttributeTypes {
+  private readonly types: Map<string, AttributeTypeRecord>;
+  private readonly pluginsById: Map<string, PluginRecord>;
+
+  constructor(types: AttributeTypeRecord[], plugins: PluginRecord[]) {
+    this.types = new Map(types.map((t) => [key(t.pluginId, t.name), t]));
+    this.pluginsById = new Map(plugins.map((p) => [p.id, p]));
+  }
+
+  static async load(db: Database): Promise<AttributeTypes> {
+    const types: AttributeTypeRecord[] = [];
+    for await (const t of db.attributeTypes.values()) types.push(t);
+    const plugins: PluginRecord[] = [];
+    for await (const p of db.plugins.values()) plugins.push(p);
+    return new AttributeTypes(types, plugins);
+  }
+
+  get(pluginId: string, name: string): AttributeTypeRecord | undefined {
+    return this.types.get(key(pluginId, name));
+  }
+
+  list(): AttributeTypeRecord[] {
+    return [...this.types.values()];
+  }
+
+  plugins(): PluginRecord[] {
+    return [...this.pluginsById.values()];
+  }
+}
+
+/**
+ * The catalog of each running node, by node id. The world controller turns store changes into PosBus
+ * frames knowing only the node id, and needs the type's `posbus_auto` option to do so.
+ */
+const catalogs = new Map<string, AttributeTypes>();
+
+export function registerAttributeTypes(nodeId: string, types: AttributeTypes): void {
+  catalogs.set(nodeId, types);
+}
+
+export function unregisterAttributeTypes(nodeId: string): void {
+  catalogs.delete(nodeId);
+}
+
+const SEEDED = new AttributeTypes(
+  SEEDED_ATTRIBUTE_TYPES.map((t) => ({ ...t, createdAt: 0, updatedAt: 0 })),
+  [],
+);
+
+/** The options of a type on a node; a world controller running without a node falls back to the seeded set. */
+export function attributeTypeOptions(nodeId: string, pluginId: string, name: string): AttributeOptions {
+  return (catalogs.get(nodeId) ?? SEEDED).get(pluginId, name)?.options ?? {};
+}
+
+/** True when changes of an object attribute of this type go to everyone in the object's world. */
+export function relaysToWorld(options: AttributeOptions): boolean {
+  const scope = options.posbus_auto?.scope ?? [];
+  return scope.includes('object') || scope.includes('world');
+}
