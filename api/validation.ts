@@ -27,7 +27,20 @@ export function routes(): OpenAPIHono<ApiEnv> {
 }
 
 // Shared schemas.
-export const umid = z.uuid({ version: undefined }).transform((s) => s.toLowerCase());
+/**
+ * An id in 8-4-4-4-12 hex form, any version or variant: the original's ids include non-RFC ones (the
+ * system user `00000000-…-000000000003`, MD5s written as UUIDs). Lowercased.
+ */
+export const umid = z
+  .string()
+  .regex(
+    /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
+    'expected an id in 8-4-4-4-12 hex form',
+  )
+  .transform((s) => s.toLowerCase());
+
+/** A JSON request or response body for a route definition. */
+export const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });
 export const umidParam = (name: string) =>
   z.object({
     [name]: umid.openapi({ param: { name, in: 'path' }, example: '5e1f0d2c-7a41-4c39-9b1e-0d0000000001' }),

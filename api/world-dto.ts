@@ -10,7 +10,7 @@ import { DEFAULT_OBJECT_FIELDS } from '../node/world/ops.ts';
 import type { WorldView } from '../node/world/world-directory.ts';
 import type { ObjectRecord } from '../storage/db/records.ts';
 import { ApiError } from './errors.ts';
-import { transformSchema } from './validation.ts';
+import { transformSchema, umid } from './validation.ts';
 
 const STATUS = { invalid: 400, forbidden: 403, not_found: 404 } as const;
 
@@ -28,9 +28,6 @@ export async function attempt<T>(work: () => T | Promise<T>): Promise<T> {
  * Any 8-4-4-4-12 hex id, lowercased. Asset ids are MD5 hashes written as UUIDs and seeded type ids are not
  * RFC 9562 UUIDs either, so the strict `umid` would refuse ids the original's clients send.
  */
-export const hexId = z.guid().transform((s) => s.toLowerCase());
-
-export const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });
 
 // The original's pointers: null when the world has no such text.
 const orNull = (s: string) => s || null;

@@ -14,9 +14,7 @@ import type { ActivityRecord, UserRecord } from '../../storage/db/records.ts';
 import type { ApiComponents } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { byUser, rateLimit } from '../middleware/rate-limit.ts';
-import { bearer, errors, limitQuery, routes, umidParam, vec3 } from '../validation.ts';
-
-const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });
+import { bearer, errors, json, limitQuery, routes, umidParam, vec3 } from '../validation.ts';
 
 const activitySchema = z
   .object({

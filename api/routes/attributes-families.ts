@@ -7,12 +7,11 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AttributeTarget } from '../../node/attributes/targets.ts';
 import type { UserRecord } from '../../storage/db/records.ts';
 import type { ApiComponents, ApiEnv } from '../env.ts';
-import { bearer, errors, umid } from '../validation.ts';
+import { bearer, errors, json, umid } from '../validation.ts';
 import {
   attempt,
   deleteBodyDoc,
   deleteParams,
-  json,
   ref,
   refSchema,
   subRefSchema,

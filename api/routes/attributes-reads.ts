@@ -5,8 +5,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { ApiComponents, ApiEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
-import { bearer, errors, limitQuery, umid, umidParam } from '../validation.ts';
-import { attempt, attributeName, json, ref, refSchema } from './attributes-schemas.ts';
+import { bearer, errors, json, limitQuery, umid, umidParam } from '../validation.ts';
+import { attempt, attributeName, ref, refSchema } from './attributes-schemas.ts';
 
 const tags = ['attributes'];
 const fieldName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only, at most 64');

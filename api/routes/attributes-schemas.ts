@@ -32,8 +32,6 @@ export const subValueBody = subRefSchema
   .extend({ sub_attribute_value: present(z.unknown()) })
   .openapi('SubAttributeValueBody');
 
-export const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });
-
 export const ref = (q: z.infer<typeof refSchema>) => ({ pluginId: q.plugin_id, name: q.attribute_name });
 
 /** Runs a service call; its refusals (AttributeError) become the API's error answers. */

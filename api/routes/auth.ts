@@ -17,7 +17,7 @@ import type { ApiComponents } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { requireUser } from '../middleware/auth.ts';
 import { byAddress, rateLimit } from '../middleware/rate-limit.ts';
-import { bearer, errors, routes } from '../validation.ts';
+import { bearer, errors, json, routes } from '../validation.ts';
 
 const walletProof = z
   .object({
@@ -26,8 +26,6 @@ const walletProof = z
     network: z.string().max(32).optional(),
   })
   .openapi('WalletProof');
-
-const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });
 
 export function authRoutes(c: ApiComponents & { challenges: ChallengeStore }) {
   const app = routes();

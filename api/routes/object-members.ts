@@ -4,8 +4,8 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { ApiComponents } from '../env.ts';
-import { bearer, errors, routes, umid, umidParam } from '../validation.ts';
-import { attempt, json, memberDto, memberSchema } from '../world-dto.ts';
+import { bearer, errors, json, routes, umid, umidParam } from '../validation.ts';
+import { attempt, memberDto, memberSchema } from '../world-dto.ts';
 
 const grantBody = z
   .object({

@@ -6,22 +6,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { ApiComponents } from '../env.ts';
 import { byUser, rateLimit } from '../middleware/rate-limit.ts';
-import { bearer, errors, routes, transformSchema, umid, umidParam } from '../validation.ts';
-import {
-  attempt,
-  hexId,
-  json,
-  objectDto,
-  objectIdSchema,
-  objectSchema,
-  treeDto,
-  treeSchema,
-} from '../world-dto.ts';
+import { bearer, errors, json, routes, transformSchema, umid, umidParam } from '../validation.ts';
+import { attempt, objectDto, objectIdSchema, objectSchema, treeDto, treeSchema } from '../world-dto.ts';
 import { objectMemberRoutes } from './object-members.ts';
 
 const objectName = z.string().trim().min(1).max(255);
 /** An asset id, or '' to clear it (PATCH). */
-const assetOrClear = z.union([z.literal(''), hexId]);
+const assetOrClear = z.union([z.literal(''), umid]);
 
 export function objectRoutes(c: ApiComponents) {
   const app = routes();
@@ -46,9 +37,9 @@ export function objectRoutes(c: ApiComponents) {
             z.object({
               object_name: objectName,
               parent_id: umid,
-              object_type_id: hexId,
-              asset_2d_id: hexId.nullish(),
-              asset_3d_id: hexId.nullish(),
+              object_type_id: umid,
+              asset_2d_id: umid.nullish(),
+              asset_3d_id: umid.nullish(),
               transform: transformSchema.optional(),
               minimap: z.boolean().optional(),
             }),
@@ -89,7 +80,7 @@ export function objectRoutes(c: ApiComponents) {
         params: umidParam('objectID'),
         // The original's `attributes.object_user` are not stored yet (object-user attributes are not served
         // by this node); extra keys are ignored rather than refused so that its UI keeps working.
-        body: { required: true, ...json(z.object({ object_name: objectName, object_type_id: hexId })) },
+        body: { required: true, ...json(z.object({ object_name: objectName, object_type_id: umid })) },
       },
       responses: {
         201: { description: 'created', ...json(objectIdSchema) },

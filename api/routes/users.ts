@@ -3,9 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { profileSchema, userDto, userSchema, userSummary, userSummarySchema } from '../dto.ts';
 import type { ApiComponents } from '../env.ts';
 import { notFound } from '../errors.ts';
-import { bearer, errors, limitQuery, routes, umidParam } from '../validation.ts';
-
-const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });
+import { bearer, errors, json, limitQuery, routes, umidParam } from '../validation.ts';
 
 export function userRoutes(c: ApiComponents) {
   const app = routes();

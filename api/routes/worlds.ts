@@ -7,10 +7,9 @@ import { userDto, userSchema } from '../dto.ts';
 import type { ApiComponents } from '../env.ts';
 import { notFound } from '../errors.ts';
 import { byUser, rateLimit } from '../middleware/rate-limit.ts';
-import { bearer, errors, limitQuery, routes, umidParam } from '../validation.ts';
+import { bearer, errors, json, limitQuery, routes, umidParam } from '../validation.ts';
 import {
   attempt,
-  json,
   ownedWorld,
   ownedWorldSchema,
   worldDetails,
