@@ -10,7 +10,7 @@ import { DEFAULT_OBJECT_FIELDS } from '../node/world/ops.ts';
 import type { WorldView } from '../node/world/world-directory.ts';
 import type { ObjectRecord } from '../storage/db/records.ts';
 import { ApiError } from './errors.ts';
-import { transformSchema, umid } from './validation.ts';
+import { transformSchema } from './validation.ts';
 
 const STATUS = { invalid: 400, forbidden: 403, not_found: 404 } as const;
 

@@ -1,7 +1,7 @@
 /** Unversioned health and version, and the UI client's configuration. */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { ApiComponents } from '../env.ts';
-import { json, routes } from '../validation.ts';
+import { routes } from '../validation.ts';
 
 export function systemRoutes(c: ApiComponents) {
   const app = routes();
