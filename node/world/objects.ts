@@ -121,7 +121,7 @@ export class ObjectService {
     if (!this.mayAddChild(caller, state, parent.id)) {
       throw refuse(
         'object_creation_not_permitted',
-        'guests can spawn objects only in publicly editable worlds',
+        'only admins of the parent may spawn objects here (the world is not open for editing)',
       );
     }
     this.requireChildType(input.typeId);
@@ -284,8 +284,10 @@ export class ObjectService {
   }
 
   private mayAddChild(caller: UserRecord, state: WorldState, parentId: string): boolean {
+    // The original let any token spawn anywhere (ODYSSEY_API §6.6): here only admins of the parent, or
+    // anyone in a world its owner opened for editing.
     if (this.access.isObjectAdmin(caller, parentId)) return true;
-    return !caller.isGuest || state.objects.get(state.id)?.options.publicEditing === true;
+    return state.objects.get(state.id)?.options.publicEditing === true;
   }
 
   /** Applies a new child of `parent`, holding a place under the child limit while the write is in flight. */

@@ -202,15 +202,34 @@ describe('objects API', () => {
     expect(node.node.access.listMembers(id)).toEqual([]);
   });
 
-  it('spawn-by-user: non-guests anywhere, guests only in publicly editable worlds; the caller owns it', async () => {
+  it('spawn-by-user: admins of the parent, or anyone in a publicly editable world; the caller owns it', async () => {
     const stranger = await walletUser(node);
-    const spawned = await call<{ object_id: string }>(node, 'POST', `${api}/objects/${world}/spawn-by-user`, {
+    const refused = await call(node, 'POST', `${api}/objects/${world}/spawn-by-user`, {
       token: stranger.token,
+      body: { object_name: 'Gift', object_type_id: CUSTOM_TYPE },
+    });
+    expect([refused.status, reason(refused)]).toEqual([403, 'object_creation_not_permitted']);
+    const byOwner = await call<{ object_id: string }>(node, 'POST', `${api}/objects/${world}/spawn-by-user`, {
+      token: owner.token,
       body: { object_name: 'Gift', object_type_id: CUSTOM_TYPE, attributes: { object_user: [] } },
     });
-    expect(spawned.status).toBe(201);
-    const got = await call(node, 'GET', `${api}/objects/${spawned.body.object_id}`, { token: owner.token });
-    expect(got.body).toMatchObject({ owner_id: stranger.id, parent_id: world });
+    expect(byOwner.status).toBe(201);
+    const got = await call(node, 'GET', `${api}/objects/${byOwner.body.object_id}`, { token: owner.token });
+    expect(got.body).toMatchObject({ owner_id: owner.id, parent_id: world });
+    const strangerInPlaza = await call<{ object_id: string }>(
+      node,
+      'POST',
+      `${api}/objects/${DEFAULT_WORLD_ID}/spawn-by-user`,
+      {
+        token: stranger.token,
+        body: { object_name: 'Kite', object_type_id: CUSTOM_TYPE },
+      },
+    );
+    expect(strangerInPlaza.status).toBe(201);
+    const kite = await call(node, 'GET', `${api}/objects/${strangerInPlaza.body.object_id}`, {
+      token: stranger.token,
+    });
+    expect(kite.body).toMatchObject({ owner_id: stranger.id });
 
     const visitorUser = await guest(node);
     const inPlaza = await call(node, 'POST', `${api}/objects/${DEFAULT_WORLD_ID}/spawn-by-user`, {
@@ -240,14 +259,13 @@ describe('objects API', () => {
     expect(refusals).toEqual(Array(3).fill('child_limit_reached'));
 
     const twin = (results.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<string>).value;
-    const stranger = await walletUser(node);
     const full = [
       await call(node, 'POST', `${api}/objects`, {
         token: owner.token,
         body: { object_name: 'Third', parent_id: parent, object_type_id: CUSTOM_TYPE },
       }),
       await call(node, 'POST', `${api}/objects/${parent}/spawn-by-user`, {
-        token: stranger.token,
+        token: owner.token,
         body: { object_name: 'Third', object_type_id: CUSTOM_TYPE },
       }),
       await call(node, 'POST', `${api}/objects/${twin}/clone`, { token: owner.token }),
