@@ -1,6 +1,8 @@
 /** What every route module gets: the node's components and the request-scoped variables. */
 import type { Logger } from 'pino';
+import type { Harvester } from '../harvester/harvester.ts';
 import type { ActivityController } from '../node/activities/activity-controller.ts';
+import type { AssetKeeper } from '../node/assets/asset-keeper.ts';
 import type { AttributeService } from '../node/attributes/attribute-service.ts';
 import type { TokenService } from '../node/auth/tokens.ts';
 import type { NodeConfig } from '../node/config.ts';
@@ -11,6 +13,7 @@ import type { ObjectService } from '../node/world/objects.ts';
 import type { WorldController } from '../node/world/world-controller.ts';
 import type { WorldDirectory } from '../node/world/world-directory.ts';
 import type { WorldStore } from '../node/world/world-store.ts';
+import type { AssetStore } from '../storage/assets/asset-store.ts';
 import type { UserRecord } from '../storage/db/records.ts';
 
 export interface ApiComponents {
@@ -31,6 +34,12 @@ export interface ApiComponents {
   activities: ActivityController;
   /** Attribute values of every family, permission-checked; plugins and attribute types. */
   attributes: AttributeService;
+  /** Object storage: uploads, downloads, the IPFS gateway. */
+  assets: AssetStore;
+  /** Pins by reference and garbage collection of assets. */
+  assetKeeper: AssetKeeper;
+  /** Chain state and the harvester's status. */
+  harvester: Harvester;
   /** The PosBus server (created after the API): who is online. */
   posbus(): PosbusServer;
   logger: Logger;

@@ -39,7 +39,7 @@ export const worldSummarySchema = z
     owner_name: z.string().nullable(),
     name: z.string(),
     description: z.string().nullable(),
-    /** Decimal string, as the original's numeric(78); "0" until the chain harvester exists. */
+    /** Decimal string, as the original's numeric(78); from the chain harvester ("0" without one). */
     stake_total: z.string(),
     website_link: z.string().nullable(),
     avatarHash: z.string().nullable(),
@@ -72,7 +72,7 @@ export function worldSummary(v: WorldView): z.infer<typeof worldSummarySchema> {
     owner_name: v.ownerName,
     name: v.world.name,
     description: orNull(v.description),
-    stake_total: '0',
+    stake_total: v.stakeTotal,
     website_link: orNull(v.websiteLink),
     avatarHash: orNull(v.avatarHash),
   };
@@ -88,7 +88,12 @@ export function worldDetails(v: WorldView, isAdmin: boolean): z.infer<typeof wor
     ...worldSummary(v),
     createdAt: new Date(v.world.createdAt).toISOString(),
     updatedAt: new Date(v.world.updatedAt).toISOString(),
-    stakers: [],
+    stakers: v.stakers.map((s) => ({
+      user_id: s.userId,
+      name: s.name,
+      stake: s.stake,
+      avatarHash: s.avatarHash,
+    })),
     last_staking_comment: null,
     is_admin: isAdmin,
   };

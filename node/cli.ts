@@ -1,11 +1,14 @@
 /**
  * `odyssey-node start [--flags]`: starts a node with config from --config FILE, ODYSSEY_* variables and
- * flags (flags win). SIGINT/SIGTERM stop it cleanly.
+ * flags (flags win). SIGINT/SIGTERM stop it cleanly. `odyssey-node gc [--flags]`: asset garbage
+ * collection on a stopped node's data dir.
  */
+import { collectGarbage } from './assets/gc-command.ts';
 import { ConfigError, configFromFlags, loadConfig } from './config.ts';
-import { OdysseyNode } from './main.ts';
+import { OdysseyNode, VERSION } from './main.ts';
 
-const USAGE = `usage: odyssey-node start [--config FILE] [--data DIR] [--host HOST] [--port PORT] [--tick-ms MS] [--name NAME] [--log-level LEVEL]`;
+const USAGE = `usage: odyssey-node start [--config FILE] [--data DIR] [--host HOST] [--port PORT] [--tick-ms MS] [--name NAME] [--log-level LEVEL]
+       odyssey-node gc [--config FILE] [--data DIR] [--asset-gc-grace-ms MS]`;
 
 async function main(argv: string[]): Promise<number> {
   const [command = 'start', ...rest] = argv;
@@ -13,6 +16,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  if (command === 'gc') return gc(rest);
   if (command !== 'start') {
     console.error(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
     return 2;
@@ -39,6 +43,29 @@ async function main(argv: string[]): Promise<number> {
   });
   await node.stop();
   return 0;
+}
+
+/** Removes assets no world references (after the grace period) and the blocks no pin covers. */
+async function gc(args: string[]): Promise<number> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    const { flags, configFile } = configFromFlags(args);
+    // Quiet unless asked: the command's output is its one JSON line.
+    const quiet = flags.logLevel || process.env.ODYSSEY_LOG_LEVEL ? {} : { logLevel: 'warn' };
+    config = loadConfig({ file: configFile, env: process.env, flags: { ...quiet, ...flags } });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(`odyssey-node: ${e.message}`);
+    return 2;
+  }
+  try {
+    const report = await collectGarbage(config, VERSION);
+    console.log(JSON.stringify({ removed_assets: report.assets, removed_blocks: report.blocks }));
+    return 0;
+  } catch (e) {
+    console.error(`odyssey-node gc: ${(e as Error).message}`);
+    return 1;
+  }
 }
 
 main(process.argv.slice(2)).then(

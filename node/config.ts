@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { chainsSchema } from '../harvester/config.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -62,6 +63,15 @@ export const configSchema = z
     worldCreation: z.enum(['admins', 'users']).default('users'),
     /** Operator's public URL of this node, shown to clients; empty = derived from the request. */
     publicUrl: z.string().default(''),
+    /** Harvester: chain adapters (a JSON array; see harvester/config.ts). Empty = harvester off. */
+    chains: chainsSchema,
+    /** Largest upload per asset kind (bytes); more is refused with 413 and nothing is stored. */
+    assetMaxModelBytes: int(1024, 2 ** 40).default(512 * 1024 * 1024),
+    assetMaxTextureBytes: int(1024, 2 ** 40).default(64 * 1024 * 1024),
+    assetMaxSkyboxBytes: int(1024, 2 ** 40).default(128 * 1024 * 1024),
+    assetMaxImageBytes: int(1024, 2 ** 40).default(32 * 1024 * 1024),
+    /** An asset no world references keeps its pin this long, then the next GC may remove it. */
+    assetGcGraceMs: int(0, 3650 * 86400_000).default(7 * 86400_000),
   })
   .strict();
 
@@ -115,12 +125,15 @@ export function loadConfig(sources: {
   }
   const fromEnv = configFromEnv(sources.env ?? {});
   const fromFlags = sources.flags ?? {};
-  const origin = (k: string) =>
-    k in fromFlags
+  const origin = (path: string) => {
+    // A nested key (chains.0.rpcUrl) came from where its top-level key came from.
+    const k = path.split('.')[0];
+    return k in fromFlags
       ? `flag --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
       : k in fromEnv
         ? 'environment'
         : 'config file';
+  };
   const result = configSchema.safeParse({ ...fromFile, ...fromEnv, ...fromFlags });
   if (!result.success) {
     const issue = result.error.issues[0];

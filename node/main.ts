@@ -9,9 +9,12 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { createApp } from '../api/app.ts';
+import { Harvester } from '../harvester/harvester.ts';
+import { NodeOdysseyWorlds } from '../harvester/odyssey-worlds.ts';
 import { Database } from '../storage/db/database.ts';
 import { ActivityController } from './activities/activity-controller.ts';
 import { ActivityStore } from './activities/activity-store.ts';
+import { type Assets, startAssets } from './assets/index.ts';
 import { AttributeService } from './attributes/attribute-service.ts';
 import { seedAttributeTypes } from './attributes/seed.ts';
 import { AttributeTypes, registerAttributeTypes, unregisterAttributeTypes } from './attributes/types.ts';
@@ -46,6 +49,10 @@ export class OdysseyNode {
   tokens!: TokenService;
   attributes!: AttributeService;
   posbus!: PosbusServer;
+  /** Chain adapters → chain state and Odyssey worlds; idle when no chain is configured. */
+  harvester!: Harvester;
+  /** Object storage: Helia on the node's libp2p host, asset records, pins. */
+  assets!: Assets;
   private http!: Server;
   private guestSweep: NodeJS.Timeout | undefined;
   private started = false;
@@ -79,6 +86,13 @@ export class OdysseyNode {
     this.store = new WorldStore({ db: this.db, clock: new HybridClock(nodeId) });
     await this.store.start();
     if (await seed(this.db, this.store)) this.log.info('seeded the default world');
+    this.assets = await startAssets({
+      config: c,
+      db: this.db,
+      worlds: this.store,
+      logger: this.log,
+      version: VERSION,
+    });
     this.users = new UserStore({ db: this.db });
     this.access = new Access({ db: this.db, store: this.store, admins: c.admins.split(',') });
     await this.access.start();
@@ -107,8 +121,22 @@ export class OdysseyNode {
       users: this.users,
       worlds: this.worlds,
       online: () => this.posbus.onlineUsers(),
+      // The harvester is built after the directory (it creates worlds through it).
+      stakes: (worldId) => this.harvester.queries.worldStakes(worldId),
       logger: this.log,
       config: { worldCreation: c.worldCreation },
+    });
+    this.harvester = new Harvester({
+      db: this.db,
+      logger: this.log,
+      chains: c.chains,
+      worlds: new NodeOdysseyWorlds({
+        db: this.db,
+        users: this.users,
+        directory: this.worldDirectory,
+        store: this.store,
+        logger: this.log,
+      }),
     });
     const userController = new UserController({ worlds: this.worlds });
     const activityStore = new ActivityStore({ db: this.db });
@@ -147,6 +175,9 @@ export class OdysseyNode {
       worldDirectory: this.worldDirectory,
       activities,
       attributes: this.attributes,
+      assets: this.assets.store,
+      assetKeeper: this.assets.keeper,
+      harvester: this.harvester,
       posbus: () => this.posbus,
       logger: this.log,
       stats: () => ({ worlds: this.store.worldIds().length, sessions: this.posbus.sessionCount }),
@@ -176,6 +207,7 @@ export class OdysseyNode {
       Math.max(1000, Math.min(c.guestTtlMs, 60_000)),
     );
     this.guestSweep.unref();
+    await this.harvester.start();
     this.started = true;
     this.log.info({ url: this.url, nodeId, data: c.data, version: VERSION }, 'odyssey node started');
   }
@@ -195,6 +227,8 @@ export class OdysseyNode {
     if (!this.started) return;
     this.started = false;
     clearInterval(this.guestSweep);
+    // First: a block being committed may still create or change worlds.
+    await this.harvester.stop();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
     await this.posbus.stop();
@@ -203,6 +237,7 @@ export class OdysseyNode {
     await this.store.flush();
     this.http.closeAllConnections();
     await closed;
+    await this.assets.stop();
     await this.db.close();
     this.log.info('odyssey node stopped');
   }

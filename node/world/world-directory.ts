@@ -38,7 +38,14 @@ export interface WorldView {
   description: string;
   websiteLink: string;
   avatarHash: string;
+  /** Sum of all stakes in the world (decimal string; '0' without a chain harvester). */
+  stakeTotal: string;
+  /** Users staking in the world, highest stake first. */
+  stakers: { userId: string; name: string; stake: string; avatarHash: string | null }[];
 }
+
+/** Stakes in a world by wallet, from the chain harvester. */
+export type WorldStakes = (worldId: string) => Promise<{ wallet: string; amount: string }[]>;
 
 export interface WorldDirectoryComponents {
   store: WorldStore;
@@ -48,6 +55,8 @@ export interface WorldDirectoryComponents {
   /** Users with a live PosBus session; a function because the PosBus server is built after this. */
   online: () => Iterable<string>;
   logger: Logger;
+  /** Stakes per world (the harvester's); none when absent. */
+  stakes?: WorldStakes;
   config: {
     /** Who may create worlds besides node admins: `users` = any signed-in non-guest. */
     worldCreation: 'admins' | 'users';
@@ -62,6 +71,7 @@ export class WorldDirectory {
   private readonly online: () => Iterable<string>;
   private readonly log: Logger;
   private readonly config: WorldDirectoryComponents['config'];
+  private readonly stakes: WorldStakes;
 
   constructor(components: WorldDirectoryComponents) {
     this.store = components.store;
@@ -71,6 +81,7 @@ export class WorldDirectory {
     this.online = components.online;
     this.log = components.logger.child({ component: 'worlds' });
     this.config = components.config;
+    this.stakes = components.stakes ?? (async () => []);
   }
 
   isAdmin(user: UserRecord, worldId: string): boolean {
@@ -82,9 +93,17 @@ export class WorldDirectory {
     return this.config.worldCreation === 'users' && !user.isGuest;
   }
 
-  /** A new world owned by `owner`, with the seed's spawn point and default skybox. */
-  async createWorld(owner: UserRecord, input: { name: string } & WorldText): Promise<WorldView> {
-    if (!this.mayCreateWorld(owner)) {
+  /**
+   * A new world owned by `owner`, with the seed's spawn point and default skybox. `opts.id` and
+   * `opts.system` are for worlds the node itself creates (an Odyssey NFT mint): the id is the token's,
+   * and the chain, not the node's world-creation policy, decides who may have one.
+   */
+  async createWorld(
+    owner: UserRecord,
+    input: { name: string } & WorldText,
+    opts: { id?: string; system?: boolean } = {},
+  ): Promise<WorldView> {
+    if (!opts.system && !this.mayCreateWorld(owner)) {
       throw refuse(
         'world_creation_not_permitted',
         this.config.worldCreation === 'users'
@@ -92,9 +111,11 @@ export class WorldDirectory {
           : 'only node admins can create worlds on this node',
       );
     }
-    const id = randomUUID();
+    const id = opts.id ?? randomUUID();
     await this.store.apply(
       this.store.objectOp(id, id, {
+        // Explicit, so that re-creating a removed world with the same id (a re-mint) brings it back.
+        removed: false,
         parentId: '',
         ownerId: owner.id,
         typeId: OBJECT_TYPES.world.id,
@@ -186,7 +207,32 @@ export class WorldDirectory {
       description: worldAttribute(state, 'description'),
       websiteLink: worldAttribute(state, 'websiteLink'),
       avatarHash: worldAttribute(state, 'avatar'),
+      ...(await this.stakeView(state.id)),
     };
+  }
+
+  /** Stakes summed per user (a user may stake from several wallets); wallets of no user count in the total only. */
+  private async stakeView(worldId: string): Promise<Pick<WorldView, 'stakeTotal' | 'stakers'>> {
+    let stakeTotal = 0n;
+    const byUser = new Map<string, { user: UserRecord; stake: bigint }>();
+    for (const { wallet, amount } of await this.stakes(worldId)) {
+      stakeTotal += BigInt(amount);
+      const user = await this.users.byWallet(wallet);
+      if (!user) continue;
+      const entry = byUser.get(user.id) ?? { user, stake: 0n };
+      entry.stake += BigInt(amount);
+      byUser.set(user.id, entry);
+    }
+    const stakers = [...byUser.values()]
+      .filter((e) => e.stake > 0n)
+      .sort((a, b) => (b.stake > a.stake ? 1 : b.stake < a.stake ? -1 : 0))
+      .map(({ user, stake }) => ({
+        userId: user.id,
+        name: user.name,
+        stake: `${stake}`,
+        avatarHash: user.profile?.avatarHash ?? null,
+      }));
+    return { stakeTotal: `${stakeTotal}`, stakers };
   }
 }
 

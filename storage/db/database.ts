@@ -7,7 +7,14 @@ import type { AbstractSublevel } from 'abstract-level';
 import { decode as cborDecode, encode as cborEncode } from 'cbor-x';
 import { Level } from 'level';
 import type {
+  ChainBlockRecord,
+  ChainCheckpointRecord,
+  ChainEventRecord,
+  ChainHintRecord,
+} from './chain-records.ts';
+import type {
   ActivityRecord,
+  AssetRecord,
   AttributeOptions,
   AttributeRecord,
   AttributeTypeRecord,
@@ -67,6 +74,20 @@ export class Database {
   readonly attributeTypes;
   /** family!<the attribute's key in its family sublevel> → per-row options overriding the type's */
   readonly attributeOptions;
+  /** Harvester: chainId → last processed block. */
+  readonly chainCheckpoints;
+  /** Harvester: chainId!<block number, 12 digits> → processed block (hash, event ids, undo entries). */
+  readonly chainBlocks;
+  /** Harvester: event id (chainId:txHash:logIndex) → normalised event. */
+  readonly chainEvents;
+  /** Harvester: derived state (balances, NFT owners, stakes) → value, see harvester/state.ts. */
+  readonly chainState;
+  /** Harvester: unverified events from peers, by event id. */
+  readonly chainHints;
+  /** cid → asset metadata (object storage) */
+  readonly assets;
+  /** umid → cid: the asset id PosBus carries, back to its CID */
+  readonly assetUmids;
 
   constructor(location: string) {
     this.level = new Level<string, unknown>(location, {
@@ -94,6 +115,13 @@ export class Database {
     this.plugins = sub<PluginRecord>('plugins');
     this.attributeTypes = sub<AttributeTypeRecord>('attribute-types');
     this.attributeOptions = sub<AttributeOptions>('attr-options');
+    this.chainCheckpoints = sub<ChainCheckpointRecord>('chain-checkpoints');
+    this.chainBlocks = sub<ChainBlockRecord>('chain-blocks');
+    this.chainEvents = sub<ChainEventRecord>('chain-events');
+    this.chainState = sub<string>('chain-state');
+    this.chainHints = sub<ChainHintRecord>('chain-hints');
+    this.assets = sub<AssetRecord>('assets');
+    this.assetUmids = sub<string>('asset-umids');
   }
 
   async open(): Promise<void> {

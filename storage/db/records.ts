@@ -137,3 +137,22 @@ export interface AttributeTypeRecord {
   createdAt: number;
   updatedAt: number;
 }
+
+/** An asset in object storage (storage/assets): its bytes live in the Helia blockstore under `cid`. */
+export interface AssetRecord {
+  /** CIDv1 text (base32): the asset's id and checksum. */
+  cid: string;
+  /** First 16 bytes of the CID's digest as a UUID: what PosBus and the original's routes carry. */
+  umid: string;
+  /** Display name given at upload; never used as a path. */
+  name: string;
+  kind: 'model' | 'texture' | 'skybox' | 'image';
+  mime: string;
+  /** File size in bytes. */
+  size: number;
+  /** User id of the first uploader. */
+  uploader: string;
+  createdAt: number;
+  /** Set while no world references the asset: when the last reference went (or the upload, if none came). */
+  releasedAt?: number;
+}

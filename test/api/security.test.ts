@@ -779,6 +779,8 @@ function fillPath(f: Fixture, path: string): string {
     activityID: f.activity,
     pluginID: CORE,
     attrName: 'vote',
+    // An Odyssey NFT's token id is its world id as a 128-bit number.
+    nftID: BigInt(`0x${f.world.replace(/-/g, '')}`).toString(),
   };
   return path.replace(/\{(\w+)\}/g, (_, name: string) => {
     if (!(name in ids)) throw new Error(`no test value for path parameter ${name} of ${path}`);

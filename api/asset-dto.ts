@@ -1,0 +1,59 @@
+/** Assets on the wire, and the lookups every asset route shares. */
+import { z } from '@hono/zod-openapi';
+import type { AssetStore } from '../storage/assets/asset-store.ts';
+import { AssetError } from '../storage/assets/errors.ts';
+import { parseAssetRef } from '../storage/assets/ids.ts';
+import type { AssetRecord } from '../storage/db/records.ts';
+import { ApiError, notFound } from './errors.ts';
+
+export const assetSchema = z
+  .object({
+    cid: z.string().openapi({ description: 'CIDv1 (raw leaves, 256 KiB chunks): the id and checksum' }),
+    umid: z
+      .string()
+      .openapi({ description: "First 16 bytes of the CID's digest as a UUID (PosBus asset_type)" }),
+    name: z.string(),
+    kind: z.enum(['model', 'texture', 'skybox', 'image']),
+    mime: z.string(),
+    size: z.number().int(),
+    uploader_id: z.string(),
+    created_at: z.string(),
+  })
+  .openapi('Asset');
+
+export function assetDto(r: AssetRecord): z.infer<typeof assetSchema> {
+  return {
+    cid: r.cid,
+    umid: r.umid,
+    name: r.name,
+    kind: r.kind,
+    mime: r.mime,
+    size: r.size,
+    uploader_id: r.uploader,
+    created_at: new Date(r.createdAt).toISOString(),
+  };
+}
+
+/** A CID or UMID (with or without dashes) from a path → the record; 400 when malformed, 404 when unknown. */
+export async function findAsset(assets: AssetStore, text: string): Promise<AssetRecord> {
+  const ref = parseAssetRef(text);
+  if (!ref) throw new ApiError(400, 'invalid_asset_id', 'expected a CID or an asset UMID');
+  const record = await assets.resolve(ref);
+  if (!record) throw notFound('asset');
+  return record;
+}
+
+/** Upload refusals from the store → the HTTP statuses the issue names. */
+export function uploadError(e: unknown): unknown {
+  if (!(e instanceof AssetError)) return e;
+  switch (e.code) {
+    case 'too_large':
+      return new ApiError(413, 'asset_too_large', e.message);
+    case 'unsupported_type':
+      return new ApiError(415, 'unsupported_media_type', e.message);
+    case 'empty':
+      return new ApiError(400, 'empty_file', e.message);
+    default:
+      return new ApiError(503, e.code, e.message);
+  }
+}

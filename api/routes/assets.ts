@@ -1,0 +1,257 @@
+/**
+ * Object storage routes: uploads (the general `POST /assets` and the original's 3D-asset and image
+ * uploads), an asset's metadata, the listing, and garbage collection for node admins. Uploads stream
+ * into the blockstore (api/multipart.ts); they are exempt from the JSON body limit and have per-kind
+ * limits of their own, checked as the bytes arrive.
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { ASSET_KINDS, type AssetKind, isAssetKind } from '../../storage/assets/sniff.ts';
+import { assetDto, assetSchema, findAsset, uploadError } from '../asset-dto.ts';
+import type { ApiComponents, ApiEnv } from '../env.ts';
+import { ApiError, forbidden } from '../errors.ts';
+import { streamUpload } from '../multipart.ts';
+import { bearer, errors, json, limitQuery, routes } from '../validation.ts';
+import { assetDownloadRoutes } from './asset-downloads.ts';
+
+/** Public asset paths (under /api/v4): downloads and metadata, like the original's media routes. */
+export const ASSET_PUBLIC = [/^\/assets\/(?!gc$)[^/]+(\/meta)?$/, /^\/media\/render\//];
+
+/** Routes whose bodies are uploads: app.ts keeps the JSON body limit off them. */
+export const UPLOAD_PATHS = ['/assets', '/assets-3d/upload', '/media/upload/image'];
+
+/** Room for the multipart framing and the small fields around the file. */
+const MULTIPART_OVERHEAD = 64 * 1024;
+
+const binaryForm = (fields: Record<string, z.ZodType>) => ({
+  required: true,
+  content: { 'multipart/form-data': { schema: z.object(fields) } },
+});
+const fileField = z.string().openapi({ type: 'string', format: 'binary' });
+const kindField = z.enum(ASSET_KINDS).optional();
+
+/** The display name: the given one, else the file name without its folders and extension. */
+function displayName(given: string | undefined, filename: string): string {
+  if (given?.trim()) return given;
+  const base = filename.split(/[\\/]/).pop() ?? '';
+  return base.replace(/\.[^.]*$/, '');
+}
+
+export function assetRoutes(c: ApiComponents) {
+  const app = routes();
+  const limits = c.assets.limits;
+
+  /**
+   * Streams the part named `field` into the store as the route's fixed kind, else the kind the client
+   * names (query or a field before the file), else the route's fallback, else the one sniffed.
+   */
+  const upload = async (
+    ctx: Context<ApiEnv>,
+    field: string,
+    kinds: { fixed?: AssetKind; fallback?: AssetKind; allowed: readonly AssetKind[] },
+  ) => {
+    const { fixed, fallback, allowed } = kinds;
+    const queryKind = ctx.req.query('kind');
+    const claimedUpFront = fixed ?? queryKind;
+    if (claimedUpFront !== undefined && !isAssetKind(claimedUpFront)) {
+      throw new ApiError(400, 'invalid_request', `kind must be one of ${allowed.join(', ')}`);
+    }
+    // A body that announces itself too large is refused before a byte is read.
+    const limit = claimedUpFront ? limits[claimedUpFront] : Math.max(...allowed.map((k) => limits[k]));
+    const length = Number(ctx.req.header('content-length') ?? Number.NaN);
+    if (length > limit + MULTIPART_OVERHEAD) {
+      throw new ApiError(413, 'asset_too_large', `the upload is over the limit of ${limit} bytes`);
+    }
+    const user = ctx.get('user');
+    return streamUpload(ctx, field, async ({ stream, filename, fields }) => {
+      const claimed = fixed ?? fields.kind ?? queryKind ?? fallback;
+      if (claimed !== undefined && !(isAssetKind(claimed) && allowed.includes(claimed))) {
+        throw new ApiError(400, 'invalid_request', `kind must be one of ${allowed.join(', ')}`);
+      }
+      try {
+        const result = await c.assets.import(stream, {
+          kind: claimed,
+          name: displayName(fields.name, filename),
+          uploader: user.id,
+        });
+        return { ...result, fields };
+      } catch (e) {
+        throw uploadError(e);
+      }
+    });
+  };
+
+  app.openAPIRegistry.registerPath(
+    createRoute({
+      method: 'post',
+      path: '/assets',
+      tags: ['assets'],
+      summary:
+        'Upload an asset (multipart: `kind` and `name` before `file`). The CID is the checksum: the same bytes give the same asset',
+      description: `Per-kind size limits: ${ASSET_KINDS.map((k) => `${k} ${limits[k]} bytes`).join(', ')}.`,
+      security: bearer,
+      request: {
+        query: z.object({ kind: kindField }),
+        body: binaryForm({ kind: kindField, name: z.string().max(255).optional(), file: fileField }),
+      },
+      responses: {
+        201: { description: 'stored', ...json(assetSchema) },
+        200: { description: 'already stored (same bytes)', ...json(assetSchema) },
+        415: { description: 'the content is not of the claimed kind' },
+        ...errors(400, 401, 413),
+      },
+    }),
+  );
+  app.post('/assets', async (ctx) => {
+    const { record, created } = await upload(ctx, 'file', { allowed: ASSET_KINDS });
+    return ctx.json(assetDto(record), created ? 201 : 200);
+  });
+
+  app.openAPIRegistry.registerPath(
+    createRoute({
+      method: 'post',
+      path: '/assets-3d/upload',
+      tags: ['assets'],
+      summary: "The original's 3D asset upload (glTF binary or JSON); id = the asset's UMID",
+      security: bearer,
+      request: {
+        body: binaryForm({
+          name: z.string().max(255).optional(),
+          preview_hash: z.string().optional(),
+          is_private: z.enum(['true', 'false']).optional(),
+          asset: fileField,
+        }),
+      },
+      responses: {
+        202: {
+          description: 'stored',
+          ...json(
+            z.object({
+              id: z.string(),
+              user_id: z.string(),
+              is_private: z.boolean(),
+              meta: z.record(z.string(), z.unknown()),
+            }),
+          ),
+        },
+        415: { description: 'not a glTF model' },
+        ...errors(400, 401, 413),
+      },
+    }),
+  );
+  app.post('/assets-3d/upload', async (ctx) => {
+    const { record, fields } = await upload(ctx, 'asset', { fixed: 'model', allowed: ['model'] });
+    const meta: Record<string, unknown> = { name: record.name, type: 1, category: 'custom' };
+    if (fields.preview_hash) meta.preview_hash = fields.preview_hash;
+    return ctx.json(
+      { id: record.umid, user_id: ctx.get('user').id, is_private: fields.is_private === 'true', meta },
+      202,
+    );
+  });
+
+  app.openAPIRegistry.registerPath(
+    createRoute({
+      method: 'post',
+      path: '/media/upload/image',
+      tags: ['assets'],
+      summary: "The original's image upload; hash = the CID. Unlike the original it needs a token",
+      security: bearer,
+      request: {
+        body: binaryForm({ kind: z.enum(['image', 'texture', 'skybox']).optional(), file: fileField }),
+      },
+      responses: {
+        200: { description: 'stored', ...json(z.object({ hash: z.string() })) },
+        415: { description: 'not a supported image' },
+        ...errors(400, 401, 413),
+      },
+    }),
+  );
+  app.post('/media/upload/image', async (ctx) => {
+    const { record } = await upload(ctx, 'file', {
+      fallback: 'image',
+      allowed: ['image', 'texture', 'skybox'],
+    });
+    return ctx.json({ hash: record.cid }, 200);
+  });
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/assets',
+      tags: ['assets'],
+      summary: 'Assets in CID order, a page at a time (`next` is the `after` of the next page)',
+      security: bearer,
+      request: {
+        query: z.object({
+          limit: limitQuery(500, 100),
+          after: z.string().max(200).optional(),
+          kind: kindField,
+          mine: z.enum(['true', 'false']).optional(),
+        }),
+      },
+      responses: {
+        200: {
+          description: 'a page',
+          ...json(z.object({ assets: z.array(assetSchema), next: z.string().optional() })),
+        },
+        ...errors(400, 401),
+      },
+    }),
+    async (ctx) => {
+      const q = ctx.req.valid('query');
+      const page = await c.assets.list({
+        limit: q.limit,
+        after: q.after,
+        kind: q.kind,
+        uploader: q.mine === 'true' ? ctx.get('user').id : undefined,
+      });
+      return ctx.json({ assets: page.assets.map(assetDto), ...(page.next ? { next: page.next } : {}) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/assets/{assetID}/meta',
+      tags: ['assets'],
+      summary: "An asset's metadata, by CID or UMID (public)",
+      request: {
+        params: z.object({
+          assetID: z
+            .string()
+            .max(200)
+            .openapi({ param: { name: 'assetID', in: 'path' } }),
+        }),
+      },
+      responses: { 200: { description: 'the asset', ...json(assetSchema) }, ...errors(400, 404) },
+    }),
+    async (ctx) => ctx.json(assetDto(await findAsset(c.assets, ctx.req.valid('param').assetID)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/assets/gc',
+      tags: ['assets'],
+      summary:
+        'Garbage-collect: unpin assets unreferenced for longer than the grace period, remove them and every block no pin covers (node admins)',
+      security: bearer,
+      responses: {
+        200: {
+          description: 'what was removed',
+          ...json(z.object({ removed_assets: z.array(z.string()), removed_blocks: z.number().int() })),
+        },
+        ...errors(401, 403),
+      },
+    }),
+    async (ctx) => {
+      if (!c.access.isNodeAdmin(ctx.get('user')))
+        throw forbidden('not_admin', 'only node admins may collect garbage');
+      const report = await c.assetKeeper.gc();
+      return ctx.json({ removed_assets: report.assets, removed_blocks: report.blocks }, 200);
+    },
+  );
+
+  app.route('/', assetDownloadRoutes(c));
+  return app;
+}

@@ -1,0 +1,268 @@
+/**
+ * Chain routes: the harvester's status, and the original's chain-derived routes (a user's wallets and
+ * stakes, the worlds a user stakes in, top stakers, NFT metadata), answered from the harvested chain
+ * state. With no chain configured they answer empty lists, as the original did without a chain listener.
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import { odysseyIdOf, odysseySequence } from '../../harvester/odyssey-id.ts';
+import type { StakeRow } from '../../harvester/queries.ts';
+import { total } from '../../harvester/queries.ts';
+import type { UserRecord } from '../../storage/db/records.ts';
+import type { ApiComponents } from '../env.ts';
+import { ApiError, notFound } from '../errors.ts';
+import { bearer, errors, json, limitQuery, routes, umidParam } from '../validation.ts';
+
+const chainStatusSchema = z.object({
+  name: z.string(),
+  family: z.string(),
+  chain_id: z.string(),
+  health: z.enum(['starting', 'ok', 'degraded', 'stopped']),
+  head: z.number().nullable(),
+  confirmed: z.number().nullable(),
+  processed: z.number().nullable(),
+  lag: z.number().nullable(),
+  range_size: z.number(),
+  reorgs: z.number(),
+  last_error: z.string().nullable(),
+  last_error_at: z.string().nullable(),
+  processing_error: z.string().nullable(),
+  last_block_at: z.string().nullable(),
+});
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function harvesterRoutes(c: ApiComponents) {
+  const app = routes();
+  const q = c.harvester.queries;
+
+  /** The worlds a set of stake rows name, looked up once each; rows of unknown worlds are dropped. */
+  const worldsOf = async (rows: StakeRow[]) => {
+    const views = new Map<string, Awaited<ReturnType<typeof c.worldDirectory.world>>>();
+    for (const id of new Set(rows.map((r) => r.odysseyId))) {
+      if (c.store.get(id)) views.set(id, await c.worldDirectory.world(id));
+    }
+    return views;
+  };
+  const stakesOfUser = async (user: UserRecord) =>
+    (await Promise.all((user.wallets ?? []).map((w) => q.stakesOf(w)))).flat();
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/harvester/status',
+      tags: ['chain'],
+      summary: 'Per chain adapter: head, processed block, lag, health and the last error',
+      security: bearer,
+      responses: {
+        200: {
+          description: 'status',
+          ...json(
+            z.object({
+              enabled: z.boolean(),
+              unverified_hints: z.number(),
+              chains: z.array(chainStatusSchema),
+            }),
+          ),
+        },
+        ...errors(401),
+      },
+    }),
+    async (ctx) => {
+      const s = await c.harvester.status();
+      return ctx.json(
+        {
+          enabled: s.enabled,
+          unverified_hints: s.unverifiedHints,
+          chains: s.chains.map((a) => ({
+            name: a.name,
+            family: a.family,
+            chain_id: a.chainId,
+            health: a.health,
+            head: a.head,
+            confirmed: a.confirmed,
+            processed: a.processed,
+            lag: a.lag,
+            range_size: a.rangeSize,
+            reorgs: a.reorgs,
+            last_error: a.lastError,
+            last_error_at: iso(a.lastErrorAt),
+            processing_error: a.processingError,
+            last_block_at: iso(a.lastBlockAt),
+          })),
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/users/me/wallets',
+      tags: ['chain'],
+      summary: "The caller's token balances per wallet and contract",
+      security: bearer,
+      responses: { 200: { description: 'balances', ...json(z.array(z.record(z.string(), z.unknown()))) } },
+    }),
+    async (ctx) => {
+      const me = ctx.get('user');
+      const rows = [];
+      for (const wallet of me.wallets ?? []) {
+        const stakes = await q.stakesOf(wallet);
+        const unbonding = await q.unbonding(wallet);
+        for (const b of await q.balances(wallet)) {
+          const mine = stakes.filter((s) => s.chainId === b.chainId && s.token === b.tokenIndex);
+          rows.push({
+            wallet_id: wallet,
+            contract_id: b.contract,
+            balance: b.balance,
+            blockchain_name: b.chain,
+            updated_at: new Date().toISOString(),
+            reward: '0',
+            transferable: b.balance,
+            staked: total(mine.map((s) => s.amount)),
+            unbonding: b.tokenIndex === 0 ? (unbonding.get(b.chainId) ?? '0') : '0',
+          });
+        }
+      }
+      return ctx.json(rows, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/users/me/stakes',
+      tags: ['chain'],
+      summary: "The caller's stakes, per world, wallet and token",
+      security: bearer,
+      responses: { 200: { description: 'stakes', ...json(z.array(z.record(z.string(), z.unknown()))) } },
+    }),
+    async (ctx) => {
+      const rows = await stakesOfUser(ctx.get('user'));
+      const worlds = await worldsOf(rows);
+      return ctx.json(
+        rows.map((r) => ({
+          object_id: r.odysseyId,
+          name: worlds.get(r.odysseyId)?.world.name ?? '',
+          wallet_id: r.wallet,
+          blockchain_id: r.chain,
+          amount: r.amount,
+          reward: '0',
+          last_comment: '',
+          avatar_hash: worlds.get(r.odysseyId)?.avatarHash ?? '',
+          updated_at: new Date().toISOString(),
+          kind: r.token,
+        })),
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/users/top-stakers',
+      tags: ['chain'],
+      summary: 'Users by total stake, highest first',
+      security: bearer,
+      request: { query: z.object({ limit: limitQuery(100, 20) }) },
+      responses: { 200: { description: 'stakers', ...json(z.array(z.record(z.string(), z.unknown()))) } },
+    }),
+    async (ctx) => {
+      const byUser = new Map<string, { user: UserRecord; amounts: string[]; worlds: Set<string> }>();
+      for (const s of await q.allStakes()) {
+        const user = await c.users.byWallet(s.wallet);
+        if (!user) continue;
+        const entry = byUser.get(user.id) ?? { user, amounts: [], worlds: new Set() };
+        entry.amounts.push(s.amount);
+        entry.worlds.add(s.odysseyId);
+        byUser.set(user.id, entry);
+      }
+      const rows = [...byUser.values()]
+        .map((e) => ({
+          user_id: e.user.id,
+          name: e.user.name,
+          total_stake: total(e.amounts),
+          stake_count: e.worlds.size,
+          avatarHash: e.user.profile?.avatarHash ?? null,
+        }))
+        .sort((a, b) => (BigInt(b.total_stake) > BigInt(a.total_stake) ? 1 : -1))
+        .slice(0, ctx.req.valid('query').limit);
+      return ctx.json(rows, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/users/{userID}/staked-worlds',
+      tags: ['chain'],
+      summary: "The worlds a user's wallets stake in",
+      security: bearer,
+      request: { params: umidParam('userID') },
+      responses: {
+        200: { description: 'worlds', ...json(z.array(z.record(z.string(), z.unknown()))) },
+        ...errors(400, 401, 404),
+      },
+    }),
+    async (ctx) => {
+      const user = await c.users.get(ctx.req.valid('param').userID);
+      if (!user) throw notFound('user');
+      if (!user.wallets?.length) throw new ApiError(404, 'wallets_not_found', 'the user has no wallets');
+      const worlds = await worldsOf(await stakesOfUser(user));
+      return ctx.json(
+        [...worlds.values()].map((v) => ({
+          id: v.world.id,
+          owner_id: v.world.ownerId,
+          name: v.world.name,
+          description: v.description || null,
+          website_link: v.websiteLink || null,
+          avatarHash: v.avatarHash || null,
+        })),
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/nft/{nftID}',
+      tags: ['chain'],
+      summary: 'ERC-721 metadata of an Odyssey NFT (decimal token id = the world id as a 128-bit number)',
+      request: {
+        params: z.object({
+          nftID: z
+            .string()
+            .regex(/^\d{1,78}$/, 'expected a decimal token id')
+            .openapi({ param: { name: 'nftID', in: 'path' } }),
+        }),
+      },
+      responses: {
+        200: { description: 'metadata', ...json(z.record(z.string(), z.unknown())) },
+        ...errors(400, 404),
+      },
+    }),
+    async (ctx) => {
+      const tokenId = BigInt(ctx.req.valid('param').nftID);
+      const worldId = odysseyIdOf(tokenId);
+      const state = worldId ? c.store.get(worldId) : undefined;
+      if (!worldId || !state) throw notFound('nft');
+      const view = await c.worldDirectory.world(worldId);
+      const base = c.config.publicUrl || new URL(ctx.req.url).origin;
+      return ctx.json(
+        {
+          name: view.world.name || `Odyssey#${odysseySequence(tokenId)}`,
+          description: view.description,
+          image: view.avatarHash,
+          external_url: `${base}/odyssey/${worldId}`,
+          attributes: [{ trait_type: 'odyssey_id', value: worldId }],
+        },
+        200,
+      );
+    },
+  );
+
+  return app;
+}

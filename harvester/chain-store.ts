@@ -1,0 +1,176 @@
+/**
+ * The harvester's LevelDB side. `applyBlock` writes a block's new events, the state they derive, the
+ * undo entries and the checkpoint in ONE batch; `rollback` undoes blocks above a common ancestor in ONE
+ * batch. An event already stored is skipped, so replaying a block changes nothing.
+ */
+import type { ChainBlockRecord, ChainEventRecord } from '../storage/db/chain-records.ts';
+import type { Database } from '../storage/db/database.ts';
+import type { BlockRef, ChainEvent, ProcessedBlocks } from './adapter.ts';
+import { applyEvent, canonicalId, emptyTouched, type StateView, stateKey, type Touched } from './state.ts';
+
+type Op =
+  | { type: 'put'; sublevel: unknown; key: string; value: unknown }
+  | { type: 'del'; sublevel: unknown; key: string };
+
+/** Block numbers as fixed-width text, so key order is block order. */
+const pad = (n: number) => `${n}`.padStart(12, '0');
+const blockKey = (chainId: string, n: number) => `${chainId}!${pad(n)}`;
+
+export interface Applied {
+  /** Events applied now (not seen before). */
+  events: ChainEvent[];
+  touched: Touched;
+}
+
+export class ChainStore {
+  private readonly db: Database;
+
+  constructor(components: { db: Database }) {
+    this.db = components.db;
+  }
+
+  async checkpoint(chainId: string): Promise<BlockRef | undefined> {
+    const c = await this.db.chainCheckpoints.get(chainId);
+    return c ? { number: c.number, hash: c.hash } : undefined;
+  }
+
+  /** The stored block refs of a chain, for the adapter's common-ancestor search. */
+  processed(chainId: string): ProcessedBlocks {
+    return {
+      below: async (height, limit) => {
+        const refs: BlockRef[] = [];
+        const it = this.db.chainBlocks.values({
+          gte: `${chainId}!`,
+          lt: blockKey(chainId, Math.max(0, height)),
+          reverse: true,
+          limit,
+        });
+        for await (const b of it) refs.push({ number: b.number, hash: b.hash });
+        return refs;
+      },
+    };
+  }
+
+  /** Writes one block: new events, derived state, undo entries, checkpoint; prunes old undo records. */
+  async applyBlock(
+    chainId: string,
+    block: BlockRef,
+    events: ChainEvent[],
+    keepBlocks: number,
+  ): Promise<Applied> {
+    const db = this.db;
+    // Writes of this block, readable by its later events; the database still holds the values before it.
+    const pending = new Map<string, string | null>();
+    const view: StateView = {
+      get: async (k) => (pending.has(k) ? (pending.get(k) ?? null) : ((await db.chainState.get(k)) ?? null)),
+      set: (k, v) => void pending.set(k, v),
+    };
+    const touched = emptyTouched();
+    const applied: ChainEvent[] = [];
+    const ops: Op[] = [];
+    for (const raw of events) {
+      const e = { ...raw, id: canonicalId(raw) };
+      if (applied.some((a) => a.id === e.id) || (await db.chainEvents.get(e.id))) continue;
+      await applyEvent(view, e, touched);
+      applied.push(e);
+      ops.push({ type: 'put', sublevel: db.chainEvents, key: e.id, value: e as unknown as ChainEventRecord });
+      ops.push({ type: 'del', sublevel: db.chainHints, key: e.id });
+    }
+    const undo: [string, string | null][] = [];
+    for (const k of pending.keys()) undo.push([k, (await db.chainState.get(k)) ?? null]);
+    for (const [k, v] of pending) {
+      ops.push(
+        v === null
+          ? { type: 'del', sublevel: db.chainState, key: k }
+          : { type: 'put', sublevel: db.chainState, key: k, value: v },
+      );
+    }
+    const existing = await db.chainBlocks.get(blockKey(chainId, block.number));
+    const record: ChainBlockRecord = {
+      number: block.number,
+      hash: block.hash,
+      // A replayed block keeps what it already did (and how to undo it) and adds only what is new.
+      eventIds: [...(existing?.hash === block.hash ? existing.eventIds : []), ...applied.map((e) => e.id)],
+      undo: [...(existing?.hash === block.hash ? existing.undo : []), ...undo],
+      processedAt: Date.now(),
+    };
+    ops.push({ type: 'put', sublevel: db.chainBlocks, key: blockKey(chainId, block.number), value: record });
+    ops.push({
+      type: 'put',
+      sublevel: db.chainCheckpoints,
+      key: chainId,
+      value: { number: block.number, hash: block.hash, updatedAt: Date.now() },
+    });
+    for await (const k of db.chainBlocks.keys({
+      gte: `${chainId}!`,
+      lt: blockKey(chainId, Math.max(0, block.number - keepBlocks)),
+      limit: 256,
+    })) {
+      ops.push({ type: 'del', sublevel: db.chainBlocks, key: k });
+    }
+    await db.level.batch(ops as never);
+    return { events: applied, touched };
+  }
+
+  /**
+   * Undoes every stored block above `ancestor` (all of them when null), newest first: restores the state
+   * values from the undo entries, forgets the blocks' events, and moves the checkpoint back.
+   */
+  async rollback(chainId: string, ancestor: BlockRef | null): Promise<Applied> {
+    const db = this.db;
+    const ops: Op[] = [];
+    const touched = emptyTouched();
+    const undone: ChainEvent[] = [];
+    const from = ancestor ? blockKey(chainId, ancestor.number + 1) : `${chainId}!`;
+    for await (const [k, b] of db.chainBlocks.iterator({ gte: from, lt: `${chainId}!\xff`, reverse: true })) {
+      for (let i = b.undo.length - 1; i >= 0; i--) {
+        const [sk, prev] = b.undo[i];
+        ops.push(
+          prev === null
+            ? { type: 'del', sublevel: db.chainState, key: sk }
+            : { type: 'put', sublevel: db.chainState, key: sk, value: prev },
+        );
+      }
+      for (const id of b.eventIds) {
+        const e = (await db.chainEvents.get(id)) as unknown as ChainEvent | undefined;
+        if (e) {
+          undone.push(e);
+          // What the event touched needs reconciling now that it is gone.
+          await applyEvent({ get: async () => null, set: () => {} }, e, touched);
+        }
+        ops.push({ type: 'del', sublevel: db.chainEvents, key: id });
+      }
+      ops.push({ type: 'del', sublevel: db.chainBlocks, key: k });
+    }
+    ops.push(
+      ancestor
+        ? {
+            type: 'put',
+            sublevel: db.chainCheckpoints,
+            key: chainId,
+            value: { number: ancestor.number, hash: ancestor.hash, updatedAt: Date.now() },
+          }
+        : { type: 'del', sublevel: db.chainCheckpoints, key: chainId },
+    );
+    await db.level.batch(ops as never);
+    return { events: undone, touched };
+  }
+
+  async event(id: string): Promise<ChainEvent | undefined> {
+    return (await this.db.chainEvents.get(id)) as unknown as ChainEvent | undefined;
+  }
+
+  /** Derived-state entries whose key starts with the given parts, as [rest of key parts, value]. */
+  async entries(...prefix: string[]): Promise<[string[], string][]> {
+    const p = `${stateKey(...prefix)}!`;
+    const out: [string[], string][] = [];
+    for await (const [k, v] of this.db.chainState.iterator({ gte: p, lt: `${p}\xff` })) {
+      out.push([k.slice(p.length).split('!'), v]);
+    }
+    return out;
+  }
+
+  async value(...parts: string[]): Promise<string | undefined> {
+    return this.db.chainState.get(stateKey(...parts));
+  }
+}

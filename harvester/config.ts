@@ -1,0 +1,119 @@
+/**
+ * Harvester configuration: one entry per chain adapter, under the node config key `chains` (a JSON array
+ * in the config file, or a JSON string in ODYSSEY_CHAINS / --chains). Empty by default: the harvester is
+ * off until an operator names an RPC. Presets fill in what is known of a public chain; anything set
+ * explicitly wins.
+ */
+import { z } from 'zod';
+
+const address = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 0x-prefixed 20-byte hex address')
+  .transform((a) => a.toLowerCase());
+
+const rpcUrl = z
+  .string()
+  .url()
+  .refine((u) => /^(https?|wss?):\/\//.test(u), 'expected an http(s):// or ws(s):// URL');
+
+/** Known EVM chains: id, and defaults that suit their block times and reorg habits. */
+export const EVM_PRESETS = {
+  ethereum: { chainId: 1, confirmations: 12, pollIntervalMs: 12_000, maxBlockRange: 2000 },
+  arbitrum: { chainId: 42161, confirmations: 20, pollIntervalMs: 1000, maxBlockRange: 10_000 },
+  'arbitrum-nova': { chainId: 42170, confirmations: 20, pollIntervalMs: 1000, maxBlockRange: 10_000 },
+} as const;
+
+export const evmChainSchema = z
+  .object({
+    /** Unique label of this adapter (status route, logs). */
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'lowercase letters, digits and dashes'),
+    family: z.literal('evm').default('evm'),
+    preset: z.enum(Object.keys(EVM_PRESETS) as [keyof typeof EVM_PRESETS]).optional(),
+    /** Required without a preset; checked against the RPC's eth_chainId. */
+    chainId: z.coerce.number().int().positive().optional(),
+    rpcUrl,
+    /** First block to read when there is no checkpoint (the contracts' deployment block is ideal). */
+    startBlock: z.coerce.number().int().min(0).default(0),
+    /** Blocks behind the head before a block is processed, or `finalized` for the chain's finalized tag. */
+    confirmations: z.union([z.coerce.number().int().min(0).max(10_000), z.literal('finalized')]).optional(),
+    pollIntervalMs: z.coerce.number().int().min(10).max(600_000).optional(),
+    /** Largest getLogs block range; it shrinks by itself when the RPC refuses a range. */
+    maxBlockRange: z.coerce.number().int().min(1).max(1_000_000).optional(),
+    /** Processed blocks kept for rolling back a reorg; deeper reorgs are reported, not repaired. */
+    reorgWindow: z.coerce.number().int().min(1).max(1_000_000).default(2000),
+    contracts: z
+      .object({
+        /** ERC-20 tokens whose Transfers become balances (MOM, DAD…). */
+        tokens: z.array(address).default([]),
+        /** ERC-721 collections whose Transfers become NFT ownership. */
+        nfts: z.array(address).default([]),
+        /** The Odyssey NFT: its mints create worlds, its transfers move world ownership. Also an nft. */
+        odysseyNft: address.optional(),
+        staking: address.optional(),
+        nodeManagement: address.optional(),
+      })
+      .strict()
+      .default({ tokens: [], nfts: [] }),
+    /** Wallets whose native balance is tracked (sampled at the end of each processed range). */
+    watchWallets: z.array(address).default([]),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.chainId === undefined && !c.preset) {
+      ctx.addIssue({ code: 'custom', path: ['chainId'], message: 'chainId is required without a preset' });
+    }
+    if (c.preset && c.chainId !== undefined && c.chainId !== EVM_PRESETS[c.preset].chainId) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['chainId'],
+        message: `preset ${c.preset} is chain ${EVM_PRESETS[c.preset].chainId}`,
+      });
+    }
+  })
+  .transform((c) => {
+    const preset = c.preset ? EVM_PRESETS[c.preset] : undefined;
+    const nfts = [
+      ...new Set([...c.contracts.nfts, ...(c.contracts.odysseyNft ? [c.contracts.odysseyNft] : [])]),
+    ];
+    return {
+      ...c,
+      chainId: c.chainId ?? (preset?.chainId as number),
+      confirmations: c.confirmations ?? preset?.confirmations ?? 0,
+      pollIntervalMs: c.pollIntervalMs ?? preset?.pollIntervalMs ?? 2000,
+      maxBlockRange: c.maxBlockRange ?? preset?.maxBlockRange ?? 2000,
+      contracts: { ...c.contracts, nfts },
+    };
+  });
+
+export type EvmChainConfig = z.output<typeof evmChainSchema>;
+
+/** The `chains` config key: accepts the array itself or its JSON text (environment and flags are strings). */
+export const chainsSchema = z
+  .preprocess((v) => {
+    if (typeof v !== 'string') return v;
+    try {
+      return v.trim() ? JSON.parse(v) : [];
+    } catch {
+      return v; // left as a string, so the array check below names the key
+    }
+  }, z.array(evmChainSchema))
+  .superRefine((chains, ctx) => {
+    // State is kept per chain id, so two adapters on one chain would count every event twice.
+    const names = new Set<string>();
+    const ids = new Set<number>();
+    chains.forEach((c, i) => {
+      if (names.has(c.name)) {
+        ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate chain name ${c.name}` });
+      }
+      if (ids.has(c.chainId)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [i, 'chainId'],
+          message: `chain ${c.chainId} is configured twice`,
+        });
+      }
+      names.add(c.name);
+      ids.add(c.chainId);
+    });
+  })
+  .default([]);

@@ -1,0 +1,96 @@
+/**
+ * Read side of the chain state, for the REST routes: balances, stakes and stakers, in plain records.
+ * Everything here is a prefix scan of the chain-state sublevel (keys: see state.ts).
+ */
+import type { ChainStore } from './chain-store.ts';
+import type { ChainConfig } from './harvester.ts';
+
+export interface TokenBalance {
+  chainId: string;
+  chain: string;
+  contract: string;
+  balance: string;
+  /** Position of the contract in the chain's `tokens` list: the staking contract's Token enum (0 MOM, 1 DAD). */
+  tokenIndex: number;
+}
+
+export interface StakeRow {
+  wallet: string;
+  odysseyId: string;
+  chainId: string;
+  chain: string;
+  token: number;
+  amount: string;
+}
+
+export class ChainQueries {
+  private readonly store: ChainStore;
+  private readonly chains: Map<string, ChainConfig>;
+
+  constructor(components: { store: ChainStore; chains: ChainConfig[] }) {
+    this.store = components.store;
+    this.chains = new Map(components.chains.map((c) => [`eip155:${c.chainId}`, c]));
+  }
+
+  chainName(chainId: string): string {
+    return this.chains.get(chainId)?.name ?? chainId;
+  }
+
+  async balances(wallet: string): Promise<TokenBalance[]> {
+    return (await this.store.entries('bal', wallet)).map(([[chainId, contract], balance]) => ({
+      chainId,
+      chain: this.chainName(chainId),
+      contract,
+      balance,
+      tokenIndex: this.chains.get(chainId)?.contracts.tokens.indexOf(contract) ?? -1,
+    }));
+  }
+
+  /** Unstaked and not yet claimed, per chain. */
+  async unbonding(wallet: string): Promise<Map<string, string>> {
+    return new Map((await this.store.entries('unbond', wallet)).map(([[chainId], v]) => [chainId, v]));
+  }
+
+  async stakesOf(wallet: string): Promise<StakeRow[]> {
+    return (await this.store.entries('stake', wallet)).map(([[odysseyId, chainId, token], amount]) =>
+      this.row(wallet, odysseyId, chainId, token, amount),
+    );
+  }
+
+  async stakersOf(odysseyId: string): Promise<StakeRow[]> {
+    return (await this.store.entries('wstake', odysseyId)).map(([[wallet, chainId, token], amount]) =>
+      this.row(wallet, odysseyId, chainId, token, amount),
+    );
+  }
+
+  /** Stakes in a world per wallet, all chains and tokens summed. */
+  async worldStakes(odysseyId: string): Promise<{ wallet: string; amount: string }[]> {
+    const byWallet = new Map<string, bigint>();
+    for (const r of await this.stakersOf(odysseyId)) {
+      byWallet.set(r.wallet, (byWallet.get(r.wallet) ?? 0n) + BigInt(r.amount));
+    }
+    return [...byWallet].map(([wallet, amount]) => ({ wallet, amount: `${amount}` }));
+  }
+
+  async allStakes(): Promise<StakeRow[]> {
+    return (await this.store.entries('stake')).map(([[wallet, odysseyId, chainId, token], amount]) =>
+      this.row(wallet, odysseyId, chainId, token, amount),
+    );
+  }
+
+  /** The wallet holding an NFT, if any. */
+  async nftOwner(chainId: string, contract: string, tokenId: string): Promise<string | undefined> {
+    return this.store.value('nft', chainId, contract, tokenId);
+  }
+
+  private row(wallet: string, odysseyId: string, chainId: string, token: string, amount: string): StakeRow {
+    return { wallet, odysseyId, chainId, chain: this.chainName(chainId), token: Number(token), amount };
+  }
+}
+
+/** Sum of decimal strings. */
+export const total = (amounts: Iterable<string>): string => {
+  let sum = 0n;
+  for (const a of amounts) sum += BigInt(a);
+  return `${sum}`;
+};

@@ -1,0 +1,84 @@
+/**
+ * Object storage as the node runs it: the libp2p host, Helia and the asset store on it, the reference
+ * index over the world store, and the keeper that pins by it. Started after the world store (it reads
+ * every world) and stopped before LevelDB closes.
+ */
+import type { Libp2p } from '@libp2p/interface';
+import type { Logger } from 'pino';
+import { AssetStore } from '../../storage/assets/asset-store.ts';
+import type { Database } from '../../storage/db/database.ts';
+import type { NodeConfig } from '../config.ts';
+import { createP2pHost } from '../p2p-host.ts';
+import type { WorldStore } from '../world/world-store.ts';
+import { AssetKeeper } from './asset-keeper.ts';
+import { AssetReferences } from './references.ts';
+
+export interface Assets {
+  /** The node's libp2p host (no transports by default: see p2p-host.ts). */
+  host: Libp2p;
+  store: AssetStore;
+  references: AssetReferences;
+  keeper: AssetKeeper;
+  stop(): Promise<void>;
+}
+
+export function assetLimits(c: NodeConfig) {
+  return {
+    model: c.assetMaxModelBytes,
+    texture: c.assetMaxTextureBytes,
+    skybox: c.assetMaxSkyboxBytes,
+    image: c.assetMaxImageBytes,
+  };
+}
+
+export async function startAssets(c: {
+  config: NodeConfig;
+  db: Database;
+  worlds: WorldStore;
+  logger: Logger;
+  version: string;
+  /**
+   * A started libp2p host owned by someone else (federation), which then also stops it. Without one,
+   * object storage creates the node's default host (no transports) and stops it itself.
+   */
+  host?: Libp2p;
+}): Promise<Assets> {
+  const ownHost = !c.host;
+  const host =
+    c.host ??
+    (await createP2pHost({ keyFile: `${c.config.data}/peer-key`, name: 'odyssey-node', version: c.version }));
+  let store: AssetStore;
+  try {
+    store = await AssetStore.open({
+      dir: `${c.config.data}/ipfs`,
+      db: c.db,
+      libp2p: host,
+      limits: assetLimits(c.config),
+    });
+  } catch (e) {
+    if (ownHost) await host.stop();
+    throw e;
+  }
+  const references = new AssetReferences(c.worlds);
+  references.start();
+  const keeper = new AssetKeeper({
+    assets: store,
+    references,
+    graceMs: c.config.assetGcGraceMs,
+    logger: c.logger,
+  });
+  await keeper.start();
+  return {
+    host,
+    store,
+    references,
+    keeper,
+    async stop() {
+      await keeper.stop();
+      references.stop();
+      // Helia first (bitswap leaves the host), then the host if it is ours.
+      await store.close();
+      if (ownHost) await host.stop();
+    },
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * `npm run bench:assets`: upload and download throughput of object storage for 1 MB, 50 MB and 500 MB
+ * files, the node's peak RSS during each upload, and SHA-256 over the same bytes as the ceiling (an
+ * upload hashes every byte once, and does everything else besides). The node runs as a child process on
+ * a loopback port with a temp data dir, so its RSS is its own; everything stops by itself.
+ *
+ *   npm run bench:assets [-- --sizes=1,50,500]   (sizes in MB)
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createCipheriv, createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const MB = 1_000_000;
+const CHUNK = 1 << 20;
+const arg = process.argv.find((a) => a.startsWith('--sizes='));
+const SIZES = (arg ? arg.slice(8).split(',').map(Number) : [1, 50, 500]).map((n) => n * MB);
+
+/** Deterministic incompressible bytes (AES-CTR over zeros), generated as they are sent: nothing is held. */
+function* content(size: number, seed: number): Generator<Buffer> {
+  const cipher = createCipheriv('aes-128-ctr', Buffer.alloc(16, seed), Buffer.alloc(16, 0));
+  const zeros = Buffer.alloc(CHUNK);
+  for (let sent = 0; sent < size; sent += CHUNK) {
+    const chunk = cipher.update(zeros.subarray(0, Math.min(CHUNK, size - sent)));
+    if (sent === 0) chunk.write('glTF', 0, 'latin1'); // a "model": the store sniffs the magic only
+    yield chunk;
+  }
+}
+
+/** SHA-256 throughput over `size` bytes (its speed does not depend on the bytes, so one chunk is reused). */
+function sha256Speed(size: number, seed: number): number {
+  const chunk = content(CHUNK, seed).next().value as Buffer;
+  const start = performance.now();
+  const hash = createHash('sha256');
+  for (let done = 0; done < size; done += CHUNK) hash.update(chunk.subarray(0, Math.min(CHUNK, size - done)));
+  hash.digest();
+  return size / MB / ((performance.now() - start) / 1000);
+}
+
+/**
+ * The node's resident memory: private (anonymous: heap, buffers, LevelDB memtables) and file-backed
+ * (LevelDB maps its table files; those pages are clean and the kernel drops them under pressure).
+ */
+const rssOf = (pid: number) => {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kB = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+  return { anon: kB('RssAnon'), file: kB('RssFile') };
+};
+const MiB = (n: number) => (n / 2 ** 20).toFixed(0);
+
+async function startNode(dir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      'bin/odyssey-node.js',
+      'start',
+      '--data',
+      dir,
+      '--port',
+      '0',
+      '--asset-max-model-bytes',
+      String(2 ** 31),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('node did not start')), 30_000);
+    child.stdout?.on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.includes('odyssey node started'));
+      if (line) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line).url);
+      }
+    });
+    child.on('exit', () => reject(new Error('node exited')));
+  });
+  child.stdout?.resume();
+  return { child, url };
+}
+
+/** A streamed multipart upload with backpressure; resolves with the CID and the elapsed time. */
+function upload(
+  url: string,
+  token: string,
+  size: number,
+  seed: number,
+): Promise<{ cid: string; ms: number }> {
+  const boundary = `bench-${seed}`;
+  const head = `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="bench.glb"\r\n\r\n`;
+  const tail = `\r\n--${boundary}--\r\n`;
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const req = request(`${url}/api/v4/assets`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+        'content-length': String(Buffer.byteLength(head) + size + Buffer.byteLength(tail)),
+      },
+    });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      let body = '';
+      res.on('data', (d) => {
+        body += d;
+      });
+      res.on('end', () => {
+        if ((res.statusCode ?? 0) >= 300) return reject(new Error(`upload: ${res.statusCode} ${body}`));
+        resolve({ cid: JSON.parse(body).cid, ms: performance.now() - start });
+      });
+    });
+    const chunks = content(size, seed);
+    req.write(head);
+    const pump = () => {
+      for (let next = chunks.next(); !next.done; next = chunks.next()) {
+        if (!req.write(next.value)) return void req.once('drain', pump);
+      }
+      req.end(tail);
+    };
+    pump();
+  });
+}
+
+async function download(url: string): Promise<{ bytes: number; ms: number }> {
+  const start = performance.now();
+  const res = await fetch(url);
+  if (!res.ok || !res.body) throw new Error(`download: ${res.status}`);
+  let bytes = 0;
+  for await (const chunk of res.body) bytes += chunk.length;
+  return { bytes, ms: performance.now() - start };
+}
+
+async function main() {
+  const dir = await mkdtemp(join(tmpdir(), 'odyssey-bench-assets-'));
+  const { child, url } = await startNode(dir);
+  const pid = child.pid as number;
+  const rows: string[] = [];
+  try {
+    const guest = (await (
+      await fetch(`${url}/api/v4/auth/guest-token`, { method: 'POST', body: '{}' })
+    ).json()) as {
+      token: string;
+    };
+    for (const [i, size] of SIZES.entries()) {
+      const baseline = rssOf(pid);
+      const peak = { ...baseline };
+      const poll = setInterval(() => {
+        const now = rssOf(pid);
+        peak.anon = Math.max(peak.anon, now.anon);
+        peak.file = Math.max(peak.file, now.file);
+      }, 20);
+      const up = await upload(url, guest.token, size, i + 1);
+      clearInterval(poll);
+      const down = await download(`${url}/api/v4/assets/${up.cid}`);
+      if (down.bytes !== size) throw new Error(`downloaded ${down.bytes} of ${size} bytes`);
+      const upMBs = size / MB / (up.ms / 1000);
+      const ceiling = sha256Speed(size, i + 1);
+      rows.push(
+        `| ${size / MB} MB | ${upMBs.toFixed(0)} MB/s | ${(size / MB / (down.ms / 1000)).toFixed(0)} MB/s | ` +
+          `${ceiling.toFixed(0)} MB/s | ${((upMBs / ceiling) * 100).toFixed(0)} % | ` +
+          `${MiB(baseline.anon)} → ${MiB(peak.anon)} MiB | ${MiB(baseline.file)} → ${MiB(peak.file)} MiB |`,
+      );
+      console.error(rows.at(-1));
+    }
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await rm(dir, { recursive: true, force: true });
+  }
+  console.log(
+    '| file | upload | download | SHA-256 ceiling | upload / ceiling | node private RSS (peak) | node file-backed RSS (peak) |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const row of rows) console.log(row);
+}
+
+await main();

@@ -1,0 +1,315 @@
+/**
+ * Object storage: assets by content hash. Bytes are UnixFS DAGs in Helia's LevelDB blockstore (blocks
+ * shared between assets are stored once); metadata lives in the node's LevelDB (`assets`: cid → record,
+ * `assetUmids`: umid → cid). Every asset is pinned while it is wanted; whether it is wanted (referenced
+ * by a world, or inside its grace period) is decided above this layer, which only pins, unpins and
+ * collects.
+ */
+import { EventEmitter } from 'node:events';
+import type { Libp2p } from '@libp2p/interface';
+import { CID } from 'multiformats/cid';
+import type { Database } from '../db/database.ts';
+import type { AssetRecord } from '../db/records.ts';
+import { AssetError } from './errors.ts';
+import { ImportGate } from './gate.ts';
+import { type AssetRef, umidOf } from './ids.ts';
+import { IMPORT_OPTIONS, Ipfs } from './ipfs.ts';
+import {
+  type AssetFormat,
+  type AssetKind,
+  DEFAULT_KIND,
+  KIND_FORMATS,
+  MIME,
+  SNIFF_BYTES,
+  sniff,
+} from './sniff.ts';
+
+export type AssetLimits = Record<AssetKind, number>;
+
+export interface ImportRequest {
+  /** The kind the client claims; without one it is inferred from the content. */
+  kind?: AssetKind;
+  name: string;
+  uploader: string;
+}
+
+export interface ImportResult {
+  record: AssetRecord;
+  /** False when the same bytes were already stored (the existing record is returned). */
+  created: boolean;
+}
+
+export interface GcReport {
+  /** CIDs whose metadata was removed. */
+  assets: string[];
+  /** Blocks deleted from the blockstore (including leftovers of aborted uploads). */
+  blocks: number;
+}
+
+/** Our pins carry this, so that a pin without a record (a crash between the two writes) can be found. */
+const PIN_METADATA = { source: 'odyssey-asset' };
+
+export class AssetStore extends EventEmitter<{ imported: [AssetRecord] }> {
+  readonly ipfs: Ipfs;
+  readonly limits: AssetLimits;
+  private readonly db: Database;
+  private readonly gate = new ImportGate();
+
+  private constructor(ipfs: Ipfs, db: Database, limits: AssetLimits) {
+    super();
+    this.ipfs = ipfs;
+    this.db = db;
+    this.limits = limits;
+  }
+
+  /** Opens Helia under `dir` on the given (already started) libp2p host. */
+  static async open(options: {
+    dir: string;
+    db: Database;
+    libp2p: Libp2p;
+    limits: AssetLimits;
+  }): Promise<AssetStore> {
+    const ipfs = await Ipfs.open(options.dir, options.libp2p);
+    return new AssetStore(ipfs, options.db, options.limits);
+  }
+
+  async close(): Promise<void> {
+    await this.ipfs.close();
+  }
+
+  /**
+   * Streams a file into UnixFS: sniffed from its first bytes (415 when it is not of the claimed kind),
+   * counted as it flows (413 past the kind's limit), pinned, then recorded. A refused upload leaves no
+   * record; blocks it had already written stay until the next GC.
+   */
+  async import(source: AsyncIterable<Uint8Array>, request: ImportRequest): Promise<ImportResult> {
+    await this.gate.enter();
+    try {
+      const info: Sniffed = { size: 0 };
+      const cid = await this.ipfs.fs.addByteStream(
+        guard(source, request.kind, this.limits, info),
+        IMPORT_OPTIONS,
+      );
+      const key = cid.toString();
+      const existing = await this.db.assets.get(key);
+      if (existing) {
+        // The same bytes again: nothing new to store. If the asset was on its way out, it is wanted again.
+        if (!(await this.isPinned(cid))) {
+          await this.pin(cid);
+          existing.releasedAt = Date.now();
+          await this.db.assets.put(key, existing);
+        }
+        this.emit('imported', existing);
+        return { record: existing, created: false };
+      }
+      const format = info.format as AssetFormat;
+      const now = Date.now();
+      const record: AssetRecord = {
+        cid: key,
+        umid: umidOf(cid),
+        name: cleanName(request.name),
+        kind: info.kind as AssetKind,
+        mime: MIME[format],
+        size: info.size,
+        uploader: request.uploader,
+        createdAt: now,
+        releasedAt: now,
+      };
+      const other = await this.db.assetUmids.get(record.umid);
+      if (other && other !== key) throw new Error(`umid ${record.umid} of ${key} is taken by ${other}`);
+      // Pin before the record: a crash in between leaves a pin without a record, which GC removes.
+      await this.pin(cid);
+      await this.db.level.batch([
+        { type: 'put', sublevel: this.db.assets, key, value: record },
+        { type: 'put', sublevel: this.db.assetUmids, key: record.umid, value: key },
+      ]);
+      this.emit('imported', record);
+      return { record, created: true };
+    } finally {
+      this.gate.leave();
+    }
+  }
+
+  async get(cid: string): Promise<AssetRecord | undefined> {
+    return this.db.assets.get(cid);
+  }
+
+  /** The record behind a CID or a UMID. */
+  async resolve(ref: AssetRef): Promise<AssetRecord | undefined> {
+    const cid = ref.cid ? ref.cid.toString() : await this.db.assetUmids.get(ref.umid);
+    return cid ? this.db.assets.get(cid) : undefined;
+  }
+
+  async cidOfUmid(umid: string): Promise<string | undefined> {
+    return this.db.assetUmids.get(umid);
+  }
+
+  /**
+   * A page of records in CID order after `after`, filtered. The scan is bounded too, so a rare filter
+   * cannot make one request walk the whole store: `next` says where to go on.
+   */
+  async list(query: {
+    after?: string;
+    limit: number;
+    kind?: AssetKind;
+    uploader?: string;
+  }): Promise<{ assets: AssetRecord[]; next?: string }> {
+    const assets: AssetRecord[] = [];
+    const maxScan = query.limit * 10 + 1000;
+    let scanned = 0;
+    let last: string | undefined;
+    const range = query.after ? { gt: query.after } : {};
+    for await (const [key, record] of this.db.assets.iterator(range)) {
+      last = key;
+      if (++scanned > maxScan) return { assets, next: last };
+      if (query.kind && record.kind !== query.kind) continue;
+      if (query.uploader && record.uploader !== query.uploader) continue;
+      assets.push(record);
+      if (assets.length === query.limit) return { assets, next: key };
+    }
+    return { assets };
+  }
+
+  async *records(): AsyncGenerator<AssetRecord> {
+    for await (const record of this.db.assets.values()) yield record;
+  }
+
+  /** The file's bytes (or a range of them), local blocks only. */
+  read(cid: CID, range: { offset?: number; length?: number } = {}): AsyncIterable<Uint8Array> {
+    return this.ipfs.fs.cat(cid, { ...range, offline: true });
+  }
+
+  /** True when this CID itself carries a pin (not merely a block covered by another asset's pin). */
+  async isPinned(cid: CID): Promise<boolean> {
+    try {
+      await this.ipfs.helia.pins.get(cid);
+      return true;
+    } catch (e) {
+      if ((e as Error).name === 'NotFoundError') return false;
+      throw e;
+    }
+  }
+
+  async pin(cid: CID): Promise<void> {
+    if (await this.isPinned(cid)) return;
+    for await (const _ of this.ipfs.helia.pins.add(cid, { metadata: PIN_METADATA })) {
+      // Draining the generator is what pins each block of the DAG.
+    }
+  }
+
+  async unpin(cid: CID): Promise<void> {
+    if (!(await this.isPinned(cid))) return;
+    for await (const _ of this.ipfs.helia.pins.rm(cid)) {
+      // As above: each yielded CID is a block released.
+    }
+  }
+
+  async setReleasedAt(cid: string, at: number | undefined): Promise<void> {
+    const record = await this.db.assets.get(cid);
+    if (!record || record.releasedAt === at) return;
+    if (at === undefined) delete record.releasedAt;
+    else record.releasedAt = at;
+    await this.db.assets.put(cid, record);
+  }
+
+  /**
+   * Garbage collection, with no upload in flight: records of unpinned assets are removed (unless `keep`
+   * says a world wants them, in which case they are pinned again), pins of ours without a record are
+   * dropped, then Helia deletes every block no pin covers. Blocks shared with a pinned asset stay.
+   */
+  async collect(keep: (record: AssetRecord) => boolean): Promise<GcReport> {
+    return this.gate.exclusive(async () => {
+      const report: GcReport = { assets: [], blocks: 0 };
+      for await (const [key, record] of this.db.assets.iterator()) {
+        const cid = CID.parse(key);
+        if (await this.isPinned(cid)) continue;
+        if (keep(record)) {
+          await this.pin(cid);
+          continue;
+        }
+        await this.db.level.batch([
+          { type: 'del', sublevel: this.db.assets, key },
+          { type: 'del', sublevel: this.db.assetUmids, key: record.umid },
+        ]);
+        report.assets.push(key);
+      }
+      for await (const pin of this.ipfs.helia.pins.ls()) {
+        if (pin.metadata.source !== PIN_METADATA.source) continue;
+        if (!(await this.db.assets.get(pin.cid.toString()))) await this.unpin(pin.cid);
+      }
+      await this.ipfs.helia.gc({
+        onProgress: (event) => {
+          if (event.type === 'helia:gc:deleted') report.blocks++;
+        },
+      });
+      return report;
+    });
+  }
+}
+
+interface Sniffed {
+  format?: AssetFormat;
+  kind?: AssetKind;
+  size: number;
+}
+
+/**
+ * The upload as the importer sees it: held back until the first SNIFF_BYTES are in and the format is
+ * known, then passed through while counting. Throwing here aborts the import.
+ */
+async function* guard(
+  source: AsyncIterable<Uint8Array>,
+  claimed: AssetKind | undefined,
+  limits: AssetLimits,
+  info: Sniffed,
+): AsyncGenerator<Uint8Array> {
+  let limit = claimed ? limits[claimed] : Math.max(...Object.values(limits));
+  let head: Uint8Array[] = [];
+  let headBytes = 0;
+  const decide = () => {
+    const format = sniff(Buffer.concat(head));
+    if (!format)
+      throw new AssetError('unsupported_type', 'the file is not a supported model, texture or image');
+    const kind = claimed ?? DEFAULT_KIND[format];
+    if (!KIND_FORMATS[kind].includes(format)) {
+      throw new AssetError(
+        'unsupported_type',
+        `a ${format} file cannot be a ${kind} (${KIND_FORMATS[kind].join(', ')})`,
+      );
+    }
+    info.format = format;
+    info.kind = kind;
+    limit = limits[kind];
+  };
+  const check = () => {
+    if (info.size > limit) throw new AssetError('too_large', `the file is over the limit of ${limit} bytes`);
+  };
+  for await (const chunk of source) {
+    info.size += chunk.length;
+    check();
+    if (info.format) {
+      yield chunk;
+      continue;
+    }
+    head.push(chunk);
+    headBytes += chunk.length;
+    if (headBytes < SNIFF_BYTES) continue;
+    decide();
+    check();
+    yield* head;
+    head = [];
+  }
+  if (!info.format) {
+    if (info.size === 0) throw new AssetError('empty', 'the file is empty');
+    decide();
+    check();
+    yield* head;
+  }
+}
+
+/** A display name: no control characters, at most 255 characters. It is data, never a path. */
+export function cleanName(name: string): string {
+  const printable = [...name].filter((ch) => ch.charCodeAt(0) >= 0x20 && ch.charCodeAt(0) !== 0x7f);
+  const clean = printable.join('').trim().slice(0, 255);
+  return clean || 'asset';
+}

@@ -1,0 +1,98 @@
+/**
+ * Helia 7 on LevelDB (`<dir>/blocks`, `<dir>/datastore`), attached to a libp2p host that the node owns.
+ *
+ * Why not `createHelia()`: its defaults build their own libp2p (public bootstrap list, DHT, mDNS, UPnP,
+ * autoNAT, relays) and add HTTP gateway routing and delegated routing to public servers. Here Helia is
+ * the light core with no routers and bitswap as the only block broker, so blocks move only over
+ * connections the host already has; with the default host (no transports) that is none. Helia neither
+ * starts nor stops the host: the node does, since federation will share it.
+ */
+import { withBitswap } from '@helia/bitswap';
+import { type UnixFS, unixfs } from '@helia/unixfs';
+import type { Libp2p } from '@libp2p/interface';
+import { LevelBlockstore } from 'blockstore-level';
+import { LevelDatastore } from 'datastore-level';
+import { createHeliaLight, type Helia } from 'helia';
+import { fixedSize } from 'ipfs-unixfs-importer/chunker';
+import { balanced } from 'ipfs-unixfs-importer/layout';
+import type { CID } from 'multiformats/cid';
+
+/**
+ * How files become DAGs. These are Kubo's classic defaults for `ipfs add --cid-version 1` (raw leaves,
+ * 256 KiB fixed-size chunks, balanced layout with 174 links per node), so
+ * `ipfs add --cid-version 1 --raw-leaves --chunker size-262144` prints the same CID for the same bytes.
+ * Changing any of them changes every new CID: never change them for existing data.
+ */
+export const CHUNK_SIZE = 262_144;
+export const MAX_CHILDREN = 174;
+export const IMPORT_OPTIONS = {
+  cidVersion: 1 as const,
+  rawLeaves: true,
+  reduceSingleLeafToSelf: true,
+  chunker: fixedSize({ chunkSize: CHUNK_SIZE }),
+  layout: balanced({ maxChildrenPerNode: MAX_CHILDREN }),
+};
+
+/**
+ * LevelDB tuned for 256 KiB values: with the defaults (4 MiB write buffer, 2 MiB table files) compaction
+ * rewrites everything many times and a 300 MB import ran at ~50-70 MB/s; with these, ~160 MB/s (measured,
+ * docs/benchmarks.md). Memory stays bounded by the write buffer (two memtables at most), not by file size.
+ */
+const LEVEL_BLOCKS = { writeBufferSize: 64 << 20, maxFileSize: 64 << 20 };
+
+export type HeliaNode = Helia & { libp2p: Libp2p };
+
+export class Ipfs {
+  readonly helia: HeliaNode;
+  /** The raw LevelDB blockstore under Helia's: local reads that must never touch the network. */
+  readonly blocks: LevelBlockstore;
+  readonly datastore: LevelDatastore;
+  readonly fs: UnixFS;
+
+  private constructor(helia: HeliaNode, blocks: LevelBlockstore, datastore: LevelDatastore) {
+    this.helia = helia;
+    this.blocks = blocks;
+    this.datastore = datastore;
+    this.fs = unixfs(helia);
+  }
+
+  static async open(dir: string, libp2p: Libp2p): Promise<Ipfs> {
+    const blocks = new LevelBlockstore(`${dir}/blocks`, LEVEL_BLOCKS);
+    const datastore = new LevelDatastore(`${dir}/datastore`);
+    await blocks.open();
+    await datastore.open();
+    try {
+      const helia = createHeliaLight({ blockstore: blocks, datastore, routers: [], blockBrokers: [] });
+      // Attach the node's host; bitswap (added next) reads `helia.libp2p` when Helia starts.
+      Object.defineProperty(helia, 'libp2p', { value: libp2p, enumerable: true });
+      const node = withBitswap(helia as HeliaNode);
+      await node.start();
+      return new Ipfs(node, blocks, datastore);
+    } catch (e) {
+      await blocks.close();
+      await datastore.close();
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.helia.stop();
+    await this.blocks.close();
+    await this.datastore.close();
+  }
+
+  /** A local block, or undefined. Never asks the network. */
+  async block(cid: CID): Promise<Uint8Array | undefined> {
+    if (!(await this.blocks.has(cid))) return undefined;
+    const parts: Uint8Array[] = [];
+    for await (const part of this.blocks.get(cid)) parts.push(part);
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  }
+
+  /** Number of blocks stored (a full scan: tests and the GC report). */
+  async countBlocks(): Promise<number> {
+    let n = 0;
+    for await (const _ of this.blocks.getAll()) n++;
+    return n;
+  }
+}

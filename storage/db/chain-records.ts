@@ -1,0 +1,38 @@
+/**
+ * What the harvester keeps in LevelDB (plain records; the harvester owns their meaning). Everything a
+ * block changes — its events, the derived state, the undo entries and the checkpoint — is written in one
+ * batch, so a crash never leaves half a block.
+ */
+
+/** Last block processed on a chain: where a restart resumes. */
+export interface ChainCheckpointRecord {
+  number: number;
+  hash: string;
+  updatedAt: number;
+}
+
+/** A processed block: its hash (for finding a common ancestor) and how to undo it (for rolling back). */
+export interface ChainBlockRecord {
+  number: number;
+  hash: string;
+  eventIds: string[];
+  /** Derived-state keys this block changed, with the value before it (null = absent), in write order. */
+  undo: [string, string | null][];
+  processedAt: number;
+}
+
+/** A normalised chain event as stored; its full shape is the harvester's ChainEvent. */
+export interface ChainEventRecord {
+  id: string;
+  chainId: string;
+  blockNumber: number;
+  kind: string;
+  [field: string]: unknown;
+}
+
+/** An event a peer reported, not (yet) seen through this node's own RPC. */
+export interface ChainHintRecord {
+  event: ChainEventRecord;
+  from: string;
+  receivedAt: number;
+}
