@@ -41,15 +41,26 @@ export function objectTree(state: WorldState): ObjectRecord[] {
 
 /** ObjectData of an object with every render slot its attributes fill, or undefined when it has none. */
 export function objectData(state: WorldState, objectId: string): Message | undefined {
-  const entries: Record<string, AnyMap | null> = {};
-  let any = false;
-  const prefix = `${objectId}!`;
+  return renderData(state, objectId).get(objectId);
+}
+
+/**
+ * ObjectData of every object with render data (or of one object), in one pass over the world's attributes,
+ * so that streaming a world on entry costs O(attributes), not O(objects × attributes).
+ */
+export function renderData(
+  state: WorldState,
+  onlyObjectId?: string,
+): Map<string, Message & { type: 'ObjectData' }> {
+  const out = new Map<string, Message & { type: 'ObjectData' }>();
+  const prefix = onlyObjectId === undefined ? '' : `${onlyObjectId}!`;
   for (const [k, attr] of state.attributes) {
-    if (!k.startsWith(prefix) || attr.value === null) continue;
-    const [, pluginId, name] = k.split('!');
-    any = addRenderSlot(entries, pluginId, name, attr.value) || any;
+    if (attr.value === null || !k.startsWith(prefix)) continue;
+    const [objectId, pluginId, name] = k.split('!');
+    const data = out.get(objectId) ?? { type: 'ObjectData' as const, id: objectId, entries: {} };
+    if (addRenderSlot(data.entries, pluginId, name, attr.value)) out.set(objectId, data);
   }
-  return any ? { type: 'ObjectData', id: objectId, entries } : undefined;
+  return out;
 }
 
 export function userData(user: UserRecord, transform: UserData['transform']): UserData {

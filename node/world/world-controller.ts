@@ -18,7 +18,7 @@ import type { UserStore } from '../user/user-store.ts';
 import type { Access } from './access.ts';
 import { addRenderSlot } from './render.ts';
 import { type Member, Room, type RoomOptions } from './room.ts';
-import { objectData, objectDefinition, objectTree, userData } from './wire.ts';
+import { objectData, objectDefinition, objectTree, renderData, userData } from './wire.ts';
 import type { WorldChange, WorldState, WorldStore } from './world-store.ts';
 
 export interface WorldControllerOptions extends RoomOptions {
@@ -123,9 +123,10 @@ export class WorldController {
         encode({ type: 'AddObjects', objects: chunk.map((o) => objectDefinition(o, this.nodeId)) }),
       );
     }
+    const data = renderData(state);
     for (const object of tree) {
-      const data = objectData(state, object.id);
-      if (data) member.sendReliable(encode(data));
+      const slots = data.get(object.id);
+      if (slots) member.sendReliable(encode(slots));
     }
     const room = this.roomFor(worldId);
     room.add(member, pose);
