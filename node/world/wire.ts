@@ -1,5 +1,5 @@
 /** Conversions from stored world records to the PosBus messages that carry them. */
-import type { AnyMap, Message, ObjectDefinition, UserData } from '../../protocol/posbus/index.ts';
+import type { Message, ObjectDefinition, UserData } from '../../protocol/posbus/index.ts';
 import type { ObjectRecord, UserRecord } from '../../storage/db/records.ts';
 import { addRenderSlot } from './render.ts';
 import type { WorldState } from './world-store.ts';
