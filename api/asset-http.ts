@@ -38,8 +38,6 @@ export function parseRange(
   return { start, end };
 }
 
-const etagOf = (cid: CID) => `"${cid.toString()}"`;
-
 function matchesEtag(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   return header.split(',').some((t) => {
@@ -50,6 +48,10 @@ function matchesEtag(header: string | undefined, etag: string): boolean {
 
 export interface FileSource {
   cid: CID;
+  /** The ETag's value when it is not the CID itself (a rendition of it). */
+  tag?: string;
+  /** More response headers. */
+  headers?: Record<string, string>;
   size: number;
   mime: string;
   /** Reads [offset, offset+length) of the file. */
@@ -58,13 +60,14 @@ export interface FileSource {
 
 /** The file (or the requested range of it) with caching headers; HEAD gets the headers only. */
 export function serveFile(ctx: Context, file: FileSource): Response {
-  const etag = etagOf(file.cid);
+  const etag = `"${file.tag ?? file.cid.toString()}"`;
   const headers: Record<string, string> = {
     'content-type': file.mime,
     etag,
     'cache-control': IMMUTABLE,
     'accept-ranges': 'bytes',
     'x-content-type-options': 'nosniff',
+    ...file.headers,
   };
   if (matchesEtag(ctx.req.header('if-none-match'), etag)) return new Response(null, { status: 304, headers });
   // If-Range with another validator means "the whole thing": an immutable CID only ever matches itself.

@@ -29,23 +29,56 @@ export type ChainEventKind =
   /** NodeManagement: an odyssey moved from one node to another (both event names). */
   | 'node.odyssey-moved'
   /** The native balance of a watched wallet changed (a snapshot at that block, not a delta). */
-  | 'native.balance';
+  | 'native.balance'
+  /** A Substrate `balances` pallet event (Transfer, Deposit, Withdraw, Endowed…), see SUBSTRATE_BALANCE_KINDS. */
+  | SubstrateBalanceKind;
+
+/**
+ * The Substrate `balances` events the adapter reports, by event name. Each becomes the kind
+ * `balances.<kebab-case name>`; `from`/`to` carry the account(s) (`to` is '' for one-account events) and
+ * `amount` the balance the event names (the free balance for Endowed and BalanceSet).
+ */
+export const SUBSTRATE_BALANCE_KINDS = {
+  Transfer: 'balances.transfer',
+  Deposit: 'balances.deposit',
+  Withdraw: 'balances.withdraw',
+  Endowed: 'balances.endowed',
+  DustLost: 'balances.dust-lost',
+  BalanceSet: 'balances.balance-set',
+  Reserved: 'balances.reserved',
+  Unreserved: 'balances.unreserved',
+  ReserveRepatriated: 'balances.reserve-repatriated',
+  Slashed: 'balances.slashed',
+  Minted: 'balances.minted',
+  Burned: 'balances.burned',
+  Suspended: 'balances.suspended',
+  Restored: 'balances.restored',
+  Locked: 'balances.locked',
+  Unlocked: 'balances.unlocked',
+  Frozen: 'balances.frozen',
+  Thawed: 'balances.thawed',
+} as const;
+
+export type SubstrateBalanceKind = (typeof SUBSTRATE_BALANCE_KINDS)[keyof typeof SUBSTRATE_BALANCE_KINDS];
 
 /**
  * A chain event in a family-neutral shape. Amounts and token ids are decimal strings (lossless, and the
- * same in JSON, CBOR and gossip); addresses are the chain's canonical lowercase form.
+ * same in JSON, CBOR and gossip); addresses are the chain's canonical form: lowercase hex on EVM chains,
+ * SS58 with the chain's prefix on Substrate chains (case-sensitive).
  */
 export interface ChainEvent {
   /** chainId:txHash:logIndex — the idempotency key. */
   id: string;
-  /** CAIP-2 style: `eip155:<chain id>` for EVM chains. */
+  /** CAIP-2 style: `eip155:<chain id>`, or `polkadot:<genesis hash, first 16 bytes>` for Substrate. */
   chainId: string;
   blockNumber: number;
   blockHash: string;
+  /** Substrate: the extrinsic's hash, or the block hash for events outside an extrinsic. */
   txHash: string;
+  /** Substrate: the event's index in the block's System.Events. */
   logIndex: number;
   kind: ChainEventKind;
-  /** The emitting contract (token, collection, staking or node-management contract). */
+  /** The emitting contract (token, collection, staking or node-management contract); Substrate: the pallet. */
   contract: string;
   /** Sender, staker (stakes), or the node an odyssey left (node.odyssey-moved). */
   from: string;
@@ -59,7 +92,10 @@ export interface ChainEvent {
   odysseyTo?: string;
   /** Which staking token: 0 MOM, 1 DAD (the contract's `Token` enum). */
   token?: number;
-  /** The undecoded log, for consumers that want more than the normalised fields. */
+  /**
+   * The undecoded log, for consumers that want more than the normalised fields. Substrate: topics =
+   * [`pallet.Event`, ...the event's topics], data = the SCALE-encoded event fields.
+   */
   raw: { topics: string[]; data: string };
 }
 

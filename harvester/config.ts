@@ -4,6 +4,7 @@
  * off until an operator names an RPC. Presets fill in what is known of a public chain; anything set
  * explicitly wins.
  */
+import { decodeAddress } from '@polkadot/util-crypto';
 import { z } from 'zod';
 
 const address = z
@@ -87,33 +88,133 @@ export const evmChainSchema = z
 
 export type EvmChainConfig = z.output<typeof evmChainSchema>;
 
+/**
+ * Known Substrate chains: genesis hash (the chain's identity, checked against the RPC) and SS58 prefix
+ * (Polkadot 0, Kusama 2; the original coded Polkadot's as 1).
+ */
+export const SUBSTRATE_PRESETS = {
+  polkadot: {
+    genesisHash: '0x91b171bb158e2d3848fa23a9f1c25182fb8e20313b2c1eb49219da7a70ce90c3',
+    ss58Prefix: 0,
+    pollIntervalMs: 6000,
+  },
+  kusama: {
+    genesisHash: '0xb0a8d493285c2df73290dfb7e61f870f17b41801197a149ca93654499ea3dafe',
+    ss58Prefix: 2,
+    pollIntervalMs: 6000,
+  },
+} as const;
+
+const hash32 = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{64}$/, 'expected a 0x-prefixed 32-byte hex hash')
+  .transform((h) => h.toLowerCase());
+
+const substrateAccount = z.string().refine((a) => {
+  try {
+    decodeAddress(a);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'expected an SS58 address or a 0x-prefixed public key');
+
+/**
+ * A Substrate chain through @polkadot/api: follows finalized heads (confirmations = finality) and reads
+ * the balance events of each block, decoded with the chain's own metadata at that block.
+ */
+export const substrateChainSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'lowercase letters, digits and dashes'),
+    family: z.literal('substrate'),
+    preset: z.enum(Object.keys(SUBSTRATE_PRESETS) as [keyof typeof SUBSTRATE_PRESETS]).optional(),
+    /** Required without a preset; checked against the RPC's genesis hash. Also the chain id (CAIP-2). */
+    genesisHash: hash32.optional(),
+    /** WebSocket only: the adapter subscribes to finalized heads. */
+    rpcUrl: rpcUrl.refine((u) => /^wss?:\/\//.test(u), 'expected a ws(s):// URL for a Substrate chain'),
+    /** First block to read when there is no checkpoint; default: the finalized block at first start. */
+    startBlock: z.coerce.number().int().min(0).optional(),
+    /** Address format of the events; default: the preset's, else the chain's own (system_properties), else 42. */
+    ss58Prefix: z.coerce.number().int().min(0).max(16_383).optional(),
+    /** Fallback poll of the finalized head; the finalized-heads subscription wakes the loop earlier. */
+    pollIntervalMs: z.coerce.number().int().min(10).max(600_000).optional(),
+    /** Blocks read per step during catch-up. */
+    maxBlockRange: z.coerce.number().int().min(1).max(10_000).default(50),
+    /** Accounts (SS58 of any prefix, or 0x public keys) whose balance events are kept; empty = all. */
+    accounts: z.array(substrateAccount).default([]),
+    reorgWindow: z.coerce.number().int().min(1).max(1_000_000).default(2000),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.genesisHash === undefined && !c.preset) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['genesisHash'],
+        message: 'genesisHash is required without a preset',
+      });
+    }
+    if (
+      c.preset &&
+      c.genesisHash !== undefined &&
+      c.genesisHash !== SUBSTRATE_PRESETS[c.preset].genesisHash
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['genesisHash'],
+        message: `preset ${c.preset} has genesis ${SUBSTRATE_PRESETS[c.preset].genesisHash}`,
+      });
+    }
+  })
+  .transform((c) => {
+    const preset = c.preset ? SUBSTRATE_PRESETS[c.preset] : undefined;
+    return {
+      ...c,
+      genesisHash: c.genesisHash ?? (preset?.genesisHash as string),
+      ss58Prefix: c.ss58Prefix ?? preset?.ss58Prefix,
+      pollIntervalMs: c.pollIntervalMs ?? preset?.pollIntervalMs ?? 2000,
+    };
+  });
+
+export type SubstrateChainConfig = z.output<typeof substrateChainSchema>;
+
+export type ChainConfig = EvmChainConfig | SubstrateChainConfig;
+
+/** The chain id events carry: CAIP-2, `eip155:<id>` or `polkadot:<first 16 bytes of the genesis hash>`. */
+export const chainIdOf = (c: ChainConfig): string =>
+  c.family === 'evm' ? `eip155:${c.chainId}` : `polkadot:${c.genesisHash.slice(2, 34)}`;
+
 /** The `chains` config key: accepts the array itself or its JSON text (environment and flags are strings). */
 export const chainsSchema = z
-  .preprocess((v) => {
-    if (typeof v !== 'string') return v;
-    try {
-      return v.trim() ? JSON.parse(v) : [];
-    } catch {
-      return v; // left as a string, so the array check below names the key
-    }
-  }, z.array(evmChainSchema))
+  .preprocess(
+    (v) => {
+      if (typeof v !== 'string') return v;
+      try {
+        return v.trim() ? JSON.parse(v) : [];
+      } catch {
+        return v; // left as a string, so the array check below names the key
+      }
+    },
+    z.array(z.discriminatedUnion('family', [evmChainSchema, substrateChainSchema])),
+  )
   .superRefine((chains, ctx) => {
     // State is kept per chain id, so two adapters on one chain would count every event twice.
     const names = new Set<string>();
-    const ids = new Set<number>();
+    const ids = new Set<string>();
     chains.forEach((c, i) => {
+      if (c.family === 'substrate' && !c.genesisHash) return; // already reported on the entry
+      const id = chainIdOf(c);
       if (names.has(c.name)) {
         ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate chain name ${c.name}` });
       }
-      if (ids.has(c.chainId)) {
+      if (ids.has(id)) {
         ctx.addIssue({
           code: 'custom',
-          path: [i, 'chainId'],
-          message: `chain ${c.chainId} is configured twice`,
+          path: [i, c.family === 'evm' ? 'chainId' : 'genesisHash'],
+          message: `chain ${c.family === 'evm' ? c.chainId : id} is configured twice`,
         });
       }
       names.add(c.name);
-      ids.add(c.chainId);
+      ids.add(id);
     });
   })
   .default([]);

@@ -12,18 +12,20 @@ import type { Logger } from 'pino';
 import type { Database } from '../storage/db/database.ts';
 import { type AdapterStatus, type BlockRef, type ChainAdapter, type ChainEvent, sleep } from './adapter.ts';
 import { ChainStore } from './chain-store.ts';
-import type { EvmChainConfig } from './config.ts';
+import type { ChainConfig, EvmChainConfig, SubstrateChainConfig } from './config.ts';
 import { EvmAdapter } from './evm/evm-adapter.ts';
 import { errorText } from './evm/rpc.ts';
 import { odysseyIdOf, odysseySequence } from './odyssey-id.ts';
 import type { OdysseyWorlds } from './odyssey-worlds.ts';
 import { ChainQueries } from './queries.ts';
 import { canonicalId, stateKey, type Touched } from './state.ts';
+import { SubstrateAdapter } from './substrate/substrate-adapter.ts';
 
-export type ChainConfig = EvmChainConfig;
+export type { ChainConfig };
 
 const ADAPTERS: Record<ChainConfig['family'], (config: ChainConfig, logger: Logger) => ChainAdapter> = {
-  evm: (config, logger) => new EvmAdapter({ config, logger }),
+  evm: (config, logger) => new EvmAdapter({ config: config as EvmChainConfig, logger }),
+  substrate: (config, logger) => new SubstrateAdapter({ config: config as SubstrateChainConfig, logger }),
 };
 
 /** Where normalised events go besides this node's state: the federation layer plugs gossip in here. */
@@ -202,7 +204,7 @@ export class Harvester extends EventEmitter<HarvesterEvents> {
 
   /** Worlds of Odyssey NFTs whose owner changed. */
   private async act(run: Run, touched: Touched): Promise<void> {
-    const nft = run.config.contracts.odysseyNft;
+    const nft = run.config.family === 'evm' ? run.config.contracts.odysseyNft : undefined;
     if (!this.worlds || !nft) return;
     const prefix = stateKey(run.adapter.chainId, nft, '');
     for (const k of touched.nfts) {
@@ -211,7 +213,7 @@ export class Harvester extends EventEmitter<HarvesterEvents> {
   }
 
   private async reconcileAll(run: Run): Promise<void> {
-    const nft = run.config.contracts.odysseyNft;
+    const nft = run.config.family === 'evm' ? run.config.contracts.odysseyNft : undefined;
     if (!this.worlds || !nft) return;
     for (const [[tokenId]] of await this.store.entries('nft', run.adapter.chainId, nft)) {
       await this.reconcileToken(run, nft, tokenId);

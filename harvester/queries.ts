@@ -3,7 +3,7 @@
  * Everything here is a prefix scan of the chain-state sublevel (keys: see state.ts).
  */
 import type { ChainStore } from './chain-store.ts';
-import type { ChainConfig } from './harvester.ts';
+import { type ChainConfig, chainIdOf } from './config.ts';
 
 export interface TokenBalance {
   chainId: string;
@@ -29,7 +29,7 @@ export class ChainQueries {
 
   constructor(components: { store: ChainStore; chains: ChainConfig[] }) {
     this.store = components.store;
-    this.chains = new Map(components.chains.map((c) => [`eip155:${c.chainId}`, c]));
+    this.chains = new Map(components.chains.map((c) => [chainIdOf(c), c]));
   }
 
   chainName(chainId: string): string {
@@ -42,7 +42,7 @@ export class ChainQueries {
       chain: this.chainName(chainId),
       contract,
       balance,
-      tokenIndex: this.chains.get(chainId)?.contracts.tokens.indexOf(contract) ?? -1,
+      tokenIndex: tokenIndex(this.chains.get(chainId), contract),
     }));
   }
 
@@ -87,6 +87,9 @@ export class ChainQueries {
     return { wallet, odysseyId, chainId, chain: this.chainName(chainId), token: Number(token), amount };
   }
 }
+
+const tokenIndex = (c: ChainConfig | undefined, contract: string): number =>
+  c?.family === 'evm' ? c.contracts.tokens.indexOf(contract) : -1;
 
 /** Sum of decimal strings. */
 export const total = (amounts: Iterable<string>): string => {

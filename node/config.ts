@@ -51,6 +51,8 @@ export const configSchema = z
     activityPostsPerMinute: int(1, 100_000).default(10),
     /** Objects a user may create per minute. */
     objectCreatesPerMinute: int(1, 100_000).default(60),
+    /** Asset uploads a user may make per minute (all upload routes together). */
+    uploadsPerMinute: int(1, 100_000).default(30),
     /** Live children one object (a world included) may have; creates beyond it get 400 child_limit_reached. */
     maxChildrenPerObject: int(1, 1_000_000).default(10_000),
     /** Largest JSON request body. */

@@ -3,14 +3,17 @@
  * (`/media/render/asset/<hash>` for GLBs by UMID without dashes, `/media/render/get/<hash>` for images).
  * Every path takes a CID or a UMID with or without dashes.
  */
+
+import { createReadStream } from 'node:fs';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { CID } from 'multiformats/cid';
+import { Renditions } from '../../storage/assets/renditions.ts';
 import { findAsset } from '../asset-dto.ts';
 import { serveFile } from '../asset-http.ts';
 import type { ApiComponents, ApiEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
-import { errors, routes } from '../validation.ts';
+import { errorSchema, errors, json, routes } from '../validation.ts';
 
 const idParam = (name: string) =>
   z
@@ -21,13 +24,48 @@ const idParam = (name: string) =>
       example: 'bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e',
     });
 
+const fileContent = {
+  content: { '*/*': { schema: { type: 'string' as const, format: 'binary' } } },
+  headers: {
+    etag: { schema: { type: 'string' as const }, description: 'the CID, quoted' },
+    'cache-control': {
+      schema: { type: 'string' as const },
+      description: 'public, max-age=31536000, immutable',
+    },
+  },
+};
 const fileResponses = {
-  200: { description: 'the file; ETag = the CID, cached as immutable' },
-  206: { description: 'the requested byte range' },
+  200: { description: 'the file; ETag = the CID, cached as immutable', ...fileContent },
+  206: { description: 'the requested byte range', ...fileContent },
   304: { description: 'not modified (If-None-Match)' },
   416: { description: 'the range is outside the file' },
   ...errors(400, 404),
 };
+
+/**
+ * A download route for the document, GET or HEAD. Hono answers HEAD with the GET handler (and no body),
+ * so only the GET is registered as a route; the HEAD is documented beside it.
+ */
+function fileRoute<P extends string, S extends z.ZodObject>(
+  method: 'get' | 'head',
+  path: P,
+  summary: string,
+  params: S,
+  more: Record<number, { description: string }> = {},
+) {
+  return createRoute({
+    method,
+    path,
+    tags: ['assets'],
+    summary,
+    request: { params },
+    responses: { ...fileResponses, ...more },
+  });
+}
+
+const sizeParam = z
+  .enum(['s0', 's1', 's2', 's3', 's4', 's5', 's6', 's7', 's8', 's9'])
+  .openapi({ param: { name: 'size', in: 'path' }, example: 's3' });
 
 export function assetDownloadRoutes(c: ApiComponents) {
   const app = routes();
@@ -43,50 +81,66 @@ export function assetDownloadRoutes(c: ApiComponents) {
     });
   };
 
-  const document = (path: string, summary: string, params: Record<string, z.ZodType>) => {
-    for (const method of ['get', 'head'] as const) {
-      app.openAPIRegistry.registerPath(
-        createRoute({
-          method,
-          path,
-          tags: ['assets'],
-          summary,
-          request: { params: z.object(params) },
-          responses: fileResponses,
-        }),
-      );
-    }
+  /** Documents the GET and the HEAD of a path; returns the GET route to register. */
+  const document = <P extends string, S extends z.ZodObject>(
+    path: P,
+    summary: string,
+    params: S,
+    more: Record<number, { description: string }> = {},
+  ) => {
+    app.openAPIRegistry.registerPath(fileRoute('head', path, summary, params, more));
+    return fileRoute('get', path, summary, params, more);
   };
 
-  document('/assets/{assetID}', "An asset's bytes by CID or UMID; Range and HEAD supported (public)", {
-    assetID: idParam('assetID'),
-  });
-  app.get('/assets/:assetID', (ctx) => send(ctx, ctx.req.param('assetID')));
+  const byAssetID = z.object({ assetID: idParam('assetID') });
+  const byHash = z.object({ hash: idParam('hash') });
 
-  document('/media/render/asset/{hash}', "The original's 3D asset download (hash = UMID without dashes)", {
-    hash: idParam('hash'),
-  });
-  app.get('/media/render/asset/:hash', (ctx) => send(ctx, ctx.req.param('hash')));
-
-  document('/media/render/get/{hash}', "The original's image download (original size)", {
-    hash: idParam('hash'),
-  });
-  app.get('/media/render/get/:hash', (ctx) => send(ctx, ctx.req.param('hash')));
-
-  // Scaled sizes (s0…s9) are not produced yet: every size gets the original image, so the original's
-  // clients still show something. The sizes and caching come with the image library (issue 6, later).
-  document(
-    '/media/render/texture/{size}/{hash}',
-    "The original's scaled texture (for now: the original size)",
-    {
-      size: z.string().openapi({ param: { name: 'size', in: 'path' }, example: 's3' }),
-      hash: idParam('hash'),
-    },
+  app.openapi(
+    document(
+      '/assets/{assetID}',
+      "An asset's bytes by CID or UMID; Range and HEAD supported (public)",
+      byAssetID,
+    ),
+    (ctx) => send(ctx, ctx.req.valid('param').assetID),
   );
-  app.get('/media/render/texture/:size/:hash', (ctx) => {
-    if (!/^s[0-9]$/.test(ctx.req.param('size')))
-      throw new ApiError(400, 'invalid_format', 'size must be s0…s9');
-    return send(ctx, ctx.req.param('hash'));
+  app.openapi(
+    document(
+      '/media/render/asset/{hash}',
+      "The original's 3D asset download (hash = UMID without dashes)",
+      byHash,
+    ),
+    (ctx) => send(ctx, ctx.req.valid('param').hash),
+  );
+  app.openapi(
+    document('/media/render/get/{hash}', "The original's image download (original size)", byHash),
+    (ctx) => send(ctx, ctx.req.valid('param').hash),
+  );
+
+  // Made with sharp on first request and cached; formats it cannot decode (ktx2, hdr, exr) are sent as
+  // they are. `x-width`/`x-height` as the original sent them.
+  const texture = document(
+    '/media/render/texture/{size}/{hash}',
+    "The original's scaled texture: a PNG of at most sN's pixel count (s0 1024 … s9 14745600), never enlarged",
+    z.object({ size: sizeParam, hash: idParam('hash') }),
+    { 415: { description: 'an image that does not decode', ...json(errorSchema) } },
+  );
+  app.openapi(texture, async (ctx) => {
+    const { size, hash } = ctx.req.valid('param');
+    const record = await findAsset(c.assets, hash);
+    if (!Renditions.scalable(record)) return send(ctx, record.cid);
+    const cid = CID.parse(record.cid);
+    const png = await c.assets.renditions.get(record, cid, size).catch((e: Error) => {
+      // The first bytes said PNG/JPEG/WebP/GIF, the rest does not decode (or is over sharp's pixel limit).
+      throw new ApiError(415, 'unsupported_media_type', `the image cannot be scaled: ${e.message}`);
+    });
+    return serveFile(ctx, {
+      cid,
+      tag: `${record.cid}.${size}`,
+      size: png.size,
+      mime: 'image/png',
+      headers: { 'x-width': String(png.width), 'x-height': String(png.height) },
+      read: ({ offset, length }) => createReadStream(png.path, { start: offset, end: offset + length - 1 }),
+    });
   });
   return app;
 }

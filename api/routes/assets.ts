@@ -2,7 +2,8 @@
  * Object storage routes: uploads (the general `POST /assets` and the original's 3D-asset and image
  * uploads), an asset's metadata, the listing, and garbage collection for node admins. Uploads stream
  * into the blockstore (api/multipart.ts); they are exempt from the JSON body limit and have per-kind
- * limits of their own, checked as the bytes arrive.
+ * limits of their own, checked as the bytes arrive. The token check (api/app.ts) and the per-user upload
+ * rate limit run before a byte of the body is read.
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
@@ -10,8 +11,9 @@ import { ASSET_KINDS, type AssetKind, isAssetKind } from '../../storage/assets/s
 import { assetDto, assetSchema, findAsset, uploadError } from '../asset-dto.ts';
 import type { ApiComponents, ApiEnv } from '../env.ts';
 import { ApiError, forbidden } from '../errors.ts';
+import { byUser, rateLimit } from '../middleware/rate-limit.ts';
 import { streamUpload } from '../multipart.ts';
-import { bearer, errors, json, limitQuery, routes } from '../validation.ts';
+import { bearer, errorSchema, errors, json, limitQuery, routes } from '../validation.ts';
 import { assetDownloadRoutes } from './asset-downloads.ts';
 
 /** Public asset paths (under /api/v4): downloads and metadata, like the original's media routes. */
@@ -23,12 +25,33 @@ export const UPLOAD_PATHS = ['/assets', '/assets-3d/upload', '/media/upload/imag
 /** Room for the multipart framing and the small fields around the file. */
 const MULTIPART_OVERHEAD = 64 * 1024;
 
-const binaryForm = (fields: Record<string, z.ZodType>) => ({
+type FieldSchema = { type: 'string'; enum?: string[]; maxLength?: number; description?: string };
+
+/**
+ * A multipart/form-data body as the document shows it: the fields (in the order to send them) and the
+ * binary file part last. A plain schema, not zod, on purpose: OpenAPIHono then adds no form validator,
+ * which would read the whole body into memory before the handler; busboy streams it instead.
+ */
+const multipart = (fields: Record<string, FieldSchema>, file: string) => ({
   required: true,
-  content: { 'multipart/form-data': { schema: z.object(fields) } },
+  content: {
+    'multipart/form-data': {
+      schema: {
+        type: 'object' as const,
+        properties: { ...fields, [file]: { type: 'string' as const, format: 'binary' } },
+        required: [file],
+      },
+    },
+  },
 });
-const fileField = z.string().openapi({ type: 'string', format: 'binary' });
-const kindField = z.enum(ASSET_KINDS).optional();
+const kindField = (kinds: readonly string[]): FieldSchema => ({ type: 'string', enum: [...kinds] });
+const nameField: FieldSchema = {
+  type: 'string',
+  maxLength: 255,
+  description: 'display name; default: the file name without its extension',
+};
+const kindQuery = z.enum(ASSET_KINDS).optional();
+const errorBody = (description: string) => ({ description, ...json(errorSchema) });
 
 /** The display name: the given one, else the file name without its folders and extension. */
 function displayName(given: string | undefined, filename: string): string {
@@ -81,7 +104,14 @@ export function assetRoutes(c: ApiComponents) {
     });
   };
 
-  app.openAPIRegistry.registerPath(
+  // Per user, on every upload route together; after the token check, before the body is read.
+  const uploadLimit = rateLimit(c.config.uploadsPerMinute, c.config.uploadsPerMinute, byUser);
+  const uploadErrors = (unsupported: string) => ({
+    415: errorBody(unsupported),
+    ...errors(400, 401, 413, 429),
+  });
+
+  app.openapi(
     createRoute({
       method: 'post',
       path: '/assets',
@@ -90,37 +120,40 @@ export function assetRoutes(c: ApiComponents) {
         'Upload an asset (multipart: `kind` and `name` before `file`). The CID is the checksum: the same bytes give the same asset',
       description: `Per-kind size limits: ${ASSET_KINDS.map((k) => `${k} ${limits[k]} bytes`).join(', ')}.`,
       security: bearer,
+      middleware: uploadLimit,
       request: {
-        query: z.object({ kind: kindField }),
-        body: binaryForm({ kind: kindField, name: z.string().max(255).optional(), file: fileField }),
+        query: z.object({ kind: kindQuery }),
+        body: multipart({ kind: kindField(ASSET_KINDS), name: nameField }, 'file'),
       },
       responses: {
         201: { description: 'stored', ...json(assetSchema) },
         200: { description: 'already stored (same bytes)', ...json(assetSchema) },
-        415: { description: 'the content is not of the claimed kind' },
-        ...errors(400, 401, 413),
+        ...uploadErrors('the content is not of the claimed kind'),
       },
     }),
+    async (ctx) => {
+      const { record, created } = await upload(ctx, 'file', { allowed: ASSET_KINDS });
+      return created ? ctx.json(assetDto(record), 201) : ctx.json(assetDto(record), 200);
+    },
   );
-  app.post('/assets', async (ctx) => {
-    const { record, created } = await upload(ctx, 'file', { allowed: ASSET_KINDS });
-    return ctx.json(assetDto(record), created ? 201 : 200);
-  });
 
-  app.openAPIRegistry.registerPath(
+  app.openapi(
     createRoute({
       method: 'post',
       path: '/assets-3d/upload',
       tags: ['assets'],
       summary: "The original's 3D asset upload (glTF binary or JSON); id = the asset's UMID",
       security: bearer,
+      middleware: uploadLimit,
       request: {
-        body: binaryForm({
-          name: z.string().max(255).optional(),
-          preview_hash: z.string().optional(),
-          is_private: z.enum(['true', 'false']).optional(),
-          asset: fileField,
-        }),
+        body: multipart(
+          {
+            name: nameField,
+            preview_hash: { type: 'string' },
+            is_private: { type: 'string', enum: ['true', 'false'] },
+          },
+          'asset',
+        ),
       },
       responses: {
         202: {
@@ -134,45 +167,42 @@ export function assetRoutes(c: ApiComponents) {
             }),
           ),
         },
-        415: { description: 'not a glTF model' },
-        ...errors(400, 401, 413),
+        ...uploadErrors('not a glTF model'),
       },
     }),
+    async (ctx) => {
+      const { record, fields } = await upload(ctx, 'asset', { fixed: 'model', allowed: ['model'] });
+      const meta: Record<string, unknown> = { name: record.name, type: 1, category: 'custom' };
+      if (fields.preview_hash) meta.preview_hash = fields.preview_hash;
+      return ctx.json(
+        { id: record.umid, user_id: ctx.get('user').id, is_private: fields.is_private === 'true', meta },
+        202,
+      );
+    },
   );
-  app.post('/assets-3d/upload', async (ctx) => {
-    const { record, fields } = await upload(ctx, 'asset', { fixed: 'model', allowed: ['model'] });
-    const meta: Record<string, unknown> = { name: record.name, type: 1, category: 'custom' };
-    if (fields.preview_hash) meta.preview_hash = fields.preview_hash;
-    return ctx.json(
-      { id: record.umid, user_id: ctx.get('user').id, is_private: fields.is_private === 'true', meta },
-      202,
-    );
-  });
 
-  app.openAPIRegistry.registerPath(
+  app.openapi(
     createRoute({
       method: 'post',
       path: '/media/upload/image',
       tags: ['assets'],
       summary: "The original's image upload; hash = the CID. Unlike the original it needs a token",
       security: bearer,
-      request: {
-        body: binaryForm({ kind: z.enum(['image', 'texture', 'skybox']).optional(), file: fileField }),
-      },
+      middleware: uploadLimit,
+      request: { body: multipart({ kind: kindField(['image', 'texture', 'skybox']) }, 'file') },
       responses: {
         200: { description: 'stored', ...json(z.object({ hash: z.string() })) },
-        415: { description: 'not a supported image' },
-        ...errors(400, 401, 413),
+        ...uploadErrors('not a supported image'),
       },
     }),
+    async (ctx) => {
+      const { record } = await upload(ctx, 'file', {
+        fallback: 'image',
+        allowed: ['image', 'texture', 'skybox'],
+      });
+      return ctx.json({ hash: record.cid }, 200);
+    },
   );
-  app.post('/media/upload/image', async (ctx) => {
-    const { record } = await upload(ctx, 'file', {
-      fallback: 'image',
-      allowed: ['image', 'texture', 'skybox'],
-    });
-    return ctx.json({ hash: record.cid }, 200);
-  });
 
   app.openapi(
     createRoute({
@@ -185,7 +215,7 @@ export function assetRoutes(c: ApiComponents) {
         query: z.object({
           limit: limitQuery(500, 100),
           after: z.string().max(200).optional(),
-          kind: kindField,
+          kind: kindQuery,
           mine: z.enum(['true', 'false']).optional(),
         }),
       },

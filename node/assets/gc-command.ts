@@ -25,7 +25,7 @@ export async function collectGarbage(config: NodeConfig, version: string): Promi
     const nodeId = ((await db.meta.get('nodeId')) as string | undefined) ?? 'gc';
     const worlds = new WorldStore({ db, clock: new HybridClock(nodeId) });
     await worlds.start();
-    const assets = await startAssets({ config, db, worlds, logger, version });
+    const assets = await startAssets({ config, db, worlds, logger, version, seedStarters: false });
     try {
       return await assets.keeper.gc();
     } finally {

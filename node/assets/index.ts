@@ -12,6 +12,7 @@ import { createP2pHost } from '../p2p-host.ts';
 import type { WorldStore } from '../world/world-store.ts';
 import { AssetKeeper } from './asset-keeper.ts';
 import { AssetReferences } from './references.ts';
+import { type StarterAsset, starterAssets } from './starter.ts';
 
 export interface Assets {
   /** The node's libp2p host (no transports by default: see p2p-host.ts). */
@@ -19,6 +20,8 @@ export interface Assets {
   store: AssetStore;
   references: AssetReferences;
   keeper: AssetKeeper;
+  /** The shapes and sky every node ships (kept forever). */
+  starters: StarterAsset[];
   stop(): Promise<void>;
 }
 
@@ -42,6 +45,8 @@ export async function startAssets(c: {
    * object storage creates the node's default host (no transports) and stops it itself.
    */
   host?: Libp2p;
+  /** Import the starter assets if this node has not yet (false for `odyssey-node gc`). Default true. */
+  seedStarters?: boolean;
 }): Promise<Assets> {
   const ownHost = !c.host;
   const host =
@@ -51,6 +56,7 @@ export async function startAssets(c: {
   try {
     store = await AssetStore.open({
       dir: `${c.config.data}/ipfs`,
+      cacheDir: `${c.config.data}/cache/renditions`,
       db: c.db,
       libp2p: host,
       limits: assetLimits(c.config),
@@ -61,6 +67,14 @@ export async function startAssets(c: {
   }
   const references = new AssetReferences(c.worlds);
   references.start();
+  const starters = await starterAssets({
+    db: c.db,
+    assets: store,
+    references,
+    store: c.worlds,
+    logger: c.logger,
+    seed: c.seedStarters ?? true,
+  });
   const keeper = new AssetKeeper({
     assets: store,
     references,
@@ -73,6 +87,7 @@ export async function startAssets(c: {
     store,
     references,
     keeper,
+    starters,
     async stop() {
       await keeper.stop();
       references.stop();

@@ -10,6 +10,9 @@ import { NIL_UMID, normalizeUmid, parseCid, umidOf } from '../../storage/assets/
 import { renderSlotOf } from '../world/render.ts';
 import type { WorldChange, WorldStore } from '../world/world-store.ts';
 
+/** The pseudo-object holding permanent references (no object id has this form). */
+const PERMANENT = '(permanent)';
+
 export class AssetReferences extends EventEmitter<{ changed: [umid: string] }> {
   private readonly store: WorldStore;
   /** objectId → the UMID its assetType names (live or not; liveness is checked on recompute). */
@@ -44,6 +47,19 @@ export class AssetReferences extends EventEmitter<{ changed: [umid: string] }> {
 
   stop(): void {
     this.store.off('change', this.onChange);
+  }
+
+  /**
+   * A reference that no world change removes: the node's starter assets, which every new world may use
+   * and which must never be collected.
+   */
+  addPermanent(umid: string): void {
+    const had = this.counted.get(PERMANENT) ?? new Set<string>();
+    if (had.has(umid)) return;
+    had.add(umid);
+    this.counted.set(PERMANENT, had);
+    this.counts.set(umid, (this.counts.get(umid) ?? 0) + 1);
+    this.emit('changed', umid);
   }
 
   /** How many live objects use the asset. */

@@ -14,6 +14,7 @@ import { AssetError } from './errors.ts';
 import { ImportGate } from './gate.ts';
 import { type AssetRef, umidOf } from './ids.ts';
 import { IMPORT_OPTIONS, Ipfs } from './ipfs.ts';
+import { Renditions } from './renditions.ts';
 import {
   type AssetFormat,
   type AssetKind,
@@ -52,25 +53,29 @@ const PIN_METADATA = { source: 'odyssey-asset' };
 export class AssetStore extends EventEmitter<{ imported: [AssetRecord] }> {
   readonly ipfs: Ipfs;
   readonly limits: AssetLimits;
+  /** Scaled PNGs of images, cached on disk (the original's texture sizes). */
+  readonly renditions: Renditions;
   private readonly db: Database;
   private readonly gate = new ImportGate();
 
-  private constructor(ipfs: Ipfs, db: Database, limits: AssetLimits) {
+  private constructor(ipfs: Ipfs, db: Database, limits: AssetLimits, cacheDir: string) {
     super();
     this.ipfs = ipfs;
     this.db = db;
     this.limits = limits;
+    this.renditions = new Renditions(cacheDir, (cid) => this.read(cid));
   }
 
-  /** Opens Helia under `dir` on the given (already started) libp2p host. */
+  /** Opens Helia under `dir` on the given (already started) libp2p host; renditions go to `cacheDir`. */
   static async open(options: {
     dir: string;
+    cacheDir: string;
     db: Database;
     libp2p: Libp2p;
     limits: AssetLimits;
   }): Promise<AssetStore> {
     const ipfs = await Ipfs.open(options.dir, options.libp2p);
-    return new AssetStore(ipfs, options.db, options.limits);
+    return new AssetStore(ipfs, options.db, options.limits, options.cacheDir);
   }
 
   async close(): Promise<void> {
@@ -232,6 +237,7 @@ export class AssetStore extends EventEmitter<{ imported: [AssetRecord] }> {
           { type: 'del', sublevel: this.db.assetUmids, key: record.umid },
         ]);
         report.assets.push(key);
+        await this.renditions.forget(key);
       }
       for await (const pin of this.ipfs.helia.pins.ls()) {
         if (pin.metadata.source !== PIN_METADATA.source) continue;

@@ -12,10 +12,12 @@ import { readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { sign } from 'hono/jwt';
+import sharp from 'sharp';
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PLUGINS } from '../../node/attributes/seed.ts';
 import { TOKEN_ISSUER } from '../../node/auth/tokens.ts';
+import { glb } from '../assets/support.ts';
 import { call, type Reply, reason } from '../support/http.ts';
 import { guest, startNode, type TestNode } from '../support/node.ts';
 import { CUSTOM_TYPE } from './world-fixtures.ts';
@@ -48,10 +50,13 @@ interface Fixture {
   /** A's object in it, with an activity and attribute values (for the GET sweep). */
   object: string;
   activity: string;
+  /** A's uploaded PNG (its CID), for the download routes. */
+  asset: string;
 }
 
 interface Request {
   path: string;
+  /** JSON, or a FormData for the multipart uploads. */
   body?: unknown;
 }
 
@@ -61,7 +66,7 @@ interface Allowance {
   allowed: string;
   status: number;
   /** Ids the write may touch besides the caller's own id (what it created), from the response. */
-  owned?: (body: unknown, who: Person) => string[];
+  owned?: (body: unknown, who: Person, f: Fixture) => string[] | Promise<string[]>;
   /** Extra checks of the result (e.g. the new object is the caller's). */
   verify?: (f: Fixture, who: Person, body: unknown) => Promise<void>;
 }
@@ -223,6 +228,54 @@ async function writeOwnAttribute(f: Fixture): Promise<Record<string, string>> {
 
 /** The owner (as seen by the node) of an object or world. */
 const ownerOf = (f: Fixture, objectId: string) => f.node.node.store.findObject(objectId)?.object.ownerId;
+
+let fileSeq = 0;
+/** A small valid PNG, different on every call: the same bytes would be the same (first uploader's) asset. */
+function freshPng(): Promise<Uint8Array> {
+  const n = ++fileSeq;
+  const background = { r: n & 255, g: (n >> 8) & 255, b: 99 };
+  return sharp({ create: { width: 2, height: 2, channels: 3, background } })
+    .png()
+    .toBuffer();
+}
+
+/** A multipart body as a browser sends it: the fields, then the file. */
+function form(
+  field: string,
+  data: Uint8Array,
+  filename: string,
+  fields: Record<string, string> = {},
+): FormData {
+  const body = new FormData();
+  for (const [k, v] of Object.entries(fields)) body.append(k, v);
+  body.append(field, new Blob([data as Uint8Array<ArrayBuffer>]), filename);
+  return body;
+}
+
+/**
+ * Uploads are open to every signed-in user, guests included: each creates an asset of the caller's own
+ * (its record names the caller as uploader). Same bytes would be someone else's existing asset, so every
+ * call uploads new ones. `cidOf` finds the new asset's CID in the route's answer.
+ */
+function upload(
+  status: number,
+  cidOf: (f: Fixture, body: unknown) => Promise<string | undefined>,
+): Allowance {
+  return {
+    allowed: "any signed-in user (guests too) may upload: it creates the caller's own asset",
+    status,
+    owned: async (body, _who, f) => {
+      const cid = await cidOf(f, body);
+      const record = cid ? await f.node.node.assets.store.get(cid) : undefined;
+      return record ? [record.cid, record.umid] : [];
+    },
+    verify: async (f, who, body) => {
+      const cid = await cidOf(f, body);
+      expect(cid, 'the upload names its asset').toBeTruthy();
+      expect((await f.node.node.assets.store.get(cid ?? ''))?.uploader).toBe(who.id);
+    },
+  };
+}
 
 const TABLE: Record<string, Row> = {
   // ---- auth --------------------------------------------------------------------------------------
@@ -466,6 +519,37 @@ const TABLE: Record<string, Row> = {
     other: NOT_PERMITTED,
     control: { who: 'A', status: 200 },
   },
+  // ---- assets -----------------------------------------------------------------------------------
+  'POST /assets': {
+    request: async () => ({
+      path: '/assets',
+      body: form('file', await freshPng(), 'sky.png', { kind: 'texture', name: 'Sky' }),
+    }),
+    guest: upload(201, async (_f, body) => (body as { cid?: string }).cid),
+    other: upload(201, async (_f, body) => (body as { cid?: string }).cid),
+    control: { who: 'A', status: 201 },
+  },
+  'POST /assets-3d/upload': {
+    request: () => ({
+      path: '/assets-3d/upload',
+      body: form('asset', glb(4096, `security-${++fileSeq}`), 'statue.glb', { name: 'Statue' }),
+    }),
+    guest: upload(202, (f, body) => f.node.node.assets.store.cidOfUmid((body as { id: string }).id)),
+    other: upload(202, (f, body) => f.node.node.assets.store.cidOfUmid((body as { id: string }).id)),
+    control: { who: 'A', status: 202 },
+  },
+  'POST /media/upload/image': {
+    request: async () => ({ path: '/media/upload/image', body: form('file', await freshPng(), 'photo.png') }),
+    guest: upload(200, async (_f, body) => (body as { hash?: string }).hash),
+    other: upload(200, async (_f, body) => (body as { hash?: string }).hash),
+    control: { who: 'A', status: 200 },
+  },
+  'POST /assets/gc': {
+    request: () => ({ path: '/assets/gc' }),
+    guest: NOT_ADMIN,
+    other: NOT_ADMIN,
+    control: { who: 'N', status: 200 },
+  },
 };
 
 async function postedActivity(f: Fixture): Promise<Record<string, string>> {
@@ -489,6 +573,13 @@ async function dbSnapshot(node: TestNode): Promise<Map<string, string>> {
     out.set(k, Buffer.from(v).toString('hex'));
   }
   return out;
+}
+
+/** The CIDs of every block in the node's blockstore (Helia's own LevelDB, apart from the node's). */
+async function blockSnapshot(node: TestNode): Promise<string> {
+  const cids: string[] = [];
+  for await (const { cid } of node.node.assets.store.ipfs.blocks.getAll()) cids.push(cid.toString());
+  return cids.sort().join(',');
 }
 
 /** The in-memory worlds (objects and attributes), as the world store serves them. */
@@ -549,6 +640,7 @@ describe('API security', () => {
       authRequestsPerMinute: 100_000,
       objectCreatesPerMinute: 100_000,
       activityPostsPerMinute: 100_000,
+      uploadsPerMinute: 100_000,
     });
     other = await startNode();
     const signedIn = async (label: string, account = privateKeyToAccount(generatePrivateKey())) => {
@@ -567,12 +659,15 @@ describe('API security', () => {
       world: '',
       object: '',
       activity: '',
+      asset: '',
     };
     const world = await must<{ id: string }>(f, f.A, 'POST', '/worlds', { name: 'Atlantis' });
     f.world = world.id;
     const { object, activity } = await postedActivity(f);
     f.object = object;
     f.activity = activity;
+    const png = form('file', await freshPng(), 'tile.png', { kind: 'texture' });
+    f.asset = (await must<{ cid: string }>(f, f.A, 'POST', '/assets', png)).cid;
 
     doc = (await call<OpenApiDocument>(node, 'GET', `${API}/openapi.json`)).body;
     secret = (await readFile(join(node.dir, 'node-secret'), 'utf8')).trim();
@@ -617,11 +712,12 @@ describe('API security', () => {
 
   it('every operation of the document refuses missing and bad tokens (401), and changes nothing', async () => {
     const before = await dbSnapshot(f.node);
+    const blocks = await blockSnapshot(f.node);
     const memory = memorySnapshot(f.node);
     for (const o of operations(doc)) {
       const path = fillPath(f, o.path);
       for (const who of unauthenticated) {
-        const body = o.method === 'GET' || o.method === 'DELETE' ? undefined : {};
+        const body = ['GET', 'HEAD', 'DELETE'].includes(o.method) ? undefined : {};
         const res = await call(f.node, o.method, `${API}${path}`, { token: who.token, body });
         const what = `${o.key} with ${who.label}: ${JSON.stringify(res.body)}`;
         if (o.op.security)
@@ -633,6 +729,7 @@ describe('API security', () => {
     const changed = changedKeys(before, await dbSnapshot(f.node));
     expect(changed.every((k) => k.startsWith('!users!'))).toBe(true);
     expect(changed.every((k) => !before.has(k))).toBe(true);
+    expect(await blockSnapshot(f.node), 'blocks written').toBe(blocks);
     expect(memorySnapshot(f.node)).toBe(memory);
   });
 
@@ -654,6 +751,7 @@ describe('API security', () => {
         if (!expected) throw new Error(`${key}: no expectation for ${who.label}`);
         const req = await row.request(f, t, who);
         const before = await dbSnapshot(f.node);
+        const blocks = await blockSnapshot(f.node);
         const memory = memorySnapshot(f.node);
         const res = await call(f.node, method, `${API}${req.path}`, { token: who.token, body: req.body });
         const what = `${key} by ${who.label}: ${JSON.stringify(res.body)}`;
@@ -661,7 +759,9 @@ describe('API security', () => {
         if (isAllowance(expected)) {
           expect(res.status, what).toBe(expected.status);
           // Only the caller's own data (and what the call created) changed.
-          const mine = [who.id, ...(expected.owned?.(res.body, who) ?? [])].filter((x): x is string => !!x);
+          const mine = [who.id, ...((await expected.owned?.(res.body, who, f)) ?? [])].filter(
+            (x): x is string => !!x,
+          );
           const foreign = changedKeys(before, after).filter(
             (k) => !mine.some((id) => k.toLowerCase().includes(id.toLowerCase())),
           );
@@ -670,6 +770,7 @@ describe('API security', () => {
         } else {
           expect([res.status, reason(res)], what).toEqual([expected.status, expected.reason]);
           expect(changedKeys(before, after), `${what}: changed LevelDB`).toEqual([]);
+          expect(await blockSnapshot(f.node), `${what}: wrote blocks`).toBe(blocks);
           expect(memorySnapshot(f.node), `${what}: changed the world state`).toBe(memory);
         }
       }
@@ -715,6 +816,11 @@ describe('API security', () => {
       '//worlds',
       '/users/me?x=/auth/',
       '/users/me#/auth/',
+      // The public asset paths (downloads, metadata, /media/render/…) must not open anything else either.
+      '/assets/../users/me',
+      '/assets/x/meta/../../../users/me',
+      '/media/render/../../users/me',
+      '/media/render/get/x/../../../../assets/gc',
     ];
     for (const path of paths) {
       for (const method of ['GET', 'POST']) {
@@ -781,6 +887,11 @@ function fillPath(f: Fixture, path: string): string {
     attrName: 'vote',
     // An Odyssey NFT's token id is its world id as a 128-bit number.
     nftID: BigInt(`0x${f.world.replace(/-/g, '')}`).toString(),
+    // A's PNG: every download route answers 200 with it (the texture route scales it).
+    assetID: f.asset,
+    hash: f.asset,
+    cid: f.asset,
+    size: 's3',
   };
   return path.replace(/\{(\w+)\}/g, (_, name: string) => {
     if (!(name in ids)) throw new Error(`no test value for path parameter ${name} of ${path}`);

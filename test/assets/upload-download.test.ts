@@ -142,12 +142,13 @@ describe("the original's upload routes", () => {
     });
   });
 
-  it('media/upload/image answers {hash} = the CID, served by render/get and render/texture', async () => {
+  it('media/upload/image answers {hash} = the CID, served by the render paths', async () => {
     const image = png(3000, 'image');
     const up = await upload(node, user.token, image, { path: '/media/upload/image' });
     expect(up.status).toBe(200);
     expect(up.body.hash).toBe((await independentCid(image)).toString());
-    for (const path of [`/media/render/get/${up.body.hash}`, `/media/render/texture/s3/${up.body.hash}`]) {
+    // (Scaled textures need an image that decodes: renditions.test.ts.)
+    for (const path of [`/media/render/get/${up.body.hash}`, `/media/render/asset/${up.body.hash}`]) {
       const { res, data } = await download(`${node.url}/api/v4${path}`);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('image/png');

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { type EvmChainConfig, evmChainSchema } from '../../harvester/config.ts';
+import { type ChainConfig, type EvmChainConfig, evmChainSchema } from '../../harvester/config.ts';
 import { Harvester, type HarvesterComponents } from '../../harvester/harvester.ts';
 import { Database } from '../../storage/db/database.ts';
 import type { Deployed } from './chain.ts';
@@ -31,12 +31,12 @@ export interface HarvesterHarness {
   /** Stops the harvester and closes the database; the directory stays. */
   stop(): Promise<void>;
   /** A new database handle and harvester on the same directory. */
-  restart(chains?: EvmChainConfig[]): Promise<HarvesterHarness>;
+  restart(chains?: ChainConfig[]): Promise<HarvesterHarness>;
   cleanup(): Promise<void>;
 }
 
 export async function startHarvester(
-  chains: EvmChainConfig[],
+  chains: ChainConfig[],
   more: Partial<HarvesterComponents> = {},
   dir?: string,
 ): Promise<HarvesterHarness> {

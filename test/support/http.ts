@@ -1,4 +1,4 @@
-/** REST calls against a test node: JSON in, status and JSON out. */
+/** REST calls against a test node: JSON (or a multipart FormData) in, status and JSON out. */
 import type { TestNode } from './node.ts';
 
 export interface Reply<T> {
@@ -19,14 +19,18 @@ export async function call<T = unknown>(
 ): Promise<Reply<T>> {
   const headers: Record<string, string> = {};
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  if (opts.body !== undefined) headers['content-type'] = 'application/json';
+  // FormData goes as it is: fetch writes the multipart body and its content-type with the boundary.
+  const form = opts.body instanceof FormData;
+  if (opts.body !== undefined && !form) headers['content-type'] = 'application/json';
   const res = await fetch(`${node.url}${path}`, {
     method,
     headers,
-    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    body: opts.body === undefined ? undefined : form ? (opts.body as FormData) : JSON.stringify(opts.body),
   });
   const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+  // Non-JSON answers (asset downloads) come back as text.
+  const isJson = /json/.test(res.headers.get('content-type') ?? 'json');
+  return { status: res.status, body: (text ? (isJson ? JSON.parse(text) : text) : undefined) as T };
 }
 
 /** The error reason of a reply (undefined when it is not an error body). */
