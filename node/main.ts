@@ -17,7 +17,7 @@ import { ActivityStore } from './activities/activity-store.ts';
 import { type Assets, startAssets } from './assets/index.ts';
 import { AttributeService } from './attributes/attribute-service.ts';
 import { seedAttributeTypes } from './attributes/seed.ts';
-import { AttributeTypes, registerAttributeTypes, unregisterAttributeTypes } from './attributes/types.ts';
+import { AttributeTypes, relaysToWorld } from './attributes/types.ts';
 import { TokenService } from './auth/tokens.ts';
 import type { NodeConfig } from './config.ts';
 import { createLogger } from './log.ts';
@@ -96,8 +96,17 @@ export class OdysseyNode {
     this.users = new UserStore({ db: this.db });
     this.access = new Access({ db: this.db, store: this.store, admins: c.admins.split(',') });
     await this.access.start();
+    await seedAttributeTypes(this.db);
+    const attributeTypes = await AttributeTypes.load(this.db);
     this.worlds = new WorldController(
-      { store: this.store, users: this.users, access: this.access, logger: this.log, nodeId },
+      {
+        store: this.store,
+        users: this.users,
+        access: this.access,
+        logger: this.log,
+        nodeId,
+        relaysAttribute: (pluginId, name) => relaysToWorld(attributeTypes.get(pluginId, name)?.options ?? {}),
+      },
       {
         tickMs: c.tickMs,
         refreshMs: c.refreshMs,
@@ -147,9 +156,6 @@ export class OdysseyNode {
       worlds: this.worlds,
       access: this.access,
     });
-    await seedAttributeTypes(this.db);
-    const attributeTypes = await AttributeTypes.load(this.db);
-    registerAttributeTypes(nodeId, attributeTypes);
     this.attributes = new AttributeService({
       db: this.db,
       store: this.store,
@@ -233,7 +239,6 @@ export class OdysseyNode {
     this.http.closeIdleConnections();
     await this.posbus.stop();
     await this.worlds.stop();
-    unregisterAttributeTypes(this.store.clock.nodeId);
     await this.store.flush();
     this.http.closeAllConnections();
     await closed;

@@ -4,7 +4,6 @@
  */
 import { type Database, key } from '../../storage/db/database.ts';
 import type { AttributeOptions, AttributeTypeRecord, PluginRecord } from '../../storage/db/records.ts';
-import { SEEDED_ATTRIBUTE_TYPES } from './seed.ts';
 
 export class AttributeTypes {
   private readonly types: Map<string, AttributeTypeRecord>;
@@ -34,30 +33,6 @@ export class AttributeTypes {
   plugins(): PluginRecord[] {
     return [...this.pluginsById.values()];
   }
-}
-
-/**
- * The catalog of each running node, by node id. The world controller turns store changes into PosBus
- * frames knowing only the node id, and needs the type's `posbus_auto` option to do so.
- */
-const catalogs = new Map<string, AttributeTypes>();
-
-export function registerAttributeTypes(nodeId: string, types: AttributeTypes): void {
-  catalogs.set(nodeId, types);
-}
-
-export function unregisterAttributeTypes(nodeId: string): void {
-  catalogs.delete(nodeId);
-}
-
-const SEEDED = new AttributeTypes(
-  SEEDED_ATTRIBUTE_TYPES.map((t) => ({ ...t, createdAt: 0, updatedAt: 0 })),
-  [],
-);
-
-/** The options of a type on a node; a world controller running without a node falls back to the seeded set. */
-export function attributeTypeOptions(nodeId: string, pluginId: string, name: string): AttributeOptions {
-  return (catalogs.get(nodeId) ?? SEEDED).get(pluginId, name)?.options ?? {};
 }
 
 /** True when changes of an object attribute of this type go to everyone in the object's world. */

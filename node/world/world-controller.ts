@@ -13,7 +13,6 @@ import {
   type TransformNoScale,
 } from '../../protocol/posbus/index.ts';
 import type { ObjectRecord } from '../../storage/db/records.ts';
-import { attributeTypeOptions, relaysToWorld } from '../attributes/types.ts';
 import type { UserStore } from '../user/user-store.ts';
 import type { Access } from './access.ts';
 import { addRenderSlot } from './render.ts';
@@ -33,6 +32,8 @@ export interface WorldControllerComponents {
   access: Access;
   logger: Logger;
   nodeId: string;
+  /** True when changes of an object attribute of this type go to everyone in the world (its `posbus_auto`). */
+  relaysAttribute(pluginId: string, name: string): boolean;
 }
 
 const ORIGIN: TransformNoScale = { position: { x: 0, y: 0, z: 0 }, rotation: { x: 0, y: 0, z: 0 } };
@@ -42,6 +43,7 @@ export class WorldController {
   private readonly store: WorldStore;
   private readonly users: UserStore;
   private readonly access: Access;
+  private readonly relaysAttribute: WorldControllerComponents['relaysAttribute'];
   private readonly log: Logger;
   private readonly nodeId: string;
   private readonly options: WorldControllerOptions;
@@ -55,6 +57,7 @@ export class WorldController {
     this.store = components.store;
     this.users = components.users;
     this.access = components.access;
+    this.relaysAttribute = components.relaysAttribute;
     this.log = components.logger.child({ component: 'world' });
     this.nodeId = components.nodeId;
     this.options = options;
@@ -247,16 +250,26 @@ export class WorldController {
       room?.locks.delete(change.object.id);
     }
     if (!room) return;
-    for (const frame of changeFrames(change, this.nodeId, this.store.get(change.worldId)))
+    for (const frame of changeFrames(
+      change,
+      this.nodeId,
+      this.store.get(change.worldId),
+      this.relaysAttribute,
+    ))
       room.broadcast(frame);
   }
 }
 
-function changeFrames(change: WorldChange, nodeId: string, state: WorldState | undefined): Uint8Array[] {
+function changeFrames(
+  change: WorldChange,
+  nodeId: string,
+  state: WorldState | undefined,
+  relaysAttribute: WorldControllerComponents['relaysAttribute'],
+): Uint8Array[] {
   const messages: Message[] = [];
   if (change.kind === 'attribute') {
     // As the original: values go out only for types with posbus_auto; render data always goes as ObjectData.
-    if (relaysToWorld(attributeTypeOptions(nodeId, change.pluginId, change.name))) {
+    if (relaysAttribute(change.pluginId, change.name)) {
       messages.push({
         type: 'AttributeValueChanged',
         pluginId: change.pluginId,
