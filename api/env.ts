@@ -1,6 +1,7 @@
 /** What every route module gets: the node's components and the request-scoped variables. */
 import type { Logger } from 'pino';
 import type { Harvester } from '../harvester/harvester.ts';
+import type { StakeController } from '../harvester/stakes.ts';
 import type { ActivityController } from '../node/activities/activity-controller.ts';
 import type { AssetKeeper } from '../node/assets/asset-keeper.ts';
 import type { AttributeService } from '../node/attributes/attribute-service.ts';
@@ -40,6 +41,8 @@ export interface ApiComponents {
   assetKeeper: AssetKeeper;
   /** Chain state and the harvester's status. */
   harvester: Harvester;
+  /** Pending stakes (POST /users/me/stakes) and stake comments. */
+  stakes: StakeController;
   /** The PosBus server (created after the API): who is online. */
   posbus(): PosbusServer;
   logger: Logger;

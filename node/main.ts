@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { createApp } from '../api/app.ts';
 import { Harvester } from '../harvester/harvester.ts';
 import { NodeOdysseyWorlds } from '../harvester/odyssey-worlds.ts';
+import { StakeController } from '../harvester/stakes.ts';
 import { Database } from '../storage/db/database.ts';
 import { ActivityController } from './activities/activity-controller.ts';
 import { ActivityStore } from './activities/activity-store.ts';
@@ -51,6 +52,8 @@ export class OdysseyNode {
   posbus!: PosbusServer;
   /** Chain adapters → chain state and Odyssey worlds; idle when no chain is configured. */
   harvester!: Harvester;
+  /** Pending stakes reported by clients, confirmed by the harvester; stake activities. */
+  stakes!: StakeController;
   /** Object storage: Helia on the node's libp2p host, asset records, pins. */
   assets!: Assets;
   private http!: Server;
@@ -156,6 +159,16 @@ export class OdysseyNode {
       worlds: this.worlds,
       access: this.access,
     });
+    this.stakes = new StakeController({
+      db: this.db,
+      users: this.users,
+      store: this.store,
+      worlds: this.worlds,
+      activities,
+      harvester: this.harvester,
+      logger: this.log,
+    });
+    this.stakes.start();
     this.attributes = new AttributeService({
       db: this.db,
       store: this.store,
@@ -184,6 +197,7 @@ export class OdysseyNode {
       assets: this.assets.store,
       assetKeeper: this.assets.keeper,
       harvester: this.harvester,
+      stakes: this.stakes,
       posbus: () => this.posbus,
       logger: this.log,
       stats: () => ({ worlds: this.store.worldIds().length, sessions: this.posbus.sessionCount }),
@@ -196,6 +210,7 @@ export class OdysseyNode {
         users: this.users,
         worlds: this.worlds,
         userController,
+        stakes: this.stakes,
         logger: this.log,
       },
       c,
@@ -235,6 +250,7 @@ export class OdysseyNode {
     clearInterval(this.guestSweep);
     // First: a block being committed may still create or change worlds.
     await this.harvester.stop();
+    await this.stakes.stop();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
     await this.posbus.stop();

@@ -7,10 +7,11 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { odysseyIdOf, odysseySequence } from '../../harvester/odyssey-id.ts';
 import type { StakeRow } from '../../harvester/queries.ts';
 import { total } from '../../harvester/queries.ts';
+import { MAX_STAKE_COMMENT, StakeError, type StakeErrorCode } from '../../harvester/stakes.ts';
 import type { UserRecord } from '../../storage/db/records.ts';
 import type { ApiComponents } from '../env.ts';
 import { ApiError, notFound } from '../errors.ts';
-import { bearer, errors, json, limitQuery, routes, umidParam } from '../validation.ts';
+import { bearer, errors, json, limitQuery, routes, umid, umidParam } from '../validation.ts';
 
 const chainStatusSchema = z.object({
   name: z.string(),
@@ -28,6 +29,16 @@ const chainStatusSchema = z.object({
   processing_error: z.string().nullable(),
   last_block_at: z.string().nullable(),
 });
+
+const STAKE_STATUS: Record<StakeErrorCode, 400 | 403 | 404> = {
+  invalid_transaction: 400,
+  invalid_wallet: 400,
+  invalid_amount: 400,
+  invalid_kind: 400,
+  invalid_comment: 400,
+  wallet_not_yours: 403,
+  world_not_found: 404,
+};
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -142,20 +153,70 @@ export function harvesterRoutes(c: ApiComponents) {
       const rows = await stakesOfUser(ctx.get('user'));
       const worlds = await worldsOf(rows);
       return ctx.json(
-        rows.map((r) => ({
-          object_id: r.odysseyId,
-          name: worlds.get(r.odysseyId)?.world.name ?? '',
-          wallet_id: r.wallet,
-          blockchain_id: r.chain,
-          amount: r.amount,
-          reward: '0',
-          last_comment: '',
-          avatar_hash: worlds.get(r.odysseyId)?.avatarHash ?? '',
-          updated_at: new Date().toISOString(),
-          kind: r.token,
-        })),
+        await Promise.all(
+          rows.map(async (r) => ({
+            object_id: r.odysseyId,
+            name: worlds.get(r.odysseyId)?.world.name ?? '',
+            wallet_id: r.wallet,
+            blockchain_id: r.chain,
+            amount: r.amount,
+            reward: '0',
+            last_comment: await c.stakes.commentOf(r.wallet, r.odysseyId),
+            avatar_hash: worlds.get(r.odysseyId)?.avatarHash ?? '',
+            updated_at: new Date().toISOString(),
+            kind: r.token,
+          })),
+        ),
         200,
       );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/users/me/stakes',
+      tags: ['chain'],
+      summary:
+        'Report a stake just sent from one of your wallets: kept as pending until the chain confirms it',
+      security: bearer,
+      request: {
+        body: {
+          required: true,
+          ...json(
+            z.object({
+              transaction_id: z.string().max(100),
+              odyssey_id: umid,
+              wallet: z.string().max(100),
+              comment: z.string().max(MAX_STAKE_COMMENT),
+              amount: z.string().regex(/^\d{1,78}$/, 'expected a decimal integer'),
+              // The original's clients send it as a string; PosBus carries an int.
+              kind: z.union([z.string().regex(/^\d{1,3}$/), z.number().int()]),
+            }),
+          ),
+        },
+      },
+      responses: {
+        200: { description: 'stored (or already known)', ...json(z.object({ success: z.boolean() })) },
+        ...errors(400, 401, 403, 404),
+      },
+    }),
+    async (ctx) => {
+      const b = ctx.req.valid('json');
+      try {
+        await c.stakes.report(ctx.get('user'), {
+          transactionId: b.transaction_id,
+          odysseyId: b.odyssey_id,
+          wallet: b.wallet,
+          comment: b.comment,
+          amount: b.amount,
+          kind: Number(b.kind),
+        });
+      } catch (e) {
+        if (e instanceof StakeError) throw new ApiError(STAKE_STATUS[e.code], e.code, e.message);
+        throw e;
+      }
+      return ctx.json({ success: true }, 200);
     },
   );
 

@@ -62,7 +62,8 @@ export function worldRoutes(c: ApiComponents) {
     async (ctx) => {
       const { objectID } = ctx.req.valid('param');
       const view = await attempt(() => s.world(objectID));
-      return ctx.json(worldDetails(view, s.isAdmin(ctx.get('user'), objectID)), 200);
+      const details = worldDetails(view, s.isAdmin(ctx.get('user'), objectID));
+      return ctx.json({ ...details, last_staking_comment: await c.stakes.lastComment(objectID) }, 200);
     },
   );
 

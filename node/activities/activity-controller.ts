@@ -91,6 +91,27 @@ export class ActivityController {
     return activity;
   }
 
+  /**
+   * An activity the node itself records (stakes seen on chain): no author position, told to the world
+   * like any other. Undefined when the object is gone.
+   */
+  async record(
+    userId: string,
+    objectId: string,
+    type: (typeof ACTIVITY_TYPES)[number],
+    data: Partial<ActivityData>,
+  ): Promise<ActivityRecord | undefined> {
+    if (!this.store.findObject(objectId)) return undefined;
+    const activity = await this.activities.create({
+      userId,
+      objectId,
+      type,
+      data: { ...emptyActivityData(), ...data },
+    });
+    this.notify(activity, 'new');
+    return activity;
+  }
+
   /** Edits one's own activity. */
   async update(
     user: UserRecord,

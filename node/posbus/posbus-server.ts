@@ -12,7 +12,7 @@ import type { UserController } from '../user/user-controller.ts';
 import type { UserStore } from '../user/user-store.ts';
 import type { WorldController } from '../world/world-controller.ts';
 import { CloseCode } from './close-codes.ts';
-import { Session, type SessionLimits } from './session.ts';
+import { Session, type SessionLimits, type StakeReporter } from './session.ts';
 
 export const POSBUS_PATH = '/posbus';
 
@@ -22,6 +22,8 @@ export interface PosbusServerComponents {
   users: UserStore;
   worlds: WorldController;
   userController: UserController;
+  /** Where `UserStakedToOdyssey` reports go; without it they are only logged. */
+  stakes?: StakeReporter;
   logger: Logger;
 }
 

@@ -39,11 +39,28 @@ export interface SessionComponents {
   users: UserStore;
   worlds: WorldController;
   userController: UserController;
+  /** Where `UserStakedToOdyssey` reports go; without it they are only logged. */
+  stakes?: StakeReporter;
   logger: Logger;
   /** Binds the session to its user once the handshake passes; replaces an older session of that user. */
   bind(session: Session): void;
   /** Called once when the session ends. */
   unbind(session: Session): void;
+}
+
+/** Takes client-reported stakes (the harvester's stake controller); rejects what it refuses. */
+export interface StakeReporter {
+  report(
+    user: UserRecord,
+    input: {
+      transactionId: string;
+      odysseyId: string;
+      wallet: string;
+      amount: string;
+      comment: string;
+      kind: number;
+    },
+  ): Promise<unknown>;
 }
 
 class HandshakeError extends Error {
@@ -271,12 +288,28 @@ export class Session implements Member {
       case 'HighFive':
         userController.highFive(this, message);
         return undefined;
-      case 'UserStakedToOdyssey':
+      case 'UserStakedToOdyssey': {
+        // Validated by the stake controller (the original crashed on hashes or wallets under 2 chars).
         this.log.info(
           { tx: message.transactionHash, objectId: message.objectId },
           'stake reported by client',
         );
+        const stakes = this.c.stakes;
+        if (!stakes) return undefined;
+        const report = {
+          transactionId: message.transactionHash,
+          odysseyId: message.objectId,
+          wallet: message.wallet,
+          amount: message.amount,
+          comment: message.comment,
+          kind: message.kind,
+        };
+        void stakes.report(this.user, report).then(
+          () => {},
+          (error: Error) => this.bad(`stake report refused: ${error.message}`, undefined, false),
+        );
         return undefined;
+      }
       default:
         this.bad(`unexpected message ${message.type}`);
         return undefined;

@@ -36,3 +36,26 @@ export interface ChainHintRecord {
   from: string;
   receivedAt: number;
 }
+
+/** A stake a client reported before the chain confirmed it (the original's `pending_stake` row). */
+export interface PendingStakeRecord {
+  /** The transaction hash (`0x` + 64 lowercase hex): the key. */
+  transactionId: string;
+  odysseyId: string;
+  wallet: string;
+  /** Decimal string (uint256). */
+  amount: string;
+  comment: string;
+  /** Staking token: 0 MOM, 1 DAD. */
+  kind: number;
+  userId: string;
+  createdAt: number;
+}
+
+/** The comment of the last confirmed stake, per world (`world!<id>`) and per stake (`stake!<wallet>!<id>`). */
+export interface StakeCommentRecord {
+  comment: string;
+  wallet: string;
+  transactionId: string;
+  at: number;
+}

@@ -11,6 +11,8 @@ import type {
   ChainCheckpointRecord,
   ChainEventRecord,
   ChainHintRecord,
+  PendingStakeRecord,
+  StakeCommentRecord,
 } from './chain-records.ts';
 import type {
   ActivityRecord,
@@ -84,6 +86,10 @@ export class Database {
   readonly chainState;
   /** Harvester: unverified events from peers, by event id. */
   readonly chainHints;
+  /** Stakes reported by clients, not yet seen on chain: transaction hash → pending stake. */
+  readonly pendingStakes;
+  /** Comments of confirmed stakes: `world!<odysseyId>` and `stake!<wallet>!<odysseyId>` → comment. */
+  readonly stakeComments;
   /** cid → asset metadata (object storage) */
   readonly assets;
   /** umid → cid: the asset id PosBus carries, back to its CID */
@@ -120,6 +126,8 @@ export class Database {
     this.chainEvents = sub<ChainEventRecord>('chain-events');
     this.chainState = sub<string>('chain-state');
     this.chainHints = sub<ChainHintRecord>('chain-hints');
+    this.pendingStakes = sub<PendingStakeRecord>('pending-stakes');
+    this.stakeComments = sub<StakeCommentRecord>('stake-comments');
     this.assets = sub<AssetRecord>('assets');
     this.assetUmids = sub<string>('asset-umids');
   }

@@ -323,6 +323,24 @@ const TABLE: Record<string, Row> = {
     other: { allowed: "edits the caller's own profile", status: 200 },
     control: { who: 'A', status: 200 },
   },
+  // ---- chain ------------------------------------------------------------------------------------
+  'POST /users/me/stakes': {
+    // Everyone reports a stake from A's wallet: only A may report stakes of A's wallets.
+    request: (f) => ({
+      path: '/users/me/stakes',
+      body: {
+        transaction_id: `0x${'5a'.repeat(32)}`,
+        odyssey_id: f.world,
+        wallet: f.A.account.address,
+        comment: 'mine',
+        amount: '10',
+        kind: '0',
+      },
+    }),
+    guest: refuse(403, 'wallet_not_yours'),
+    other: refuse(403, 'wallet_not_yours'),
+    control: { who: 'A', status: 200 },
+  },
   // ---- worlds -----------------------------------------------------------------------------------
   'POST /worlds': {
     request: () => ({ path: '/worlds', body: { name: 'Elsewhere' } }),

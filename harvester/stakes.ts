@@ -1,0 +1,259 @@
+/**
+ * Stakes between the client and the chain. A client reports a stake it just sent (REST
+ * `POST /users/me/stakes` or PosBus `UserStakedToOdyssey`, both through `report`): it is validated and
+ * kept as a pending stake, keyed by transaction hash (reporting it again changes nothing), and the
+ * world's users are told with `AddPendingStake`. When the harvester applies the matching on-chain
+ * `Stake` event, the pending stake is removed and its comment becomes the stake's and the world's last
+ * comment. Every applied Stake/Unstake/Restake also becomes a timeline activity of the world (`stake` /
+ * `unstake`), which the activity controller announces to the world with `ActivityUpdate`.
+ *
+ * Matching: a pending stake with the event's transaction hash (and the same wallet and world) first;
+ * failing that, the oldest pending stake of the same wallet and world (a client may report a hash the
+ * chain never shows, e.g. a replaced transaction). A stake reported after its event was applied is
+ * confirmed at once.
+ */
+import type { Logger } from 'pino';
+import type { ActivityController } from '../node/activities/activity-controller.ts';
+import type { UserStore } from '../node/user/user-store.ts';
+import type { WorldController } from '../node/world/world-controller.ts';
+import type { WorldStore } from '../node/world/world-store.ts';
+import { encode } from '../protocol/posbus/index.ts';
+import type { PendingStakeRecord } from '../storage/db/chain-records.ts';
+import type { Database } from '../storage/db/database.ts';
+import type { UserRecord } from '../storage/db/records.ts';
+import type { ChainEvent } from './adapter.ts';
+import type { Harvester } from './harvester.ts';
+
+export interface StakeReport {
+  transactionId: string;
+  odysseyId: string;
+  wallet: string;
+  amount: string;
+  comment: string;
+  kind: number;
+}
+
+export type StakeErrorCode =
+  | 'invalid_transaction'
+  | 'invalid_wallet'
+  | 'invalid_amount'
+  | 'invalid_kind'
+  | 'invalid_comment'
+  | 'wallet_not_yours'
+  | 'world_not_found';
+
+export class StakeError extends Error {
+  override readonly name = 'StakeError';
+  readonly code: StakeErrorCode;
+
+  constructor(code: StakeErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+const TX = /^0x[0-9a-f]{64}$/;
+const WALLET = /^0x[0-9a-f]{40}$/;
+const AMOUNT = /^\d{1,78}$/;
+const MAX_UINT256 = (1n << 256n) - 1n;
+export const MAX_STAKE_COMMENT = 1000;
+const TOKEN_SYMBOLS = ['MOM', 'DAD'];
+
+/** PosBus carries the transaction as a UMID: the first 16 bytes of the hash. */
+export const transactionUmid = (txHash: string): string => {
+  const h = txHash.slice(2, 34);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+};
+
+export interface StakeControllerComponents {
+  db: Database;
+  users: UserStore;
+  store: WorldStore;
+  worlds: WorldController;
+  activities: ActivityController;
+  harvester: Harvester;
+  logger: Logger;
+}
+
+export class StakeController {
+  private readonly db: Database;
+  private readonly users: UserStore;
+  private readonly store: WorldStore;
+  private readonly worlds: WorldController;
+  private readonly activities: ActivityController;
+  private readonly harvester: Harvester;
+  private readonly log: Logger;
+  /** Reports and applied blocks are handled one at a time, so a report never races its own event. */
+  private tail: Promise<unknown> = Promise.resolve();
+  private readonly onBlock = ({ events }: { events: ChainEvent[] }) =>
+    void this.serial(() => this.applied(events)).catch((err) =>
+      this.log.error({ err }, 'stake events not acted on'),
+    );
+
+  constructor(components: StakeControllerComponents) {
+    this.db = components.db;
+    this.users = components.users;
+    this.store = components.store;
+    this.worlds = components.worlds;
+    this.activities = components.activities;
+    this.harvester = components.harvester;
+    this.log = components.logger.child({ component: 'stakes' });
+  }
+
+  start(): void {
+    this.harvester.on('block', this.onBlock);
+  }
+
+  stop(): Promise<unknown> {
+    this.harvester.off('block', this.onBlock);
+    return this.tail;
+  }
+
+  /**
+   * A stake the user says they sent. Refused (StakeError) unless well-formed, from one of the user's
+   * own wallets, into an existing world. `created` is false when the transaction was already reported
+   * (or already confirmed on chain).
+   */
+  async report(user: UserRecord, input: StakeReport): Promise<{ created: boolean }> {
+    const r = this.validate(input);
+    // The session's copy of the user may predate a wallet attached since: read it again.
+    const current = (await this.users.get(user.id)) ?? user;
+    if (!(current.wallets ?? []).includes(r.wallet))
+      throw new StakeError('wallet_not_yours', 'the wallet is not one of your wallets');
+    if (!this.store.get(r.odysseyId)) throw new StakeError('world_not_found', `no world ${r.odysseyId}`);
+    return this.serial(async () => {
+      if (await this.db.pendingStakes.get(r.transactionId)) return { created: false };
+      const pending: PendingStakeRecord = { ...r, userId: user.id, createdAt: Date.now() };
+      const seen = await this.appliedStake(pending);
+      if (seen) {
+        await this.confirm(pending, seen);
+        return { created: false };
+      }
+      await this.db.pendingStakes.put(r.transactionId, pending);
+      // The original defines AddPendingStake but never sends it; sending it to the users of the staked
+      // world (so their UI can show the stake before the chain confirms it) is this node's choice.
+      this.worlds.broadcastToWorld(
+        r.odysseyId,
+        encode({
+          type: 'AddPendingStake',
+          transactionId: transactionUmid(r.transactionId),
+          odysseyId: r.odysseyId,
+          wallet: r.wallet,
+          amount: BigInt(r.amount),
+          comment: r.comment,
+          kind: r.kind,
+        }),
+      );
+      this.log.info({ tx: r.transactionId, worldId: r.odysseyId, userId: user.id }, 'pending stake');
+      return { created: true };
+    });
+  }
+
+  async pending(transactionId: string): Promise<PendingStakeRecord | undefined> {
+    return this.db.pendingStakes.get(transactionId.toLowerCase());
+  }
+
+  /** Comment of the last confirmed stake into the world; null when none had one. */
+  async lastComment(odysseyId: string): Promise<string | null> {
+    return (await this.db.stakeComments.get(`world!${odysseyId}`))?.comment ?? null;
+  }
+
+  /** Comment of the last confirmed stake of a wallet into a world; '' when none. */
+  async commentOf(wallet: string, odysseyId: string): Promise<string> {
+    return (await this.db.stakeComments.get(`stake!${wallet}!${odysseyId}`))?.comment ?? '';
+  }
+
+  private validate(input: StakeReport): StakeReport {
+    // Everything is checked before use: the original crashed on hashes or wallets under 2 characters.
+    const transactionId = `${input.transactionId ?? ''}`.toLowerCase();
+    const wallet = `${input.wallet ?? ''}`.toLowerCase();
+    const amount = `${input.amount ?? ''}`;
+    const comment = `${input.comment ?? ''}`;
+    if (!TX.test(transactionId))
+      throw new StakeError('invalid_transaction', 'transaction_id must be a transaction hash (0x + 64 hex)');
+    if (!WALLET.test(wallet)) throw new StakeError('invalid_wallet', 'wallet must be 0x + 40 hex digits');
+    if (!AMOUNT.test(amount) || BigInt(amount) === 0n || BigInt(amount) > MAX_UINT256)
+      throw new StakeError('invalid_amount', 'amount must be a positive decimal integer (uint256)');
+    if (!Number.isInteger(input.kind) || input.kind < 0 || input.kind > 255)
+      throw new StakeError('invalid_kind', 'kind must be a token index (0 MOM, 1 DAD)');
+    if (comment.length > MAX_STAKE_COMMENT)
+      throw new StakeError('invalid_comment', `comment over ${MAX_STAKE_COMMENT} characters`);
+    return { transactionId, odysseyId: input.odysseyId, wallet, amount, comment, kind: input.kind };
+  }
+
+  /** An applied Stake event of this transaction, wallet and world, on any followed chain. */
+  private async appliedStake(p: PendingStakeRecord): Promise<ChainEvent | undefined> {
+    for await (const chainId of this.db.chainCheckpoints.keys()) {
+      const prefix = `${chainId}:${p.transactionId}:`;
+      for await (const e of this.db.chainEvents.values({ gte: prefix, lt: `${prefix}\xff` })) {
+        const event = e as unknown as ChainEvent;
+        if (event.kind === 'stake' && event.from === p.wallet && event.odysseyId === p.odysseyId)
+          return event;
+      }
+    }
+    return undefined;
+  }
+
+  private async applied(events: ChainEvent[]): Promise<void> {
+    for (const e of events) {
+      if (!e.odysseyId) continue;
+      if (e.kind === 'stake') {
+        const pending = await this.matching(e);
+        if (pending) await this.confirm(pending, e);
+        await this.activity(e, 'stake', e.odysseyId);
+      } else if (e.kind === 'unstake') {
+        await this.activity(e, 'unstake', e.odysseyId);
+      } else if (e.kind === 'restake' && e.odysseyTo) {
+        await this.activity(e, 'unstake', e.odysseyId);
+        await this.activity(e, 'stake', e.odysseyTo);
+      }
+    }
+  }
+
+  private async matching(e: ChainEvent): Promise<PendingStakeRecord | undefined> {
+    const same = (p: PendingStakeRecord | undefined) => p?.wallet === e.from && p.odysseyId === e.odysseyId;
+    const byHash = await this.db.pendingStakes.get(e.txHash.toLowerCase());
+    if (same(byHash)) return byHash;
+    let oldest: PendingStakeRecord | undefined;
+    for await (const p of this.db.pendingStakes.values()) {
+      if (same(p) && (!oldest || p.createdAt < oldest.createdAt)) oldest = p;
+    }
+    return oldest;
+  }
+
+  /** The pending stake is on chain: it goes, and its comment becomes the last one. */
+  private async confirm(p: PendingStakeRecord, e: ChainEvent): Promise<void> {
+    const ops: unknown[] = [{ type: 'del', sublevel: this.db.pendingStakes, key: p.transactionId }];
+    if (p.comment) {
+      const value = { comment: p.comment, wallet: p.wallet, transactionId: e.txHash, at: Date.now() };
+      ops.push({ type: 'put', sublevel: this.db.stakeComments, key: `world!${p.odysseyId}`, value });
+      ops.push({
+        type: 'put',
+        sublevel: this.db.stakeComments,
+        key: `stake!${p.wallet}!${p.odysseyId}`,
+        value,
+      });
+    }
+    await this.db.level.batch(ops as never);
+    this.log.info({ tx: e.txHash, worldId: p.odysseyId }, 'pending stake confirmed on chain');
+  }
+
+  /** A `stake`/`unstake` activity on the world's timeline, by the staking wallet's user. */
+  private async activity(e: ChainEvent, type: 'stake' | 'unstake', worldId: string): Promise<void> {
+    if (!this.store.get(worldId)) return;
+    // Like a minter, a staker becomes a user on first sight of the wallet.
+    const user = (await this.users.byWallet(e.from)) ?? (await this.users.walletUser(e.from)).user;
+    await this.activities.record(user.id, worldId, type, {
+      tokenSymbol: TOKEN_SYMBOLS[e.token ?? 0] ?? null,
+      tokenAmount: e.amount ?? '0',
+      bcTxHash: e.txHash,
+      bcLogIndex: `${e.logIndex}`,
+    });
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn);
+    this.tail = run.catch(() => {});
+    return run;
+  }
+}
