@@ -51,6 +51,8 @@ export const configSchema = z
     activityPostsPerMinute: int(1, 100_000).default(10),
     /** Objects a user may create per minute. */
     objectCreatesPerMinute: int(1, 100_000).default(60),
+    /** Pending stakes a user may report per minute (REST; PosBus reports count against the session rate). */
+    stakeReportsPerMinute: int(1, 100_000).default(10),
     /** Asset uploads a user may make per minute (all upload routes together). */
     uploadsPerMinute: int(1, 100_000).default(30),
     /** Live children one object (a world included) may have; creates beyond it get 400 child_limit_reached. */

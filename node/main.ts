@@ -37,6 +37,9 @@ export const VERSION: string = JSON.parse(
   await readFile(new URL('../package.json', import.meta.url), 'utf8'),
 ).version;
 
+/** How long in-flight HTTP requests may take to finish when the node stops. */
+const STOP_GRACE_MS = 5000;
+
 export class OdysseyNode {
   readonly config: NodeConfig;
   readonly log: Logger;
@@ -58,6 +61,7 @@ export class OdysseyNode {
   assets!: Assets;
   private http!: Server;
   private guestSweep: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
   private started = false;
 
   constructor(config: NodeConfig, logger?: Logger) {
@@ -224,7 +228,14 @@ export class OdysseyNode {
       });
     });
     this.guestSweep = setInterval(
-      () => void this.sweepGuests(),
+      () => {
+        // One sweep at a time, its failure logged (never an unhandled rejection), awaited by stop().
+        this.sweeping ??= this.sweepGuests()
+          .catch((error) => this.log.error({ err: error }, 'guest sweep failed'))
+          .then(() => {
+            this.sweeping = undefined;
+          });
+      },
       Math.max(1000, Math.min(c.guestTtlMs, 60_000)),
     );
     this.guestSweep.unref();
@@ -243,21 +254,26 @@ export class OdysseyNode {
     return removed;
   }
 
-  /** Stops accepting, tells sessions, saves positions, flushes the world store and closes LevelDB. */
+  /**
+   * Stops accepting (HTTP and PosBus), tells sessions, saves positions, lets in-flight requests finish,
+   * stops the chain followers, then flushes the world store and closes storage.
+   */
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
     clearInterval(this.guestSweep);
-    // First: a block being committed may still create or change worlds.
-    await this.harvester.stop();
-    await this.stakes.stop();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
     await this.posbus.stop();
+    // Requests already being handled may still write; give them a moment, then cut what is left.
+    const grace = setTimeout(() => this.http.closeAllConnections(), STOP_GRACE_MS);
+    await closed;
+    clearTimeout(grace);
+    await this.sweeping;
+    await this.harvester.stop();
+    await this.stakes.stop();
     await this.worlds.stop();
     await this.store.flush();
-    this.http.closeAllConnections();
-    await closed;
     await this.assets.stop();
     await this.db.close();
     this.log.info('odyssey node stopped');

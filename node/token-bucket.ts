@@ -12,6 +12,11 @@ export class TokenBucket {
     this.last = now;
   }
 
+  /** True when the bucket has refilled completely: forgetting it changes nothing for its client. */
+  isFull(now = performance.now()): boolean {
+    return this.tokens + ((now - this.last) * this.rate) / 1000 >= this.burst;
+  }
+
   take(now = performance.now()): boolean {
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.rate) / 1000);
     this.last = now;

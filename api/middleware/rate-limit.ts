@@ -5,6 +5,9 @@ import { TokenBucket } from '../../node/token-bucket.ts';
 import type { ApiEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
 
+/** Distinct clients tracked per limiter. */
+const MAX_KEYS = 10_000;
+
 export type RateKey = (ctx: Context<ApiEnv>) => string;
 
 export const byAddress: RateKey = (ctx) => {
@@ -23,8 +26,14 @@ export function rateLimit(perMinute: number, burst: number, key: RateKey): Middl
     const k = key(ctx);
     let bucket = buckets.get(k);
     if (!bucket) {
-      // Bounded memory: forget every bucket when too many keys pile up (they refill fully anyway).
-      if (buckets.size > 10_000) buckets.clear();
+      // Bounded memory: forget buckets that have refilled (no client loses anything by it); never reset
+      // a bucket that is still draining, or rotating keys would wipe every client's limit.
+      if (buckets.size >= MAX_KEYS) {
+        const now = performance.now();
+        for (const [k, b] of buckets) if (b.isFull(now)) buckets.delete(k);
+        if (buckets.size >= MAX_KEYS)
+          throw new ApiError(429, 'rate_limited', 'too many clients, try again shortly');
+      }
       bucket = new TokenBucket(perMinute / 60, burst);
       buckets.set(k, bucket);
     }

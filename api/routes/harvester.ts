@@ -11,6 +11,7 @@ import { MAX_STAKE_COMMENT, StakeError, type StakeErrorCode } from '../../harves
 import type { UserRecord } from '../../storage/db/records.ts';
 import type { ApiComponents } from '../env.ts';
 import { ApiError, notFound } from '../errors.ts';
+import { byUser, rateLimit } from '../middleware/rate-limit.ts';
 import { bearer, errors, json, limitQuery, routes, umid, umidParam } from '../validation.ts';
 
 const chainStatusSchema = z.object({
@@ -172,6 +173,12 @@ export function harvesterRoutes(c: ApiComponents) {
     },
   );
 
+  // Pending stakes are claims nobody has verified yet: bounded per user like other writes.
+  app.on(
+    'POST',
+    '/users/me/stakes',
+    rateLimit(c.config.stakeReportsPerMinute, c.config.stakeReportsPerMinute, byUser),
+  );
   app.openapi(
     createRoute({
       method: 'post',

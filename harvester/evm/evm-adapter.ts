@@ -141,7 +141,11 @@ export class EvmAdapter extends EventEmitter<AdapterEvents> implements ChainAdap
         this.state.health = 'ok';
         backoff = BACKOFF_MIN_MS;
       } catch (e) {
-        if (e instanceof ChainMoved) continue;
+        if (e instanceof ChainMoved) {
+          // The chain changed under a read: read again, but never in a tight loop against the RPC.
+          await sleep(20, signal);
+          continue;
+        }
         this.fail(e);
         await sleep(backoff, signal);
         backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);

@@ -78,8 +78,12 @@ export class PosbusServer {
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const path = new URL(req.url ?? '/', 'http://node').pathname;
-    if (path !== POSBUS_PATH) return; // another endpoint's upgrade
+    // Plain string work: `new URL` throws on some request targets, and a throw here would end the process.
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== POSBUS_PATH) {
+      socket.destroy();
+      return;
+    }
     if (!this.accepting) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
       return;

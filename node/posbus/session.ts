@@ -21,6 +21,9 @@ import type { Member } from '../world/room.ts';
 import type { WorldController } from '../world/world-controller.ts';
 import { CloseCode } from './close-codes.ts';
 
+/** Frames a client may send behind its HandShake before the handshake is verified. */
+const EARLY_FRAMES = 8;
+
 export type SessionLimits = Pick<
   NodeConfig,
   | 'maxFrameBytes'
@@ -112,6 +115,10 @@ export class Session implements Member {
     return this.userRecord;
   }
 
+  get connected(): boolean {
+    return !this.ended && this.ws.readyState === this.ws.OPEN;
+  }
+
   get userId(): string | undefined {
     return this.userRecord?.id;
   }
@@ -151,8 +158,9 @@ export class Session implements Member {
     if (this.userRecord) {
       this.receive(data, isBinary);
     } else if (this.early) {
-      if (this.early.length >= this.limits.messageBurst)
-        this.close(CloseCode.Policy, 'too many messages before the handshake completed');
+      // Unauthenticated memory stays small: a few normal-sized frames, no more.
+      if (this.early.length >= EARLY_FRAMES || toBytes(data).length > this.limits.maxFrameBytes)
+        this.close(CloseCode.Policy, 'too much sent before the handshake completed');
       else this.early.push([data, isBinary]);
     } else {
       this.early = [];
@@ -214,7 +222,7 @@ export class Session implements Member {
   private ping(): void {
     if (!this.alive) {
       this.log.debug('no pong: closing');
-      this.ws.terminate();
+      this.close(CloseCode.Timeout, 'no pong to ping');
       return;
     }
     this.alive = false;
@@ -280,11 +288,14 @@ export class Session implements Member {
         worlds.unlock(this, message.id);
         return undefined;
       case 'ObjectTransform':
-        return this.guard(
+        // Not awaited by later messages: the world store already orders writes per world, and a drag
+        // must not hold up the user's own movement behind a LevelDB write.
+        void this.guard(
           worlds.moveObject(this, message.id, message.transform).then((moved) => {
             if (!moved) this.bad('object transform refused (no lock or invalid transform)', undefined, false);
           }),
         );
+        return undefined;
       case 'HighFive':
         userController.highFive(this, message);
         return undefined;

@@ -9,6 +9,8 @@ import type { UserRecord } from '../../storage/db/records.ts';
 /** What a world needs from a connected user; implemented by a PosBus session. */
 export interface Member {
   readonly user: UserRecord;
+  /** False once the connection ended or was replaced: such a member must not (re)enter a world. */
+  readonly connected: boolean;
   /** Reliable delivery: queued up to a bound, past which the member is disconnected. */
   sendReliable(frame: Uint8Array): void;
   /** Position delivery: false when the member is backlogged and the frame was dropped. */

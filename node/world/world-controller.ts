@@ -106,6 +106,8 @@ export class WorldController {
     const userId = member.user.id;
     if (this.whereabouts.has(userId)) await this.leave(userId);
     const last = await this.users.lastPosition(userId, worldId);
+    // The socket may have closed, or a newer session of the user taken over, during the awaits above.
+    if (!member.connected) return false;
     const pose = last ? { position: last.position, rotation: last.rotation } : this.spawnPoint(state);
     // Everything below is synchronous: no other message can slip between the entry frames.
     const root = state.objects.get(worldId) as ObjectRecord;

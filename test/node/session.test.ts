@@ -131,6 +131,18 @@ describe('PosBus sessions', () => {
     expect(health.status).toBe('ok');
   });
 
+  it('survives an upgrade request whose target is not a parseable URL', async () => {
+    const { connect } = await import('node:net');
+    const { port } = new URL(node.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const ended = new Promise((resolve) => socket.once('close', resolve));
+    socket.write('GET http://[ HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+    await ended;
+    const health = (await (await fetch(`${node.url}/health`)).json()) as { status: string };
+    expect(health.status).toBe('ok');
+  });
+
   it('closes with 1009 on a frame over the size limit', async () => {
     const c = await join();
     const closed = c.client.next('close', { timeoutMs: 5000 });
