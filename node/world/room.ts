@@ -3,7 +3,12 @@
  * The tick encodes the movers once per grid cell and hands the same bytes to every member near that cell,
  * so encoding is O(users) and a member gets only the users around it.
  */
-import { encode, type TransformNoScale, type UserTransform } from '../../protocol/posbus/index.ts';
+import {
+  encode,
+  joinUsersTransformLists,
+  type TransformNoScale,
+  type UserTransform,
+} from '../../protocol/posbus/index.ts';
 import type { UserRecord } from '../../storage/db/records.ts';
 
 /** What a world needs from a connected user; implemented by a PosBus session. */
@@ -175,12 +180,15 @@ export class Room {
     const { x, z } = presence.entry.transform.position;
     const cx = Math.floor(x / size);
     const cz = Math.floor(z / size);
+    const parts: Uint8Array[] = [];
     for (let dx = -1; dx <= 1; dx++) {
       for (let dz = -1; dz <= 1; dz++) {
-        if (!sendAll(presence.member, frames.get(cellKey(cx + dx, cz + dz)))) return false;
+        const cell = frames.get(cellKey(cx + dx, cz + dz));
+        if (cell) for (const frame of cell) parts.push(frame);
       }
     }
-    return true;
+    // One write per member per tick: socket writes, not encoding, are what the tick costs (docs/benchmarks.md).
+    return sendAll(presence.member, joinUsersTransformLists(parts, this.options.batchSize));
   }
 }
 
