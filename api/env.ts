@@ -1,13 +1,13 @@
 /** What every route module gets: the node's components and the request-scoped variables. */
 import type { Logger } from 'pino';
 import type { Harvester } from '../harvester/harvester.ts';
-import type { StakeController } from '../harvester/stakes.ts';
 import type { ActivityController } from '../node/activities/activity-controller.ts';
 import type { AssetKeeper } from '../node/assets/asset-keeper.ts';
 import type { AttributeService } from '../node/attributes/attribute-service.ts';
 import type { TokenService } from '../node/auth/tokens.ts';
 import type { NodeConfig } from '../node/config.ts';
 import type { PosbusServer } from '../node/posbus/posbus-server.ts';
+import type { StakeController } from '../node/stakes/stake-controller.ts';
 import type { UserStore } from '../node/user/user-store.ts';
 import type { Access } from '../node/world/access.ts';
 import type { ObjectService } from '../node/world/objects.ts';

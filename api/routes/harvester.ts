@@ -7,7 +7,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { odysseyIdOf, odysseySequence } from '../../harvester/odyssey-id.ts';
 import type { StakeRow } from '../../harvester/queries.ts';
 import { total } from '../../harvester/queries.ts';
-import { MAX_STAKE_COMMENT, StakeError, type StakeErrorCode } from '../../harvester/stakes.ts';
+import { MAX_STAKE_COMMENT, StakeError, type StakeErrorCode } from '../../node/stakes/stake-controller.ts';
 import type { UserRecord } from '../../storage/db/records.ts';
 import type { ApiComponents } from '../env.ts';
 import { ApiError, notFound } from '../errors.ts';

@@ -13,16 +13,16 @@
  * confirmed at once.
  */
 import type { Logger } from 'pino';
-import type { ActivityController } from '../node/activities/activity-controller.ts';
-import type { UserStore } from '../node/user/user-store.ts';
-import type { WorldController } from '../node/world/world-controller.ts';
-import type { WorldStore } from '../node/world/world-store.ts';
-import { encode } from '../protocol/posbus/index.ts';
-import type { PendingStakeRecord } from '../storage/db/chain-records.ts';
-import type { Database } from '../storage/db/database.ts';
-import type { UserRecord } from '../storage/db/records.ts';
-import type { ChainEvent } from './adapter.ts';
-import type { Harvester } from './harvester.ts';
+import type { ChainEvent } from '../../harvester/adapter.ts';
+import type { Harvester } from '../../harvester/harvester.ts';
+import { encode } from '../../protocol/posbus/index.ts';
+import type { PendingStakeRecord } from '../../storage/db/chain-records.ts';
+import type { Database } from '../../storage/db/database.ts';
+import type { UserRecord } from '../../storage/db/records.ts';
+import type { ActivityController } from '../activities/activity-controller.ts';
+import type { UserStore } from '../user/user-store.ts';
+import type { WorldController } from '../world/world-controller.ts';
+import type { WorldStore } from '../world/world-store.ts';
 
 export interface StakeReport {
   transactionId: string;
