@@ -10,6 +10,19 @@ export class WalletTakenError extends Error {
 export class UserStore {
   private readonly db: Database;
 
+  /**
+   * User records are read-modify-written (profile edits, wallets, last seen); one queue for all of them
+   * keeps an answered write from being overwritten by a stale copy, and a wallet from getting two users.
+   * These writes are rare next to positions, so one queue costs nothing that matters.
+   */
+  private writes: Promise<unknown> = Promise.resolve();
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.writes.then(work);
+    this.writes = run.catch(() => {});
+    return run;
+  }
+
   constructor(components: { db: Database }) {
     this.db = components.db;
   }
@@ -18,8 +31,8 @@ export class UserStore {
     return this.db.users.get(userId);
   }
 
-  async put(user: UserRecord): Promise<void> {
-    await this.db.users.put(user.id, user);
+  put(user: UserRecord): Promise<void> {
+    return this.serial(() => this.db.users.put(user.id, user));
   }
 
   /** A new guest, named like the original's: `Visitor_` and seven digits. */
@@ -45,7 +58,11 @@ export class UserStore {
   }
 
   /** The wallet's user, created (a normal, non-guest user) on first sight. */
-  async walletUser(wallet: string): Promise<{ user: UserRecord; created: boolean }> {
+  walletUser(wallet: string): Promise<{ user: UserRecord; created: boolean }> {
+    return this.serial(() => this.createWalletUser(wallet));
+  }
+
+  private async createWalletUser(wallet: string): Promise<{ user: UserRecord; created: boolean }> {
     const existing = await this.byWallet(wallet);
     if (existing) return { user: existing, created: false };
     const now = Date.now();
@@ -67,7 +84,11 @@ export class UserStore {
   }
 
   /** Adds a wallet to a user; WalletTakenError when any user already has it. */
-  async attachWallet(userId: string, wallet: string): Promise<UserRecord> {
+  attachWallet(userId: string, wallet: string): Promise<UserRecord> {
+    return this.serial(() => this.addWallet(userId, wallet));
+  }
+
+  private async addWallet(userId: string, wallet: string): Promise<UserRecord> {
     if (await this.db.wallets.get(wallet)) throw new WalletTakenError(`wallet ${wallet} is already attached`);
     const user = await this.get(userId);
     if (!user) throw new Error(`no user ${userId}`);
@@ -80,17 +101,19 @@ export class UserStore {
   }
 
   /** Merges a name and profile fields into the user; marks the profile onboarded, as the original did. */
-  async updateProfile(userId: string, patch: { name?: string; profile?: UserProfile }): Promise<UserRecord> {
-    const user = await this.get(userId);
-    if (!user) throw new Error(`no user ${userId}`);
-    const next: UserRecord = {
-      ...user,
-      name: patch.name ?? user.name,
-      profile: { ...user.profile, ...patch.profile, onboarded: true },
-      updatedAt: Date.now(),
-    };
-    await this.put(next);
-    return next;
+  updateProfile(userId: string, patch: { name?: string; profile?: UserProfile }): Promise<UserRecord> {
+    return this.serial(async () => {
+      const user = await this.get(userId);
+      if (!user) throw new Error(`no user ${userId}`);
+      const next: UserRecord = {
+        ...user,
+        name: patch.name ?? user.name,
+        profile: { ...user.profile, ...patch.profile, onboarded: true },
+        updatedAt: Date.now(),
+      };
+      await this.db.users.put(next.id, next);
+      return next;
+    });
   }
 
   /** Users matching a filter, newest first unless `ascending`. A scan: fine for a node's user count. */
@@ -114,13 +137,19 @@ export class UserStore {
   }
 
   /** Marks when a user's last session ended; guests are removed some time after. */
-  async touch(userId: string, at: number): Promise<void> {
-    const user = await this.get(userId);
-    if (user) await this.put({ ...user, lastSeenAt: at });
+  touch(userId: string, at: number): Promise<void> {
+    return this.serial(async () => {
+      const user = await this.get(userId);
+      if (user) await this.db.users.put(user.id, { ...user, lastSeenAt: at });
+    });
   }
 
   /** Deletes guests not seen since `before` (and not in `online`), with their positions. Returns how many. */
-  async removeIdleGuests(before: number, online: ReadonlySet<string>): Promise<number> {
+  removeIdleGuests(before: number, online: ReadonlySet<string>): Promise<number> {
+    return this.serial(() => this.deleteIdleGuests(before, online));
+  }
+
+  private async deleteIdleGuests(before: number, online: ReadonlySet<string>): Promise<number> {
     let removed = 0;
     for await (const [id, user] of this.db.users.iterator()) {
       if (!user.isGuest || online.has(id) || (user.lastSeenAt ?? user.createdAt) >= before) continue;
