@@ -1,7 +1,7 @@
 /**
  * The live side of one world: who is in it, where they are, who holds which lock, and the position tick.
- * The tick encodes the movers once per grid cell and hands the same bytes to every member near that cell,
- * so encoding is O(users) and a member gets only the users around it.
+ * The tick encodes the movers once per grid cell; each member gets the cells around it joined into one
+ * frame (copied, not re-encoded), so encoding is O(users) and a member gets only the users near it.
  */
 import {
   encode,
@@ -118,7 +118,7 @@ export class Room {
 
   /**
    * Sends the movers, and users due a refresh, to the members who can see them. Each grid cell's movers are
-   * encoded once, and those same bytes go to every member whose neighbourhood holds that cell.
+   * encoded once; a member gets the frames of its neighbourhood joined into one.
    */
   tick(now: number): void {
     const moved = this.encodeCells(now, true);
