@@ -22,6 +22,7 @@ import {
   sleep,
 } from '../adapter.ts';
 import type { EvmChainConfig } from '../config.ts';
+import { ChainMoved, followLoop } from '../follow-loop.ts';
 import { decodeLog, type RawLog, type Role, roles, WANTED_TOPICS } from './abi.ts';
 import { EvmRpc, errorText, type Header, isRangeRefusal } from './rpc.ts';
 
@@ -29,8 +30,6 @@ import { EvmRpc, errorText, type Header, isRangeRefusal } from './rpc.ts';
 const RECHECK_DEPTH = 64;
 /** Successful reads in a row before a shrunk range doubles again. */
 const GROW_AFTER = 8;
-const BACKOFF_MIN_MS = 100;
-const BACKOFF_MAX_MS = 30_000;
 
 export interface EvmAdapterComponents {
   config: EvmChainConfig;
@@ -38,7 +37,6 @@ export interface EvmAdapterComponents {
 }
 
 /** The chain moved between two reads of one step: not an error, just read again. */
-class ChainMoved extends Error {}
 
 export class EvmAdapter extends EventEmitter<AdapterEvents> implements ChainAdapter {
   readonly family = 'evm' as const;
@@ -124,47 +122,19 @@ export class EvmAdapter extends EventEmitter<AdapterEvents> implements ChainAdap
     };
   }
 
-  async *follow(
+  follow(
     from: BlockRef | undefined,
     processed: ProcessedBlocks,
     outer: AbortSignal,
   ): AsyncGenerator<FollowItem> {
-    const signal = AbortSignal.any([outer, this.stopping.signal]);
-    let cursor = from;
-    this.state.processed = from?.number ?? null;
-    let backoff = BACKOFF_MIN_MS;
-    while (!signal.aborted) {
-      let items: FollowItem[];
-      let caughtUp: boolean;
-      try {
-        ({ items, caughtUp } = await this.step(cursor, processed));
-        this.state.health = 'ok';
-        backoff = BACKOFF_MIN_MS;
-      } catch (e) {
-        if (e instanceof ChainMoved) {
-          // The chain changed under a read: read again, but never in a tight loop against the RPC.
-          await sleep(20, signal);
-          continue;
-        }
-        this.fail(e);
-        await sleep(backoff, signal);
-        backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
-        continue;
-      }
-      for (const item of items) {
-        if (signal.aborted) return;
-        yield item;
-        // Only now, after the consumer committed it, is the item processed.
-        if (item.type === 'block') {
-          cursor = item.block;
-        } else {
-          cursor = item.ancestor ?? undefined;
-          this.state.reorgs++;
-        }
-        this.state.processed = cursor?.number ?? null;
-      }
-      if (caughtUp) await this.idle(signal);
-    }
+    return followLoop({
+      from,
+      signal: AbortSignal.any([outer, this.stopping.signal]),
+      state: this.state,
+      step: (cursor) => this.step(cursor, processed),
+      fail: (e) => this.fail(e),
+      idle: (signal) => this.idle(signal),
+    });
   }
 
   private async step(

@@ -29,10 +29,9 @@ import {
   sleep,
 } from '../adapter.ts';
 import { chainIdOf, type SubstrateChainConfig } from '../config.ts';
+import { ChainMoved, followLoop } from '../follow-loop.ts';
 import { decodeBalanceEvents, type EventRecordLike } from './events.ts';
 
-const BACKOFF_MIN_MS = 100;
-const BACKOFF_MAX_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 /** Blocks whose events are read at the same time. */
 const PARALLEL = 8;
@@ -45,7 +44,6 @@ export interface SubstrateAdapterComponents {
 }
 
 /** The chain moved between two reads of one step: not an error, just read again. */
-class ChainMoved extends Error {}
 
 export class SubstrateAdapter extends EventEmitter<AdapterEvents> implements ChainAdapter {
   readonly family = 'substrate' as const;
@@ -113,46 +111,19 @@ export class SubstrateAdapter extends EventEmitter<AdapterEvents> implements Cha
     };
   }
 
-  async *follow(
+  follow(
     from: BlockRef | undefined,
     processed: ProcessedBlocks,
     outer: AbortSignal,
   ): AsyncGenerator<FollowItem> {
-    const signal = AbortSignal.any([outer, this.stopping.signal]);
-    let cursor = from;
-    this.state.processed = from?.number ?? null;
-    let backoff = BACKOFF_MIN_MS;
-    while (!signal.aborted) {
-      let items: FollowItem[];
-      let caughtUp: boolean;
-      try {
-        ({ items, caughtUp } = await this.step(cursor, processed));
-        this.state.health = 'ok';
-        backoff = BACKOFF_MIN_MS;
-      } catch (e) {
-        if (signal.aborted) return;
-        if (e instanceof ChainMoved) {
-          await sleep(20, signal);
-          continue;
-        }
-        this.fail(e);
-        await sleep(backoff, signal);
-        backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
-        continue;
-      }
-      for (const item of items) {
-        if (signal.aborted) return;
-        yield item;
-        if (item.type === 'block') {
-          cursor = item.block;
-        } else {
-          cursor = item.ancestor ?? undefined;
-          this.state.reorgs++;
-        }
-        this.state.processed = cursor?.number ?? null;
-      }
-      if (caughtUp) await this.idle(signal);
-    }
+    return followLoop({
+      from,
+      signal: AbortSignal.any([outer, this.stopping.signal]),
+      state: this.state,
+      step: (cursor) => this.step(cursor, processed),
+      fail: (e) => this.fail(e),
+      idle: (signal) => this.idle(signal),
+    });
   }
 
   private async step(
