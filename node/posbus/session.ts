@@ -132,9 +132,12 @@ export class Session implements Member {
     this.ws.send(frame);
   }
 
+  get backlogged(): boolean {
+    return this.ws.bufferedAmount > this.limits.positionBacklogBytes;
+  }
+
   sendDroppable(frame: Uint8Array): boolean {
-    if (this.ended || this.ws.readyState !== this.ws.OPEN) return false;
-    if (this.ws.bufferedAmount > this.limits.positionBacklogBytes) return false;
+    if (this.ended || this.ws.readyState !== this.ws.OPEN || this.backlogged) return false;
     this.ws.send(frame);
     return true;
   }

@@ -20,6 +20,8 @@ export interface Member {
   sendReliable(frame: Uint8Array): void;
   /** Position delivery: false when the member is backlogged and the frame was dropped. */
   sendDroppable(frame: Uint8Array): boolean;
+  /** True while position frames would be dropped (the connection has not caught up). */
+  readonly backlogged: boolean;
 }
 
 interface Presence {
@@ -125,7 +127,9 @@ export class Room {
     let everyone: Map<number, Uint8Array[]> | undefined;
     for (const presence of this.presences.values()) {
       if (presence.missed) {
-        // Latest wins: a member that missed frames gets the current picture of its neighbourhood instead of the backlog.
+        // Latest wins: a member that missed frames gets the current picture of its neighbourhood instead of
+        // the backlog — once it has caught up; until then nothing is encoded for it.
+        if (presence.member.backlogged) continue;
         everyone ??= this.encodeCells(now, false);
         presence.missed = !this.sendNeighbourhood(presence, everyone);
       } else if (moved.size) {
