@@ -3,6 +3,7 @@
  * after the consumer committed the previous one, back off on failures, and idle when caught up. The
  * adapters differ only in how they read a step.
  */
+import type { Logger } from 'pino';
 import { type AdapterHealth, type BlockRef, type FollowItem, sleep } from './adapter.ts';
 
 /** Thrown by a step when the chain changed under its reads: read again (after a breath), not a failure. */
@@ -67,5 +68,55 @@ export async function* followLoop(loop: FollowLoop): AsyncGenerator<FollowItem> 
       state.processed = cursor?.number ?? null;
     }
     if (caughtUp) await loop.idle(signal);
+  }
+}
+
+/** An adapter's status fields: what the follow loop keeps up to date plus the chain head and last error. */
+export interface AdapterState extends FollowState {
+  head: number | null;
+  confirmed: number | null;
+  lastError: string | null;
+  lastErrorAt: number | null;
+}
+
+export const newAdapterState = (): AdapterState => ({
+  health: 'stopped',
+  head: null,
+  confirmed: null,
+  processed: null,
+  reorgs: 0,
+  lastError: null,
+  lastErrorAt: null,
+});
+
+/** Marks a failed step in the status and logs it; the RPC URL is reduced to its origin (it often carries a key). */
+export function recordFailure(state: AdapterState, log: Logger, rpcUrl: string, text: string): void {
+  state.health = 'degraded';
+  state.lastError = text;
+  state.lastErrorAt = Date.now();
+  log.warn({ err: text, rpc: originOf(rpcUrl) }, 'chain RPC failed; retrying with backoff');
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(invalid url)';
+  }
+}
+
+/** A poll-interval wait that news of a new head cuts short. */
+export class PollTimer {
+  private wake: (() => void) | undefined;
+
+  wakeUp(): void {
+    this.wake?.();
+  }
+
+  async wait(ms: number, signal: AbortSignal): Promise<void> {
+    const woken = new AbortController();
+    this.wake = () => woken.abort();
+    await sleep(ms, AbortSignal.any([signal, woken.signal]));
+    this.wake = undefined;
   }
 }

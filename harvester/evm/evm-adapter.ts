@@ -10,19 +10,17 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import {
-  type AdapterEvents,
-  type AdapterHealth,
-  type AdapterStatus,
-  type BlockRef,
-  type ChainAdapter,
-  type ChainEvent,
-  type FollowItem,
-  type ProcessedBlocks,
-  sleep,
+import type {
+  AdapterEvents,
+  AdapterStatus,
+  BlockRef,
+  ChainAdapter,
+  ChainEvent,
+  FollowItem,
+  ProcessedBlocks,
 } from '../adapter.ts';
 import type { EvmChainConfig } from '../config.ts';
-import { ChainMoved, followLoop } from '../follow-loop.ts';
+import { ChainMoved, followLoop, newAdapterState, PollTimer, recordFailure } from '../follow-loop.ts';
 import { decodeLog, type RawLog, type Role, roles, WANTED_TOPICS } from './abi.ts';
 import { EvmRpc, errorText, type Header, isRangeRefusal } from './rpc.ts';
 
@@ -49,28 +47,12 @@ export class EvmAdapter extends EventEmitter<AdapterEvents> implements ChainAdap
   private rpc: EvmRpc | undefined;
   private stopping = new AbortController();
   private unwatch: (() => void) | undefined;
-  private wake: (() => void) | undefined;
+  private readonly poll = new PollTimer();
   private chainChecked = false;
   private range: number;
   private successes = 0;
   private readonly nativeSeen = new Map<string, bigint>();
-  private state: {
-    health: AdapterHealth;
-    head: number | null;
-    confirmed: number | null;
-    processed: number | null;
-    reorgs: number;
-    lastError: string | null;
-    lastErrorAt: number | null;
-  } = {
-    health: 'stopped',
-    head: null,
-    confirmed: null,
-    processed: null,
-    reorgs: 0,
-    lastError: null,
-    lastErrorAt: null,
-  };
+  private readonly state = newAdapterState();
 
   constructor(components: EvmAdapterComponents) {
     super();
@@ -96,7 +78,7 @@ export class EvmAdapter extends EventEmitter<AdapterEvents> implements ChainAdap
     if (this.rpc.websocket) {
       // newHeads only wakes the loop early; the poll interval stays as the fallback.
       this.unwatch = this.rpc.watchHeads(
-        () => this.wake?.(),
+        () => this.poll.wakeUp(),
         (e) => this.fail(e),
       );
     }
@@ -297,27 +279,12 @@ export class EvmAdapter extends EventEmitter<AdapterEvents> implements ChainAdap
 
   private fail(e: unknown): void {
     const text = errorText(e);
-    this.state.health = 'degraded';
-    this.state.lastError = text;
-    this.state.lastErrorAt = Date.now();
-    this.log.warn({ err: text, rpc: redact(this.config.rpcUrl) }, 'chain RPC failed; retrying with backoff');
+    recordFailure(this.state, this.log, this.config.rpcUrl, text);
     if (this.listenerCount('error')) this.emit('error', e instanceof Error ? e : new Error(text));
   }
 
   /** Waits a poll interval, or less when a ws head arrives or the adapter stops. */
-  private async idle(signal: AbortSignal): Promise<void> {
-    const woken = new AbortController();
-    this.wake = () => woken.abort();
-    await sleep(this.config.pollIntervalMs, AbortSignal.any([signal, woken.signal]));
-    this.wake = undefined;
-  }
-}
-
-/** RPC URLs often carry an API key in the path or query: log the origin only. */
-function redact(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return '(invalid url)';
+  private idle(signal: AbortSignal): Promise<void> {
+    return this.poll.wait(this.config.pollIntervalMs, signal);
   }
 }

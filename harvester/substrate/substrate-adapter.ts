@@ -17,19 +17,17 @@ import { ApiPromise, WsProvider } from '@polkadot/api';
 import { u8aToHex } from '@polkadot/util';
 import { decodeAddress } from '@polkadot/util-crypto';
 import type { Logger } from 'pino';
-import {
-  type AdapterEvents,
-  type AdapterHealth,
-  type AdapterStatus,
-  type BlockRef,
-  type ChainAdapter,
-  type ChainEvent,
-  type FollowItem,
-  type ProcessedBlocks,
-  sleep,
+import type {
+  AdapterEvents,
+  AdapterStatus,
+  BlockRef,
+  ChainAdapter,
+  ChainEvent,
+  FollowItem,
+  ProcessedBlocks,
 } from '../adapter.ts';
 import { chainIdOf, type SubstrateChainConfig } from '../config.ts';
-import { ChainMoved, followLoop } from '../follow-loop.ts';
+import { ChainMoved, followLoop, newAdapterState, PollTimer, recordFailure } from '../follow-loop.ts';
 import { decodeBalanceEvents, type EventRecordLike } from './events.ts';
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -55,27 +53,11 @@ export class SubstrateAdapter extends EventEmitter<AdapterEvents> implements Cha
   private api: ApiPromise | undefined;
   private unsubscribe: (() => void) | undefined;
   private stopping = new AbortController();
-  private wake: (() => void) | undefined;
+  private readonly poll = new PollTimer();
   private ss58Prefix: number;
   /** Where reading starts without a checkpoint, fixed at the first step (the finalized block by default). */
   private origin: number | undefined;
-  private state: {
-    health: AdapterHealth;
-    head: number | null;
-    confirmed: number | null;
-    processed: number | null;
-    reorgs: number;
-    lastError: string | null;
-    lastErrorAt: number | null;
-  } = {
-    health: 'stopped',
-    head: null,
-    confirmed: null,
-    processed: null,
-    reorgs: 0,
-    lastError: null,
-    lastErrorAt: null,
-  };
+  private readonly state = newAdapterState();
 
   constructor(components: SubstrateAdapterComponents) {
     super();
@@ -247,10 +229,10 @@ export class SubstrateAdapter extends EventEmitter<AdapterEvents> implements Cha
         );
       }
       this.ss58Prefix = this.config.ss58Prefix ?? api.registry.chainSS58 ?? GENERIC_SS58;
-      const unsub = await api.rpc.chain.subscribeFinalizedHeads(() => this.wake?.());
+      const unsub = await api.rpc.chain.subscribeFinalizedHeads(() => this.poll.wakeUp());
       this.unsubscribe = () => unsub();
       // With auto-reconnect off, a dropped socket stays dropped: the next step connects again.
-      api.on('disconnected', () => this.wake?.());
+      api.on('disconnected', () => this.poll.wakeUp());
       this.api = api;
       return api;
     } catch (e) {
@@ -273,19 +255,13 @@ export class SubstrateAdapter extends EventEmitter<AdapterEvents> implements Cha
 
   private fail(e: unknown): void {
     const text = errorText(e);
-    this.state.health = 'degraded';
-    this.state.lastError = text;
-    this.state.lastErrorAt = Date.now();
-    this.log.warn({ err: text, rpc: redact(this.config.rpcUrl) }, 'chain RPC failed; retrying with backoff');
+    recordFailure(this.state, this.log, this.config.rpcUrl, text);
     if (this.listenerCount('error')) this.emit('error', e instanceof Error ? e : new Error(text));
   }
 
   /** Waits a poll interval, or less when a finalized head arrives or the adapter stops. */
-  private async idle(signal: AbortSignal): Promise<void> {
-    const woken = new AbortController();
-    this.wake = () => woken.abort();
-    await sleep(this.config.pollIntervalMs, AbortSignal.any([signal, woken.signal]));
-    this.wake = undefined;
+  private idle(signal: AbortSignal): Promise<void> {
+    return this.poll.wait(this.config.pollIntervalMs, signal);
   }
 }
 
@@ -320,13 +296,4 @@ function errorText(error: unknown): string {
   if (error && typeof error === 'object' && 'message' in error) return String(error.message);
   if (error && typeof error === 'object' && 'type' in error) return `socket ${String(error.type)}`;
   return String(error);
-}
-
-/** RPC URLs often carry an API key in the path or query: log the origin only. */
-function redact(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return '(invalid url)';
-  }
 }
