@@ -2,14 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CORE_PLUGIN_ID } from '../../node/world/render.ts';
 import { DEFAULT_WORLD_ID } from '../../node/world/seed.ts';
 import { NIL_UMID, type Transform } from '../../protocol/posbus/index.ts';
-import {
-  connectGuest,
-  eventually,
-  sleep,
-  startNode,
-  type TestClient,
-  type TestNode,
-} from '../support/node.ts';
+import { eventually, joinWorld, sleep, startNode, type TestClient, type TestNode } from '../support/node.ts';
 
 const CUBE = '5e1f0d2c-7a41-4c39-9b1e-0d0000000101';
 const v = (x: number, y: number, z: number) => ({ x, y, z });
@@ -27,12 +20,7 @@ describe('objects: locks, moves and changes', () => {
     await node.cleanup();
   });
 
-  async function join(worldId = DEFAULT_WORLD_ID): Promise<TestClient> {
-    const c = await connectGuest(node);
-    clients.push(c);
-    await c.client.teleport(worldId);
-    return c;
-  }
+  const join = (worldId = DEFAULT_WORLD_ID) => joinWorld(node, clients, worldId);
 
   it('lock → transform → unlock reaches everyone and is persisted', async () => {
     const a = await join();

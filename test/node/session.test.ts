@@ -7,6 +7,7 @@ import {
   connectGuest,
   eventually,
   guest,
+  joinWorld,
   sleep,
   startNode,
   type TestClient,
@@ -53,12 +54,7 @@ describe('PosBus sessions', () => {
     await node.cleanup();
   });
 
-  async function join(): Promise<TestClient> {
-    const c = await connectGuest(node);
-    clients.push(c);
-    await c.client.teleport(DEFAULT_WORLD_ID);
-    return c;
-  }
+  const join = () => joinWorld(node, clients, DEFAULT_WORLD_ID);
 
   it('closes with 1008 on a bad token, a token of another user, or a text first frame', async () => {
     const alice = await guest(node);

@@ -2,7 +2,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_WORLD_ID } from '../../node/world/seed.ts';
 import { WorldNotFoundError } from '../../protocol/client/index.ts';
 import type { MessageOf, UserTransform } from '../../protocol/posbus/index.ts';
-import { connectGuest, eventually, startNode, type TestClient, type TestNode } from '../support/node.ts';
+import {
+  connectGuest,
+  eventually,
+  joinWorld,
+  startNode,
+  type TestClient,
+  type TestNode,
+} from '../support/node.ts';
 
 const pose = (x: number, y: number, z: number) => ({
   position: { x, y, z },
@@ -29,12 +36,7 @@ describe('one world full of users', () => {
     await node.cleanup();
   });
 
-  async function join(): Promise<TestClient> {
-    const c = await connectGuest(node);
-    clients.push(c);
-    await c.client.teleport(DEFAULT_WORLD_ID);
-    return c;
-  }
+  const join = () => joinWorld(node, clients, DEFAULT_WORLD_ID);
 
   it('streams the world on entry in the original order', async () => {
     const a = await join();

@@ -93,3 +93,11 @@ export async function eventually(
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A fresh guest connected and in `worldId`; the client is added to `clients` for the test's cleanup. */
+export async function joinWorld(node: TestNode, clients: TestClient[], worldId: string): Promise<TestClient> {
+  const c = await connectGuest(node);
+  clients.push(c);
+  await c.client.teleport(worldId);
+  return c;
+}
