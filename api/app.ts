@@ -15,6 +15,7 @@ import { activityRoutes } from './routes/activities.ts';
 import { ASSET_PUBLIC, assetRoutes, UPLOAD_PATHS } from './routes/assets.ts';
 import { attributeRoutes } from './routes/attributes.ts';
 import { authRoutes } from './routes/auth.ts';
+import { federationRoutes } from './routes/federation.ts';
 import { gatewayRoutes } from './routes/gateway.ts';
 import { harvesterRoutes } from './routes/harvester.ts';
 import { objectRoutes } from './routes/objects.ts';
@@ -70,6 +71,7 @@ export function createApp(c: ApiComponents): OpenAPIHono<ApiEnv> {
   api.route('/', authRoutes({ ...c, challenges }));
   // Before userRoutes: its /users/{userID} would take /users/top-stakers for a user id.
   api.route('/', harvesterRoutes(c));
+  api.route('/', federationRoutes(c));
   api.route('/', userRoutes(c));
   api.route('/', configRoutes(c));
   api.route('/', attributeRoutes(c));

@@ -6,6 +6,7 @@ import type { AssetKeeper } from '../node/assets/asset-keeper.ts';
 import type { AttributeService } from '../node/attributes/attribute-service.ts';
 import type { TokenService } from '../node/auth/tokens.ts';
 import type { NodeConfig } from '../node/config.ts';
+import type { Federation } from '../node/federation/federation.ts';
 import type { PosbusServer } from '../node/posbus/posbus-server.ts';
 import type { StakeController } from '../node/stakes/stake-controller.ts';
 import type { UserStore } from '../node/user/user-store.ts';
@@ -43,11 +44,13 @@ export interface ApiComponents {
   harvester: Harvester;
   /** Pending stakes (POST /users/me/stakes) and stake comments. */
   stakes: StakeController;
+  /** Peers, the federation's worlds, mirroring. */
+  federation: Federation;
   /** The PosBus server (created after the API): who is online. */
   posbus(): PosbusServer;
   logger: Logger;
   /** Live counters for /health. */
-  stats(): { worlds: number; sessions: number };
+  stats(): { worlds: number; sessions: number; peerId: string; p2p: { listen: string[]; peers: string[] } };
 }
 
 export interface ApiEnv {

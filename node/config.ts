@@ -76,6 +76,28 @@ export const configSchema = z
     assetMaxImageBytes: int(1024, 2 ** 40).default(32 * 1024 * 1024),
     /** An asset no world references keeps its pin this long, then the next GC may remove it. */
     assetGcGraceMs: int(0, 3650 * 86400_000).default(7 * 86400_000),
+    /** libp2p TCP port for federation (0 = any free port). */
+    p2pPort: int(0, 65535).default(4001),
+    /** libp2p WebSocket port, for browser peers later (0 = any free port). */
+    p2pWsPort: int(0, 65535).default(4002),
+    /** Address libp2p listens on; empty = the same as `host`. */
+    p2pHost: z.string().default(''),
+    /** Peers to dial and keep dialing (multiaddrs with /p2p/<peer id>), comma-separated. */
+    bootstrap: z.string().default(''),
+    /** Peers whose gossip is accepted: peer ids, comma-separated, or `all`. Empty = nobody. */
+    trust: z.string().default(''),
+    /** Which worlds this node mirrors: `on-demand` (asked by an admin or a teleport) or `all` announced by trusted peers. */
+    replicate: z.enum(['on-demand', 'all']).default('on-demand'),
+    /** World ids to mirror from the start, comma-separated (on top of `replicate`). */
+    mirrors: z.string().default(''),
+    /** How often a node compares each world it holds with the trusted peers that hold it. */
+    federationSyncIntervalMs: int(200, 3_600_000).default(30_000),
+    /** How often the node announces itself and its worlds on the directory topic. */
+    announceIntervalMs: int(100, 3_600_000).default(5_000),
+    /** Remote members (and directory entries) of a node that went silent this long are dropped. */
+    peerSilenceTimeoutMs: int(500, 3_600_000).default(15_000),
+    /** Ops stamped further than this in the future are refused. */
+    maxClockSkewMs: int(0, 86_400_000).default(60_000),
   })
   .strict();
 

@@ -19,6 +19,8 @@ import { seedAttributeTypes } from './attributes/seed.ts';
 import { AttributeTypes, relaysToWorld } from './attributes/types.ts';
 import { TokenService } from './auth/tokens.ts';
 import type { NodeConfig } from './config.ts';
+import { Federation } from './federation/federation.ts';
+import { createP2pHost, type P2pHost } from './federation/p2p-host.ts';
 import { createLogger } from './log.ts';
 import { PosbusServer } from './posbus/posbus-server.ts';
 import { StakeController } from './stakes/stake-controller.ts';
@@ -36,6 +38,9 @@ import { WorldStore } from './world/world-store.ts';
 export const VERSION: string = JSON.parse(
   await readFile(new URL('../package.json', import.meta.url), 'utf8'),
 ).version;
+
+/** Largest gossip message (a world op carries at most one object's fields or one attribute value). */
+const MAX_GOSSIP_BYTES = 1024 * 1024;
 
 /** How long in-flight HTTP requests may take to finish when the node stops. */
 const STOP_GRACE_MS = 5000;
@@ -59,6 +64,10 @@ export class OdysseyNode {
   stakes!: StakeController;
   /** Object storage: Helia on the node's libp2p host, asset records, pins. */
   assets!: Assets;
+  /** The libp2p host: made first, shared by object storage and federation, stopped last. */
+  host!: P2pHost;
+  /** World ops, people and world sync across nodes; the directory of nodes. */
+  federation!: Federation;
   private http!: Server;
   private guestSweep: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
@@ -90,7 +99,19 @@ export class OdysseyNode {
       await this.db.meta.put('nodeId', nodeId);
     }
     this.tokens = await TokenService.open(c.data, c.tokenTtlSeconds);
-    this.store = new WorldStore({ db: this.db, clock: new HybridClock(nodeId) });
+    this.host = await createP2pHost({
+      keyFile: `${c.data}/peer-key`,
+      name: 'odyssey-node',
+      version: VERSION,
+      network: {
+        host: c.p2pHost || c.host,
+        tcpPort: c.p2pPort,
+        wsPort: c.p2pWsPort,
+        maxMessageBytes: MAX_GOSSIP_BYTES,
+      },
+    });
+    // Ops are stamped with the peer id: the origin of an op is the node that signs its gossip.
+    this.store = new WorldStore({ db: this.db, clock: new HybridClock(this.host.peerId.toString()) });
     await this.store.start();
     if (await seed(this.db, this.store)) this.log.info('seeded the default world');
     this.assets = await startAssets({
@@ -99,6 +120,7 @@ export class OdysseyNode {
       worlds: this.store,
       logger: this.log,
       version: VERSION,
+      host: this.host,
     });
     this.users = new UserStore({ db: this.db });
     this.access = new Access({ db: this.db, store: this.store, admins: c.admins.split(',') });
@@ -183,6 +205,34 @@ export class OdysseyNode {
       worlds: this.worlds,
     });
 
+    this.federation = new Federation(
+      {
+        host: this.host,
+        store: this.store,
+        worlds: this.worlds,
+        access: this.access,
+        attributes: this.attributes,
+        logger: this.log,
+      },
+      {
+        name: c.name,
+        version: VERSION,
+        publicUrl: c.publicUrl,
+        trust: c.trust,
+        bootstrap: c.bootstrap,
+        replicate: c.replicate,
+        mirrors: c.mirrors,
+        syncIntervalMs: c.federationSyncIntervalMs,
+        announceIntervalMs: c.announceIntervalMs,
+        silenceTimeoutMs: c.peerSilenceTimeoutMs,
+        maxClockSkewMs: c.maxClockSkewMs,
+        tickMs: c.tickMs,
+        positionBatch: c.positionBatch,
+        maxMessageBytes: MAX_GOSSIP_BYTES,
+        followsChain: c.chains.length > 0,
+      },
+    );
+
     const startedAt = Date.now();
     const app = createApp({
       config: c,
@@ -202,9 +252,15 @@ export class OdysseyNode {
       assetKeeper: this.assets.keeper,
       harvester: this.harvester,
       stakes: this.stakes,
+      federation: this.federation,
       posbus: () => this.posbus,
       logger: this.log,
-      stats: () => ({ worlds: this.store.worldIds().length, sessions: this.posbus.sessionCount }),
+      stats: () => ({
+        worlds: this.store.worldIds().length,
+        sessions: this.posbus.sessionCount,
+        peerId: this.federation.peerId,
+        p2p: { listen: this.federation.listenAddresses(), peers: this.federation.connectedPeers() },
+      }),
     });
     this.http = createServer(getRequestListener(app.fetch));
     this.posbus = new PosbusServer(
@@ -240,8 +296,12 @@ export class OdysseyNode {
     );
     this.guestSweep.unref();
     await this.harvester.start();
+    await this.federation.start();
     this.started = true;
-    this.log.info({ url: this.url, nodeId, data: c.data, version: VERSION }, 'odyssey node started');
+    this.log.info(
+      { url: this.url, nodeId, peerId: this.federation.peerId, data: c.data, version: VERSION },
+      'odyssey node started',
+    );
   }
 
   /** Guests whose last session ended more than guestTtlMs ago are deleted, as the original did. */
@@ -270,11 +330,13 @@ export class OdysseyNode {
     await closed;
     clearTimeout(grace);
     await this.sweeping;
+    await this.federation.stop();
     await this.harvester.stop();
     await this.stakes.stop();
     await this.worlds.stop();
     await this.store.flush();
     await this.assets.stop();
+    await this.host.stop();
     await this.db.close();
     this.log.info('odyssey node stopped');
   }

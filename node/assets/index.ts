@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { AssetStore } from '../../storage/assets/asset-store.ts';
 import type { Database } from '../../storage/db/database.ts';
 import type { NodeConfig } from '../config.ts';
-import { createP2pHost } from '../p2p-host.ts';
+import { createP2pHost } from '../federation/p2p-host.ts';
 import type { WorldStore } from '../world/world-store.ts';
 import { AssetKeeper } from './asset-keeper.ts';
 import { AssetReferences } from './references.ts';

@@ -8,8 +8,16 @@ import type { Logger } from 'pino';
 import type { AssetStore } from '../../storage/assets/asset-store.ts';
 import type { AssetKind } from '../../storage/assets/sniff.ts';
 import type { Database } from '../../storage/db/database.ts';
+import { SYSTEM_ACTOR } from '../world/ops.ts';
 import { CORE_PLUGIN_ID } from '../world/render.ts';
-import { BASIC_ASSETS, DEFAULT_SKYBOX_HASH, DEFAULT_WORLD_ID, SYSTEM_USER_ID } from '../world/seed.ts';
+import {
+  BASIC_ASSETS,
+  DEFAULT_SKYBOX_HASH,
+  DEFAULT_WORLD_ID,
+  STARTER_STAMP,
+  SYSTEM_USER_ID,
+  seeded,
+} from '../world/seed.ts';
 import type { WorldStore } from '../world/world-store.ts';
 import type { AssetReferences } from './references.ts';
 import { cubeMesh, glb, pyramidMesh, skyPng } from './starter-files.ts';
@@ -76,16 +84,34 @@ async function dressDefaultWorld(store: WorldStore, starters: StarterAsset[]): P
   const skybox = world.attributes.get(`${DEFAULT_WORLD_ID}!${CORE_PLUGIN_ID}!active_skybox`);
   if (sky && skybox?.value?.render_hash === DEFAULT_SKYBOX_HASH) {
     await store.apply(
-      store.attributeOp(DEFAULT_WORLD_ID, DEFAULT_WORLD_ID, CORE_PLUGIN_ID, 'active_skybox', {
-        render_hash: sky.cid,
-      }),
+      seeded(
+        store.attributeOp(
+          DEFAULT_WORLD_ID,
+          DEFAULT_WORLD_ID,
+          CORE_PLUGIN_ID,
+          'active_skybox',
+          {
+            render_hash: sky.cid,
+          },
+          SYSTEM_ACTOR,
+        ),
+        STARTER_STAMP,
+      ),
     );
   }
   const cube = starters.find((s) => s.name === 'Cube');
   const tower = world.objects.get(TOWER_ID);
   if (cube && tower && !tower.removed && tower.assetType === BASIC_ASSETS[0].id) {
     await store.apply(
-      store.objectOp(DEFAULT_WORLD_ID, TOWER_ID, { assetType: cube.umid, assetFormat: GLTF_FORMAT }),
+      seeded(
+        store.objectOp(
+          DEFAULT_WORLD_ID,
+          TOWER_ID,
+          { assetType: cube.umid, assetFormat: GLTF_FORMAT },
+          SYSTEM_ACTOR,
+        ),
+        STARTER_STAMP,
+      ),
     );
   }
 }

@@ -66,13 +66,13 @@ export class AttributeService {
     value: AttributeValue,
   ): Promise<AttributeValue> {
     const type = await this.authorize(caller, target, ref, 'write');
-    return (await this.mutate(type, target, () => value)) as AttributeValue;
+    return (await this.mutate(type, target, actorOf(caller), () => value)) as AttributeValue;
   }
 
   /** Removes the value (object attributes keep a null tombstone, like every family here). */
   async remove(caller: UserRecord | undefined, target: AttributeTarget, ref: AttributeRef): Promise<void> {
     const type = await this.authorize(caller, target, ref, 'write');
-    await this.mutate(type, target, (current) => (current ? null : undefined));
+    await this.mutate(type, target, actorOf(caller), (current) => (current ? null : undefined));
   }
 
   async getSub(
@@ -99,7 +99,7 @@ export class AttributeService {
     subValue: unknown,
   ): Promise<AttributeValue> {
     const type = await this.authorize(caller, target, ref, 'write');
-    await this.mutate(type, target, (current) => ({ ...current, [subKey]: subValue }));
+    await this.mutate(type, target, actorOf(caller), (current) => ({ ...current, [subKey]: subValue }));
     return { [subKey]: subValue };
   }
 
@@ -110,7 +110,7 @@ export class AttributeService {
     subKey: string,
   ): Promise<void> {
     const type = await this.authorize(caller, target, ref, 'write');
-    await this.mutate(type, target, (current) => {
+    await this.mutate(type, target, actorOf(caller), (current) => {
       if (!current || !Object.hasOwn(current, subKey)) return undefined;
       const { [subKey]: _removed, ...rest } = current;
       return rest;
@@ -224,6 +224,24 @@ export class AttributeService {
     }
   }
 
+  /**
+   * Whether `caller` may write an object attribute, by the same rules as a local write: what a node checks
+   * before it applies an attribute op that another node made.
+   */
+  async mayWriteObjectAttribute(
+    caller: UserRecord | undefined,
+    objectId: string,
+    ref: AttributeRef,
+  ): Promise<boolean> {
+    try {
+      await this.authorize(caller, { family: 'object', objectId }, ref, 'write');
+      return true;
+    } catch (e) {
+      if (e instanceof AttributeError) return false;
+      throw e;
+    }
+  }
+
   /** Type known, owner existing, caller allowed: in that order, so that a 403 means "exists, not yours". */
   private async authorize(
     caller: UserRecord | undefined,
@@ -267,6 +285,7 @@ export class AttributeService {
   private mutate(
     type: AttributeTypeRecord,
     target: AttributeTarget,
+    actor: string,
     next: (current: AttributeValue | null) => AttributeValue | null | undefined,
   ): Promise<AttributeValue | null> {
     const k = optionsKey(target, type);
@@ -275,7 +294,7 @@ export class AttributeService {
       const value = next(current);
       if (value === undefined) return current;
       if (value) checkValue(value);
-      await this.write(type, target, value);
+      await this.write(type, target, value, actor);
       return value;
     });
     const settled = run.catch(() => {});
@@ -291,13 +310,16 @@ export class AttributeService {
     type: AttributeTypeRecord,
     target: AttributeTarget,
     value: AttributeValue | null,
+    actor: string,
   ): Promise<void> {
     const ref: AttributeRef = type;
     if (target.family === 'object') {
       const found = this.c.store.findObject(target.objectId);
       if (!found) throw objectNotFound(target.objectId);
       const { store } = this.c;
-      await store.apply(store.attributeOp(found.state.id, target.objectId, ref.pluginId, ref.name, value));
+      await store.apply(
+        store.attributeOp(found.state.id, target.objectId, ref.pluginId, ref.name, value, actor),
+      );
       return;
     }
     const record = { value, stamp: this.c.store.clock.now(), updatedAt: Date.now() };
@@ -321,3 +343,8 @@ export class AttributeService {
 
 const objectNotFound = (objectId: string) =>
   new AttributeError(404, 'object_not_found', `no object ${objectId}`);
+
+/** The op's actor for a write by `caller` (attributes whose write permission is `any` have no caller). */
+function actorOf(caller: UserRecord | undefined): string {
+  return caller?.id ?? 'anonymous';
+}

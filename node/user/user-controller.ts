@@ -5,6 +5,7 @@ import {
   NotificationType,
   type TransformNoScale,
 } from '../../protocol/posbus/index.ts';
+import { isRemote } from '../world/remote-member.ts';
 import type { Member } from '../world/room.ts';
 import { isFiniteTransform, type WorldController } from '../world/world-controller.ts';
 
@@ -42,8 +43,13 @@ export class UserController {
       );
       return;
     }
-    receiver.sendReliable(
-      encode({ type: 'HighFive', senderId, receiverId: message.receiverId, message: message.message }),
-    );
+    const highFive: HighFive = {
+      type: 'HighFive',
+      senderId,
+      receiverId: message.receiverId,
+      message: message.message,
+    };
+    if (isRemote(receiver)) receiver.highFive(highFive);
+    else receiver.sendReliable(encode(highFive));
   }
 }

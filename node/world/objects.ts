@@ -101,7 +101,7 @@ export class ObjectService {
     if (input.transform && !this.worlds.withinBounds(state.id, input.transform.position)) {
       throw invalid('invalid_transform', "transform.position lies outside the world's bounds");
     }
-    return this.addChild(state, parent, {
+    return this.addChild(caller, state, parent, {
       ownerId: caller.id,
       typeId: input.typeId,
       name: input.name,
@@ -125,7 +125,7 @@ export class ObjectService {
       );
     }
     this.requireChildType(input.typeId);
-    return this.addChild(state, parent, {
+    return this.addChild(caller, state, parent, {
       ownerId: caller.id,
       typeId: input.typeId,
       name: input.name,
@@ -148,7 +148,8 @@ export class ObjectService {
       else delete options[ASSET_2D_OPTION];
       fields.options = options;
     }
-    if (Object.keys(fields).length) await this.store.apply(this.store.objectOp(state.id, objectId, fields));
+    if (Object.keys(fields).length)
+      await this.store.apply(this.store.objectOp(state.id, objectId, fields, caller.id));
   }
 
   /**
@@ -161,7 +162,8 @@ export class ObjectService {
     if (object.id === state.id)
       throw refuse('forbidden', 'worlds cannot be removed through the objects route');
     const doomed = subtreeChildrenFirst(state, objectId);
-    for (const o of doomed) await this.store.apply(this.store.objectOp(state.id, o.id, { removed: true }));
+    for (const o of doomed)
+      await this.store.apply(this.store.objectOp(state.id, o.id, { removed: true }, caller.id));
     for (const o of doomed) {
       for (const [userId] of this.access.listMembers(o.id)) await this.access.revoke(o.id, userId);
     }
@@ -184,7 +186,7 @@ export class ObjectService {
     }
     const prefix = `${objectId}!`;
     const attributes = [...state.attributes].filter(([k, a]) => k.startsWith(prefix) && a.value !== null);
-    const id = await this.addChild(state, parent, {
+    const id = await this.addChild(caller, state, parent, {
       ownerId: object.ownerId,
       typeId: object.typeId,
       name: object.name,
@@ -199,7 +201,7 @@ export class ObjectService {
     for (const [k, attribute] of attributes) {
       const [, pluginId, name] = k.split('!');
       await this.store.apply(
-        this.store.attributeOp(state.id, id, pluginId, name, structuredClone(attribute.value)),
+        this.store.attributeOp(state.id, id, pluginId, name, structuredClone(attribute.value), caller.id),
       );
     }
     return id;
@@ -291,7 +293,12 @@ export class ObjectService {
   }
 
   /** Applies a new child of `parent`, holding a place under the child limit while the write is in flight. */
-  private async addChild(state: WorldState, parent: ObjectRecord, fields: Partial<ObjectFields>) {
+  private async addChild(
+    caller: UserRecord,
+    state: WorldState,
+    parent: ObjectRecord,
+    fields: Partial<ObjectFields>,
+  ) {
     const pending = this.pendingChildren.get(parent.id) ?? 0;
     if (liveChildCount(state, parent.id) + pending >= this.config.maxChildrenPerObject) {
       throw invalid(
@@ -302,7 +309,9 @@ export class ObjectService {
     this.pendingChildren.set(parent.id, pending + 1);
     const id = randomUUID();
     try {
-      await this.store.apply(this.store.objectOp(state.id, id, { ...fields, parentId: parent.id }));
+      await this.store.apply(
+        this.store.objectOp(state.id, id, { ...fields, parentId: parent.id }, caller.id),
+      );
     } finally {
       const left = (this.pendingChildren.get(parent.id) ?? 1) - 1;
       if (left > 0) this.pendingChildren.set(parent.id, left);

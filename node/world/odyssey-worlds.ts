@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { OdysseyWorlds } from '../../harvester/odyssey-worlds.ts';
 import type { Database } from '../../storage/db/database.ts';
 import type { UserStore } from '../user/user-store.ts';
+import { CHAIN_ACTOR } from './ops.ts';
 import type { WorldDirectory } from './world-directory.ts';
 import type { WorldStore } from './world-store.ts';
 
@@ -42,7 +43,7 @@ export class NodeOdysseyWorlds implements OdysseyWorlds {
     const live = this.store.get(odysseyId)?.objects.get(odysseyId);
     if (wallet === null) {
       if (live) {
-        await this.store.apply(this.store.objectOp(odysseyId, odysseyId, { removed: true }));
+        await this.store.apply(this.store.objectOp(odysseyId, odysseyId, { removed: true }, CHAIN_ACTOR));
         this.log.info({ worldId: odysseyId }, 'odyssey NFT gone from the chain: world removed');
       }
       return;
@@ -51,7 +52,7 @@ export class NodeOdysseyWorlds implements OdysseyWorlds {
     if (created) this.log.info({ userId: user.id, wallet }, 'user created for an odyssey owner');
     if (live) {
       if (live.ownerId !== user.id) {
-        await this.store.apply(this.store.objectOp(odysseyId, odysseyId, { ownerId: user.id }));
+        await this.store.apply(this.store.objectOp(odysseyId, odysseyId, { ownerId: user.id }, CHAIN_ACTOR));
         this.log.info({ worldId: odysseyId, ownerId: user.id }, 'odyssey transferred: world owner changed');
       }
       return;
@@ -63,7 +64,7 @@ export class NodeOdysseyWorlds implements OdysseyWorlds {
       return;
     }
     // A removed world (re-mint) comes back: the create's ops are newer than the removal.
-    await this.directory.createWorld(user, { name }, { id: odysseyId, system: true });
+    await this.directory.createWorld(user, { name }, { id: odysseyId, system: true, actor: CHAIN_ACTOR });
     this.log.info({ worldId: odysseyId, ownerId: user.id }, 'odyssey minted: world created');
   }
 }

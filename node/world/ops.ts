@@ -1,5 +1,5 @@
 /**
- * World operations. Every change to a world — from PosBus, REST, the seed or (later) a peer node — is an
+ * World operations. Every change to a world — from PosBus, REST, the seed, the chain or a peer node — is an
  * op, merged last-writer-wins per (object, field) or per attribute by its HLC stamp. These functions are
  * pure: applying the same op twice, or an older op after a newer one, yields "no change".
  */
@@ -14,6 +14,8 @@ export interface ObjectPutOp {
   stamp: Stamp;
   /** The node that made the op. */
   origin: string;
+  /** Who the op was made for: a user id, `system` (seed, starter assets) or `chain:<chain id>`. */
+  actor: string;
 }
 
 export interface AttributePutOp {
@@ -27,9 +29,15 @@ export interface AttributePutOp {
   value: Record<string, unknown> | null;
   stamp: Stamp;
   origin: string;
+  actor: string;
 }
 
 export type WorldOp = ObjectPutOp | AttributePutOp;
+
+/** The actor of what the node does by itself: the seed and the starter assets. */
+export const SYSTEM_ACTOR = 'system';
+/** The actor of worlds made and moved by chain events (Odyssey NFT mints and transfers). */
+export const CHAIN_ACTOR = 'chain';
 
 const IDENTITY = { x: 0, y: 0, z: 0 };
 export const DEFAULT_OBJECT_FIELDS: ObjectFields = {

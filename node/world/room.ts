@@ -22,6 +22,8 @@ export interface Member {
   sendDroppable(frame: Uint8Array): boolean;
   /** True while position frames would be dropped (the connection has not caught up). */
   readonly backlogged: boolean;
+  /** True for a person on another node (world/remote-member.ts): shown here, served there. */
+  readonly remote?: boolean;
 }
 
 interface Presence {
@@ -112,6 +114,13 @@ export class Room {
     presence.moved = true;
   }
 
+  /** The poses of the members connected to this node (what it publishes to other nodes). */
+  *localPresences(): Generator<{ member: Member; transform: TransformNoScale }> {
+    for (const presence of this.presences.values()) {
+      if (!presence.member.remote) yield { member: presence.member, transform: presence.entry.transform };
+    }
+  }
+
   broadcast(frame: Uint8Array, except?: string): void {
     for (const [userId, presence] of this.presences) {
       if (userId !== except) presence.member.sendReliable(frame);
@@ -126,6 +135,7 @@ export class Room {
     const moved = this.encodeCells(now, true);
     let everyone: Map<number, Uint8Array[]> | undefined;
     for (const presence of this.presences.values()) {
+      if (presence.member.remote) continue;
       if (presence.missed) {
         // Latest wins: a member that missed frames gets the current picture of its neighbourhood instead of
         // the backlog — once it has caught up; until then nothing is encoded for it.

@@ -5,6 +5,7 @@
  */
 import type { Database } from '../../storage/db/database.ts';
 import type { ObjectFields } from '../../storage/db/records.ts';
+import { SYSTEM_ACTOR, type WorldOp } from './ops.ts';
 import { CORE_PLUGIN_ID } from './render.ts';
 import type { WorldStore } from './world-store.ts';
 
@@ -33,6 +34,19 @@ const SEED_VERSION = 1;
 
 const v = (x: number, y: number, z: number) => ({ x, y, z });
 
+/**
+ * Seed ops carry one fixed stamp, the same on every node, just above "never written": every node's seed
+ * is then the same op, and any real edit — made on any node, at any time — wins over it. Otherwise a node
+ * that joins a federation later would reset the default world to its fresh seed.
+ */
+export const SEED_STAMP = '000000000001:0000:seed';
+/** The starter assets' changes to the default world (skybox, tower model), one step after the seed. */
+export const STARTER_STAMP = '000000000002:0000:seed';
+
+export function seeded<T extends WorldOp>(op: T, stamp = SEED_STAMP): T {
+  return { ...op, stamp, origin: 'seed' };
+}
+
 export async function seed(db: Database, store: WorldStore): Promise<boolean> {
   if (((await db.meta.get(SEED_MARKER)) as number | undefined) === SEED_VERSION) return false;
   await db.meta.put('objectTypes', Object.values(OBJECT_TYPES));
@@ -52,7 +66,7 @@ export async function seed(db: Database, store: WorldStore): Promise<boolean> {
       bound: 5000,
     },
   };
-  await store.apply(store.objectOp(DEFAULT_WORLD_ID, DEFAULT_WORLD_ID, world));
+  await store.apply(seeded(store.objectOp(DEFAULT_WORLD_ID, DEFAULT_WORLD_ID, world, SYSTEM_ACTOR)));
   const shapes = [
     { id: '5e1f0d2c-7a41-4c39-9b1e-0d0000000101', name: 'Red cube', at: v(-6, 1, 0), color: '#e63946' },
     { id: '5e1f0d2c-7a41-4c39-9b1e-0d0000000102', name: 'Green cube', at: v(0, 1, -6), color: '#2a9d8f' },
@@ -61,30 +75,55 @@ export async function seed(db: Database, store: WorldStore): Promise<boolean> {
   ];
   for (const shape of shapes) {
     await store.apply(
-      store.objectOp(DEFAULT_WORLD_ID, shape.id, {
-        parentId: DEFAULT_WORLD_ID,
-        ownerId: SYSTEM_USER_ID,
-        typeId: OBJECT_TYPES.custom.id,
-        name: shape.name,
-        assetType: BASIC_ASSETS[0].id,
-        assetFormat: BASIC_ASSETS[0].format,
-        transform: {
-          position: shape.at,
-          rotation: v(0, 0, 0),
-          scale: shape.name === 'Tower' ? v(2, 8, 2) : v(2, 2, 2),
-        },
-        isEditable: true,
-        showOnMinimap: true,
-      }),
+      seeded(
+        store.objectOp(
+          DEFAULT_WORLD_ID,
+          shape.id,
+          {
+            parentId: DEFAULT_WORLD_ID,
+            ownerId: SYSTEM_USER_ID,
+            typeId: OBJECT_TYPES.custom.id,
+            name: shape.name,
+            assetType: BASIC_ASSETS[0].id,
+            assetFormat: BASIC_ASSETS[0].format,
+            transform: {
+              position: shape.at,
+              rotation: v(0, 0, 0),
+              scale: shape.name === 'Tower' ? v(2, 8, 2) : v(2, 2, 2),
+            },
+            isEditable: true,
+            showOnMinimap: true,
+          },
+          SYSTEM_ACTOR,
+        ),
+      ),
     );
     await store.apply(
-      store.attributeOp(DEFAULT_WORLD_ID, shape.id, CORE_PLUGIN_ID, 'object_color', { value: shape.color }),
+      seeded(
+        store.attributeOp(
+          DEFAULT_WORLD_ID,
+          shape.id,
+          CORE_PLUGIN_ID,
+          'object_color',
+          { value: shape.color },
+          SYSTEM_ACTOR,
+        ),
+      ),
     );
   }
   await store.apply(
-    store.attributeOp(DEFAULT_WORLD_ID, DEFAULT_WORLD_ID, CORE_PLUGIN_ID, 'active_skybox', {
-      render_hash: DEFAULT_SKYBOX_HASH,
-    }),
+    seeded(
+      store.attributeOp(
+        DEFAULT_WORLD_ID,
+        DEFAULT_WORLD_ID,
+        CORE_PLUGIN_ID,
+        'active_skybox',
+        {
+          render_hash: DEFAULT_SKYBOX_HASH,
+        },
+        SYSTEM_ACTOR,
+      ),
+    ),
   );
   await db.meta.put(SEED_MARKER, SEED_VERSION);
   return true;

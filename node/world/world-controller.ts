@@ -2,6 +2,7 @@
  * Everything that happens inside worlds: entering and leaving, the object tree, locks and object moves,
  * and turning every applied change into PosBus messages for the people in that world.
  */
+import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import {
   type AnyMap,
@@ -15,6 +16,7 @@ import {
 import type { ObjectRecord } from '../../storage/db/records.ts';
 import type { UserStore } from '../user/user-store.ts';
 import type { Access } from './access.ts';
+import type { RemoteMember } from './remote-member.ts';
 import { addRenderSlot } from './render.ts';
 import { type Member, Room, type RoomOptions } from './room.ts';
 import { objectData, objectDefinition, objectTree, renderData, userData } from './wire.ts';
@@ -36,10 +38,17 @@ export interface WorldControllerComponents {
   relaysAttribute(pluginId: string, name: string): boolean;
 }
 
+/** What local members do that other nodes must hear of (federation listens). */
+export interface WorldControllerEvents {
+  entered: [worldId: string, member: Member, pose: TransformNoScale];
+  left: [worldId: string, userId: string];
+  lock: [worldId: string, objectId: string, userId: string, locked: boolean];
+}
+
 const ORIGIN: TransformNoScale = { position: { x: 0, y: 0, z: 0 }, rotation: { x: 0, y: 0, z: 0 } };
 export const DEFAULT_WORLD_BOUND = 100_000;
 
-export class WorldController {
+export class WorldController extends EventEmitter<WorldControllerEvents> {
   private readonly store: WorldStore;
   private readonly users: UserStore;
   private readonly access: Access;
@@ -52,8 +61,11 @@ export class WorldController {
   /** userId → the world it is in */
   private readonly whereabouts = new Map<string, string>();
   private readonly onChange = (change: WorldChange) => this.fanOut(change);
+  /** Fetches a world this node does not hold (federation: mirror it from a peer); true when it now has it. */
+  private worldSource: ((worldId: string) => Promise<boolean>) | undefined;
 
   constructor(components: WorldControllerComponents, options: WorldControllerOptions) {
+    super();
     this.store = components.store;
     this.users = components.users;
     this.access = components.access;
@@ -96,9 +108,17 @@ export class WorldController {
     return room?.size ?? 0;
   }
 
+  /** Where teleports into a world this node does not hold look for it (set by federation). */
+  setWorldSource(source: ((worldId: string) => Promise<boolean>) | undefined): void {
+    this.worldSource = source;
+  }
+
   /** Enters `worldId` (leaving the current world first) and streams the world to the member. */
   async teleport(member: Member, worldId: string): Promise<boolean> {
-    const state = this.store.get(worldId);
+    let state = this.store.get(worldId);
+    if (!state && this.worldSource && (await this.worldSource(worldId).catch(() => false))) {
+      state = this.store.get(worldId);
+    }
     if (!state) {
       member.sendReliable(encode({ type: 'Signal', value: SignalType.WorldDoesNotExist }));
       return false;
@@ -145,6 +165,7 @@ export class WorldController {
       member.sendReliable(encode({ type: 'AddUsers', users: chunk }));
     }
     this.log.debug({ userId, worldId, users: room.size }, 'entered world');
+    this.emit('entered', worldId, member, pose);
     return true;
   }
 
@@ -156,13 +177,11 @@ export class WorldController {
     const room = this.rooms.get(worldId);
     if (!room) return;
     const presence = room.remove(userId);
-    for (const [objectId, holder] of room.locks) {
-      if (holder !== userId) continue;
-      room.locks.delete(objectId);
-      room.broadcast(encode({ type: 'LockObjectResponse', id: objectId, result: 0, lockOwner: NIL_UMID }));
-    }
+    for (const objectId of this.releaseLocksOf(room, userId))
+      this.emit('lock', worldId, objectId, userId, false);
     room.broadcast(encode({ type: 'RemoveUsers', users: [userId] }));
     if (room.size === 0) this.closeRoom(worldId);
+    this.emit('left', worldId, userId);
     if (presence) {
       const { position, rotation } = presence.entry.transform;
       await this.users.savePosition(userId, worldId, { position, rotation, at: Date.now() });
@@ -184,6 +203,7 @@ export class WorldController {
     }
     room.locks.set(objectId, userId);
     room.broadcast(encode({ type: 'LockObjectResponse', id: objectId, result: 1, lockOwner: userId }));
+    this.emit('lock', room.worldId, objectId, userId, true);
   }
 
   unlock(member: Member, objectId: string): void {
@@ -199,6 +219,78 @@ export class WorldController {
     }
     room.locks.delete(objectId);
     room.broadcast(encode({ type: 'LockObjectResponse', id: objectId, result: 1, lockOwner: NIL_UMID }));
+    this.emit('lock', room.worldId, objectId, userId, false);
+  }
+
+  /** A person on another node is in the world: shown to everyone here. False when they are connected here. */
+  addRemote(worldId: string, member: RemoteMember, pose: TransformNoScale): boolean {
+    if (!this.store.get(worldId)) return false;
+    const room = this.roomFor(worldId);
+    const present = room.member(member.user.id);
+    if (present && !present.remote) return false;
+    if (present) {
+      room.move(member.user.id, pose);
+      return true;
+    }
+    room.add(member, pose);
+    room.broadcast(encode({ type: 'AddUsers', users: [userData(member.user, pose)] }), member.user.id);
+    return true;
+  }
+
+  /** A person on another node left the world (or their node went silent): their locks go with them. */
+  removeRemote(worldId: string, userId: string): void {
+    const room = this.rooms.get(worldId);
+    if (!room?.member(userId)?.remote) return;
+    room.remove(userId);
+    this.releaseLocksOf(room, userId);
+    room.broadcast(encode({ type: 'RemoveUsers', users: [userId] }));
+    if (room.size === 0) this.closeRoom(worldId);
+  }
+
+  moveRemote(worldId: string, userId: string, pose: TransformNoScale): void {
+    const room = this.rooms.get(worldId);
+    if (room?.member(userId)?.remote) room.move(userId, pose);
+  }
+
+  /**
+   * A lock taken or released on another node that won there and here (federation decides by the claims'
+   * stamps). A local holder it overrides is told its lock failed; everyone else sees the new holder.
+   */
+  applyRemoteLock(worldId: string, objectId: string, userId: string, locked: boolean): void {
+    const room = this.rooms.get(worldId);
+    if (!room) return;
+    const holder = room.locks.get(objectId);
+    if (!locked) {
+      if (holder !== userId) return;
+      room.locks.delete(objectId);
+      room.broadcast(encode({ type: 'LockObjectResponse', id: objectId, result: 1, lockOwner: NIL_UMID }));
+      return;
+    }
+    if (holder === userId) return;
+    const loser = holder ? room.member(holder) : undefined;
+    loser?.sendReliable(encode({ type: 'LockObjectResponse', id: objectId, result: 0, lockOwner: userId }));
+    room.locks.set(objectId, userId);
+    room.broadcast(
+      encode({ type: 'LockObjectResponse', id: objectId, result: 1, lockOwner: userId }),
+      holder,
+    );
+  }
+
+  /** Releases every lock `userId` holds in the room, telling everyone; returns the objects. */
+  private releaseLocksOf(room: Room, userId: string): string[] {
+    const released: string[] = [];
+    for (const [objectId, holder] of room.locks) {
+      if (holder !== userId) continue;
+      room.locks.delete(objectId);
+      room.broadcast(encode({ type: 'LockObjectResponse', id: objectId, result: 0, lockOwner: NIL_UMID }));
+      released.push(objectId);
+    }
+    return released;
+  }
+
+  /** Rooms with people in them, local or remote. */
+  roomsInUse(): IterableIterator<Room> {
+    return this.rooms.values();
   }
 
   /** Moves an object for its lock holder; persisted, then relayed to the world by the change fan-out. */
@@ -206,7 +298,7 @@ export class WorldController {
     const room = this.roomOf(member.user.id);
     if (!room || room.locks.get(objectId) !== member.user.id) return false;
     if (!isFiniteTransform(transform) || !this.withinBounds(room.worldId, transform.position)) return false;
-    await this.store.apply(this.store.objectOp(room.worldId, objectId, { transform }));
+    await this.store.apply(this.store.objectOp(room.worldId, objectId, { transform }, member.user.id));
     return true;
   }
 

@@ -101,7 +101,7 @@ export class WorldDirectory {
   async createWorld(
     owner: UserRecord,
     input: { name: string } & WorldText,
-    opts: { id?: string; system?: boolean } = {},
+    opts: { id?: string; system?: boolean; actor?: string } = {},
   ): Promise<WorldView> {
     if (!opts.system && !this.mayCreateWorld(owner)) {
       throw refuse(
@@ -112,24 +112,37 @@ export class WorldDirectory {
       );
     }
     const id = opts.id ?? randomUUID();
+    const actor = opts.actor ?? owner.id;
     await this.store.apply(
-      this.store.objectOp(id, id, {
-        // Explicit, so that re-creating a removed world with the same id (a re-mint) brings it back.
-        removed: false,
-        parentId: '',
-        ownerId: owner.id,
-        typeId: OBJECT_TYPES.world.id,
-        name: input.name,
-        transform: structuredClone(DEFAULT_OBJECT_FIELDS.transform),
-        isEditable: false,
-        showOnMinimap: false,
-        options: { spawnPoint: structuredClone(DEFAULT_SPAWN_POINT), publicEditing: false },
-      }),
+      this.store.objectOp(
+        id,
+        id,
+        {
+          // Explicit, so that re-creating a removed world with the same id (a re-mint) brings it back.
+          removed: false,
+          parentId: '',
+          ownerId: owner.id,
+          typeId: OBJECT_TYPES.world.id,
+          name: input.name,
+          transform: structuredClone(DEFAULT_OBJECT_FIELDS.transform),
+          isEditable: false,
+          showOnMinimap: false,
+          options: { spawnPoint: structuredClone(DEFAULT_SPAWN_POINT), publicEditing: false },
+        },
+        actor,
+      ),
     );
     await this.store.apply(
-      this.store.attributeOp(id, id, CORE_PLUGIN_ID, 'active_skybox', { render_hash: DEFAULT_SKYBOX_HASH }),
+      this.store.attributeOp(
+        id,
+        id,
+        CORE_PLUGIN_ID,
+        'active_skybox',
+        { render_hash: DEFAULT_SKYBOX_HASH },
+        actor,
+      ),
     );
-    await this.writeWorldText(id, input);
+    await this.writeWorldText(id, input, actor);
     this.log.info({ worldId: id, ownerId: owner.id }, 'world created');
     return this.world(id);
   }
@@ -157,9 +170,9 @@ export class WorldDirectory {
     this.requireWorld(worldId);
     this.requireAdmin(caller, worldId);
     if (patch.name !== undefined) {
-      await this.store.apply(this.store.objectOp(worldId, worldId, { name: patch.name }));
+      await this.store.apply(this.store.objectOp(worldId, worldId, { name: patch.name }, caller.id));
     }
-    await this.writeWorldText(worldId, patch);
+    await this.writeWorldText(worldId, patch, caller.id);
   }
 
   /** The users in the world right now. */
@@ -180,7 +193,7 @@ export class WorldDirectory {
     if (!this.access.isObjectAdmin(caller, worldId)) throw refuse('not_admin', 'user is not admin');
   }
 
-  private async writeWorldText(worldId: string, text: WorldText): Promise<void> {
+  private async writeWorldText(worldId: string, text: WorldText, actor: string): Promise<void> {
     const writes: [keyof typeof WORLD_ATTRIBUTES, string | undefined][] = [
       ['description', text.description],
       ['websiteLink', text.websiteLink],
@@ -189,7 +202,7 @@ export class WorldDirectory {
       if (value === undefined) continue;
       const { name, field } = WORLD_ATTRIBUTES[which];
       await this.store.apply(
-        this.store.attributeOp(worldId, worldId, CORE_PLUGIN_ID, name, { [field]: value }),
+        this.store.attributeOp(worldId, worldId, CORE_PLUGIN_ID, name, { [field]: value }, actor),
       );
     }
   }

@@ -167,8 +167,8 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
     await Promise.all(this.queues.values());
   }
 
-  /** Builds an object op stamped now by this node. */
-  objectOp(worldId: string, objectId: string, fields: Partial<ObjectFields>): ObjectPutOp {
+  /** Builds an object op stamped now by this node, made for `actor` (see `ObjectPutOp.actor`). */
+  objectOp(worldId: string, objectId: string, fields: Partial<ObjectFields>, actor: string): ObjectPutOp {
     return {
       kind: 'object.put',
       worldId,
@@ -176,6 +176,7 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
       fields,
       stamp: this.clock.now(),
       origin: this.clock.nodeId,
+      actor,
     };
   }
 
@@ -185,6 +186,7 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
     pluginId: string,
     name: string,
     value: Record<string, unknown> | null,
+    actor: string,
   ): AttributePutOp {
     return {
       kind: 'attribute.put',
@@ -195,6 +197,7 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
       value,
       stamp: this.clock.now(),
       origin: this.clock.nodeId,
+      actor,
     };
   }
 }

@@ -274,7 +274,14 @@ describe('activities', () => {
     const store = node.node.store;
     const worldAvatar = { render_hash: 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' };
     await store.apply(
-      store.attributeOp(DEFAULT_WORLD_ID, DEFAULT_WORLD_ID, CORE_PLUGIN_ID, 'world_avatar', worldAvatar),
+      store.attributeOp(
+        DEFAULT_WORLD_ID,
+        DEFAULT_WORLD_ID,
+        CORE_PLUGIN_ID,
+        'world_avatar',
+        worldAvatar,
+        'system',
+      ),
     );
     const res = await post(node, author, RED_CUBE, { type: 'screenshot', hash: HASH });
     expect(res.body).toMatchObject({
@@ -285,7 +292,7 @@ describe('activities', () => {
       world_avatar_hash: worldAvatar.render_hash,
     });
     await store.apply(
-      store.attributeOp(DEFAULT_WORLD_ID, DEFAULT_WORLD_ID, CORE_PLUGIN_ID, 'world_avatar', null),
+      store.attributeOp(DEFAULT_WORLD_ID, DEFAULT_WORLD_ID, CORE_PLUGIN_ID, 'world_avatar', null, 'system'),
     );
   });
 

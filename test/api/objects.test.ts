@@ -143,7 +143,9 @@ describe('objects API', () => {
   it('clone copies the object and its attributes next to it', async () => {
     const id = await createObject(node, owner.token, world, { asset_3d_id: CUBE_ASSET, transform: AT(5) });
     const { store } = node.node;
-    await store.apply(store.attributeOp(world, id, CORE_PLUGIN_ID, 'object_color', { value: '#abcdef' }));
+    await store.apply(
+      store.attributeOp(world, id, CORE_PLUGIN_ID, 'object_color', { value: '#abcdef' }, 'system'),
+    );
     const viewer = await visitor();
     const added = viewer.client.next('AddObjects', { filter: (m) => m.objects[0]?.id !== id });
     const res = await call<{ object_id: string }>(node, 'POST', `${api}/objects/${id}/clone`, {

@@ -79,7 +79,7 @@ describe('pins and garbage collection', () => {
     await createObject(node, owner.token, world1, { asset_3d_id: keptSharer.umid });
     const store = node.node.store;
     await store.apply(
-      store.attributeOp(world1, world1, CORE_PLUGIN_ID, 'active_skybox', { render_hash: sky.cid }),
+      store.attributeOp(world1, world1, CORE_PLUGIN_ID, 'active_skybox', { render_hash: sky.cid }, 'system'),
     );
     await node.node.assets.keeper.sweep();
     for (const a of [used, sky, keptSharer]) expect(await pinned(a)).toBe(true);
@@ -104,9 +104,9 @@ describe('pins and garbage collection', () => {
 
     // A skybox changed away from an asset releases it; a removed world releases everything in it.
     await store.apply(
-      store.attributeOp(world1, world1, CORE_PLUGIN_ID, 'active_skybox', { render_hash: '' }),
+      store.attributeOp(world1, world1, CORE_PLUGIN_ID, 'active_skybox', { render_hash: '' }, 'system'),
     );
-    await store.apply(store.objectOp(world1, world1, { removed: true }));
+    await store.apply(store.objectOp(world1, world1, { removed: true }, 'system'));
     expect((await gc()).removed_assets.sort()).toEqual([sky.cid, keptSharer.cid].sort());
   });
 

@@ -55,9 +55,16 @@ describe('slow consumers', () => {
     fast.client.on('UsersTransformList', () => ticksSeen++);
     for (let i = 0; i < 400 && node.node.worlds.roomOf(user.id); i++) {
       await store.apply(
-        store.attributeOp(DEFAULT_WORLD_ID, DEFAULT_WORLD_ID, CORE_PLUGIN_ID, 'shaders', {
-          text: `${i}${big}`,
-        }),
+        store.attributeOp(
+          DEFAULT_WORLD_ID,
+          DEFAULT_WORLD_ID,
+          CORE_PLUGIN_ID,
+          'shaders',
+          {
+            text: `${i}${big}`,
+          },
+          'system',
+        ),
       );
       if (i % 20 === 0)
         fast.client.send({

@@ -83,9 +83,11 @@ describe('objects: locks, moves and changes', () => {
     const { store } = node.node;
     const worldId = '0a0b0c0d-0000-4000-8000-000000000001';
     const objectId = '0a0b0c0d-0000-4000-8000-000000000002';
-    await store.apply(store.objectOp(worldId, worldId, { name: 'Private', ownerId: NIL_UMID, options: {} }));
     await store.apply(
-      store.objectOp(worldId, objectId, { parentId: worldId, name: 'Statue', ownerId: NIL_UMID }),
+      store.objectOp(worldId, worldId, { name: 'Private', ownerId: NIL_UMID, options: {} }, 'system'),
+    );
+    await store.apply(
+      store.objectOp(worldId, objectId, { parentId: worldId, name: 'Statue', ownerId: NIL_UMID }, 'system'),
     );
     const a = await join(worldId);
     const refused = a.client.next('LockObjectResponse');
@@ -100,14 +102,21 @@ describe('objects: locks, moves and changes', () => {
 
     const added = a.client.next('AddObjects');
     await store.apply(
-      store.objectOp(DEFAULT_WORLD_ID, objectId, { parentId: DEFAULT_WORLD_ID, name: 'Lamp' }),
+      store.objectOp(DEFAULT_WORLD_ID, objectId, { parentId: DEFAULT_WORLD_ID, name: 'Lamp' }, 'system'),
     );
     expect((await added).objects).toMatchObject([{ id: objectId, name: 'Lamp', parentId: DEFAULT_WORLD_ID }]);
 
     // A type with posbus_auto goes out as its value; render data (object_color) as ObjectData.
     const changed = a.client.next('AttributeValueChanged');
     await store.apply(
-      store.attributeOp(DEFAULT_WORLD_ID, objectId, CORE_PLUGIN_ID, 'soundtrack', { tracks: ['a'] }),
+      store.attributeOp(
+        DEFAULT_WORLD_ID,
+        objectId,
+        CORE_PLUGIN_ID,
+        'soundtrack',
+        { tracks: ['a'] },
+        'system',
+      ),
     );
     expect(await changed).toMatchObject({
       attributeName: 'soundtrack',
@@ -117,12 +126,19 @@ describe('objects: locks, moves and changes', () => {
     });
     const data = a.client.next('ObjectData');
     await store.apply(
-      store.attributeOp(DEFAULT_WORLD_ID, objectId, CORE_PLUGIN_ID, 'object_color', { value: '#123456' }),
+      store.attributeOp(
+        DEFAULT_WORLD_ID,
+        objectId,
+        CORE_PLUGIN_ID,
+        'object_color',
+        { value: '#123456' },
+        'system',
+      ),
     );
     expect((await data).entries).toEqual({ string: { object_color: '#123456' } });
 
     const removed = a.client.next('RemoveObjects');
-    await store.apply(store.objectOp(DEFAULT_WORLD_ID, objectId, { removed: true }));
+    await store.apply(store.objectOp(DEFAULT_WORLD_ID, objectId, { removed: true }, 'system'));
     expect((await removed).objects).toEqual([objectId]);
 
     // A late joiner gets neither the removed object nor its data.

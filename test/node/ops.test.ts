@@ -9,6 +9,7 @@ const op = (stamp: string, fields: ObjectPutOp['fields']): ObjectPutOp => ({
   fields,
   stamp,
   origin: 'n',
+  actor: 'system',
 });
 
 describe('hybrid logical clock', () => {
@@ -82,6 +83,7 @@ describe('last-writer-wins merge', () => {
       pluginId: 'p',
       name: 'a',
       origin: 'n',
+      actor: 'system',
     };
     const set = mergeAttribute(undefined, { ...base, value: { v: 1 }, stamp: s1 }, 0);
     expect(set?.value).toEqual({ v: 1 });

@@ -82,7 +82,20 @@ describe('the odyssey-node command', () => {
     try {
       const child = spawn(
         NODE_BIN,
-        ['bin/odyssey-node.js', 'start', '--data', dir, '--port', '0', '--log-level', 'info'],
+        [
+          'bin/odyssey-node.js',
+          'start',
+          '--data',
+          dir,
+          '--port',
+          '0',
+          '--p2p-port',
+          '0',
+          '--p2p-ws-port',
+          '0',
+          '--log-level',
+          'info',
+        ],
         {
           stdio: ['ignore', 'pipe', 'pipe'],
         },

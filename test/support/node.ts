@@ -25,7 +25,15 @@ export interface TestNode {
 export async function startNode(overrides: Partial<NodeConfig> = {}, dir?: string): Promise<TestNode> {
   const dataDir = dir ?? (await mkdtemp(join(tmpdir(), 'odyssey-test-')));
   const config = loadConfig({
-    flags: { data: dataDir, host: '127.0.0.1', port: 0, logLevel: 'silent', ...overrides },
+    flags: {
+      data: dataDir,
+      host: '127.0.0.1',
+      port: 0,
+      p2pPort: 0,
+      p2pWsPort: 0,
+      logLevel: 'silent',
+      ...overrides,
+    },
   });
   const node = new OdysseyNode(config);
   await node.start();

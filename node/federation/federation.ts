@@ -1,0 +1,378 @@
+/**
+ * Federation: one world lives on several nodes. For every world this node holds it gossips the ops made
+ * here on the world's ops topic, checks and applies the ops other nodes made (op-rules.ts, then the same
+ * `WorldStore.apply` as a local edit), serves and pulls world sync, and carries people across nodes
+ * (people.ts). It announces itself on the directory topic, keeps its bootstrap peers connected, mirrors
+ * worlds on demand (an admin, a teleport) or all of them (`--replicate all`), and compares each held world
+ * with the trusted peers that hold it at start, on their first announcement and every sync interval.
+ */
+import type { PeerId } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import type { Logger } from 'pino';
+import {
+  DIRECTORY_TOPIC,
+  decodeAnnouncement,
+  decodeOp,
+  encodeAnnouncement,
+  encodeOp,
+  opsTopic,
+} from '../../protocol/gossip/index.ts';
+import type { AttributeService } from '../attributes/attribute-service.ts';
+import type { Access } from '../world/access.ts';
+import { remoteUser } from '../world/remote-member.ts';
+import type { WorldController } from '../world/world-controller.ts';
+import type { WorldChange, WorldStore } from '../world/world-store.ts';
+import { BootstrapDialer, parseBootstrap } from './dialer.ts';
+import { type FederatedWorld, NodeDirectory } from './directory.ts';
+import { Gossip, type HandlerVerdict } from './gossip.ts';
+import { checkRemoteOp, type OpRuleContext } from './op-rules.ts';
+import type { P2pHost } from './p2p-host.ts';
+import { type PeerCounters, Peers } from './peers.ts';
+import { FederatedPeople } from './people.ts';
+import { WorldSync } from './world-sync.ts';
+
+export interface FederationOptions {
+  name: string;
+  version: string;
+  publicUrl: string;
+  trust: string;
+  bootstrap: string;
+  replicate: 'on-demand' | 'all';
+  /** World ids to mirror from the start, comma-separated. */
+  mirrors: string;
+  syncIntervalMs: number;
+  announceIntervalMs: number;
+  silenceTimeoutMs: number;
+  maxClockSkewMs: number;
+  tickMs: number;
+  positionBatch: number;
+  /** Largest gossip message, bytes. */
+  maxMessageBytes: number;
+  /** True when this node follows a chain itself. */
+  followsChain: boolean;
+}
+
+export interface FederationComponents {
+  host: P2pHost;
+  store: WorldStore;
+  worlds: WorldController;
+  access: Access;
+  attributes: AttributeService;
+  logger: Logger;
+}
+
+export interface PeerView extends PeerCounters {
+  peerId: string;
+  trusted: boolean;
+  connected: boolean;
+  addresses: string[];
+  name: string | null;
+  url: string | null;
+  worlds: string[];
+}
+
+const PING_INTERVAL_MS = 10_000;
+
+export class Federation {
+  readonly peers: Peers;
+  readonly directory: NodeDirectory;
+  private readonly c: FederationComponents;
+  private readonly options: FederationOptions;
+  private readonly log: Logger;
+  private readonly self: string;
+  private readonly gossip: Gossip;
+  private readonly sync: WorldSync;
+  private readonly people: FederatedPeople;
+  private readonly dialer: BootstrapDialer;
+  private readonly held = new Set<string>();
+  private readonly mirroring = new Map<string, Promise<boolean>>();
+  private readonly syncing = new Map<string, Promise<void>>();
+  private timers: NodeJS.Timeout[] = [];
+  private readonly rules: OpRuleContext;
+  private readonly onChange = (change: WorldChange) => this.publishChange(change);
+
+  constructor(components: FederationComponents, options: FederationOptions) {
+    const pubsub = components.host.services.pubsub;
+    if (!pubsub) throw new Error('federation needs a host with gossipsub (p2p-host.ts `network`)');
+    this.c = components;
+    this.options = options;
+    this.log = components.logger.child({ component: 'federation' });
+    this.self = components.host.peerId.toString();
+    this.peers = new Peers(options.trust);
+    this.directory = new NodeDirectory({ silenceTimeoutMs: options.silenceTimeoutMs });
+    this.gossip = new Gossip({ pubsub, peers: this.peers, logger: this.log });
+    this.sync = new WorldSync(
+      { host: components.host, store: components.store, peers: this.peers, logger: this.log },
+      { maxClockSkewMs: options.maxClockSkewMs },
+    );
+    this.people = new FederatedPeople(
+      { gossip: this.gossip, worlds: components.worlds, clock: components.store.clock, logger: this.log },
+      {
+        tickMs: options.tickMs,
+        rosterIntervalMs: options.announceIntervalMs,
+        silenceTimeoutMs: options.silenceTimeoutMs,
+        batchSize: options.positionBatch,
+        maxMessageBytes: options.maxMessageBytes,
+      },
+    );
+    this.dialer = new BootstrapDialer(
+      { host: components.host, logger: this.log },
+      parseBootstrap(options.bootstrap),
+    );
+    this.rules = {
+      access: components.access,
+      mayWriteAttribute: (actor, objectId, pluginId, name) =>
+        components.attributes.mayWriteObjectAttribute(remoteUser(actor, '', false), objectId, {
+          pluginId,
+          name,
+        }),
+      followsChain: options.followsChain,
+      now: 0,
+      maxClockSkewMs: options.maxClockSkewMs,
+    };
+  }
+
+  get peerId(): string {
+    return this.self;
+  }
+
+  async start(): Promise<void> {
+    await this.sync.start();
+    this.people.start();
+    this.gossip.on(DIRECTORY_TOPIC, (data, from) => this.onAnnouncement(data, from));
+    for (const worldId of this.c.store.worldIds()) this.hold(worldId);
+    this.c.store.on('change', this.onChange);
+    this.c.worlds.setWorldSource((worldId) => this.mirror(worldId));
+    this.dialer.start();
+    const every = (ms: number, run: () => void) => {
+      const t = setInterval(run, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(this.options.announceIntervalMs, () => this.announce());
+    every(this.options.syncIntervalMs, () => this.syncAll());
+    every(PING_INTERVAL_MS, () => void this.measureLatency());
+    this.announce();
+    for (const worldId of splitList(this.options.mirrors)) {
+      void this.mirror(worldId).then((ok) => {
+        if (!ok)
+          this.log.warn({ worldId }, 'configured mirror not found yet; retried when a holder announces it');
+      });
+    }
+    this.log.info(
+      { peerId: this.self, listen: this.listenAddresses(), trust: this.options.trust || 'nobody' },
+      'federation started',
+    );
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.dialer.stop();
+    this.c.worlds.setWorldSource(undefined);
+    this.c.store.off('change', this.onChange);
+    this.people.stop();
+    for (const topic of this.gossip.subscribed) this.gossip.off(topic);
+    await this.sync.stop();
+    await Promise.allSettled([...this.syncing.values(), ...this.mirroring.values()]);
+  }
+
+  listenAddresses(): string[] {
+    return this.c.host.getMultiaddrs().map(String);
+  }
+
+  connectedPeers(): string[] {
+    return this.c.host.getPeers().map(String);
+  }
+
+  /** Every peer heard of: connected, announced, or counted. */
+  peerViews(): PeerView[] {
+    const connected = new Set(this.connectedPeers());
+    const nodes = new Map(this.directory.live().map((n) => [n.peerId, n]));
+    const ids = new Set([...connected, ...nodes.keys(), ...this.peers.known()]);
+    return [...ids].sort().map((peerId) => {
+      const node = nodes.get(peerId);
+      return {
+        peerId,
+        trusted: this.peers.isTrusted(peerId),
+        connected: connected.has(peerId),
+        addresses: this.c.host.getConnections(peerIdFromString(peerId)).map((c) => c.remoteAddr.toString()),
+        name: node?.name ?? null,
+        url: node?.url || null,
+        worlds: node?.worlds.map((w) => w.id) ?? [],
+        ...this.peers.stats(peerId),
+      };
+    });
+  }
+
+  /** The federation's worlds as announced by live peers (this node's own included). */
+  federatedWorlds(): FederatedWorld[] {
+    const worlds = new Map(this.directory.worlds().map((w) => [w.id, w]));
+    for (const entry of this.ownWorlds()) {
+      const known = worlds.get(entry.id);
+      if (known) {
+        known.nodes.unshift(this.self);
+        known.online += entry.online;
+      } else worlds.set(entry.id, { ...entry, nodes: [this.self] });
+    }
+    return [...worlds.values()];
+  }
+
+  /**
+   * Starts holding a world another node has: subscribes, then pulls it from a trusted peer that holds it.
+   * True when the world is here afterwards. Concurrent calls for one world share one attempt.
+   */
+  mirror(worldId: string): Promise<boolean> {
+    if (this.c.store.get(worldId)) {
+      this.hold(worldId);
+      return Promise.resolve(true);
+    }
+    let attempt = this.mirroring.get(worldId);
+    if (!attempt) {
+      attempt = this.fetch(worldId).finally(() => this.mirroring.delete(worldId));
+      this.mirroring.set(worldId, attempt);
+    }
+    return attempt;
+  }
+
+  private async fetch(worldId: string): Promise<boolean> {
+    const holders = this.directory.holders(worldId).filter((p) => this.usable(p));
+    if (!holders.length) return false;
+    this.hold(worldId);
+    for (const peer of holders) {
+      try {
+        const result = await this.sync.pull(peerIdFromString(peer), worldId);
+        if (this.c.store.get(worldId)) {
+          this.log.info({ worldId, peer, objects: result.objects }, 'world mirrored');
+          this.announce();
+          return true;
+        }
+      } catch (error) {
+        this.log.warn({ worldId, peer, err: error }, 'world mirror from peer failed');
+      }
+    }
+    return false;
+  }
+
+  private hold(worldId: string): void {
+    if (this.held.has(worldId)) return;
+    this.held.add(worldId);
+    this.gossip.on(opsTopic(worldId), (data, from) => this.onOp(worldId, data, from));
+    this.people.hold(worldId);
+  }
+
+  private publishChange(change: WorldChange): void {
+    // Only ops made here go out: a received op is never echoed as a new one.
+    if (change.op.origin !== this.self) return;
+    if (change.kind === 'object' && change.created && change.object.id === change.worldId) {
+      this.hold(change.worldId);
+    }
+    if (this.held.has(change.worldId)) this.gossip.publish(opsTopic(change.worldId), encodeOp(change.op));
+  }
+
+  private async onOp(worldId: string, data: Uint8Array, from: string): Promise<HandlerVerdict> {
+    const wire = decodeOp(data, this.options.maxMessageBytes);
+    if (wire.worldId !== worldId) return { reject: 'wrong_topic' };
+    this.rules.now = Date.now();
+    const verdict = await checkRemoteOp(wire, from, this.c.store.get(worldId), this.rules);
+    if (verdict.verdict === 'accept') {
+      await this.c.store.apply(verdict.op);
+      return 'accept';
+    }
+    if (verdict.verdict === 'ignore') {
+      // Not checkable yet (its parent or world is missing here): world sync brings the state later.
+      this.log.debug({ worldId, from, reason: verdict.reason }, 'op ignored');
+      if (verdict.reason !== 'chain_followed_here') this.scheduleSync(from, worldId);
+      return 'ignore';
+    }
+    return { reject: verdict.reason };
+  }
+
+  private onAnnouncement(data: Uint8Array, from: string): HandlerVerdict {
+    const announcement = decodeAnnouncement(data, this.options.maxMessageBytes);
+    const first = this.directory.record(from, announcement, Date.now());
+    for (const world of announcement.worlds) {
+      if (this.held.has(world.id) && this.c.store.get(world.id)) {
+        if (first) this.scheduleSync(from, world.id);
+      } else if (this.options.replicate === 'all') {
+        void this.mirror(world.id);
+      } else if (splitList(this.options.mirrors).includes(world.id)) {
+        void this.mirror(world.id);
+      }
+    }
+    return 'accept';
+  }
+
+  private ownWorlds() {
+    const online = new Map<string, number>();
+    for (const room of this.c.worlds.roomsInUse()) {
+      let n = 0;
+      for (const _ of room.localPresences()) n++;
+      online.set(room.worldId, n);
+    }
+    return [...this.held].flatMap((id) => {
+      const root = this.c.store.get(id)?.objects.get(id);
+      return root ? [{ id, name: root.name, ownerId: root.ownerId, online: online.get(id) ?? 0 }] : [];
+    });
+  }
+
+  private announce(): void {
+    this.gossip.publish(
+      DIRECTORY_TOPIC,
+      encodeAnnouncement({
+        name: this.options.name,
+        url: this.options.publicUrl,
+        version: this.options.version,
+        worlds: this.ownWorlds(),
+        at: Date.now(),
+      }),
+    );
+  }
+
+  /** Compares every held world with every live trusted peer that holds it. */
+  private syncAll(): void {
+    for (const node of this.directory.live()) {
+      if (!this.usable(node.peerId)) continue;
+      for (const w of node.worlds) if (this.held.has(w.id)) this.scheduleSync(node.peerId, w.id);
+    }
+  }
+
+  private scheduleSync(peer: string, worldId: string): void {
+    const k = `${peer}!${worldId}`;
+    if (this.syncing.has(k) || !this.usable(peer)) return;
+    const run = this.sync
+      .pull(peerIdFromString(peer), worldId)
+      .then((r) => {
+        if (r.changed) this.log.info({ peer, worldId, changed: r.changed }, 'world caught up from peer');
+      })
+      .catch((error: unknown) => this.log.debug({ peer, worldId, err: error }, 'world sync failed'))
+      .finally(() => this.syncing.delete(k));
+    this.syncing.set(k, run);
+  }
+
+  private usable(peer: string): boolean {
+    if (!this.peers.isTrusted(peer)) return false;
+    return this.c.host.getConnections(peerIdFromString(peer)).length > 0;
+  }
+
+  private async measureLatency(): Promise<void> {
+    const ping = this.c.host.services.ping;
+    if (!ping) return;
+    await Promise.all(
+      this.c.host.getPeers().map(async (peer: PeerId) => {
+        try {
+          this.peers.latency(peer.toString(), await ping.ping(peer, { signal: AbortSignal.timeout(5000) }));
+        } catch {
+          // An unanswered ping shows as a stale latency; the connection manager handles dead peers.
+        }
+      }),
+    );
+  }
+}
+
+function splitList(spec: string): string[] {
+  return spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}

@@ -1,0 +1,75 @@
+/**
+ * Gossip as the federation uses it: every topic gets a validator that refuses what an untrusted node
+ * signed, what does not decode and what its handler rejects — counted per origin peer, never delivered,
+ * never relayed. Handlers run inside validation, so a message is applied once, when it is judged.
+ */
+import { type GossipSub, TopicValidatorResult } from '@libp2p/gossipsub';
+import type { PeerId } from '@libp2p/interface';
+import type { Logger } from 'pino';
+import { GossipDecodeError } from '../../protocol/gossip/index.ts';
+import type { Peers } from './peers.ts';
+
+export type HandlerVerdict = 'accept' | 'ignore' | { reject: string };
+export type GossipHandler = (data: Uint8Array, from: string) => HandlerVerdict | Promise<HandlerVerdict>;
+
+export class Gossip {
+  private readonly pubsub: GossipSub;
+  private readonly peers: Peers;
+  private readonly log: Logger;
+
+  constructor(components: { pubsub: GossipSub; peers: Peers; logger: Logger }) {
+    this.pubsub = components.pubsub;
+    this.peers = components.peers;
+    this.log = components.logger;
+  }
+
+  get subscribed(): string[] {
+    return this.pubsub.getTopics();
+  }
+
+  on(topic: string, handler: GossipHandler): void {
+    this.pubsub.topicValidators.set(topic, async (_source: PeerId, message) => {
+      if (message.type !== 'signed') return TopicValidatorResult.Reject;
+      const from = message.from.toString();
+      if (!this.peers.isTrusted(from)) {
+        this.peers.rejected(from, 'untrusted');
+        return TopicValidatorResult.Reject;
+      }
+      let verdict: HandlerVerdict;
+      try {
+        verdict = await handler(message.data, from);
+      } catch (error) {
+        if (!(error instanceof GossipDecodeError)) {
+          this.log.warn({ err: error, topic, from }, 'gossip handler failed');
+          return TopicValidatorResult.Ignore;
+        }
+        verdict = { reject: error.reason };
+      }
+      if (verdict === 'accept') {
+        this.peers.accepted(from);
+        return TopicValidatorResult.Accept;
+      }
+      if (verdict === 'ignore') return TopicValidatorResult.Ignore;
+      this.peers.rejected(from, verdict.reject);
+      this.log.debug({ topic, from, reason: verdict.reject }, 'gossip rejected');
+      return TopicValidatorResult.Reject;
+    });
+    this.pubsub.subscribe(topic);
+  }
+
+  off(topic: string): void {
+    this.pubsub.unsubscribe(topic);
+    this.pubsub.topicValidators.delete(topic);
+  }
+
+  publish(topic: string, data: Uint8Array): void {
+    this.pubsub.publish(topic, data).catch((error: unknown) => {
+      this.log.debug({ err: error, topic }, 'gossip publish failed');
+    });
+  }
+
+  /** Peers subscribed to a topic (connected ones only). */
+  subscribers(topic: string): string[] {
+    return this.pubsub.getSubscribers(topic).map((p) => p.toString());
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * What a node checks, by itself, before it applies an op another node made: the op's fields are of the
+ * record's types, and the op's actor may do it under the world's own rules — the same `Access` and
+ * attribute-permission checks a local edit passes. Verdicts: accept; ignore (not checkable yet, e.g. the
+ * parent has not arrived: world sync brings it later); reject (counted against the sending peer).
+ */
+import { z } from 'zod';
+import type { WireOp } from '../../protocol/gossip/index.ts';
+import type { ObjectFields } from '../../storage/db/records.ts';
+import type { Access } from '../world/access.ts';
+import { isStamp, parseStamp } from '../world/hlc.ts';
+import { CHAIN_ACTOR, type WorldOp } from '../world/ops.ts';
+import { remoteUser } from '../world/remote-member.ts';
+import type { WorldState } from '../world/world-store.ts';
+
+export type Verdict = { verdict: 'accept'; op: WorldOp } | { verdict: 'ignore' | 'reject'; reason: string };
+
+const vec = z.object({ x: z.number().finite(), y: z.number().finite(), z: z.number().finite() }).strict();
+const id = z.string().max(64);
+const objectFieldsSchema = z
+  .object({
+    parentId: id,
+    ownerId: id,
+    typeId: id,
+    name: z.string().max(1000),
+    assetType: z.string().max(200),
+    assetFormat: z.number().int().min(0).max(255),
+    transform: z.object({ position: vec, rotation: vec, scale: vec }).strict(),
+    isEditable: z.boolean(),
+    tetheredToParent: z.boolean(),
+    showOnMinimap: z.boolean(),
+    options: z.record(z.string(), z.unknown()),
+    removed: z.boolean(),
+  })
+  .partial()
+  .strict();
+
+export interface OpRuleContext {
+  access: Access;
+  /** The attribute permission model (attribute-service.ts). */
+  mayWriteAttribute(actor: string, objectId: string, pluginId: string, name: string): Promise<boolean>;
+  /** True when this node follows a chain itself: chain-made ops are then derived here, not taken. */
+  followsChain: boolean;
+  now: number;
+  maxClockSkewMs: number;
+}
+
+/** Checks a gossiped op from `sender` (its signature already verified by gossipsub). */
+export async function checkRemoteOp(
+  wire: WireOp,
+  sender: string,
+  state: WorldState | undefined,
+  ctx: OpRuleContext,
+): Promise<Verdict> {
+  const stamp = isStamp(wire.stamp) ? parseStamp(wire.stamp) : undefined;
+  if (!stamp || stamp.nodeId !== wire.origin) return reject('bad_stamp');
+  if (wire.origin !== sender) return reject('not_origin');
+  if (stamp.wall > ctx.now + ctx.maxClockSkewMs) return reject('clock_skew');
+  const op = toWorldOp(wire);
+  if (!op) return reject('bad_fields');
+  if (op.actor === CHAIN_ACTOR) {
+    return ctx.followsChain
+      ? { verdict: 'ignore', reason: 'chain_followed_here' }
+      : { verdict: 'accept', op };
+  }
+  const allowed = await actorMay(op, state, ctx);
+  return allowed === true ? { verdict: 'accept', op } : allowed;
+}
+
+/** A wire op as the world store takes it; undefined when its fields are not the record's types. */
+export function toWorldOp(wire: WireOp): WorldOp | undefined {
+  if (wire.kind === 'attribute.put') return { ...wire };
+  const fields = objectFieldsSchema.safeParse(wire.fields);
+  if (!fields.success) return undefined;
+  return { ...wire, fields: fields.data as Partial<ObjectFields> };
+}
+
+async function actorMay(
+  op: WorldOp,
+  state: WorldState | undefined,
+  ctx: OpRuleContext,
+): Promise<true | Verdict> {
+  const actor = remoteUser(op.actor, '', false);
+  if (op.kind === 'attribute.put') {
+    if (!state?.objects.get(op.objectId)) return { verdict: 'ignore', reason: 'unknown_object' };
+    return (
+      (await ctx.mayWriteAttribute(op.actor, op.objectId, op.pluginId, op.name)) || reject('not_allowed')
+    );
+  }
+  const fields = op.fields;
+  const current = state?.objects.get(op.objectId);
+  if (!current) {
+    if (op.objectId === op.worldId) {
+      // A new world: its owner makes it.
+      if (state?.objects.size) return reject('not_allowed');
+      return fields.ownerId === op.actor || reject('not_owner');
+    }
+    if (!state) return { verdict: 'ignore', reason: 'unknown_world' };
+    const parentId = fields.parentId;
+    if (!parentId || !state.objects.get(parentId)) return { verdict: 'ignore', reason: 'unknown_parent' };
+    if (ctx.access.isObjectAdmin(actor, parentId)) return true;
+    const open = state.objects.get(state.id)?.options.publicEditing === true;
+    return (open && fields.ownerId === op.actor) || reject('not_allowed');
+  }
+  if (!state) return { verdict: 'ignore', reason: 'unknown_world' };
+  const names = Object.keys(fields) as (keyof ObjectFields)[];
+  if (names.includes('ownerId') && fields.ownerId !== current.ownerId) {
+    // Ownership of a world moves only by its owner's hand (or the chain, above); of an object, by an admin.
+    if (current.id === state.id) return current.ownerId === op.actor || reject('not_owner');
+  }
+  if (names.length === 1 && names[0] === 'transform' && ctx.access.canEdit(actor, state, op.objectId))
+    return true;
+  return ctx.access.isObjectAdmin(actor, op.objectId) || reject('not_allowed');
+}
+
+function reject(reason: string): Verdict {
+  return { verdict: 'reject', reason };
+}

@@ -1,0 +1,315 @@
+/**
+ * People across nodes, for every world this node holds: local members' joins, leaves and a periodic
+ * roster go out on the world's people topic, their moves once per tick as one `UsersTransformList` on the
+ * positions topic; remote people are folded into the local rooms (world/remote-member.ts) and leave when
+ * their node says so, or goes silent. High-fives to a remote person and lock claims travel here too:
+ * concurrent claims on one object resolve to the earliest stamp (ties by node id) on every node.
+ */
+import type { Logger } from 'pino';
+import {
+  decodePeople,
+  encodePeople,
+  MAX_ROSTER,
+  type PeopleMessage,
+  peopleTopic,
+  positionsTopic,
+  type RemotePerson,
+} from '../../protocol/gossip/index.ts';
+import {
+  decode,
+  encode,
+  type HighFive,
+  PosbusDecodeError,
+  type TransformNoScale,
+  type UserTransform,
+} from '../../protocol/posbus/index.ts';
+import type { HybridClock } from '../world/hlc.ts';
+import { RemoteMember, remoteUser } from '../world/remote-member.ts';
+import type { Member } from '../world/room.ts';
+import type { WorldController } from '../world/world-controller.ts';
+import type { Gossip, HandlerVerdict } from './gossip.ts';
+
+export interface PeopleOptions {
+  tickMs: number;
+  rosterIntervalMs: number;
+  silenceTimeoutMs: number;
+  /** Users per positions message. */
+  batchSize: number;
+  maxMessageBytes: number;
+}
+
+interface RemotePresence {
+  node: string;
+  lastSeenAt: number;
+}
+
+interface LockClaim {
+  userId: string;
+  stamp: string;
+}
+
+/** Every local member is re-published at least this often, moved or not. */
+const POSITION_REFRESH_MS = 2000;
+
+export class FederatedPeople {
+  private readonly gossip: Gossip;
+  private readonly worlds: WorldController;
+  private readonly clock: HybridClock;
+  private readonly log: Logger;
+  private readonly options: PeopleOptions;
+  /** worldId → userId → where the remote person is */
+  private readonly remote = new Map<string, Map<string, RemotePresence>>();
+  /** worldId!objectId → the winning claim known here */
+  private readonly claims = new Map<string, LockClaim>();
+  /** worldId → userId → last published pose, as `x,y,z,rx,ry,rz`, and when */
+  private readonly published = new Map<string, Map<string, { pose: string; at: number }>>();
+  private readonly held = new Set<string>();
+  private timers: NodeJS.Timeout[] = [];
+
+  private readonly onEntered = (worldId: string, member: Member, pose: TransformNoScale) => {
+    if (this.held.has(worldId)) this.publish(worldId, { t: 'join', person: person(member, pose) });
+  };
+  private readonly onLeft = (worldId: string, userId: string) => {
+    this.published.get(worldId)?.delete(userId);
+    if (this.held.has(worldId)) this.publish(worldId, { t: 'leave', userId });
+  };
+  private readonly onLock = (worldId: string, objectId: string, userId: string, locked: boolean) => {
+    const k = `${worldId}!${objectId}`;
+    const stamp = this.clock.now();
+    if (locked) this.claims.set(k, { userId, stamp });
+    else if (this.claims.get(k)?.userId === userId) this.claims.delete(k);
+    if (this.held.has(worldId)) this.publish(worldId, { t: 'lock', objectId, userId, stamp, locked });
+  };
+
+  constructor(
+    components: { gossip: Gossip; worlds: WorldController; clock: HybridClock; logger: Logger },
+    options: PeopleOptions,
+  ) {
+    this.gossip = components.gossip;
+    this.worlds = components.worlds;
+    this.clock = components.clock;
+    this.log = components.logger.child({ component: 'federated-people' });
+    this.options = options;
+  }
+
+  start(): void {
+    this.worlds.on('entered', this.onEntered);
+    this.worlds.on('left', this.onLeft);
+    this.worlds.on('lock', this.onLock);
+    this.timers = [
+      setInterval(() => this.publishPositions(Date.now()), this.options.tickMs),
+      setInterval(() => this.publishRosters(), this.options.rosterIntervalMs),
+      setInterval(() => this.expire(Date.now()), Math.min(1000, this.options.silenceTimeoutMs)),
+    ];
+    for (const t of this.timers) t.unref();
+  }
+
+  stop(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.worlds.off('entered', this.onEntered);
+    this.worlds.off('left', this.onLeft);
+    this.worlds.off('lock', this.onLock);
+  }
+
+  /** Starts serving a world's people: its topics, and everyone here announced. */
+  hold(worldId: string): void {
+    if (this.held.has(worldId)) return;
+    this.held.add(worldId);
+    this.gossip.on(peopleTopic(worldId), (data, from) => this.onPeople(worldId, data, from));
+    this.gossip.on(positionsTopic(worldId), (data, from) => this.onPositions(worldId, data, from));
+  }
+
+  /** Remote people of every world, by node (for /health and the API). */
+  remoteCount(): number {
+    let n = 0;
+    for (const people of this.remote.values()) n += people.size;
+    return n;
+  }
+
+  private publish(worldId: string, message: PeopleMessage): void {
+    this.gossip.publish(peopleTopic(worldId), encodePeople(message));
+  }
+
+  private onPeople(worldId: string, data: Uint8Array, from: string): HandlerVerdict {
+    const message = decodePeople(data, this.options.maxMessageBytes);
+    switch (message.t) {
+      case 'join':
+        this.seen(worldId, message.person, from);
+        return 'accept';
+      case 'leave':
+        return this.gone(worldId, message.userId, from) ? 'accept' : 'ignore';
+      case 'roster': {
+        const present = new Set<string>();
+        for (const p of message.people) {
+          this.seen(worldId, p, from);
+          present.add(p.id);
+        }
+        if (!message.complete) return 'accept';
+        for (const [userId, where] of this.remote.get(worldId) ?? []) {
+          if (where.node === from && !present.has(userId)) this.gone(worldId, userId, from);
+        }
+        return 'accept';
+      }
+      case 'highfive':
+        return this.deliverHighFive(worldId, message, from);
+      case 'lock':
+        return this.onClaim(worldId, message, from);
+    }
+  }
+
+  private onPositions(worldId: string, data: Uint8Array, from: string): HandlerVerdict {
+    if (data.byteLength > this.options.maxMessageBytes) return { reject: 'too_large' };
+    let message: ReturnType<typeof decode>;
+    try {
+      message = decode(data);
+    } catch (error) {
+      if (error instanceof PosbusDecodeError) return { reject: 'bad_positions' };
+      throw error;
+    }
+    if (message.type !== 'UsersTransformList') return { reject: 'bad_positions' };
+    const people = this.remote.get(worldId);
+    const now = Date.now();
+    for (const entry of message.value) {
+      // A node moves only the people it announced.
+      const where = people?.get(entry.id);
+      if (where?.node !== from) continue;
+      where.lastSeenAt = now;
+      this.worlds.moveRemote(worldId, entry.id, entry.transform);
+    }
+    return 'accept';
+  }
+
+  private seen(worldId: string, p: RemotePerson, from: string): void {
+    let people = this.remote.get(worldId);
+    if (!people) {
+      people = new Map();
+      this.remote.set(worldId, people);
+    }
+    const where = people.get(p.id);
+    if (where && where.node !== from) {
+      // The person moved to another node: the old node's copy goes.
+      this.worlds.removeRemote(worldId, p.id);
+    }
+    const member = new RemoteMember(remoteUser(p.id, p.name, p.isGuest), from, (h) =>
+      this.sendHighFive(worldId, h),
+    );
+    if (!where || where.node !== from) {
+      if (!this.worlds.addRemote(worldId, member, p.pose)) return;
+    }
+    people.set(p.id, { node: from, lastSeenAt: Date.now() });
+  }
+
+  private gone(worldId: string, userId: string, from: string): boolean {
+    const people = this.remote.get(worldId);
+    if (people?.get(userId)?.node !== from) return false;
+    people.delete(userId);
+    for (const [k, claim] of this.claims) {
+      if (k.startsWith(`${worldId}!`) && claim.userId === userId) this.claims.delete(k);
+    }
+    this.worlds.removeRemote(worldId, userId);
+    return true;
+  }
+
+  private sendHighFive(worldId: string, h: HighFive): void {
+    this.publish(worldId, { t: 'highfive', from: h.senderId, to: h.receiverId, message: h.message });
+  }
+
+  private deliverHighFive(
+    worldId: string,
+    m: Extract<PeopleMessage, { t: 'highfive' }>,
+    from: string,
+  ): HandlerVerdict {
+    if (this.remote.get(worldId)?.get(m.from)?.node !== from) return { reject: 'not_their_person' };
+    const receiver = this.worlds.roomOf(m.to)?.member(m.to);
+    if (!receiver || receiver.remote || this.worlds.worldOf(m.to) !== worldId) return 'ignore';
+    receiver.sendReliable(
+      encode({ type: 'HighFive', senderId: m.from, receiverId: m.to, message: m.message }),
+    );
+    return 'accept';
+  }
+
+  private onClaim(worldId: string, m: Extract<PeopleMessage, { t: 'lock' }>, from: string): HandlerVerdict {
+    if (this.remote.get(worldId)?.get(m.userId)?.node !== from) return { reject: 'not_their_person' };
+    this.clock.observe(m.stamp);
+    const k = `${worldId}!${m.objectId}`;
+    const current = this.claims.get(k);
+    if (!m.locked) {
+      if (current?.userId !== m.userId) return 'ignore';
+      this.claims.delete(k);
+      this.worlds.applyRemoteLock(worldId, m.objectId, m.userId, false);
+      return 'accept';
+    }
+    // Earliest claim wins everywhere; stamps end in the node id, so there are no ties.
+    if (current && current.stamp <= m.stamp) return 'accept';
+    this.claims.set(k, { userId: m.userId, stamp: m.stamp });
+    this.worlds.applyRemoteLock(worldId, m.objectId, m.userId, true);
+    return 'accept';
+  }
+
+  /** One positions message per held world with local members that moved (or are due a refresh). */
+  private publishPositions(now: number): void {
+    for (const room of this.worlds.roomsInUse()) {
+      if (!this.held.has(room.worldId)) continue;
+      let last = this.published.get(room.worldId);
+      if (!last) {
+        last = new Map();
+        this.published.set(room.worldId, last);
+      }
+      const movers: UserTransform[] = [];
+      for (const { member, transform } of room.localPresences()) {
+        const pose = poseKey(transform);
+        const before = last.get(member.user.id);
+        if (before && before.pose === pose && now - before.at < POSITION_REFRESH_MS) continue;
+        last.set(member.user.id, { pose, at: now });
+        movers.push({ id: member.user.id, transform: structuredClone(transform) });
+      }
+      for (let i = 0; i < movers.length; i += this.options.batchSize) {
+        const value = movers.slice(i, i + this.options.batchSize);
+        this.gossip.publish(positionsTopic(room.worldId), encode({ type: 'UsersTransformList', value }));
+      }
+    }
+  }
+
+  /** Everyone here, per held world: keeps them alive elsewhere and repairs a lost join or leave. */
+  private publishRosters(): void {
+    const rooms = new Map(Array.from(this.worlds.roomsInUse(), (room) => [room.worldId, room]));
+    for (const worldId of this.held) {
+      const room = rooms.get(worldId);
+      const people = room ? Array.from(room.localPresences(), (p) => person(p.member, p.transform)) : [];
+      if (!people.length && !this.published.get(worldId)?.size) continue;
+      if (!people.length) this.published.delete(worldId);
+      // Past MAX_ROSTER the roster is partial: it keeps people alive but removes no one.
+      this.publish(worldId, {
+        t: 'roster',
+        people: people.slice(0, MAX_ROSTER),
+        complete: people.length <= MAX_ROSTER,
+      });
+    }
+  }
+
+  /** People of a node that went silent leave. */
+  private expire(now: number): void {
+    for (const [worldId, people] of this.remote) {
+      for (const [userId, where] of people) {
+        if (now - where.lastSeenAt > this.options.silenceTimeoutMs) {
+          this.log.info({ worldId, userId, node: where.node }, 'remote person timed out');
+          this.gone(worldId, userId, where.node);
+        }
+      }
+    }
+  }
+}
+
+function person(member: Member, pose: TransformNoScale): RemotePerson {
+  return {
+    id: member.user.id,
+    name: member.user.name,
+    isGuest: member.user.isGuest,
+    pose: { position: { ...pose.position }, rotation: { ...pose.rotation } },
+  };
+}
+
+function poseKey(t: TransformNoScale): string {
+  const { position: p, rotation: r } = t;
+  return `${p.x},${p.y},${p.z},${r.x},${r.y},${r.z}`;
+}

@@ -1,0 +1,5 @@
+export * from './codec.ts';
+export * from './directory.ts';
+export * from './ops.ts';
+export * from './people.ts';
+export * from './sync.ts';
