@@ -65,7 +65,7 @@ export class UserStore {
    * The wallet's user, created (a normal, non-guest user whose id is derived from the wallet) on first
    * sight. Throws WalletFormatError when `wallet` is not an address.
    */
-  walletUser(wallet: string): Promise<{ user: UserRecord; created: boolean }> {
+  async walletUser(wallet: string): Promise<{ user: UserRecord; created: boolean }> {
     const canonical = normaliseWallet(wallet);
     return this.serial(() => this.createWalletUser(canonical));
   }
@@ -77,7 +77,7 @@ export class UserStore {
     const orphan = await this.get(id);
     if (orphan) {
       // The wallet's own user without its index entry (a record written by hand, or a copy of another
-      // node's): the id says whose it is, so the index is restored rather than a second user made.
+      // node's): the id says whose it is, so the index is restored rather than the record overwritten.
       const wallets = orphan.wallets?.includes(wallet) ? orphan.wallets : [wallet, ...(orphan.wallets ?? [])];
       const user: UserRecord = { ...orphan, isGuest: false, wallets };
       await this.db.level.batch([
