@@ -24,6 +24,7 @@ import { createP2pHost, type P2pHost } from './federation/p2p-host.ts';
 import { createLogger } from './log.ts';
 import { PosbusServer } from './posbus/posbus-server.ts';
 import { StakeController } from './stakes/stake-controller.ts';
+import { warnOfRenamedAdmins } from './user/renamed-admins.ts';
 import { UserController } from './user/user-controller.ts';
 import { UserStore } from './user/user-store.ts';
 import { Access } from './world/access.ts';
@@ -91,8 +92,9 @@ export class OdysseyNode {
   async start(): Promise<void> {
     const c = this.config;
     await mkdir(c.data, { recursive: true });
-    this.db = new Database(`${c.data}/db`);
+    this.db = new Database(`${c.data}/db`, { logger: this.log });
     await this.db.open();
+    await warnOfRenamedAdmins(this.db, c.admins.split(','), this.log);
     let nodeId = (await this.db.meta.get('nodeId')) as string | undefined;
     if (!nodeId) {
       nodeId = randomUUID();

@@ -13,7 +13,7 @@ import { startAssets } from './index.ts';
 
 export async function collectGarbage(config: NodeConfig, version: string): Promise<GcReport> {
   const logger = createLogger(config.logLevel);
-  const db = new Database(`${config.data}/db`);
+  const db = new Database(`${config.data}/db`, { logger });
   try {
     await db.open();
   } catch (e) {

@@ -2,43 +2,34 @@
  * Wallet proofs: an Ethereum EIP-191 personal_sign (viem), or a Substrate sr25519 signature over
  * `<Bytes>challenge</Bytes>` as the browser extensions' signRaw produces (@polkadot/util-crypto).
  */
-import { hexToU8a, isHex, u8aToHex, u8aWrapBytes } from '@polkadot/util';
-import { cryptoWaitReady, decodeAddress, signatureVerify } from '@polkadot/util-crypto';
-import { isAddress, verifyMessage } from 'viem';
+import { u8aWrapBytes } from '@polkadot/util';
+import { cryptoWaitReady, signatureVerify } from '@polkadot/util-crypto';
+import { verifyMessage } from 'viem';
+import { normaliseWallet, WalletFormatError, type WalletNetwork, walletNetworkOf } from '../user/user-id.ts';
 
-export type Network = 'ethereum' | 'polkadot';
+export type Network = WalletNetwork;
 
 export class SignatureFormatError extends Error {
   override readonly name = 'SignatureFormatError';
 }
 
-const EVM_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
-
 /** The network a wallet string belongs to, from the client's hint or the address shape. */
 export function networkOf(wallet: string, hint?: string): Network {
   if (hint === 'ethereum' || hint === 'evm') return 'ethereum';
   if (hint === 'polkadot' || hint === 'kusama' || hint === 'substrate') return 'polkadot';
-  return EVM_ADDRESS.test(wallet) ? 'ethereum' : 'polkadot';
+  return walletNetworkOf(wallet);
 }
 
 /**
- * The canonical form we store and index a wallet under: lowercase 0x-address for EVM, lowercase 0x + 64
- * hex public key for Substrate (SS58 addresses of any network map to their key). Throws on a malformed one.
+ * The canonical form we store and index a wallet under (the rules are node/user/user-id.ts's, where the
+ * wallet user's id is derived from it). Throws SignatureFormatError on a malformed one.
  */
 export function canonicalWallet(wallet: string, network: Network): string {
-  if (network === 'ethereum') {
-    if (!isAddress(wallet, { strict: false }))
-      throw new SignatureFormatError(`not an Ethereum address: ${wallet}`);
-    return wallet.toLowerCase();
-  }
   try {
-    const key = isHex(wallet) ? hexToU8a(wallet) : decodeAddress(wallet);
-    if (key.length !== 32) throw new Error('not 32 bytes');
-    return u8aToHex(key);
+    return normaliseWallet(wallet, network);
   } catch (e) {
-    throw new SignatureFormatError(
-      `not a Substrate public key or address: ${wallet} (${(e as Error).message})`,
-    );
+    if (e instanceof WalletFormatError) throw new SignatureFormatError(e.message);
+    throw e;
   }
 }
 

@@ -1,7 +1,11 @@
-/** Users and their last known positions, in LevelDB. */
+/**
+ * Users and their last known positions, in LevelDB. A wallet user's id is derived from the wallet it was
+ * created for (user-id.ts), so it is the same on every node; a guest's is random and node-local.
+ */
 import { randomInt, randomUUID } from 'node:crypto';
 import { type Database, key } from '../../storage/db/database.ts';
 import type { PositionRecord, UserProfile, UserRecord } from '../../storage/db/records.ts';
+import { normaliseWallet, walletUserId } from './user-id.ts';
 
 export class WalletTakenError extends Error {
   override readonly name = 'WalletTakenError';
@@ -57,17 +61,34 @@ export class UserStore {
     return userId ? this.get(userId) : undefined;
   }
 
-  /** The wallet's user, created (a normal, non-guest user) on first sight. */
-  walletUser(wallet: string): Promise<{ user: UserRecord; created: boolean }> {
-    return this.serial(() => this.createWalletUser(wallet));
+  /**
+   * The wallet's user, created (a normal, non-guest user whose id is derived from the wallet) on first
+   * sight. Throws WalletFormatError when `wallet` is not an address.
+   */
+  async walletUser(wallet: string): Promise<{ user: UserRecord; created: boolean }> {
+    const canonical = normaliseWallet(wallet);
+    return this.serial(() => this.createWalletUser(canonical));
   }
 
   private async createWalletUser(wallet: string): Promise<{ user: UserRecord; created: boolean }> {
     const existing = await this.byWallet(wallet);
     if (existing) return { user: existing, created: false };
+    const id = walletUserId(wallet);
+    const orphan = await this.get(id);
+    if (orphan) {
+      // The wallet's own user without its index entry (a record written by hand, or a copy of another
+      // node's): the id says whose it is, so the index is restored rather than the record overwritten.
+      const wallets = orphan.wallets?.includes(wallet) ? orphan.wallets : [wallet, ...(orphan.wallets ?? [])];
+      const user: UserRecord = { ...orphan, isGuest: false, wallets };
+      await this.db.level.batch([
+        { type: 'put', sublevel: this.db.users, key: id, value: user },
+        { type: 'put', sublevel: this.db.wallets, key: wallet, value: id },
+      ]);
+      return { user, created: false };
+    }
     const now = Date.now();
     const user: UserRecord = {
-      id: randomUUID(),
+      id,
       name: `Member_${randomInt(0, 10_000_000).toString().padStart(7, '0')}`,
       isGuest: false,
       avatar: '',
@@ -83,7 +104,10 @@ export class UserStore {
     return { user, created: true };
   }
 
-  /** Adds a wallet to a user; WalletTakenError when any user already has it. */
+  /**
+   * Adds a wallet (canonical form) to a user; WalletTakenError when any user already has it. The user
+   * keeps its id: the id of the wallet it was created for.
+   */
   attachWallet(userId: string, wallet: string): Promise<UserRecord> {
     return this.serial(() => this.addWallet(userId, wallet));
   }

@@ -6,6 +6,7 @@
 import type { AbstractSublevel } from 'abstract-level';
 import { decode as cborDecode, encode as cborEncode } from 'cbor-x';
 import { Level } from 'level';
+import { type Logger, pino } from 'pino';
 import type {
   ChainBlockRecord,
   ChainCheckpointRecord,
@@ -14,6 +15,7 @@ import type {
   PendingStakeRecord,
   StakeCommentRecord,
 } from './chain-records.ts';
+import { migrateWalletUserIds } from './migrations/wallet-user-ids.ts';
 import type {
   ActivityRecord,
   AssetRecord,
@@ -34,12 +36,16 @@ const cbor = <V>() => ({
 });
 
 /** The schema this code writes. Bump it with a migration in MIGRATIONS. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
-type Migration = (db: Database) => Promise<void>;
-/** MIGRATIONS[n] upgrades a database at version n to n+1. Version 0 is an empty database. */
+type Migration = (db: Database, log: Logger) => Promise<void>;
+/**
+ * MIGRATIONS[n] upgrades a database at version n to n+1. Version 0 is an empty database. A migration must
+ * be safe to run again from the start after a crash part way: the version is bumped only after it returns.
+ */
 const MIGRATIONS: Record<number, Migration> = {
   0: async () => {},
+  1: migrateWalletUserIds,
 };
 
 export type AttributeFamily = 'node' | 'object' | 'objectUser' | 'user' | 'userUser';
@@ -94,8 +100,12 @@ export class Database {
   readonly assets;
   /** umid → cid: the asset id PosBus carries, back to its CID */
   readonly assetUmids;
+  /** Old random id → derived id of every wallet user moved by the schema 2 migration (kept for reference). */
+  readonly userIdRenames;
+  private readonly log: Logger;
 
-  constructor(location: string) {
+  constructor(location: string, options: { logger?: Logger } = {}) {
+    this.log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'database' });
     this.level = new Level<string, unknown>(location, {
       keyEncoding: 'utf8',
       valueEncoding: cbor<unknown>(),
@@ -130,6 +140,7 @@ export class Database {
     this.stakeComments = sub<StakeCommentRecord>('stake-comments');
     this.assets = sub<AssetRecord>('assets');
     this.assetUmids = sub<string>('asset-umids');
+    this.userIdRenames = sub<string>('user-id-renames');
   }
 
   async open(): Promise<void> {
@@ -159,7 +170,8 @@ export class Database {
       );
     }
     while (version < SCHEMA_VERSION) {
-      await MIGRATIONS[version](this);
+      if (version > 0) this.log.info({ from: version, to: version + 1 }, 'migrating the database');
+      await MIGRATIONS[version](this, this.log);
       version++;
       await this.meta.put('schema', version);
     }

@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ODYSSEY_ID_MASK, odysseyIdOf } from '../../harvester/odyssey-id.ts';
 import { loadConfig, type NodeConfig } from '../../node/config.ts';
+import { walletUserId } from '../../node/user/user-id.ts';
 import { walletUser } from '../api/world-fixtures.ts';
 import { call } from '../support/http.ts';
 import { startNode, type TestNode } from '../support/node.ts';
@@ -58,7 +59,7 @@ describe('harvester in the node', () => {
     const world = worldOf(1n);
     await until(() => owner(world) !== undefined, 10_000, 'minted world');
     const minter = await node.node.users.byWallet(alice);
-    expect(minter).toMatchObject({ isGuest: false, wallets: [alice] });
+    expect(minter).toMatchObject({ id: walletUserId(alice), isGuest: false, wallets: [alice] });
     expect(owner(world)).toBe(minter?.id);
 
     const viewer = await walletUser(node);
@@ -73,6 +74,23 @@ describe('harvester in the node', () => {
     await until(async () => (await node?.node.harvester.status())?.chains[0].health === 'ok');
     expect(node.node.store.worldIds()).toHaveLength(worlds);
     expect(owner(world)).toBe((await node.node.users.byWallet(bob))?.id);
+  });
+
+  it('gives a minted world the same owner id on every node following the chain', async () => {
+    const first = await startNode({ chains: chains() });
+    node = first;
+    const second = await startNode({ chains: chains() });
+    try {
+      const world = worldOf(1n);
+      const owners = () => [first, second].map((n) => n.node.store.get(world)?.objects.get(world)?.ownerId);
+      await send(client, d.nft, 'TestOdysseyNFT', 'safeMint', [alice]);
+      await until(() => owners().every((o) => o !== undefined), 10_000, 'minted world on both nodes');
+      expect(owners()).toEqual([walletUserId(alice), walletUserId(alice)]);
+      await send(client, d.nft, 'TestOdysseyNFT', 'transferFrom', [alice, bob, tokenOf(1n)], 1);
+      await until(() => owners().every((o) => o === walletUserId(bob)), 10_000, 'new owner on both nodes');
+    } finally {
+      await second.cleanup();
+    }
   });
 
   it('answers the chain routes: status, stakes, wallets, top stakers, staked worlds, NFT metadata', async () => {
