@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
@@ -19,6 +19,8 @@ import { seedAttributeTypes } from './attributes/seed.ts';
 import { AttributeTypes, relaysToWorld } from './attributes/types.ts';
 import { TokenService } from './auth/tokens.ts';
 import type { NodeConfig } from './config.ts';
+import { parseTrustProxy } from './http/client-address.ts';
+import { createHttpServer } from './http/http-server.ts';
 import { createLogger } from './log.ts';
 import { PosbusServer } from './posbus/posbus-server.ts';
 import { StakeController } from './stakes/stake-controller.ts';
@@ -206,7 +208,16 @@ export class OdysseyNode {
       logger: this.log,
       stats: () => ({ worlds: this.store.worldIds().length, sessions: this.posbus.sessionCount }),
     });
-    this.http = createServer(getRequestListener(app.fetch));
+    this.http = createHttpServer(
+      getRequestListener(app.fetch),
+      {
+        headersTimeoutMs: c.httpHeadersTimeoutMs,
+        idleBodyTimeoutMs: c.httpIdleBodyTimeoutMs,
+        maxConnectionsPerAddress: c.maxConnectionsPerAddress,
+      },
+      parseTrustProxy(c.trustProxy),
+      this.log,
+    );
     this.posbus = new PosbusServer(
       {
         http: this.http,
