@@ -28,14 +28,13 @@ export class TrustProxyError extends Error {
 
 const MAX_HOPS = 10;
 
-/** `''`/`off` → off; `2` → two hops; `127.0.0.1/32,10.0.0.0/8,::1` → those networks (a bare address is one host). */
+/** `''`/`off`/`0` → off; `2` → two hops; `127.0.0.1/32,10.0.0.0/8,::1` → those networks (a bare address is one host). */
 export function parseTrustProxy(spec: string): TrustProxy {
   const text = spec.trim();
-  if (text === '' || text === 'off' || text === 'false') return TRUST_NOBODY;
+  if (text === '' || text === 'off' || text === 'false' || text === '0') return TRUST_NOBODY;
   if (/^\d+$/.test(text)) {
     const hops = Number(text);
-    if (hops < 1 || hops > MAX_HOPS)
-      throw new TrustProxyError(spec, `a hop count is 1 to ${MAX_HOPS} (0 or off: trust no proxy)`);
+    if (hops > MAX_HOPS) throw new TrustProxyError(spec, `a hop count is at most ${MAX_HOPS}`);
     return { mode: 'hops', hops };
   }
   const list = new BlockList();
