@@ -80,8 +80,26 @@ export function createHttpServer(
     res.once('finish', finished);
     res.once('close', finished);
     watchIdle(req, res);
+    closeIfAnsweredEarly(req, res);
     listener(req, res);
   };
+
+  /**
+   * A response that goes out while the request body is still arriving (a 413, a 401 or 429 before the
+   * body was read) says `Connection: close`: the unread rest would otherwise stand between the client
+   * and its next request, and draining it has no bound the client would know of.
+   */
+  function closeIfAnsweredEarly(req: IncomingMessage, res: ServerResponse): void {
+    const hasBody =
+      Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (!hasBody) return;
+    const writeHead = res.writeHead;
+    // Node sends headers only through writeHead (explicitly or implicitly), so this sees every response.
+    res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
+      if (!req.complete) this.setHeader('Connection', 'close');
+      return writeHead.apply(this, args);
+    } as ServerResponse['writeHead'];
+  }
 
   const perAddress = new Map<string, number>();
   server.on('connection', (socket: Socket) => {

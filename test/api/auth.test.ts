@@ -2,91 +2,27 @@
  * Sign-in against a real node: wallet challenges signed by real Ethereum and sr25519 keys, the refusals,
  * attaching wallets, the auth rate limit, and tokens as the REST API and the PosBus handshake see them.
  */
-
-import { randomUUID } from 'node:crypto';
 import { Keyring } from '@polkadot/keyring';
-import type { KeyringPair } from '@polkadot/keyring/types';
-import { u8aToHex, u8aWrapBytes } from '@polkadot/util';
+import { u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady, encodeAddress, mnemonicGenerate } from '@polkadot/util-crypto';
 import { decode, sign } from 'hono/jwt';
-import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { UserDto } from '../../api/dto.ts';
-import { ChallengeStore } from '../../node/auth/challenges.ts';
 import { TOKEN_ISSUER } from '../../node/auth/tokens.ts';
-import { canonicalWallet, networkOf } from '../../node/auth/wallet-signatures.ts';
 import { DEFAULT_WORLD_ID } from '../../node/world/seed.ts';
 import { connect } from '../../protocol/client/index.ts';
-import { call, type ErrorBody, type Reply, reason } from '../support/http.ts';
+import { call, type ErrorBody, reason } from '../support/http.ts';
 import { guest, sleep, startNode, type TestNode } from '../support/node.ts';
-
-type Signer = (challenge: string) => Promise<string>;
-
-const ethSigner =
-  (account: PrivateKeyAccount): Signer =>
-  (message) =>
-    account.signMessage({ message });
-/** What a browser extension's signRaw produces: sr25519 over `<Bytes>challenge</Bytes>`. */
-const sr25519Signer =
-  (pair: KeyringPair): Signer =>
-  async (challenge) =>
-    u8aToHex(pair.sign(u8aWrapBytes(challenge)));
-
-const newEthAccount = () => privateKeyToAccount(generatePrivateKey());
-
-/** The nonce of each wallet's latest challenge (by canonical wallet, so that any form of it finds it). */
-const nonces = new Map<string, string>();
-const walletKey = (wallet: string) => {
-  try {
-    return canonicalWallet(wallet, networkOf(wallet));
-  } catch {
-    return wallet;
-  }
-};
-/** The nonce a client would send for `wallet`: its latest challenge's, or one the node never issued. */
-const nonceFor = (wallet: string) => nonces.get(walletKey(wallet)) ?? randomUUID();
-
-async function challenge(node: TestNode, wallet: string): Promise<string> {
-  const res = await call<{ challenge: string; nonce: string }>(
-    node,
-    'GET',
-    `/api/v4/auth/challenge?wallet=${encodeURIComponent(wallet)}`,
-  );
-  expect(res.status).toBe(200);
-  expect(res.body.challenge.endsWith(` ${res.body.nonce}`)).toBe(true);
-  nonces.set(walletKey(wallet), res.body.nonce);
-  return res.body.challenge;
-}
-
-function postToken(node: TestNode, wallet: string, signedChallenge: string, network?: string) {
-  return call<{ token: string }>(node, 'POST', '/api/v4/auth/token', {
-    body: { wallet, signedChallenge, nonce: nonceFor(wallet), ...(network ? { network } : {}) },
-  });
-}
-
-/** Challenge, signature, token; `challengeWallet` is the form the challenge is asked for (default `wallet`). */
-async function signIn(
-  node: TestNode,
-  wallet: string,
-  signer: Signer,
-  network?: string,
-  challengeWallet = wallet,
-): Promise<Reply<{ token: string }>> {
-  const text = await challenge(node, challengeWallet);
-  return postToken(node, wallet, await signer(text), network);
-}
-
-async function tokenFor(node: TestNode, wallet: string, signer: Signer, network?: string): Promise<string> {
-  const res = await signIn(node, wallet, signer, network);
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body.token;
-}
-
-async function me(node: TestNode, token: string): Promise<UserDto> {
-  const res = await call<UserDto>(node, 'GET', '/api/v4/users/me', { token });
-  expect(res.status).toBe(200);
-  return res.body;
-}
+import {
+  challenge,
+  ethSigner,
+  me,
+  newEthAccount,
+  nonceFor,
+  postToken,
+  signIn,
+  sr25519Signer,
+  tokenFor,
+} from '../support/sign-in.ts';
 
 describe('wallet sign-in', () => {
   let node: TestNode;
@@ -219,45 +155,6 @@ describe('wallet sign-in', () => {
     const res = await postToken(node, account.address, signature);
     expect(res.status).toBe(404);
     expect(reason(res)).toBe('challenge_not_found');
-  });
-
-  it("binds a challenge to its asker: asking for someone's wallet does not void their challenge", async () => {
-    const account = newEthAccount();
-    const mine = await challenge(node, account.address);
-    const myNonce = nonceFor(account.address);
-    // Someone else asks for a challenge for the same wallet, several times.
-    for (let i = 0; i < 3; i++) await challenge(node, account.address);
-    nonces.set(walletKey(account.address), myNonce);
-    const res = await postToken(node, account.address, await account.signMessage({ message: mine }));
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-    // Single-use, even though the wallet has other challenges outstanding.
-    const again = await postToken(node, account.address, await account.signMessage({ message: mine }));
-    expect(again.status).toBe(404);
-    expect(reason(again)).toBe('challenge_not_found');
-  });
-
-  it("refuses a wrong nonce with the original's 404 challenge_not_found, and a missing one (400)", async () => {
-    const account = newEthAccount();
-    const other = newEthAccount();
-    const text = await challenge(node, account.address);
-    await challenge(node, other.address);
-    const signature = await account.signMessage({ message: text });
-    for (const nonce of [randomUUID(), nonceFor(other.address)]) {
-      const res = await call(node, 'POST', '/api/v4/auth/token', {
-        body: { wallet: account.address, signedChallenge: signature, nonce },
-      });
-      expect(res.status, nonce).toBe(404);
-      expect(res.body).toEqual({
-        error: { reason: 'challenge_not_found', message: 'no challenge with this nonce for this wallet' },
-      });
-    }
-    const missing = await call(node, 'POST', '/api/v4/auth/token', {
-      body: { wallet: account.address, signedChallenge: signature },
-    });
-    expect(missing.status).toBe(400);
-    expect(reason(missing)).toBe('invalid_request');
-    // None of that used the challenge up.
-    expect((await postToken(node, account.address, signature)).status).toBe(200);
   });
 
   it('refuses malformed wallets (400)', async () => {
@@ -396,41 +293,6 @@ describe('wallet sign-in', () => {
 });
 
 describe('auth limits', () => {
-  it('keeps several challenges of a wallet (any case), each usable once, and expires them', () => {
-    const store = new ChallengeStore(1000);
-    const first = store.issue('0xAbC', '10.0.0.1', 0);
-    const second = store.issue('0xabc', '10.0.0.2', 1);
-    expect(first.nonce).not.toBe(second.nonce);
-    expect(store.peek('0xABC', first.nonce, 2)).toEqual({ text: first.text });
-    expect(store.consume('0xabc', first.nonce)).toBe(true);
-    expect(store.consume('0xabc', first.nonce)).toBe(false);
-    // A nonce names one wallet's challenge only.
-    expect(store.peek('0xdef', second.nonce, 2)).toEqual({ error: 'missing' });
-    expect(store.consume('0xdef', second.nonce)).toBe(false);
-    expect(store.peek('0xABC', second.nonce, 1001)).toEqual({ error: 'expired' });
-    // Issuing sweeps what expired.
-    store.issue('0xabc', '10.0.0.1', 0);
-    store.issue('0xdef', '10.0.0.1', 5000);
-    expect(store.size).toBe(1);
-  });
-
-  it('bounds the challenges of a wallet (a client replaces its own oldest) and of the whole node', () => {
-    const store = new ChallengeStore(1000, { maxPerWallet: 2, maxPending: 3 });
-    const mine = store.issue('0xabc', 'me', 0);
-    store.issue('0xabc', 'other', 0);
-    // Full: a third client is refused, and nobody's challenge is dropped for it.
-    expect(() => store.issue('0xabc', 'third', 0)).toThrow(/outstanding challenges/);
-    expect(store.peek('0xabc', mine.nonce, 1)).toEqual({ text: mine.text });
-    // The same client again: its own oldest challenge makes room.
-    const again = store.issue('0xabc', 'me', 0);
-    expect(store.peek('0xabc', mine.nonce, 1)).toEqual({ error: 'missing' });
-    // The whole node full of live challenges: the oldest goes.
-    store.issue('0xdef', 'me', 0);
-    store.issue('0x123', 'me', 0);
-    expect(store.size).toBe(3);
-    expect(store.peek('0xabc', again.nonce, 1)).toEqual({ text: again.text });
-  });
-
   it('lets a challenge expire (404 challenge_not_found)', async () => {
     const node = await startNode({ challengeTtlMs: 100 });
     try {

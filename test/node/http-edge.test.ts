@@ -66,6 +66,33 @@ describe('an oversized JSON body on a keep-alive connection', () => {
     next.socket.destroy();
   });
 
+  it('closes the connection after any answer given before the body arrived (401 here)', async () => {
+    const conn = await rawConnect(node);
+    const before = guestsCreated;
+    conn.socket.write(post('/api/v4/worlds', 900));
+    conn.socket.write('{"name":');
+    await waitFor('the 401', () => statuses(conn.received()).length > 0);
+    expect(statuses(conn.received())).toEqual([401]);
+    expect(conn.received()).toMatch(/\r\nconnection: close\r\n/i);
+    conn.socket.write(
+      `${' '.repeat(892)}POST /api/v4/auth/guest-token HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n`,
+    );
+    expect(await settlesWithin(conn.closed, 3000)).toBe(true);
+    expect(statuses(conn.received())).toEqual([401]);
+    expect(guestsCreated).toBe(before);
+  });
+
+  it('keeps the connection when an unread body had arrived in full', async () => {
+    const conn = await rawConnect(node);
+    conn.socket.write(
+      `POST /api/v4/auth/guest-token HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}${HEALTH}`,
+    );
+    await waitFor('two answers', () => statuses(conn.received()).length === 2);
+    expect(statuses(conn.received())).toEqual([200, 200]);
+    expect(conn.isClosed()).toBe(false);
+    conn.socket.destroy();
+  });
+
   it('keeps the connection for the next request after a body within the limit', async () => {
     const conn = await rawConnect(node);
     const body = JSON.stringify({ wallet: 'nonsense', signedChallenge: '0x00', nonce: 'x' });
