@@ -7,10 +7,12 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { ChallengeStore } from '../node/auth/challenges.ts';
+import { parseTrustProxy } from '../node/http/client-address.ts';
 import { docsPage } from './docs-page.ts';
 import type { ApiComponents, ApiEnv } from './env.ts';
 import { ApiError, apiError } from './errors.ts';
 import { requireUser } from './middleware/auth.ts';
+import { clientAddressMiddleware } from './middleware/client-address.ts';
 import { activityRoutes } from './routes/activities.ts';
 import { ASSET_PUBLIC, assetRoutes, UPLOAD_PATHS } from './routes/assets.ts';
 import { attributeRoutes } from './routes/attributes.ts';
@@ -39,6 +41,7 @@ const PUBLIC = [
 export function createApp(c: ApiComponents): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook as never });
   const log = c.logger.child({ component: 'api' });
+  app.use('*', clientAddressMiddleware(parseTrustProxy(c.config.trustProxy)));
 
   if (c.config.cors) {
     const origins = c.config.cors.split(',').map((s) => s.trim());
@@ -46,8 +49,13 @@ export function createApp(c: ApiComponents): OpenAPIHono<ApiEnv> {
   }
   const jsonBodyLimit = bodyLimit({
     maxSize: c.config.maxBodyBytes,
-    onError: (ctx) =>
-      apiError(ctx, 413, 'body_too_large', `request body over ${c.config.maxBodyBytes} bytes`),
+    onError: (ctx) => {
+      // The rest of the body is still on its way and will not be read: the connection cannot carry
+      // another request, so say so (HTTP/1.1 keep-alive would leave the client's next request stuck
+      // behind an unread body).
+      ctx.header('Connection', 'close');
+      return apiError(ctx, 413, 'body_too_large', `request body over ${c.config.maxBodyBytes} bytes`);
+    },
   });
   // Uploads stream past this limit into object storage, which applies per-kind limits of its own.
   const uploads = new Set(UPLOAD_PATHS.map((p) => `${API_PREFIX}${p}`));

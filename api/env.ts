@@ -57,5 +57,7 @@ export interface ApiEnv {
   Variables: {
     /** The caller, set by `requireUser`. */
     user: UserRecord;
+    /** The client's address (behind a trusted proxy, from X-Forwarded-For), set for every request. */
+    clientAddress: string;
   };
 }

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { chainsSchema } from '../harvester/config.ts';
+import { parseTrustProxy } from './http/client-address.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -59,6 +60,26 @@ export const configSchema = z
     maxChildrenPerObject: int(1, 1_000_000).default(10_000),
     /** Largest JSON request body. */
     maxBodyBytes: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
+    /** A request's headers must be complete within this (else 408 and the connection is closed). */
+    httpHeadersTimeoutMs: int(100, 600_000).default(15_000),
+    /** A request body (or a response the client reads) that moves no byte this long is cut; not a cap on long uploads. */
+    httpIdleBodyTimeoutMs: int(100, 3_600_000).default(30_000),
+    /** Concurrent connections (HTTP and PosBus) per client address; 0 = no cap. Trusted proxies are exempt. */
+    maxConnectionsPerAddress: int(0, 1_000_000).default(128),
+    /**
+     * Reverse proxies whose X-Forwarded-For is believed: empty = none; a hop count (`1`); or a
+     * comma-separated list of addresses/CIDRs (`127.0.0.1/32,10.0.0.0/8`).
+     */
+    trustProxy: z.coerce
+      .string()
+      .default('')
+      .superRefine((spec, ctx) => {
+        try {
+          parseTrustProxy(spec);
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        }
+      }),
     /** Allowed CORS origins, comma-separated; `*` for any; empty = CORS off (like the original). */
     cors: z.string().default(''),
     /** Node admins: user ids or wallet addresses, comma-separated. */

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
@@ -21,6 +21,8 @@ import { TokenService } from './auth/tokens.ts';
 import type { NodeConfig } from './config.ts';
 import { Federation } from './federation/federation.ts';
 import { createP2pHost, type P2pHost } from './federation/p2p-host.ts';
+import { parseTrustProxy } from './http/client-address.ts';
+import { createHttpServer } from './http/http-server.ts';
 import { createLogger } from './log.ts';
 import { PosbusServer } from './posbus/posbus-server.ts';
 import { StakeController } from './stakes/stake-controller.ts';
@@ -264,7 +266,16 @@ export class OdysseyNode {
         p2p: { listen: this.federation.listenAddresses(), peers: this.federation.connectedPeers() },
       }),
     });
-    this.http = createServer(getRequestListener(app.fetch));
+    this.http = createHttpServer(
+      getRequestListener(app.fetch),
+      {
+        headersTimeoutMs: c.httpHeadersTimeoutMs,
+        idleBodyTimeoutMs: c.httpIdleBodyTimeoutMs,
+        maxConnectionsPerAddress: c.maxConnectionsPerAddress,
+      },
+      parseTrustProxy(c.trustProxy),
+      this.log,
+    );
     this.posbus = new PosbusServer(
       {
         http: this.http,

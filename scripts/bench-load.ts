@@ -273,6 +273,9 @@ async function runScenario(scenario: Scenario, profile: boolean): Promise<Measur
       // Every client takes a guest token from 127.0.0.1: the per-address limit of the auth routes would refuse most.
       '--auth-requests-per-minute',
       '100000',
+      // …and every client's WebSocket too: the per-address connection cap would refuse all past 128.
+      '--max-connections-per-address',
+      '0',
       ...String(opts['node-flags']).split(/\s+/).filter(Boolean),
     ];
     node = track(spawn(NODE, nodeArgs, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));

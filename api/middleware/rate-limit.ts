@@ -1,5 +1,4 @@
 /** Per-key token buckets (by client address, or by user) in front of costly or abusable routes. */
-import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
 import { TokenBucket } from '../../node/token-bucket.ts';
 import type { ApiEnv } from '../env.ts';
@@ -10,13 +9,7 @@ const MAX_KEYS = 10_000;
 
 export type RateKey = (ctx: Context<ApiEnv>) => string;
 
-export const byAddress: RateKey = (ctx) => {
-  try {
-    return getConnInfo(ctx).remote.address ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-};
+export const byAddress: RateKey = (ctx) => ctx.get('clientAddress');
 
 export const byUser: RateKey = (ctx) => ctx.get('user')?.id ?? byAddress(ctx);
 

@@ -1,9 +1,10 @@
 /**
  * Sign-in: wallet challenges and signatures (Ethereum EIP-191, Polkadot/Kusama sr25519), guest tokens,
- * and attaching another wallet to an account. Challenges expire after 5 minutes and are single-use.
+ * and attaching another wallet to an account. A challenge comes with a nonce that the signature must
+ * be sent with; challenges expire after 5 minutes (--challenge-ttl-ms) and are single-use.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import type { ChallengeStore } from '../../node/auth/challenges.ts';
+import { ChallengeLimitError, type ChallengeStore } from '../../node/auth/challenges.ts';
 import {
   canonicalWallet,
   type Network,
@@ -24,14 +25,26 @@ const walletProof = z
     wallet: z.string().min(1).max(128),
     signedChallenge: z.string().min(1).max(300),
     network: z.string().max(32).optional(),
+    nonce: z
+      .string()
+      .min(1)
+      .max(64)
+      .openapi({ description: 'the `nonce` that came with the challenge (GET /auth/challenge)' }),
   })
   .openapi('WalletProof');
+
+const issuedChallenge = z
+  .object({
+    challenge: z.string().openapi({ description: 'the text to sign; it ends with the nonce' }),
+    nonce: z.string().openapi({ description: 'send it back with the signature' }),
+  })
+  .openapi('Challenge');
 
 export function authRoutes(c: ApiComponents & { challenges: ChallengeStore }) {
   const app = routes();
   const authLimit = rateLimit(c.config.authRequestsPerMinute, c.config.authRequestsPerMinute, byAddress);
 
-  /** Checks a wallet proof against the wallet's live challenge; the challenge is used up only on success. */
+  /** Checks a wallet proof against the challenge its nonce names; the challenge is used up only on success. */
   async function prove(body: z.infer<typeof walletProof>): Promise<{ wallet: string; network: Network }> {
     const network = networkOf(body.wallet, body.network);
     let wallet: string;
@@ -40,12 +53,12 @@ export function authRoutes(c: ApiComponents & { challenges: ChallengeStore }) {
     } catch (e) {
       throw new ApiError(400, 'signature_validation_failed', (e as Error).message);
     }
-    const challenge = c.challenges.peek(wallet);
+    const challenge = c.challenges.peek(wallet, body.nonce);
     if ('error' in challenge) {
       throw new ApiError(
         404,
         'challenge_not_found',
-        challenge.error === 'expired' ? 'challenge expired' : 'no challenge for this wallet',
+        challenge.error === 'expired' ? 'challenge expired' : 'no challenge with this nonce for this wallet',
       );
     }
     let valid: boolean;
@@ -59,7 +72,7 @@ export function authRoutes(c: ApiComponents & { challenges: ChallengeStore }) {
     if (!valid)
       throw new ApiError(403, 'invalid_signature', 'the signature is not by this wallet over its challenge');
     // Verification awaited: a concurrent request with the same signature may have used it up meanwhile.
-    if (!c.challenges.consume(wallet, challenge.text))
+    if (!c.challenges.consume(wallet, body.nonce))
       throw new ApiError(404, 'challenge_not_found', 'challenge already used');
     return { wallet, network };
   }
@@ -72,10 +85,13 @@ export function authRoutes(c: ApiComponents & { challenges: ChallengeStore }) {
       method: 'get',
       path: '/auth/challenge',
       tags: ['auth'],
-      summary: 'A challenge for a wallet to sign (valid 5 minutes, single-use)',
+      summary: 'A challenge for a wallet to sign, and its nonce (valid 5 minutes, single-use)',
+      description:
+        'Several challenges of one wallet may be outstanding; none replaces another. 429 when the wallet ' +
+        'already has its fill of them and none was asked for by this client.',
       request: { query: z.object({ wallet: z.string().min(1).max(128) }) },
       responses: {
-        200: { description: 'the challenge', ...json(z.object({ challenge: z.string() })) },
+        200: { description: 'the challenge and its nonce', ...json(issuedChallenge) },
         ...errors(400, 429),
       },
     }),
@@ -87,7 +103,13 @@ export function authRoutes(c: ApiComponents & { challenges: ChallengeStore }) {
       } catch (e) {
         throw new ApiError(400, 'invalid_wallet', (e as Error).message);
       }
-      return ctx.json({ challenge: c.challenges.issue(canonical) }, 200);
+      try {
+        const { text, nonce } = c.challenges.issue(canonical, ctx.get('clientAddress'));
+        return ctx.json({ challenge: text, nonce }, 200);
+      } catch (e) {
+        if (e instanceof ChallengeLimitError) throw new ApiError(429, 'rate_limited', e.message);
+        throw e;
+      }
     },
   );
 

@@ -1,59 +1,127 @@
 /**
- * Login challenges: one per wallet, valid for a few minutes, usable once. Kept in memory only, so no
- * route, attribute or backup can ever expose them (the original kept them in a world-readable attribute).
+ * Login challenges, each bound to the request that asked for it by a nonce: the caller gets the
+ * challenge text and its nonce, and hands the nonce back with the signature. A wallet may have several
+ * outstanding challenges (asking for one never replaces another, so nobody can void someone else's
+ * sign-in by asking for their wallet), each valid for a few minutes and usable once. Kept in memory
+ * only, so no route, attribute or backup can ever expose them (the original kept them in a
+ * world-readable attribute).
  */
 import { randomUUID } from 'node:crypto';
 
-interface Pending {
+export interface IssuedChallenge {
+  /** What the wallet signs; it ends with the nonce. */
   text: string;
-  expiresAt: number;
+  nonce: string;
 }
 
+export interface ChallengeLimits {
+  /** Outstanding challenges per wallet. */
+  maxPerWallet: number;
+  /** Outstanding challenges in all. */
+  maxPending: number;
+}
+
+/** A wallet already has as many outstanding challenges as it may, none of them asked for by this client. */
+export class ChallengeLimitError extends Error {
+  override readonly name = 'ChallengeLimitError';
+  readonly wallet: string;
+
+  constructor(wallet: string, max: number) {
+    super(`wallet ${wallet} has ${max} outstanding challenges; sign one or wait for them to expire`);
+    this.wallet = wallet;
+  }
+}
+
+interface Pending {
+  wallet: string;
+  text: string;
+  expiresAt: number;
+  /** The client address that asked: it may replace its own oldest challenge when the wallet is full. */
+  requester: string;
+}
+
+const DEFAULT_LIMITS: ChallengeLimits = { maxPerWallet: 16, maxPending: 100_000 };
+
 export class ChallengeStore {
-  private readonly pending = new Map<string, Pending>();
+  /** nonce → challenge, in the order issued (which, with one TTL, is the order they expire in). */
+  private readonly byNonce = new Map<string, Pending>();
+  /** wallet (lower case) → its outstanding nonces, oldest first. */
+  private readonly byWallet = new Map<string, Set<string>>();
   private readonly ttlMs: number;
-  private readonly maxPending: number;
+  private readonly limits: ChallengeLimits;
 
-  constructor(ttlMs = 5 * 60_000, maxPending = 100_000) {
+  constructor(ttlMs = 5 * 60_000, limits: Partial<ChallengeLimits> = {}) {
     this.ttlMs = ttlMs;
-    this.maxPending = maxPending;
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
   }
 
-  /** A fresh challenge for `wallet`, replacing any earlier one. */
-  issue(wallet: string, now = Date.now()): string {
-    if (this.pending.size >= this.maxPending) this.sweep(now);
-    const text = `Please sign this message with the private key for address ${wallet} to prove that you own it. ${randomUUID()}`;
-    this.pending.set(wallet.toLowerCase(), { text, expiresAt: now + this.ttlMs });
-    return text;
+  get size(): number {
+    return this.byNonce.size;
   }
 
-  /** The live challenge of a wallet, without using it up. */
-  peek(wallet: string, now = Date.now()): { text: string } | { error: 'missing' | 'expired' } {
-    const entry = this.pending.get(wallet.toLowerCase());
-    if (!entry) return { error: 'missing' };
+  /**
+   * A fresh challenge for `wallet`. Throws ChallengeLimitError when the wallet has its fill of live
+   * challenges and none of them is the requester's own (then its oldest one makes room).
+   */
+  issue(wallet: string, requester: string, now = Date.now()): IssuedChallenge {
+    this.sweep(now);
+    const key = wallet.toLowerCase();
+    const nonces = this.byWallet.get(key);
+    if (nonces && nonces.size >= this.limits.maxPerWallet) {
+      const own = [...nonces].find((nonce) => this.byNonce.get(nonce)?.requester === requester);
+      if (own === undefined) throw new ChallengeLimitError(wallet, this.limits.maxPerWallet);
+      this.remove(own);
+    }
+    // Still full of live challenges: drop the oldest rather than grow without bound.
+    while (this.byNonce.size >= this.limits.maxPending) {
+      const oldest = this.byNonce.keys().next().value;
+      if (oldest === undefined) break;
+      this.remove(oldest);
+    }
+    const nonce = randomUUID();
+    const text = `Please sign this message with the private key for address ${wallet} to prove that you own it. ${nonce}`;
+    this.byNonce.set(nonce, { wallet: key, text, expiresAt: now + this.ttlMs, requester });
+    if (nonces) nonces.add(nonce);
+    else this.byWallet.set(key, new Set([nonce]));
+    return { text, nonce };
+  }
+
+  /** The live challenge of `wallet` with that nonce, without using it up. */
+  peek(wallet: string, nonce: string, now = Date.now()): { text: string } | { error: 'missing' | 'expired' } {
+    const entry = this.byNonce.get(nonce);
+    if (!entry || entry.wallet !== wallet.toLowerCase()) return { error: 'missing' };
     if (entry.expiresAt <= now) {
-      this.pending.delete(wallet.toLowerCase());
+      this.remove(nonce);
       return { error: 'expired' };
     }
     return { text: entry.text };
   }
 
   /**
-   * Uses a challenge up: a signature over it can never be replayed. With `text`, only if that challenge
-   * is still the live one; false when it was used (or replaced) meanwhile, e.g. by a concurrent request.
+   * Uses a challenge up: a signature over it can never be replayed. False when it was used meanwhile
+   * (e.g. by a concurrent request with the same signature) or is not that wallet's.
    */
-  consume(wallet: string, text?: string): boolean {
-    const k = wallet.toLowerCase();
-    if (text !== undefined && this.pending.get(k)?.text !== text) return false;
-    return this.pending.delete(k);
+  consume(wallet: string, nonce: string): boolean {
+    const entry = this.byNonce.get(nonce);
+    if (!entry || entry.wallet !== wallet.toLowerCase()) return false;
+    this.remove(nonce);
+    return true;
   }
 
+  /** Drops expired challenges: they are at the front, so this stops at the first live one. */
   private sweep(now: number): void {
-    for (const [wallet, entry] of this.pending) if (entry.expiresAt <= now) this.pending.delete(wallet);
-    // Still full of live challenges: drop the oldest rather than grow without bound.
-    for (const wallet of this.pending.keys()) {
-      if (this.pending.size < this.maxPending) break;
-      this.pending.delete(wallet);
+    for (const [nonce, entry] of this.byNonce) {
+      if (entry.expiresAt > now) break;
+      this.remove(nonce);
     }
+  }
+
+  private remove(nonce: string): void {
+    const entry = this.byNonce.get(nonce);
+    if (!entry) return;
+    this.byNonce.delete(nonce);
+    const nonces = this.byWallet.get(entry.wallet);
+    nonces?.delete(nonce);
+    if (nonces?.size === 0) this.byWallet.delete(entry.wallet);
   }
 }

@@ -3,73 +3,26 @@
  * attaching wallets, the auth rate limit, and tokens as the REST API and the PosBus handshake see them.
  */
 import { Keyring } from '@polkadot/keyring';
-import type { KeyringPair } from '@polkadot/keyring/types';
-import { u8aToHex, u8aWrapBytes } from '@polkadot/util';
+import { u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady, encodeAddress, mnemonicGenerate } from '@polkadot/util-crypto';
 import { decode, sign } from 'hono/jwt';
-import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { UserDto } from '../../api/dto.ts';
-import { ChallengeStore } from '../../node/auth/challenges.ts';
 import { TOKEN_ISSUER } from '../../node/auth/tokens.ts';
 import { DEFAULT_WORLD_ID } from '../../node/world/seed.ts';
 import { connect } from '../../protocol/client/index.ts';
-import { call, type ErrorBody, type Reply, reason } from '../support/http.ts';
+import { call, type ErrorBody, reason } from '../support/http.ts';
 import { guest, sleep, startNode, type TestNode } from '../support/node.ts';
-
-type Signer = (challenge: string) => Promise<string>;
-
-const ethSigner =
-  (account: PrivateKeyAccount): Signer =>
-  (message) =>
-    account.signMessage({ message });
-/** What a browser extension's signRaw produces: sr25519 over `<Bytes>challenge</Bytes>`. */
-const sr25519Signer =
-  (pair: KeyringPair): Signer =>
-  async (challenge) =>
-    u8aToHex(pair.sign(u8aWrapBytes(challenge)));
-
-const newEthAccount = () => privateKeyToAccount(generatePrivateKey());
-
-async function challenge(node: TestNode, wallet: string): Promise<string> {
-  const res = await call<{ challenge: string }>(
-    node,
-    'GET',
-    `/api/v4/auth/challenge?wallet=${encodeURIComponent(wallet)}`,
-  );
-  expect(res.status).toBe(200);
-  return res.body.challenge;
-}
-
-function postToken(node: TestNode, wallet: string, signedChallenge: string, network?: string) {
-  return call<{ token: string }>(node, 'POST', '/api/v4/auth/token', {
-    body: { wallet, signedChallenge, ...(network ? { network } : {}) },
-  });
-}
-
-/** Challenge, signature, token; `challengeWallet` is the form the challenge is asked for (default `wallet`). */
-async function signIn(
-  node: TestNode,
-  wallet: string,
-  signer: Signer,
-  network?: string,
-  challengeWallet = wallet,
-): Promise<Reply<{ token: string }>> {
-  const text = await challenge(node, challengeWallet);
-  return postToken(node, wallet, await signer(text), network);
-}
-
-async function tokenFor(node: TestNode, wallet: string, signer: Signer, network?: string): Promise<string> {
-  const res = await signIn(node, wallet, signer, network);
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body.token;
-}
-
-async function me(node: TestNode, token: string): Promise<UserDto> {
-  const res = await call<UserDto>(node, 'GET', '/api/v4/users/me', { token });
-  expect(res.status).toBe(200);
-  return res.body;
-}
+import {
+  challenge,
+  ethSigner,
+  me,
+  newEthAccount,
+  nonceFor,
+  postToken,
+  signIn,
+  sr25519Signer,
+  tokenFor,
+} from '../support/sign-in.ts';
 
 describe('wallet sign-in', () => {
   let node: TestNode;
@@ -228,7 +181,7 @@ describe('wallet sign-in', () => {
     const attach = (token: string, wallet: string, signedChallenge: string, network?: string) =>
       call<{ wallet: string[] }>(node, 'POST', '/api/v4/users/me/attach-account', {
         token,
-        body: { wallet, signedChallenge, ...(network ? { network } : {}) },
+        body: { wallet, signedChallenge, nonce: nonceFor(wallet), ...(network ? { network } : {}) },
       });
 
     it('adds a second wallet to a wallet user; either wallet then signs in to that user', async () => {
@@ -276,7 +229,7 @@ describe('wallet sign-in', () => {
       const res = await attach(visitor.token, account.address, signature);
       expect(res.status).toBe(403);
       const anonymous = await call(node, 'POST', '/api/v4/users/me/attach-account', {
-        body: { wallet: account.address, signedChallenge: signature },
+        body: { wallet: account.address, signedChallenge: signature, nonce: nonceFor(account.address) },
       });
       expect(anonymous.status).toBe(401);
       const owner = newEthAccount();
@@ -340,18 +293,6 @@ describe('wallet sign-in', () => {
 });
 
 describe('auth limits', () => {
-  it('uses a challenge up only while it is the live one', () => {
-    const store = new ChallengeStore(1000);
-    const first = store.issue('0xAbC', 0);
-    const second = store.issue('0xabc', 1);
-    expect(store.consume('0xabc', first)).toBe(false);
-    expect(store.peek('0xABC', 2)).toEqual({ text: second });
-    expect(store.consume('0xABC', second)).toBe(true);
-    expect(store.consume('0xabc', second)).toBe(false);
-    store.issue('0xabc', 0);
-    expect(store.peek('0xabc', 1000)).toEqual({ error: 'expired' });
-  });
-
   it('lets a challenge expire (404 challenge_not_found)', async () => {
     const node = await startNode({ challengeTtlMs: 100 });
     try {

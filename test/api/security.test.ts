@@ -125,13 +125,17 @@ async function freshObject(f: Fixture): Promise<string> {
 /** A proof that `who` holds a new wallet (signed with that wallet's key), for attach-account. */
 async function newWalletProof(f: Fixture) {
   const account = privateKeyToAccount(generatePrivateKey());
-  const { challenge } = await must<{ challenge: string }>(
+  const { challenge, nonce } = await must<{ challenge: string; nonce: string }>(
     f,
     ANYONE,
     'GET',
     `/auth/challenge?wallet=${account.address}`,
   );
-  return { wallet: account.address, signedChallenge: await account.signMessage({ message: challenge }) };
+  return {
+    wallet: account.address,
+    signedChallenge: await account.signMessage({ message: challenge }),
+    nonce,
+  };
 }
 
 const objectAttributeRows = (family: 'value' | 'sub'): Record<string, Row> => {
@@ -291,7 +295,7 @@ const TABLE: Record<string, Row> = {
   'POST /auth/token': {
     // Everyone tries to sign in as A with the key they hold: only A's own key gets A's token.
     request: async (f, _t, who) => {
-      const { challenge } = await must<{ challenge: string }>(
+      const { challenge, nonce } = await must<{ challenge: string; nonce: string }>(
         f,
         ANYONE,
         'GET',
@@ -300,7 +304,11 @@ const TABLE: Record<string, Row> = {
       const key = who.account ?? privateKeyToAccount(generatePrivateKey());
       return {
         path: '/auth/token',
-        body: { wallet: f.A.account.address, signedChallenge: await key.signMessage({ message: challenge }) },
+        body: {
+          wallet: f.A.account.address,
+          signedChallenge: await key.signMessage({ message: challenge }),
+          nonce,
+        },
       };
     },
     public: refuse(403, 'invalid_signature'),

@@ -27,7 +27,7 @@ import { createObject, createWorld } from '../api/world-fixtures.ts';
 import { glb, upload } from '../assets/support.ts';
 import { call } from '../support/http.ts';
 import { startNode, type TestNode } from '../support/node.ts';
-import { ethSigner, signIn, sr25519Signer } from '../support/sign-in.ts';
+import { ethSigner, signInAs, sr25519Signer } from '../support/sign-in.ts';
 
 const silent = pino({ level: 'silent' });
 const CORE = PLUGINS.core.id;
@@ -231,13 +231,13 @@ describe('wallet user id migration (schema 1 → 2)', () => {
     const idA = walletUserId(walletA);
     const idB = walletUserId(walletB);
 
-    const a = await signIn(node, account.address, ethSigner(account));
+    const a = await signInAs(node, account.address, ethSigner(account));
     expect(a.me).toMatchObject({ id: idA, name: 'Ada', isGuest: false });
-    expect((await signIn(fresh, account.address, ethSigner(account))).me.id).toBe(idA);
+    expect((await signInAs(fresh, account.address, ethSigner(account))).me.id).toBe(idA);
     // One sr25519 key, as a Kusama address on one node and a Polkadot address on the other.
-    const b = await signIn(node, encodeAddress(pair.publicKey, 2), sr25519Signer(pair));
+    const b = await signInAs(node, encodeAddress(pair.publicKey, 2), sr25519Signer(pair));
     expect(b.me.id).toBe(idB);
-    expect((await signIn(fresh, encodeAddress(pair.publicKey, 0), sr25519Signer(pair))).me.id).toBe(idB);
+    expect((await signInAs(fresh, encodeAddress(pair.publicKey, 0), sr25519Signer(pair))).me.id).toBe(idB);
 
     const worlds = await call<{ id: string; owner_id: string }[]>(
       node,
