@@ -34,12 +34,20 @@ const cbor = <V>() => ({
 });
 
 /** The schema this code writes. Bump it with a migration in MIGRATIONS. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 type Migration = (db: Database) => Promise<void>;
 /** MIGRATIONS[n] upgrades a database at version n to n+1. Version 0 is an empty database. */
 const MIGRATIONS: Record<number, Migration> = {
   0: async () => {},
+  // Upload usage per uploader, from the asset records already stored.
+  1: async (db) => {
+    const usage = new Map<string, number>();
+    for await (const record of db.assets.values()) {
+      usage.set(record.uploader, (usage.get(record.uploader) ?? 0) + record.size);
+    }
+    await db.uploadUsage.batch([...usage].map(([key, value]) => ({ type: 'put' as const, key, value })));
+  },
 };
 
 export type AttributeFamily = 'node' | 'object' | 'objectUser' | 'user' | 'userUser';
@@ -94,6 +102,8 @@ export class Database {
   readonly assets;
   /** umid → cid: the asset id PosBus carries, back to its CID */
   readonly assetUmids;
+  /** userId → bytes of the assets recorded with them as uploader (written with those records) */
+  readonly uploadUsage;
 
   constructor(location: string) {
     this.level = new Level<string, unknown>(location, {
@@ -130,6 +140,7 @@ export class Database {
     this.stakeComments = sub<StakeCommentRecord>('stake-comments');
     this.assets = sub<AssetRecord>('assets');
     this.assetUmids = sub<string>('asset-umids');
+    this.uploadUsage = sub<number>('upload-usage');
   }
 
   async open(): Promise<void> {
