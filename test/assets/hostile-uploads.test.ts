@@ -2,6 +2,7 @@
  * Hostile multipart bodies on every upload route: cut off before or after the file part, too many parts.
  * The node must answer a clear error, store nothing and keep serving.
  */
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cutOffAfterFilePart,
@@ -12,7 +13,7 @@ import {
 } from '../fixtures/hostile-multipart.ts';
 import { call, type ErrorBody, reason } from '../support/http.ts';
 import { type Guest, guest, startNode, type TestNode } from '../support/node.ts';
-import { countBlocks } from './support.ts';
+import { countBlocks, glb, png, upload } from './support.ts';
 
 let node: TestNode;
 let user: Guest;
@@ -100,5 +101,44 @@ describe('too many parts', () => {
     expect(res.status).toBe(201);
     await expectAlive();
     expect(reason(await call(node, 'GET', '/api/v4/users/me', { token: user.token }))).toBeUndefined();
+  });
+});
+
+/** Sends the start of a body that announces `announced` bytes, then drops the connection. */
+function disconnectMidBody(path: string, contentType: string, start: string, announced: number) {
+  return new Promise<void>((resolve) => {
+    const req = request(`${node.url}${path}`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${user.token}`,
+        'content-type': contentType,
+        'content-length': String(announced),
+      },
+    });
+    req.on('error', () => resolve());
+    req.on('close', () => resolve());
+    req.write(start, () => setTimeout(() => req.destroy(), 50));
+  });
+}
+
+describe('a client that disconnects mid-body', () => {
+  it.each(ROUTES.filter((r) => r.field === 'file' || r.field === 'asset'))(
+    'on $path: the node stays up, nothing is recorded, and uploads still work',
+    async ({ path, field, content }) => {
+      const head = `--XX\r\nContent-Disposition: form-data; name="${field}"; filename="a"\r\n\r\n${content}`;
+      const before = (await myAssets()).length;
+      await disconnectMidBody(`/api/v4${path}`, MULTIPART_TYPE, head, 1_000_000);
+      await expectAlive();
+      expect(await myAssets()).toHaveLength(before);
+      const seed = `after-disconnect-${path}`;
+      const data = path === '/assets-3d/upload' ? glb(3000, seed) : png(3000, seed);
+      const fine = await upload(node, user.token, data, { path, field });
+      expect(fine.status).toBeLessThan(300);
+    },
+  );
+
+  it('on a JSON route: the node stays up', async () => {
+    await disconnectMidBody('/api/v4/worlds', 'application/json', '{"name":"half', 10_000);
+    await expectAlive();
   });
 });
