@@ -124,7 +124,7 @@ export function assetRoutes(c: ApiComponents) {
   const uploadLimit = rateLimit(c.config.uploadsPerMinute, c.config.uploadsPerMinute, byUser);
   const uploadErrors = (unsupported: string) => ({
     415: errorBody(unsupported),
-    ...errors(400, 401, 413, 429),
+    ...errors(400, 401, 403, 413, 429),
   });
 
   app.openapi(
