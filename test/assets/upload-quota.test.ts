@@ -5,6 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../node/config.ts';
+import { Database } from '../../storage/db/database.ts';
 import { randomWallet, walletUser } from '../api/world-fixtures.ts';
 import { BOUNDARY, MULTIPART_TYPE } from '../fixtures/hostile-multipart.ts';
 import { call, reason } from '../support/http.ts';
@@ -160,6 +161,27 @@ describe('quotas on a node (guests 1 MiB, users 2 MiB)', () => {
     expect(await mine(node, visitor.token)).toEqual([]);
     expect(await me(node, visitor.token)).toEqual({ usedBytes: 0, quotaBytes: MIB });
     expect((await upload(node, visitor.token, glb(600_000, 'after-gc'))).status).toBe(201);
+  });
+});
+
+describe('a data dir written before quotas (schema 1)', () => {
+  it("gets every uploader's usage from the asset records on first start", async () => {
+    let node = await startNode();
+    const visitor = await guest(node);
+    expect((await upload(node, visitor.token, png(7000, 'schema-1'))).status).toBe(201);
+    await node.stop();
+    // Back to what an older node wrote: schema 1, no usage.
+    const db = new Database(`${node.dir}/db`);
+    await db.open();
+    await db.uploadUsage.clear();
+    await db.meta.put('schema', 1);
+    await db.close();
+    node = await node.restart();
+    try {
+      expect((await me(node, visitor.token)).usedBytes).toBe(7000);
+    } finally {
+      await node.cleanup();
+    }
   });
 });
 
