@@ -1,5 +1,6 @@
 /** Assets on the wire, and the lookups every asset route shares. */
 import { z } from '@hono/zod-openapi';
+import { UploadQuotaError } from '../node/assets/upload-quotas.ts';
 import type { AssetStore } from '../storage/assets/asset-store.ts';
 import { AssetError } from '../storage/assets/errors.ts';
 import { parseAssetRef } from '../storage/assets/ids.ts';
@@ -45,6 +46,11 @@ export async function findAsset(assets: AssetStore, text: string): Promise<Asset
 
 /** Upload refusals from the store → the HTTP statuses the issue names. */
 export function uploadError(e: unknown): unknown {
+  if (e instanceof UploadQuotaError) {
+    return e.code === 'not_permitted'
+      ? new ApiError(403, 'upload_not_permitted', e.message)
+      : new ApiError(413, 'upload_quota_exceeded', e.message);
+  }
   if (!(e instanceof AssetError)) return e;
   switch (e.code) {
     case 'too_large':

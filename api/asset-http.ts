@@ -3,8 +3,10 @@
  * ranges (206/416), HEAD, If-None-Match. The body streams from the blockstore; only the blocks a range
  * needs are read.
  */
+import type { ServerResponse } from 'node:http';
 import type { Context } from 'hono';
 import type { CID } from 'multiformats/cid';
+import type { Logger } from 'pino';
 
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
 
@@ -58,8 +60,40 @@ export interface FileSource {
   read(range: { offset: number; length: number }): AsyncIterable<Uint8Array>;
 }
 
+/**
+ * A response body pulled from `open()`'s iterable, which is only opened on the first read: a client gone
+ * before the body starts (the HTTP server then cancels it unread) leaves no file or iterator open. A
+ * client gone mid-body returns the iterator (closing what it holds). A source failing mid-body is logged
+ * and cuts the connection: the status and part of the body are out, and ending the body normally (or with
+ * an error text, as the server's fallback would) would make a truncated file or CAR look complete.
+ */
+export function streamBody(
+  ctx: Context,
+  open: () => AsyncIterable<Uint8Array>,
+  log: Logger,
+): ReadableStream<Uint8Array> {
+  let iterator: AsyncIterator<Uint8Array> | undefined;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        iterator ??= open()[Symbol.asyncIterator]();
+        const next = await iterator.next();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      } catch (error) {
+        log.warn({ err: error, path: ctx.req.path }, 'response body failed mid-stream; connection cut');
+        (ctx.env as { outgoing?: ServerResponse } | undefined)?.outgoing?.destroy();
+        controller.close();
+      }
+    },
+    async cancel() {
+      await iterator?.return?.().catch(() => {});
+    },
+  });
+}
+
 /** The file (or the requested range of it) with caching headers; HEAD gets the headers only. */
-export function serveFile(ctx: Context, file: FileSource): Response {
+export function serveFile(ctx: Context, file: FileSource, log: Logger): Response {
   const etag = `"${file.tag ?? file.cid.toString()}"`;
   const headers: Record<string, string> = {
     'content-type': file.mime,
@@ -86,5 +120,8 @@ export function serveFile(ctx: Context, file: FileSource): Response {
   if (range) headers['content-range'] = `bytes ${range.start}-${range.end}/${file.size}`;
   const status = range ? 206 : 200;
   if (ctx.req.method === 'HEAD' || length === 0) return new Response(null, { status, headers });
-  return new Response(ReadableStream.from(file.read({ offset: start, length })), { status, headers });
+  return new Response(
+    streamBody(ctx, () => file.read({ offset: start, length }), log),
+    { status, headers },
+  );
 }

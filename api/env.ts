@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Harvester } from '../harvester/harvester.ts';
 import type { ActivityController } from '../node/activities/activity-controller.ts';
 import type { AssetKeeper } from '../node/assets/asset-keeper.ts';
+import type { UploadQuotas } from '../node/assets/upload-quotas.ts';
 import type { AttributeService } from '../node/attributes/attribute-service.ts';
 import type { TokenService } from '../node/auth/tokens.ts';
 import type { NodeConfig } from '../node/config.ts';
@@ -38,6 +39,8 @@ export interface ApiComponents {
   attributes: AttributeService;
   /** Object storage: uploads, downloads, the IPFS gateway. */
   assets: AssetStore;
+  /** Bytes each user may have stored through uploads, and their usage. */
+  uploadQuotas: UploadQuotas;
   /** Pins by reference and garbage collection of assets. */
   assetKeeper: AssetKeeper;
   /** Chain state and the harvester's status. */

@@ -5,6 +5,9 @@
  *
  * Fields sent before the file are seen by the handler; fields after it are ignored (browsers send
  * FormData parts in the order they were appended, so append `kind` and `name` before `file`).
+ *
+ * The file's stream only ends once the whole body has been parsed: a body cut off after the file part
+ * (no closing boundary) fails the upload like one cut off inside it, so a half-sent form never commits.
  */
 import type { IncomingMessage } from 'node:http';
 import { finished, Readable } from 'node:stream';
@@ -14,12 +17,16 @@ import type { Context } from 'hono';
 import { ApiError } from './errors.ts';
 
 export interface FilePart {
-  stream: Readable;
+  /** The file's bytes; it fails with an ApiError when the body turns out malformed or cut off. */
+  stream: AsyncIterable<Uint8Array>;
   /** The client's file name: display text only, never a path. */
   filename: string;
   /** Fields that came before the file. */
   fields: Record<string, string>;
 }
+
+/** What one multipart body may hold. */
+export const MULTIPART_LIMITS = { files: 1, fields: 20, parts: 30, fieldSize: 4096, fieldNameSize: 100 };
 
 /** The request body as a Node stream: the raw request when served by Node, else the fetch body. */
 function bodyOf(ctx: Context): Readable {
@@ -30,11 +37,35 @@ function bodyOf(ctx: Context): Readable {
   return Readable.fromWeb(body as NodeReadableStream<Uint8Array>);
 }
 
+const malformed = (e: unknown) => {
+  const detail = (e as Error).message;
+  const cutOff = /^Unexpected end of (form|file)$/.test(detail);
+  return new ApiError(
+    400,
+    'malformed_multipart',
+    cutOff ? 'the multipart body ends early (no closing boundary)' : `bad multipart body: ${detail}`,
+  );
+};
+
+/**
+ * The file part's bytes, then — before the stream ends — the end of the whole body. A stream error is
+ * the parser's (its message says why) or ours (fail() destroys the stream with the ApiError it rejects
+ * with); either way the importer sees an ApiError and aborts.
+ */
+async function* partBytes(stream: Readable, bodyParsed: Promise<void>): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of stream) yield chunk as Uint8Array;
+  } catch (e) {
+    throw e instanceof ApiError ? e : malformed(e);
+  }
+  await bodyParsed;
+}
+
 /**
  * Reads the multipart body and runs `handle` on the part named `field` as soon as it starts. Resolves
  * with handle's result once the body is read; rejects as soon as handle fails (the rest of the body is
- * then drained, bounded, by the HTTP server), or with 400 when the body is not multipart, ends early or
- * has no such part.
+ * then drained, bounded, by the HTTP server), with 400 when the body is not multipart, is malformed, ends
+ * early or has no such part, and with 413 when it has more parts than MULTIPART_LIMITS allows.
  */
 export function streamUpload<T>(
   ctx: Context,
@@ -48,10 +79,7 @@ export function streamUpload<T>(
   const body = bodyOf(ctx);
   let parser: busboy.Busboy;
   try {
-    parser = busboy({
-      headers: { 'content-type': contentType },
-      limits: { files: 1, fields: 20, parts: 30, fieldSize: 4096, fieldNameSize: 100 },
-    });
+    parser = busboy({ headers: { 'content-type': contentType }, limits: MULTIPART_LIMITS });
   } catch (e) {
     throw new ApiError(400, 'invalid_request', (e as Error).message);
   }
@@ -60,7 +88,14 @@ export function streamUpload<T>(
     let task: Promise<T> | undefined;
     let file: Readable | undefined;
     let settled = false;
+    let bodyDone: (error?: unknown) => void = () => {};
+    const bodyParsed = new Promise<void>((ok, ko) => {
+      bodyDone = (error) => (error === undefined ? ok() : ko(error));
+    });
+    // Awaited by the file's stream only once it has read the file; never an unhandled rejection.
+    bodyParsed.catch(() => {});
     const fail = (error: unknown) => {
+      bodyDone(error);
       if (settled) return;
       settled = true;
       body.unpipe(parser);
@@ -68,18 +103,34 @@ export function streamUpload<T>(
       file?.destroy(error instanceof Error ? error : new Error(String(error)));
       reject(error);
     };
-    parser.on('field', (name, value) => {
+    const tooMany = (what: string, limit: number) =>
+      fail(new ApiError(413, `too_many_${what}`, `a multipart body may have at most ${limit} ${what}`));
+    parser.on('partsLimit', () => tooMany('parts', MULTIPART_LIMITS.parts));
+    parser.on('fieldsLimit', () => tooMany('fields', MULTIPART_LIMITS.fields));
+    parser.on('filesLimit', () => tooMany('files', MULTIPART_LIMITS.files));
+    parser.on('field', (name, value, info) => {
+      if (info.nameTruncated || info.valueTruncated) {
+        fail(new ApiError(400, 'field_too_large', `field ${JSON.stringify(name.slice(0, 100))} is too long`));
+      }
       if (!task) fields[name] = value;
     });
     parser.on('file', (name, stream, info) => {
+      // Busboy destroys a file stream with an error when the body breaks off; until the importer reads
+      // it (after awaits of its own), nothing else listens, and an unheard 'error' ends the process.
+      stream.on('error', () => {});
       if (name !== field || task) {
         stream.resume();
         return;
       }
       file = stream;
-      task = handle({ stream, filename: info.filename ?? '', fields: { ...fields } });
+      task = handle({
+        stream: partBytes(stream, bodyParsed),
+        filename: info.filename ?? '',
+        fields: { ...fields },
+      });
       task.catch(fail);
     });
+    parser.on('finish', () => bodyDone());
     parser.on('close', () => {
       if (!task) return fail(new ApiError(400, 'file_missing', `no file part named ${field}`));
       task.then((result) => {
@@ -87,9 +138,7 @@ export function streamUpload<T>(
         resolve(result);
       }, fail);
     });
-    parser.on('error', (e) =>
-      fail(new ApiError(400, 'invalid_request', `bad multipart body: ${(e as Error).message}`)),
-    );
+    parser.on('error', (e) => fail(malformed(e)));
     // A client that goes away mid-upload must not leave the import waiting for bytes forever.
     finished(body, (err) => {
       if (err) fail(new ApiError(400, 'upload_aborted', 'the upload ended early'));

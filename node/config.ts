@@ -56,6 +56,20 @@ export const configSchema = z
     stakeReportsPerMinute: int(1, 100_000).default(10),
     /** Asset uploads a user may make per minute (all upload routes together). */
     uploadsPerMinute: int(1, 100_000).default(30),
+    /**
+     * Bytes (MiB) that may be stored on a guest's, a signed-in user's behalf (node admins: no limit); see
+     * node/assets/upload-quotas.ts for what counts. Guests 0 = guests cannot upload.
+     */
+    guestUploadQuotaMb: z.coerce
+      .number()
+      .min(0)
+      .max(2 ** 20)
+      .default(20),
+    userUploadQuotaMb: z.coerce
+      .number()
+      .min(0)
+      .max(2 ** 20)
+      .default(1024),
     /** Live children one object (a world included) may have; creates beyond it get 400 child_limit_reached. */
     maxChildrenPerObject: int(1, 1_000_000).default(10_000),
     /** Largest JSON request body. */

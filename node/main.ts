@@ -14,6 +14,7 @@ import { Database } from '../storage/db/database.ts';
 import { ActivityController } from './activities/activity-controller.ts';
 import { ActivityStore } from './activities/activity-store.ts';
 import { type Assets, startAssets } from './assets/index.ts';
+import { UploadQuotas } from './assets/upload-quotas.ts';
 import { AttributeService } from './attributes/attribute-service.ts';
 import { seedAttributeTypes } from './attributes/seed.ts';
 import { AttributeTypes, relaysToWorld } from './attributes/types.ts';
@@ -254,6 +255,11 @@ export class OdysseyNode {
       attributes: this.attributes,
       assets: this.assets.store,
       assetKeeper: this.assets.keeper,
+      uploadQuotas: new UploadQuotas({
+        store: this.assets.store,
+        isAdmin: (user) => this.access.isNodeAdmin(user),
+        config: c,
+      }),
       harvester: this.harvester,
       stakes: this.stakes,
       federation: this.federation,

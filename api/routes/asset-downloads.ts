@@ -69,16 +69,21 @@ const sizeParam = z
 
 export function assetDownloadRoutes(c: ApiComponents) {
   const app = routes();
+  const log = c.logger.child({ component: 'assets' });
 
   const send = async (ctx: Context<ApiEnv>, id: string) => {
     const record = await findAsset(c.assets, id);
     const cid = CID.parse(record.cid);
-    return serveFile(ctx, {
-      cid,
-      size: record.size,
-      mime: record.mime,
-      read: (range) => c.assets.read(cid, range),
-    });
+    return serveFile(
+      ctx,
+      {
+        cid,
+        size: record.size,
+        mime: record.mime,
+        read: (range) => c.assets.read(cid, range),
+      },
+      log,
+    );
   };
 
   /** Documents the GET and the HEAD of a path; returns the GET route to register. */
@@ -133,14 +138,18 @@ export function assetDownloadRoutes(c: ApiComponents) {
       // The first bytes said PNG/JPEG/WebP/GIF, the rest does not decode (or is over sharp's pixel limit).
       throw new ApiError(415, 'unsupported_media_type', `the image cannot be scaled: ${e.message}`);
     });
-    return serveFile(ctx, {
-      cid,
-      tag: `${record.cid}.${size}`,
-      size: png.size,
-      mime: 'image/png',
-      headers: { 'x-width': String(png.width), 'x-height': String(png.height) },
-      read: ({ offset, length }) => createReadStream(png.path, { start: offset, end: offset + length - 1 }),
-    });
+    return serveFile(
+      ctx,
+      {
+        cid,
+        tag: `${record.cid}.${size}`,
+        size: png.size,
+        mime: 'image/png',
+        headers: { 'x-width': String(png.width), 'x-height': String(png.height) },
+        read: ({ offset, length }) => createReadStream(png.path, { start: offset, end: offset + length - 1 }),
+      },
+      log,
+    );
   });
   return app;
 }

@@ -86,29 +86,45 @@ export function assetRoutes(c: ApiComponents) {
       throw new ApiError(413, 'asset_too_large', `the upload is over the limit of ${limit} bytes`);
     }
     const user = ctx.get('user');
-    return streamUpload(ctx, field, async ({ stream, filename, fields }) => {
-      const claimed = fixed ?? fields.kind ?? queryKind ?? fallback;
-      if (claimed !== undefined && !(isAssetKind(claimed) && allowed.includes(claimed))) {
-        throw new ApiError(400, 'invalid_request', `kind must be one of ${allowed.join(', ')}`);
-      }
-      try {
-        const result = await c.assets.import(stream, {
-          kind: claimed,
-          name: displayName(fields.name, filename),
-          uploader: user.id,
-        });
-        return { ...result, fields };
-      } catch (e) {
+    // Before a byte of the body is read: may they upload at all, and does the announced size fit?
+    const allowance = await c.uploadQuotas
+      .begin(user, Number.isFinite(length) ? Math.max(0, length - MULTIPART_OVERHEAD) : 0)
+      .catch((e) => {
         throw uploadError(e);
-      }
-    });
+      });
+    let importing = false;
+    try {
+      return await streamUpload(ctx, field, async ({ stream, filename, fields }) => {
+        const claimed = fixed ?? fields.kind ?? queryKind ?? fallback;
+        if (claimed !== undefined && !(isAssetKind(claimed) && allowed.includes(claimed))) {
+          throw new ApiError(400, 'invalid_request', `kind must be one of ${allowed.join(', ')}`);
+        }
+        // From here the import's own end settles the allowance: the request may be answered (a client
+        // gone, a bad part after the file) while the importer is still winding down.
+        importing = true;
+        try {
+          const result = await c.assets.import(allowance.meter(stream), {
+            kind: claimed,
+            name: displayName(fields.name, filename),
+            uploader: user.id,
+          });
+          allowance.end(result.created ? result.record.size : 0);
+          return { ...result, fields };
+        } catch (e) {
+          allowance.end();
+          throw uploadError(e);
+        }
+      });
+    } finally {
+      if (!importing) allowance.end();
+    }
   };
 
   // Per user, on every upload route together; after the token check, before the body is read.
   const uploadLimit = rateLimit(c.config.uploadsPerMinute, c.config.uploadsPerMinute, byUser);
   const uploadErrors = (unsupported: string) => ({
     415: errorBody(unsupported),
-    ...errors(400, 401, 413, 429),
+    ...errors(400, 401, 403, 413, 429),
   });
 
   app.openapi(

@@ -8,7 +8,7 @@ import type { Context } from 'hono';
 import { CID } from 'multiformats/cid';
 import { CAR_CONTENT_TYPE, carStream } from '../../storage/assets/car.ts';
 import { parseCid } from '../../storage/assets/ids.ts';
-import { IMMUTABLE, serveFile } from '../asset-http.ts';
+import { IMMUTABLE, serveFile, streamBody } from '../asset-http.ts';
 import type { ApiComponents } from '../env.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { routes } from '../validation.ts';
@@ -29,6 +29,7 @@ function formatOf(ctx: Context): Format {
 export function gatewayRoutes(c: ApiComponents) {
   const app = routes();
   const ipfs = c.assets.ipfs;
+  const log = c.logger.child({ component: 'gateway' });
 
   app.get('/ipfs/:cid', async (ctx) => {
     const text = ctx.req.param('cid');
@@ -68,8 +69,8 @@ export function gatewayRoutes(c: ApiComponents) {
         etag: `"${text}.car${scope === 'block' ? '.block' : ''}"`,
       };
       if (head) return new Response(null, { status: 200, headers });
-      const car = carStream(cid, (block) => ipfs.block(block), scope === 'block');
-      return new Response(ReadableStream.from(car), { status: 200, headers });
+      const car = () => carStream(cid, (block) => ipfs.block(block), scope === 'block');
+      return new Response(streamBody(ctx, car, log), { status: 200, headers });
     }
 
     const record = await c.assets.get(parsed.toString());
@@ -80,12 +81,16 @@ export function gatewayRoutes(c: ApiComponents) {
       if (stat.type === 'directory') throw new ApiError(400, 'invalid_request', 'directories are not served');
       size = Number(stat.size);
     }
-    return serveFile(ctx, {
-      cid,
-      size,
-      mime: record?.mime ?? 'application/octet-stream',
-      read: (range) => ipfs.fs.cat(cid, { ...range, offline: true }),
-    });
+    return serveFile(
+      ctx,
+      {
+        cid,
+        size,
+        mime: record?.mime ?? 'application/octet-stream',
+        read: (range) => ipfs.fs.cat(cid, { ...range, offline: true }),
+      },
+      log,
+    );
   });
 
   return app;

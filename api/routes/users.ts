@@ -5,6 +5,24 @@ import type { ApiComponents } from '../env.ts';
 import { notFound } from '../errors.ts';
 import { bearer, errors, json, limitQuery, routes, umidParam } from '../validation.ts';
 
+const meSchema = userSchema
+  .extend({
+    uploads: z
+      .object({
+        usedBytes: z.number().int().openapi({
+          description:
+            'bytes stored because of their uploads (an upload of bytes already stored adds nothing)',
+        }),
+        quotaBytes: z
+          .number()
+          .int()
+          .nullable()
+          .openapi({ description: 'their upload quota; null = no limit (node admins), 0 = no uploads' }),
+      })
+      .openapi('UploadUsage'),
+  })
+  .openapi('Me');
+
 export function userRoutes(c: ApiComponents) {
   const app = routes();
 
@@ -13,11 +31,14 @@ export function userRoutes(c: ApiComponents) {
       method: 'get',
       path: '/users/me',
       tags: ['users'],
-      summary: 'The signed-in user',
+      summary: 'The signed-in user, with their upload usage and quota',
       security: bearer,
-      responses: { 200: { description: 'the user', ...json(userSchema) }, ...errors(401) },
+      responses: { 200: { description: 'the user', ...json(meSchema) }, ...errors(401) },
     }),
-    (ctx) => ctx.json(userDto(ctx.get('user')), 200),
+    async (ctx) => {
+      const user = ctx.get('user');
+      return ctx.json({ ...userDto(user), uploads: await c.uploadQuotas.usage(user) }, 200);
+    },
   );
 
   app.openapi(

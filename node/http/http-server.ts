@@ -21,6 +21,9 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { isTrustedProxy, normalizeAddress, type TrustProxy } from './client-address.ts';
 
+/** How long a connection answered early keeps reading (and dropping) what the client still sends. */
+const LINGER_MS = 3000;
+
 export interface HttpServerLimits {
   headersTimeoutMs: number;
   idleBodyTimeoutMs: number;
@@ -96,9 +99,26 @@ export function createHttpServer(
     const writeHead = res.writeHead;
     // Node sends headers only through writeHead (explicitly or implicitly), so this sees every response.
     res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
-      if (!req.complete) this.setHeader('Connection', 'close');
+      if (!req.complete) {
+        this.setHeader('Connection', 'close');
+        lingerAfter(req.socket);
+      }
       return writeHead.apply(this, args);
     } as ServerResponse['writeHead'];
+  }
+
+  /**
+   * A lingering close: once the early answer is out, only our side is shut, and what the client still
+   * sends is read and dropped for a short while. Closing at once would reset the connection under a
+   * client that is still writing, and most clients then lose the answer (the 413 they should see).
+   */
+  function lingerAfter(socket: Socket): void {
+    socket.destroySoon = function (this: Socket) {
+      this.end();
+      const timer = setTimeout(() => this.destroy(), LINGER_MS);
+      timer.unref();
+      this.once('close', () => clearTimeout(timer));
+    };
   }
 
   const perAddress = new Map<string, number>();

@@ -78,6 +78,9 @@ export class PosbusServer {
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // The HTTP server drops its own error listener from an upgraded socket; a reset while we answer it
+    // (the 503 below) would otherwise be an unhandled 'error' that ends the process. ws adds its own.
+    socket.on('error', (error) => this.log.debug({ err: error }, 'upgrade socket error'));
     // Plain string work: `new URL` throws on some request targets, and a throw here would end the process.
     const path = (req.url ?? '/').split('?')[0];
     if (path !== POSBUS_PATH) {

@@ -50,13 +50,15 @@ export interface GcReport {
 /** Our pins carry this, so that a pin without a record (a crash between the two writes) can be found. */
 const PIN_METADATA = { source: 'odyssey-asset' };
 
-export class AssetStore extends EventEmitter<{ imported: [AssetRecord] }> {
+export class AssetStore extends EventEmitter<{ imported: [AssetRecord]; removed: [AssetRecord] }> {
   readonly ipfs: Ipfs;
   readonly limits: AssetLimits;
   /** Scaled PNGs of images, cached on disk (the original's texture sizes). */
   readonly renditions: Renditions;
   private readonly db: Database;
   private readonly gate = new ImportGate();
+  /** The tail of the serialised commit sections of imports. */
+  private commits: Promise<unknown> = Promise.resolve();
 
   private constructor(ipfs: Ipfs, db: Database, limits: AssetLimits, cacheDir: string) {
     super();
@@ -95,44 +97,67 @@ export class AssetStore extends EventEmitter<{ imported: [AssetRecord] }> {
         guard(source, request.kind, this.limits, info),
         IMPORT_OPTIONS,
       );
-      const key = cid.toString();
-      const existing = await this.db.assets.get(key);
-      if (existing) {
-        // The same bytes again: nothing new to store. If the asset was on its way out, it is wanted again.
-        if (!(await this.isPinned(cid))) {
-          await this.pin(cid);
-          existing.releasedAt = Date.now();
-          await this.db.assets.put(key, existing);
-        }
-        this.emit('imported', existing);
-        return { record: existing, created: false };
-      }
-      const format = info.format as AssetFormat;
-      const now = Date.now();
-      const record: AssetRecord = {
-        cid: key,
-        umid: umidOf(cid),
-        name: cleanName(request.name),
-        kind: info.kind as AssetKind,
-        mime: MIME[format],
-        size: info.size,
-        uploader: request.uploader,
-        createdAt: now,
-        releasedAt: now,
-      };
-      const other = await this.db.assetUmids.get(record.umid);
-      if (other && other !== key) throw new Error(`umid ${record.umid} of ${key} is taken by ${other}`);
-      // Pin before the record: a crash in between leaves a pin without a record, which GC removes.
-      await this.pin(cid);
-      await this.db.level.batch([
-        { type: 'put', sublevel: this.db.assets, key, value: record },
-        { type: 'put', sublevel: this.db.assetUmids, key: record.umid, value: key },
-      ]);
-      this.emit('imported', record);
-      return { record, created: true };
+      // One commit at a time: two uploads of the same new bytes must not both create (and both be charged
+      // for) the record, and two of one uploader must not both read the same usage and each add to it.
+      return await this.serially(() => this.commit(cid, info, request));
     } finally {
       this.gate.leave();
     }
+  }
+
+  /** Records an imported DAG: the existing record when the bytes were stored already, else a new one. */
+  private async commit(cid: CID, info: Sniffed, request: ImportRequest): Promise<ImportResult> {
+    const key = cid.toString();
+    const existing = await this.db.assets.get(key);
+    if (existing) {
+      // The same bytes again: nothing new to store. If the asset was on its way out, it is wanted again.
+      if (!(await this.isPinned(cid))) {
+        await this.pin(cid);
+        existing.releasedAt = Date.now();
+        await this.db.assets.put(key, existing);
+      }
+      this.emit('imported', existing);
+      return { record: existing, created: false };
+    }
+    const format = info.format as AssetFormat;
+    const now = Date.now();
+    const record: AssetRecord = {
+      cid: key,
+      umid: umidOf(cid),
+      name: cleanName(request.name),
+      kind: info.kind as AssetKind,
+      mime: MIME[format],
+      size: info.size,
+      uploader: request.uploader,
+      createdAt: now,
+      releasedAt: now,
+    };
+    const other = await this.db.assetUmids.get(record.umid);
+    if (other && other !== key) throw new Error(`umid ${record.umid} of ${key} is taken by ${other}`);
+    // Pin before the record: a crash in between leaves a pin without a record, which GC removes.
+    await this.pin(cid);
+    const used = await this.usedBytes(record.uploader);
+    await this.db.level.batch([
+      { type: 'put', sublevel: this.db.assets, key, value: record },
+      { type: 'put', sublevel: this.db.assetUmids, key: record.umid, value: key },
+      { type: 'put', sublevel: this.db.uploadUsage, key: record.uploader, value: used + record.size },
+    ]);
+    this.emit('imported', record);
+    return { record, created: true };
+  }
+
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.commits.then(fn);
+    this.commits = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Bytes of the assets recorded with `uploader` as their uploader: what was stored because of their
+   * uploads (an upload of bytes already stored adds nothing), until garbage collection removes it.
+   */
+  async usedBytes(uploader: string): Promise<number> {
+    return (await this.db.uploadUsage.get(uploader)) ?? 0;
   }
 
   async get(cid: string): Promise<AssetRecord | undefined> {
@@ -232,10 +257,19 @@ export class AssetStore extends EventEmitter<{ imported: [AssetRecord] }> {
           await this.pin(cid);
           continue;
         }
+        // No import commits while GC holds the gate, so this read of the usage cannot race a write.
+        const used = await this.usedBytes(record.uploader);
         await this.db.level.batch([
           { type: 'del', sublevel: this.db.assets, key },
           { type: 'del', sublevel: this.db.assetUmids, key: record.umid },
+          {
+            type: 'put',
+            sublevel: this.db.uploadUsage,
+            key: record.uploader,
+            value: Math.max(0, used - record.size),
+          },
         ]);
+        this.emit('removed', record);
         report.assets.push(key);
         await this.renditions.forget(key);
       }

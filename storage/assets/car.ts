@@ -60,11 +60,21 @@ export async function* carStream(root: CID, read: BlockReader, rootOnly = false)
   })();
   // Observed below; this only keeps an early failure from being reported as unhandled.
   producing.catch(() => {});
+  const chunks = out[Symbol.asyncIterator]();
+  let complete = false;
   try {
-    yield* out;
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+    complete = true;
   } finally {
-    // The consumer went away (client disconnected): stop walking.
-    abort.abort();
+    if (!complete) {
+      // The consumer went away (client disconnected): stop walking. The walker may be waiting for its
+      // last block to be read (the CAR writer waits for its reader): read on, at most one more block, so
+      // that it sees the abort and ends instead of waiting forever.
+      abort.abort();
+      while (!(await chunks.next()).done) {
+        // discarded
+      }
+    }
   }
   await producing;
 }

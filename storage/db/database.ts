@@ -36,7 +36,7 @@ const cbor = <V>() => ({
 });
 
 /** The schema this code writes. Bump it with a migration in MIGRATIONS. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 type Migration = (db: Database, log: Logger) => Promise<void>;
 /**
@@ -46,6 +46,16 @@ type Migration = (db: Database, log: Logger) => Promise<void>;
 const MIGRATIONS: Record<number, Migration> = {
   0: async () => {},
   1: migrateWalletUserIds,
+  // Upload usage per uploader, from the asset records already stored (after the renames above).
+  2: async (db) => {
+    // Derived data: rebuilt from scratch, so a rerun (or a table left by a crash) ends the same.
+    await db.uploadUsage.clear();
+    const usage = new Map<string, number>();
+    for await (const record of db.assets.values()) {
+      usage.set(record.uploader, (usage.get(record.uploader) ?? 0) + record.size);
+    }
+    await db.uploadUsage.batch([...usage].map(([key, value]) => ({ type: 'put' as const, key, value })));
+  },
 };
 
 export type AttributeFamily = 'node' | 'object' | 'objectUser' | 'user' | 'userUser';
@@ -102,6 +112,8 @@ export class Database {
   readonly assetUmids;
   /** Old random id → derived id of every wallet user moved by the schema 2 migration (kept for reference). */
   readonly userIdRenames;
+  /** userId → bytes of the assets recorded with them as uploader (written with those records) */
+  readonly uploadUsage;
   private readonly log: Logger;
 
   constructor(location: string, options: { logger?: Logger } = {}) {
@@ -141,6 +153,7 @@ export class Database {
     this.assets = sub<AssetRecord>('assets');
     this.assetUmids = sub<string>('asset-umids');
     this.userIdRenames = sub<string>('user-id-renames');
+    this.uploadUsage = sub<number>('upload-usage');
   }
 
   async open(): Promise<void> {

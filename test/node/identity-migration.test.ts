@@ -20,7 +20,7 @@ import { PLUGINS } from '../../node/attributes/seed.ts';
 import { optionsKey } from '../../node/attributes/targets.ts';
 import { warnOfRenamedAdmins } from '../../node/user/renamed-admins.ts';
 import { walletUserId } from '../../node/user/user-id.ts';
-import { Database, key } from '../../storage/db/database.ts';
+import { Database, key, SCHEMA_VERSION } from '../../storage/db/database.ts';
 import { renameUserReferences } from '../../storage/db/migrations/user-references.ts';
 import { migrateWalletUserIds, planWalletUserIds } from '../../storage/db/migrations/wallet-user-ids.ts';
 import { createObject, createWorld } from '../api/world-fixtures.ts';
@@ -178,6 +178,7 @@ describe('wallet user id migration (schema 1 → 2)', () => {
         'objects',
         'pending-stakes',
         'positions',
+        'upload-usage',
         'users',
         'wallets',
       ].sort(),
@@ -195,7 +196,7 @@ describe('wallet user id migration (schema 1 → 2)', () => {
     const db = new Database(join(dir, 'db'));
     await db.open();
     try {
-      expect(await db.schemaVersion()).toBe(2);
+      expect(await db.schemaVersion()).toBe(SCHEMA_VERSION);
       const migrated = await dump(db);
       expect(withoutRenames(migrated)).toEqual(original);
       expect(JSON.stringify(withoutRenames(migrated))).not.toMatch(new RegExp(`${oldA}|${oldB}`));
