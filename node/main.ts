@@ -72,6 +72,8 @@ export class OdysseyNode {
   host!: P2pHost;
   /** World ops, people and world sync across nodes; the directory of nodes. */
   federation!: Federation;
+  /** The node object's id (a UUID made at first start): the parent of worlds on the wire, node attributes. */
+  nodeId!: string;
   private http!: Server;
   private guestSweep: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
@@ -103,6 +105,7 @@ export class OdysseyNode {
       nodeId = randomUUID();
       await this.db.meta.put('nodeId', nodeId);
     }
+    this.nodeId = nodeId;
     this.tokens = await TokenService.open(c.data, c.tokenTtlSeconds);
     this.host = await createP2pHost({
       keyFile: `${c.data}/peer-key`,

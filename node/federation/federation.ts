@@ -101,10 +101,16 @@ export class Federation {
     this.peers = new Peers(options.trust);
     this.directory = new NodeDirectory({ silenceTimeoutMs: options.silenceTimeoutMs });
     this.gossip = new Gossip({ pubsub, peers: this.peers, logger: this.log });
-    this.sync = new WorldSync(
-      { host: components.host, store: components.store, peers: this.peers, logger: this.log },
-      { maxClockSkewMs: options.maxClockSkewMs },
-    );
+    this.sync = new WorldSync({
+      host: components.host,
+      store: components.store,
+      peers: this.peers,
+      logger: this.log,
+      check: (op, sender) => {
+        this.rules.now = Date.now();
+        return checkRemoteOp(op, sender, components.store.get(op.worldId), this.rules, 'sync');
+      },
+    });
     this.people = new FederatedPeople(
       { gossip: this.gossip, worlds: components.worlds, clock: components.store.clock, logger: this.log },
       {

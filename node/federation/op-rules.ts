@@ -9,7 +9,7 @@ import type { WireOp } from '../../protocol/gossip/index.ts';
 import type { ObjectFields } from '../../storage/db/records.ts';
 import type { Access } from '../world/access.ts';
 import { isStamp, parseStamp } from '../world/hlc.ts';
-import { CHAIN_ACTOR, type WorldOp } from '../world/ops.ts';
+import { CHAIN_ACTOR, SYSTEM_ACTOR, type WorldOp } from '../world/ops.ts';
 import { remoteUser } from '../world/remote-member.ts';
 import type { WorldState } from '../world/world-store.ts';
 
@@ -45,19 +45,28 @@ export interface OpRuleContext {
   maxClockSkewMs: number;
 }
 
-/** Checks a gossiped op from `sender` (its signature already verified by gossipsub). */
+/** The actor of ops rebuilt from records written before actors were kept: taken on the peer's word. */
+export const LEGACY_ACTOR = 'sync';
+
+/**
+ * Checks an op from `sender`: gossiped (its signature verified by gossipsub, so its origin must be the
+ * sender) or rebuilt from a peer's state by world sync (made by any node; the actor is still checked).
+ */
 export async function checkRemoteOp(
   wire: WireOp,
   sender: string,
   state: WorldState | undefined,
   ctx: OpRuleContext,
+  via: 'gossip' | 'sync' = 'gossip',
 ): Promise<Verdict> {
   const stamp = isStamp(wire.stamp) ? parseStamp(wire.stamp) : undefined;
   if (!stamp || stamp.nodeId !== wire.origin) return reject('bad_stamp');
-  if (wire.origin !== sender) return reject('not_origin');
+  if (via === 'gossip' && wire.origin !== sender) return reject('not_origin');
   if (stamp.wall > ctx.now + ctx.maxClockSkewMs) return reject('clock_skew');
   const op = toWorldOp(wire);
   if (!op) return reject('bad_fields');
+  if (via === 'sync' && (op.actor === LEGACY_ACTOR || op.actor === SYSTEM_ACTOR))
+    return { verdict: 'accept', op };
   if (op.actor === CHAIN_ACTOR) {
     return ctx.followsChain
       ? { verdict: 'ignore', reason: 'chain_followed_here' }

@@ -21,12 +21,10 @@ import {
 import type { AttributeRecord, ObjectFields, ObjectRecord } from '../../storage/db/records.ts';
 import { parseStamp } from '../world/hlc.ts';
 import type { WorldState, WorldStore } from '../world/world-store.ts';
-import { toWorldOp } from './op-rules.ts';
+import { LEGACY_ACTOR, type Verdict } from './op-rules.ts';
 import type { P2pHost } from './p2p-host.ts';
 import type { Peers } from './peers.ts';
 
-/** The actor of ops rebuilt from a peer's state: the original actor is not kept with the state. */
-export const SYNC_ACTOR = 'sync';
 const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 const MAX_FRAME_BYTES = 16 * 1024 * 1024;
 /** A peer that sends nothing for this long is cut off. */
@@ -41,22 +39,28 @@ export class SyncError extends Error {
   override readonly name = 'SyncError';
 }
 
+/** The op rules (op-rules.ts) as world sync applies them, bound to the node's state. */
+export type SyncCheck = (op: WireOp, sender: string) => Promise<Verdict>;
+
 export class WorldSync {
   private readonly host: P2pHost;
   private readonly store: WorldStore;
   private readonly peers: Peers;
   private readonly log: Logger;
-  private readonly maxClockSkewMs: number;
+  private readonly check: SyncCheck;
 
-  constructor(
-    components: { host: P2pHost; store: WorldStore; peers: Peers; logger: Logger },
-    options: { maxClockSkewMs: number },
-  ) {
+  constructor(components: {
+    host: P2pHost;
+    store: WorldStore;
+    peers: Peers;
+    logger: Logger;
+    check: SyncCheck;
+  }) {
     this.host = components.host;
     this.store = components.store;
     this.peers = components.peers;
     this.log = components.logger.child({ component: 'world-sync' });
-    this.maxClockSkewMs = options.maxClockSkewMs;
+    this.check = components.check;
   }
 
   async start(): Promise<void> {
@@ -87,16 +91,7 @@ export class WorldSync {
         if (frame.t === 'refused') throw new SyncError(`peer refused sync of ${worldId}: ${frame.reason}`);
         if (frame.t === 'end') break;
         result.objects++;
-        for (const wire of frame.ops) {
-          if (wire.worldId !== worldId) throw new SyncError('op of another world in a sync stream');
-          const op = toWorldOp(wire);
-          const stamp = parseStamp(wire.stamp);
-          if (!op || !stamp || stamp.wall > Date.now() + this.maxClockSkewMs) {
-            this.peers.rejected(peer.toString(), 'bad_sync_op');
-            continue;
-          }
-          if (await this.store.apply(op)) result.changed++;
-        }
+        result.changed += await this.applyObject(worldId, frame.ops, peer.toString());
       }
       await stream.close();
     } catch (error) {
@@ -105,6 +100,38 @@ export class WorldSync {
     }
     this.log.debug({ peer: peer.toString(), worldId, ...result }, 'world synced');
     return result;
+  }
+
+  /**
+   * Applies one object's ops, oldest first, each checked by the op rules like a gossiped op. An object new
+   * here is judged as a whole first: its oldest op, with every field the peer has for it, must be a
+   * creation its actor may make.
+   */
+  private async applyObject(worldId: string, frame: WireOp[], sender: string): Promise<number> {
+    const ops = [...frame].sort((a, b) => (a.stamp < b.stamp ? -1 : a.stamp > b.stamp ? 1 : 0));
+    let changed = 0;
+    for (const wire of ops) {
+      if (wire.worldId !== worldId) throw new SyncError('op of another world in a sync stream');
+      let judged: WireOp = wire;
+      if (wire.kind === 'object.put' && !this.store.get(worldId)?.objects.has(wire.objectId)) {
+        const fields: Record<string, unknown> = {};
+        for (const o of ops)
+          if (o.kind === 'object.put' && o.objectId === wire.objectId) Object.assign(fields, o.fields);
+        judged = { ...wire, fields };
+      }
+      const verdict = await this.check(judged, sender);
+      if (verdict.verdict !== 'accept') {
+        if (verdict.verdict === 'reject') this.peers.rejected(sender, `sync_${verdict.reason}`);
+        continue;
+      }
+      // A creation was judged with all of the object's fields; what is applied is this op's own.
+      const op =
+        verdict.op.kind === 'object.put' && wire.kind === 'object.put'
+          ? { ...verdict.op, fields: pick(verdict.op.fields, Object.keys(wire.fields)) }
+          : verdict.op;
+      if (await this.store.apply(op)) changed++;
+    }
+    return changed;
   }
 
   private async serve(stream: Stream, connection: Connection): Promise<void> {
@@ -145,7 +172,7 @@ export function digestsOf(state: WorldState): ObjectDigests {
 
 function* differingObjects(state: WorldState, theirs: Map<string, string>): Generator<WireOp[]> {
   const attributes = attributesByObject(state);
-  for (const object of state.objects.values()) {
+  for (const object of parentsFirst(state)) {
     const own = attributes.get(object.id);
     if (theirs.get(object.id) === digest(object, own)) continue;
     yield objectOps(state.id, object, own ?? []);
@@ -174,19 +201,24 @@ function digest(object: ObjectRecord, attributes: NamedAttribute[] | undefined):
   return hash.digest('hex').slice(0, 24);
 }
 
-/** An object's state as ops: one per distinct field stamp (its fields together), one per attribute. */
+/**
+ * An object's state as ops: one per distinct (stamp, actor) of its fields, one per attribute, with the
+ * actor of the op that wrote each (LEGACY_ACTOR for records written before actors were kept).
+ */
 export function objectOps(worldId: string, object: ObjectRecord, attributes: NamedAttribute[]): WireOp[] {
-  const byStamp = new Map<string, Record<string, unknown>>();
+  const groups = new Map<string, { stamp: string; actor: string; fields: Record<string, unknown> }>();
   for (const [field, stamp] of Object.entries(object.stamps)) {
     if (!stamp) continue;
-    const fields = byStamp.get(stamp) ?? {};
-    fields[field] = object[field as keyof ObjectFields];
-    byStamp.set(stamp, fields);
+    const actor = object.actors?.[field as keyof ObjectFields] ?? LEGACY_ACTOR;
+    const k = `${stamp}\n${actor}`;
+    const group = groups.get(k) ?? { stamp, actor, fields: {} };
+    group.fields[field] = object[field as keyof ObjectFields];
+    groups.set(k, group);
   }
   const ops: WireOp[] = [];
-  for (const [stamp, fields] of byStamp) {
+  for (const { stamp, actor, fields } of groups.values()) {
     const origin = parseStamp(stamp)?.nodeId ?? '';
-    ops.push({ kind: 'object.put', worldId, objectId: object.id, fields, stamp, origin, actor: SYNC_ACTOR });
+    ops.push({ kind: 'object.put', worldId, objectId: object.id, fields, stamp, origin, actor });
   }
   for (const [pluginId, name, record] of attributes) {
     ops.push({
@@ -198,8 +230,38 @@ export function objectOps(worldId: string, object: ObjectRecord, attributes: Nam
       value: record.value,
       stamp: record.stamp,
       origin: parseStamp(record.stamp)?.nodeId ?? '',
-      actor: SYNC_ACTOR,
+      actor: record.actor ?? LEGACY_ACTOR,
     });
   }
   return ops;
+}
+
+/** The world's objects, every parent before its children (a receiver checks a child against its parent). */
+function parentsFirst(state: WorldState): ObjectRecord[] {
+  const children = new Map<string, ObjectRecord[]>();
+  for (const o of state.objects.values()) {
+    if (o.id === state.id) continue;
+    const list = children.get(o.parentId);
+    if (list) list.push(o);
+    else children.set(o.parentId, [o]);
+  }
+  const ordered: ObjectRecord[] = [];
+  const root = state.objects.get(state.id);
+  if (root) ordered.push(root);
+  for (let i = 0; i < ordered.length; i++) {
+    for (const child of children.get(ordered[i].id) ?? []) ordered.push(child);
+  }
+  // Objects whose parent is not in the world (bad data) go last, still sent.
+  if (ordered.length < state.objects.size) {
+    const placed = new Set(ordered.map((o) => o.id));
+    for (const o of state.objects.values()) if (!placed.has(o.id)) ordered.push(o);
+  }
+  return ordered;
+}
+
+function pick<T extends object>(record: T, keys: string[]): Partial<T> {
+  const out: Partial<T> = {};
+  for (const k of keys)
+    if (k in record) (out as Record<string, unknown>)[k] = (record as Record<string, unknown>)[k];
+  return out;
 }

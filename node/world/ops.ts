@@ -64,12 +64,13 @@ export function mergeObject(
   now: number,
 ): { next: ObjectRecord; changed: (keyof ObjectFields)[] } {
   const next: ObjectRecord = current
-    ? { ...current, stamps: { ...current.stamps } }
+    ? { ...current, stamps: { ...current.stamps }, actors: { ...current.actors } }
     : {
         ...structuredClone(DEFAULT_OBJECT_FIELDS),
         id: op.objectId,
         worldId: op.worldId,
         stamps: {},
+        actors: {},
         createdAt: now,
         updatedAt: now,
       };
@@ -80,6 +81,7 @@ export function mergeObject(
     if (op.stamp <= stamp) continue;
     (next as unknown as Record<string, unknown>)[field] = op.fields[field];
     next.stamps[field] = op.stamp;
+    (next.actors ??= {})[field] = op.actor;
     changed.push(field);
   }
   if (changed.length) next.updatedAt = now;
@@ -93,5 +95,5 @@ export function mergeAttribute(
   now: number,
 ): AttributeRecord | undefined {
   if (current && op.stamp <= current.stamp) return undefined;
-  return { value: op.value, stamp: op.stamp, updatedAt: now };
+  return { value: op.value, stamp: op.stamp, actor: op.actor, updatedAt: now };
 }

@@ -41,6 +41,8 @@ export interface ObjectRecord extends ObjectFields {
   worldId: string;
   /** Per-field HLC stamps (field name → stamp). */
   stamps: Partial<Record<keyof ObjectFields, string>>;
+  /** Per-field actor of the winning op (absent in records written before federation). */
+  actors?: Partial<Record<keyof ObjectFields, string>>;
   createdAt: number;
   updatedAt: number;
 }
@@ -49,6 +51,8 @@ export interface ObjectRecord extends ObjectFields {
 export interface AttributeRecord {
   value: Record<string, unknown> | null;
   stamp: string;
+  /** Who made the winning op (object attributes; absent in records written before federation). */
+  actor?: string;
   updatedAt: number;
 }
 

@@ -36,7 +36,7 @@ export async function startCast(): Promise<Cast> {
   await node.node.access.grant(CUBE, objectAdmin.id, nodeAdmin.id);
   return {
     node,
-    nodeId: node.node.store.clock.nodeId,
+    nodeId: node.node.nodeId,
     id: {
       none: '',
       guest: g.id,

@@ -576,6 +576,13 @@ const TABLE: Record<string, Row> = {
     other: NOT_ADMIN,
     control: { who: 'N', status: 200 },
   },
+  // ---- federation --------------------------------------------------------------------------------
+  'POST /federation/mirrors': {
+    request: (f) => ({ path: '/federation/mirrors', body: { world_id: f.world } }),
+    guest: NOT_ADMIN,
+    other: NOT_ADMIN,
+    control: { who: 'N', status: 200 },
+  },
 };
 
 async function postedActivity(f: Fixture): Promise<Record<string, string>> {
@@ -874,8 +881,13 @@ describe('API security', () => {
       '/health',
       '/version',
     ];
+    // Operator routes answer node admins only: they are read as one.
+    const adminOnly = [`${API}/federation/peers`];
     for (const path of paths) {
-      const res = await fetch(`${f.node.url}${path}`, { headers: { authorization: `Bearer ${f.A.token}` } });
+      const reader = adminOnly.includes(path) ? f.N : f.A;
+      const res = await fetch(`${f.node.url}${path}`, {
+        headers: { authorization: `Bearer ${reader.token}` },
+      });
       const text = await res.text();
       expect(res.status, `GET ${path}: ${text}`).toBe(200);
       expect(text.includes(secret), `GET ${path} leaks the node secret`).toBe(false);

@@ -44,14 +44,18 @@ describe('a restart', () => {
 });
 
 describe('network hygiene', () => {
-  it('a node with defaults listens on nothing, has no routers or discovery, and dials no one', async () => {
+  it('a node with defaults listens only on loopback, has no routers or discovery, and dials no one', async () => {
     node = await startNode();
     const host = node.node.assets.host;
     const helia = node.node.assets.store.ipfs.helia;
     const dial = vi.spyOn(host, 'dial');
     const dialProtocol = vi.spyOn(host, 'dialProtocol');
-    expect(host.getMultiaddrs()).toEqual([]);
-    expect(Object.keys(host.services)).toEqual(['identify']);
+    // Federation listens (TCP and WebSockets, on the node's host: loopback by default) but dials nobody
+    // unless bootstrap peers are configured.
+    const listening = host.getMultiaddrs().map(String);
+    expect(listening).toHaveLength(2);
+    for (const a of listening) expect(a).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+(\/ws)?\/p2p\//);
+    expect(Object.keys(host.services).sort()).toEqual(['identify', 'ping', 'pubsub']);
     expect(Reflect.get(helia.routing, 'routers')).toEqual([]);
     for (const name of ['libp2p-router', 'http-gateway-router', 'delegated-http-routing']) {
       expect(helia.hasRouter(name), name).toBe(false);

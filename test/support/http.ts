@@ -1,5 +1,9 @@
 /** REST calls against a test node: JSON (or a multipart FormData) in, status and JSON out. */
-import type { TestNode } from './node.ts';
+
+/** Anything with a base URL: an in-process test node or a node process. */
+export interface HttpTarget {
+  url: string;
+}
 
 export interface Reply<T> {
   status: number;
@@ -12,7 +16,7 @@ export interface ErrorBody {
 }
 
 export async function call<T = unknown>(
-  node: TestNode,
+  node: HttpTarget,
   method: string,
   path: string,
   opts: { token?: string; body?: unknown } = {},

@@ -9,8 +9,7 @@ import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from 
 import { expect } from 'vitest';
 import type { UserDto } from '../../api/dto.ts';
 import { canonicalWallet, networkOf } from '../../node/auth/wallet-signatures.ts';
-import { call, type Reply } from './http.ts';
-import type { TestNode } from './node.ts';
+import { call, type HttpTarget, type Reply } from './http.ts';
 
 export type Signer = (challenge: string) => Promise<string>;
 
@@ -38,7 +37,7 @@ export const walletKey = (wallet: string) => {
 /** The nonce a client would send for `wallet`: its latest challenge's, or one the node never issued. */
 export const nonceFor = (wallet: string) => nonces.get(walletKey(wallet)) ?? randomUUID();
 
-export async function challenge(node: TestNode, wallet: string): Promise<string> {
+export async function challenge(node: HttpTarget, wallet: string): Promise<string> {
   const res = await call<{ challenge: string; nonce: string }>(
     node,
     'GET',
@@ -50,7 +49,7 @@ export async function challenge(node: TestNode, wallet: string): Promise<string>
   return res.body.challenge;
 }
 
-export function postToken(node: TestNode, wallet: string, signedChallenge: string, network?: string) {
+export function postToken(node: HttpTarget, wallet: string, signedChallenge: string, network?: string) {
   return call<{ token: string }>(node, 'POST', '/api/v4/auth/token', {
     body: { wallet, signedChallenge, nonce: nonceFor(wallet), ...(network ? { network } : {}) },
   });
@@ -58,7 +57,7 @@ export function postToken(node: TestNode, wallet: string, signedChallenge: strin
 
 /** Challenge, signature, token; `challengeWallet` is the form the challenge is asked for (default `wallet`). */
 export async function signIn(
-  node: TestNode,
+  node: HttpTarget,
   wallet: string,
   signer: Signer,
   network?: string,
@@ -69,7 +68,7 @@ export async function signIn(
 }
 
 export async function tokenFor(
-  node: TestNode,
+  node: HttpTarget,
   wallet: string,
   signer: Signer,
   network?: string,
@@ -79,7 +78,7 @@ export async function tokenFor(
   return res.body.token;
 }
 
-export async function me(node: TestNode, token: string): Promise<UserDto> {
+export async function me(node: HttpTarget, token: string): Promise<UserDto> {
   const res = await call<UserDto>(node, 'GET', '/api/v4/users/me', { token });
   expect(res.status).toBe(200);
   return res.body;
@@ -87,7 +86,7 @@ export async function me(node: TestNode, token: string): Promise<UserDto> {
 
 /** Signs in and returns the token with the signed-in user. */
 export async function signInAs(
-  node: TestNode,
+  node: HttpTarget,
   wallet: string,
   signer: Signer,
 ): Promise<{ token: string; me: UserDto }> {

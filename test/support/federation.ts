@@ -1,0 +1,156 @@
+/**
+ * Federated nodes as separate processes on loopback: each gets a data dir, a peer key made before it
+ * starts (so every node's trust list and bootstrap addresses can name the others), free ports, and the
+ * real `odyssey-node start` command. Logs are kept per node for failure messages.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { loadOrCreatePeerKey } from '../../node/federation/p2p-host.ts';
+
+const NODE_BIN = join(process.cwd(), 'node_modules/.bin/node');
+
+export interface NodeProcess {
+  name: string;
+  dir: string;
+  peerId: string;
+  httpPort: number;
+  p2pPort: number;
+  url: string;
+  wsUrl: string;
+  /** The TCP multiaddr others dial. */
+  address: string;
+  flags: string[];
+  child?: ChildProcess;
+  logs: string[];
+  /** Starts (or restarts) the process; `flags` replace the node's extra flags when given. */
+  start(flags?: string[]): Promise<void>;
+  /** SIGTERM, then waits for the exit. */
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A node's identity and ports, not started. */
+export async function prepareNode(name: string): Promise<NodeProcess> {
+  const dir = await mkdtemp(join(tmpdir(), `odyssey-fed-${name}-`));
+  const peerId = peerIdFromPrivateKey(await loadOrCreatePeerKey(join(dir, 'peer-key'))).toString();
+  const httpPort = await freePort();
+  const p2pPort = await freePort();
+  const node: NodeProcess = {
+    name,
+    dir,
+    peerId,
+    httpPort,
+    p2pPort,
+    url: `http://127.0.0.1:${httpPort}`,
+    wsUrl: `ws://127.0.0.1:${httpPort}/posbus`,
+    address: `/ip4/127.0.0.1/tcp/${p2pPort}/p2p/${peerId}`,
+    flags: [],
+    logs: [],
+    start: async (flags) => {
+      if (flags) node.flags = flags;
+      const args = [
+        'node/cli.ts',
+        'start',
+        '--data',
+        dir,
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(httpPort),
+        '--p2p-port',
+        String(p2pPort),
+        '--p2p-ws-port',
+        '0',
+        '--log-level',
+        'info',
+        ...node.flags,
+      ];
+      const child = spawn(NODE_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      node.child = child;
+      const keep = (chunk: Buffer) => {
+        node.logs.push(chunk.toString());
+        if (node.logs.length > 2000) node.logs.splice(0, 1000);
+      };
+      child.stdout?.on('data', keep);
+      child.stderr?.on('data', keep);
+      await waitFor(async () => {
+        if (child.exitCode !== null) throw new Error(`${name} exited: ${node.logs.join('').slice(-2000)}`);
+        try {
+          return (await fetch(`${node.url}/health`)).ok;
+        } catch {
+          return false;
+        }
+      }, 30_000);
+    },
+    stop: async () => {
+      const child = node.child;
+      if (!child || child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+  return node;
+}
+
+/**
+ * Flags for a federation of `nodes`: each trusts the ones in `trusts` (default: all the others) and
+ * dials the ones before it, with fast timers so that tests settle in seconds.
+ */
+export function federationFlags(node: NodeProcess, nodes: NodeProcess[], trusts = nodes): string[] {
+  const others = trusts.filter((n) => n !== node).map((n) => n.peerId);
+  const before = nodes.slice(0, nodes.indexOf(node)).map((n) => n.address);
+  return [
+    ...(others.length ? ['--trust', others.join(',')] : []),
+    ...(before.length ? ['--bootstrap', before.join(',')] : []),
+    '--announce-interval-ms',
+    '300',
+    '--federation-sync-interval-ms',
+    '1500',
+    '--peer-silence-timeout-ms',
+    '4000',
+    '--tick-ms',
+    '50',
+  ];
+}
+
+export async function cleanup(nodes: NodeProcess[]): Promise<void> {
+  await Promise.all(nodes.map((n) => n.stop()));
+  await Promise.all(nodes.map((n) => rm(n.dir, { recursive: true, force: true })));
+}
+
+/** Polls until `check` holds (or throws the last failure after `timeoutMs`). */
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (error) {
+      last = error;
+      if ((error as Error).message.includes('exited')) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
