@@ -74,6 +74,8 @@ export function mergeObject(
         createdAt: now,
         updatedAt: now,
       };
+  const actors: NonNullable<ObjectRecord['actors']> = next.actors ?? {};
+  next.actors = actors;
   const changed: (keyof ObjectFields)[] = [];
   for (const field of FIELD_NAMES) {
     if (!(field in op.fields)) continue;
@@ -81,7 +83,7 @@ export function mergeObject(
     if (op.stamp <= stamp) continue;
     (next as unknown as Record<string, unknown>)[field] = op.fields[field];
     next.stamps[field] = op.stamp;
-    (next.actors ??= {})[field] = op.actor;
+    actors[field] = op.actor;
     changed.push(field);
   }
   if (changed.length) next.updatedAt = now;
