@@ -62,7 +62,13 @@ export interface Guest {
   token: string;
 }
 
-export async function guest(node: TestNode): Promise<Guest> {
+/** Where a node answers: an in-process test node or a node process. */
+export interface NodeAddress {
+  url: string;
+  wsUrl: string;
+}
+
+export async function guest(node: Pick<NodeAddress, 'url'>): Promise<Guest> {
   const res = await fetch(`${node.url}/api/v4/auth/guest-token`, { method: 'POST', body: '{}' });
   if (!res.ok) throw new Error(`guest-token: ${res.status}`);
   return (await res.json()) as Guest;
@@ -76,7 +82,7 @@ export interface TestClient {
 }
 
 export async function connectGuest(
-  node: TestNode,
+  node: NodeAddress,
   opts: Partial<ConnectOptions> = {},
   user?: Guest,
 ): Promise<TestClient> {
@@ -103,7 +109,11 @@ export async function eventually(
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A fresh guest connected and in `worldId`; the client is added to `clients` for the test's cleanup. */
-export async function joinWorld(node: TestNode, clients: TestClient[], worldId: string): Promise<TestClient> {
+export async function joinWorld(
+  node: NodeAddress,
+  clients: TestClient[],
+  worldId: string,
+): Promise<TestClient> {
   const c = await connectGuest(node);
   clients.push(c);
   await c.client.teleport(worldId);
