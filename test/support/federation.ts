@@ -98,7 +98,7 @@ export async function prepareNode(name: string): Promise<NodeProcess> {
     },
     stop: async () => {
       const child = node.child;
-      if (!child || child.exitCode !== null) return;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
