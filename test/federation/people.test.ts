@@ -59,7 +59,9 @@ describe('people across nodes', () => {
           b,
           (m) =>
             m.type === 'UsersTransformList' &&
-            m.value.some((u) => u.id === a.user.id && u.transform.position.x === 3 && u.transform.position.z === 4),
+            m.value.some(
+              (u) => u.id === a.user.id && u.transform.position.x === 3 && u.transform.position.z === 4,
+            ),
         ),
       5000,
       "A's move on B",
@@ -134,7 +136,7 @@ describe('people across nodes', () => {
     expect(visitor.client.world?.name).toBe('Only on A');
   }, 30_000);
 
-  it("a node that vanishes takes its people with it", async () => {
+  it('a node that vanishes takes its people with it', async () => {
     const [a, b] = await meet();
     A.child?.kill('SIGKILL');
     await waitFor(
