@@ -56,6 +56,38 @@ export function federationRoutes(c: ApiComponents) {
   app.openapi(
     createRoute({
       method: 'get',
+      path: '/federation/traffic',
+      tags: ['federation'],
+      summary:
+        'Gossip messages and payload bytes sent and received since start, per kind of topic (node admins)',
+      security: bearer,
+      responses: {
+        200: {
+          description: 'traffic',
+          ...json(
+            z.record(
+              z.string(),
+              z.object({
+                sent: z.number().int(),
+                sentBytes: z.number().int(),
+                received: z.number().int(),
+                receivedBytes: z.number().int(),
+              }),
+            ),
+          ),
+        },
+        ...errors(401, 403),
+      },
+    }),
+    (ctx) => {
+      requireAdmin(ctx);
+      return ctx.json(c.federation.traffic(), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
       path: '/federation/worlds',
       tags: ['federation'],
       summary: 'Every world the federation announces, with the nodes (peer ids) that hold it',

@@ -24,7 +24,7 @@ import type { WorldController } from '../world/world-controller.ts';
 import type { WorldChange, WorldStore } from '../world/world-store.ts';
 import { BootstrapDialer, parseBootstrap } from './dialer.ts';
 import { type FederatedWorld, NodeDirectory } from './directory.ts';
-import { Gossip, type HandlerVerdict } from './gossip.ts';
+import { Gossip, type HandlerVerdict, type TrafficCounters } from './gossip.ts';
 import { checkRemoteOp, type OpRuleContext } from './op-rules.ts';
 import type { P2pHost } from './p2p-host.ts';
 import { type PeerCounters, Peers } from './peers.ts';
@@ -209,6 +209,11 @@ export class Federation {
         ...this.peers.stats(peerId),
       };
     });
+  }
+
+  /** Gossip published and received since start, per kind of topic (payload bytes, before gossipsub framing). */
+  traffic(): TrafficCounters {
+    return structuredClone(this.gossip.traffic);
   }
 
   /** The federation's worlds as announced by live peers (this node's own included). */

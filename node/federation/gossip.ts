@@ -10,12 +10,25 @@ import { GossipDecodeError } from '../../protocol/gossip/index.ts';
 import type { Peers } from './peers.ts';
 
 export type HandlerVerdict = 'accept' | 'ignore' | { reject: string };
+
+/** Messages and bytes, in and out, per kind of topic (`ops`, `people`, `positions`, `directory`). */
+export type TrafficCounters = Record<
+  string,
+  { sent: number; sentBytes: number; received: number; receivedBytes: number }
+>;
+
+/** `/odyssey/world/<id>/positions/1` → `positions`; `/odyssey/directory/1` → `directory`. */
+function topicKind(topic: string): string {
+  const parts = topic.split('/');
+  return parts.length > 4 ? parts[4] : parts[2];
+}
 export type GossipHandler = (data: Uint8Array, from: string) => HandlerVerdict | Promise<HandlerVerdict>;
 
 export class Gossip {
   private readonly pubsub: GossipSub;
   private readonly peers: Peers;
   private readonly log: Logger;
+  readonly traffic: TrafficCounters = {};
 
   constructor(components: { pubsub: GossipSub; peers: Peers; logger: Logger }) {
     this.pubsub = components.pubsub;
@@ -30,6 +43,9 @@ export class Gossip {
   on(topic: string, handler: GossipHandler): void {
     this.pubsub.topicValidators.set(topic, async (_source: PeerId, message) => {
       if (message.type !== 'signed') return TopicValidatorResult.Reject;
+      const counters = this.counters(topic);
+      counters.received++;
+      counters.receivedBytes += message.data.byteLength;
       const from = message.from.toString();
       if (!this.peers.isTrusted(from)) {
         this.peers.rejected(from, 'untrusted');
@@ -63,9 +79,22 @@ export class Gossip {
   }
 
   publish(topic: string, data: Uint8Array): void {
+    const counters = this.counters(topic);
+    counters.sent++;
+    counters.sentBytes += data.byteLength;
     this.pubsub.publish(topic, data).catch((error: unknown) => {
       this.log.debug({ err: error, topic }, 'gossip publish failed');
     });
+  }
+
+  private counters(topic: string) {
+    const kind = topicKind(topic);
+    let c = this.traffic[kind];
+    if (!c) {
+      c = { sent: 0, sentBytes: 0, received: 0, receivedBytes: 0 };
+      this.traffic[kind] = c;
+    }
+    return c;
   }
 
   /** Peers subscribed to a topic (connected ones only). */

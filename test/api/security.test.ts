@@ -882,7 +882,7 @@ describe('API security', () => {
       '/version',
     ];
     // Operator routes answer node admins only: they are read as one.
-    const adminOnly = [`${API}/federation/peers`];
+    const adminOnly = [`${API}/federation/peers`, `${API}/federation/traffic`];
     for (const path of paths) {
       const reader = adminOnly.includes(path) ? f.N : f.A;
       const res = await fetch(`${f.node.url}${path}`, {
