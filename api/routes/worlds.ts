@@ -32,20 +32,48 @@ export function worldRoutes(c: ApiComponents) {
       method: 'get',
       path: '/worlds',
       tags: ['worlds'],
-      summary: 'Worlds by creation time',
+      summary:
+        "Worlds by creation time: this node's, then those other nodes of the federation hold (any of them can be entered here); `nodes` are the peer ids that hold each",
       security: bearer,
       request: {
         query: z.object({ sort: z.enum(['ASC', 'DESC']).default('DESC'), limit: limitQuery(100, 100) }),
       },
       responses: {
-        200: { description: 'worlds', ...json(z.array(worldSummarySchema)) },
+        200: {
+          description: 'worlds',
+          ...json(
+            z.array(
+              worldSummarySchema.extend({ nodes: z.array(z.string()) }).openapi('FederatedWorldSummary'),
+            ),
+          ),
+        },
         ...errors(400, 401),
       },
     }),
     async (ctx) => {
       const { sort, limit } = ctx.req.valid('query');
       const worlds = await s.listWorlds({ ascending: sort === 'ASC', limit });
-      return ctx.json(worlds.map(worldSummary), 200);
+      const federated = new Map(c.federation.federatedWorlds().map((w) => [w.id, w]));
+      const local = worlds.map((v) => ({
+        ...worldSummary(v),
+        nodes: federated.get(v.world.id)?.nodes ?? [],
+      }));
+      const held = new Set(local.map((w) => w.id));
+      const remote = [...federated.values()]
+        .filter((w) => !held.has(w.id) && !c.store.get(w.id))
+        .slice(0, Math.max(0, limit - local.length))
+        .map((w) => ({
+          id: w.id,
+          owner_id: w.ownerId,
+          owner_name: null,
+          name: w.name,
+          description: null,
+          stake_total: '0',
+          website_link: null,
+          avatarHash: null,
+          nodes: w.nodes,
+        }));
+      return ctx.json([...local, ...remote], 200);
     },
   );
 

@@ -86,6 +86,9 @@ export async function createP2pHost(options: P2pHostOptions): Promise<P2pHost> {
             ignoreDuplicatePublishError: true,
             emitSelf: false,
             maxInboundDataLength: net.maxMessageBytes,
+            // Three topics per world held: the default budget (~1,000 topics per peer) would silently cut
+            // a federation off past ~330 shared worlds; this one allows ~16,000 topics (~5,000 worlds).
+            maxTopicBytesPerPeer: 16 * 1024 * 1024,
           }),
         },
         start: false,

@@ -105,6 +105,17 @@ describe('one world on three nodes', () => {
     world = made.body.id;
     await waitFor(async () => (await nameOf(C, world)) === 'Federated', 15_000, 'C to mirror the world');
     expect(await nameOf(B, world)).toBeUndefined();
+    // B does not hold it, yet lists it with the nodes that do.
+    await waitFor(
+      async () => {
+        const list = await call<{ id: string; nodes: string[] }[]>(B, 'GET', `${API}/worlds`, {
+          token: await tokenOf(B, owner),
+        });
+        return list.body.some((w) => w.id === world && w.nodes.includes(A.peerId));
+      },
+      10_000,
+      "A's world in B's list",
+    );
 
     const refused = await call(B, 'POST', `${API}/federation/mirrors`, {
       token: await tokenOf(B, owner),
