@@ -108,7 +108,7 @@ export class Federation {
       logger: this.log,
       check: (op, sender) => {
         this.rules.now = Date.now();
-        return checkRemoteOp(op, sender, components.store.get(op.worldId), this.rules, 'sync');
+        return checkRemoteOp(op, sender, components.store.peek(op.worldId), this.rules, 'sync');
       },
     });
     this.people = new FederatedPeople(
@@ -119,6 +119,7 @@ export class Federation {
         silenceTimeoutMs: options.silenceTimeoutMs,
         batchSize: options.positionBatch,
         maxMessageBytes: options.maxMessageBytes,
+        maxClockSkewMs: options.maxClockSkewMs,
       },
     );
     this.dialer = new BootstrapDialer(
@@ -262,7 +263,15 @@ export class Federation {
         this.log.warn({ worldId, peer, err: error }, 'world mirror from peer failed');
       }
     }
+    if (!this.c.store.peek(worldId)) this.release(worldId);
     return false;
+  }
+
+  /** Stops following a world that could not be fetched. */
+  private release(worldId: string): void {
+    if (!this.held.delete(worldId)) return;
+    this.gossip.off(opsTopic(worldId));
+    this.people.release(worldId);
   }
 
   private hold(worldId: string): void {
@@ -285,7 +294,7 @@ export class Federation {
     const wire = decodeOp(data, this.options.maxMessageBytes);
     if (wire.worldId !== worldId) return { reject: 'wrong_topic' };
     this.rules.now = Date.now();
-    const verdict = await checkRemoteOp(wire, from, this.c.store.get(worldId), this.rules);
+    const verdict = await checkRemoteOp(wire, from, this.c.store.peek(worldId), this.rules);
     if (verdict.verdict === 'accept') {
       await this.c.store.apply(verdict.op);
       return 'accept';

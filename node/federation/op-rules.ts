@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { WireOp } from '../../protocol/gossip/index.ts';
 import type { ObjectFields } from '../../storage/db/records.ts';
+import { checkValue } from '../attributes/values.ts';
 import type { Access } from '../world/access.ts';
 import { isStamp, parseStamp } from '../world/hlc.ts';
 import { CHAIN_ACTOR, SYSTEM_ACTOR, type WorldOp } from '../world/ops.ts';
@@ -55,6 +56,7 @@ export const LEGACY_ACTOR = 'sync';
 export async function checkRemoteOp(
   wire: WireOp,
   sender: string,
+  /** The world as stored here, removed or not (`WorldStore.peek`). */
   state: WorldState | undefined,
   ctx: OpRuleContext,
   via: 'gossip' | 'sync' = 'gossip',
@@ -78,7 +80,17 @@ export async function checkRemoteOp(
 
 /** A wire op as the world store takes it; undefined when its fields are not the record's types. */
 export function toWorldOp(wire: WireOp): WorldOp | undefined {
-  if (wire.kind === 'attribute.put') return { ...wire };
+  if (wire.kind === 'attribute.put') {
+    // The same bounds as a local write (size, depth): a value PosBus could not carry never gets in.
+    if (wire.value) {
+      try {
+        checkValue(wire.value);
+      } catch {
+        return undefined;
+      }
+    }
+    return { ...wire };
+  }
   const fields = objectFieldsSchema.safeParse(wire.fields);
   if (!fields.success) return undefined;
   return { ...wire, fields: fields.data as Partial<ObjectFields> };
@@ -98,6 +110,10 @@ async function actorMay(
   }
   const fields = op.fields;
   const current = state?.objects.get(op.objectId);
+  if (current?.removed && current.id === op.worldId) {
+    // A removed world comes back only by its owner's hand (or the chain's, above).
+    return current.ownerId === op.actor || reject('not_owner');
+  }
   if (!current) {
     if (op.objectId === op.worldId) {
       // A new world: its owner makes it.

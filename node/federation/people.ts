@@ -23,7 +23,7 @@ import {
   type TransformNoScale,
   type UserTransform,
 } from '../../protocol/posbus/index.ts';
-import type { HybridClock } from '../world/hlc.ts';
+import { type HybridClock, parseStamp } from '../world/hlc.ts';
 import { RemoteMember, remoteUser } from '../world/remote-member.ts';
 import type { Member } from '../world/room.ts';
 import type { WorldController } from '../world/world-controller.ts';
@@ -36,6 +36,7 @@ export interface PeopleOptions {
   /** Users per positions message. */
   batchSize: number;
   maxMessageBytes: number;
+  maxClockSkewMs: number;
 }
 
 interface RemotePresence {
@@ -117,6 +118,12 @@ export class FederatedPeople {
     this.held.add(worldId);
     this.gossip.on(peopleTopic(worldId), (data, from) => this.onPeople(worldId, data, from));
     this.gossip.on(positionsTopic(worldId), (data, from) => this.onPositions(worldId, data, from));
+  }
+
+  release(worldId: string): void {
+    if (!this.held.delete(worldId)) return;
+    this.gossip.off(peopleTopic(worldId));
+    this.gossip.off(positionsTopic(worldId));
   }
 
   /** Remote people of every world, by node (for /health and the API). */
@@ -230,6 +237,12 @@ export class FederatedPeople {
 
   private onClaim(worldId: string, m: Extract<PeopleMessage, { t: 'lock' }>, from: string): HandlerVerdict {
     if (this.remote.get(worldId)?.get(m.userId)?.node !== from) return { reject: 'not_their_person' };
+    // A claim is about now: one from the far future would move this node's clock past what its peers
+    // accept, one from long ago would win every race.
+    const wall = parseStamp(m.stamp)?.wall;
+    const now = Date.now();
+    if (wall === undefined || Math.abs(wall - now) > this.options.maxClockSkewMs)
+      return { reject: 'clock_skew' };
     this.clock.observe(m.stamp);
     const k = `${worldId}!${m.objectId}`;
     const current = this.claims.get(k);

@@ -110,10 +110,14 @@ export class WorldSync {
   private async applyObject(worldId: string, frame: WireOp[], sender: string): Promise<number> {
     const ops = [...frame].sort((a, b) => (a.stamp < b.stamp ? -1 : a.stamp > b.stamp ? 1 : 0));
     let changed = 0;
+    let creationRefused = false;
     for (const wire of ops) {
       if (wire.worldId !== worldId) throw new SyncError('op of another world in a sync stream');
+      // An object whose creation was refused gets none of its later ops either.
+      if (creationRefused) break;
       let judged: WireOp = wire;
-      if (wire.kind === 'object.put' && !this.store.get(worldId)?.objects.has(wire.objectId)) {
+      const isNew = wire.kind === 'object.put' && !this.store.peek(worldId)?.objects.has(wire.objectId);
+      if (wire.kind === 'object.put' && isNew) {
         const fields: Record<string, unknown> = {};
         for (const o of ops)
           if (o.kind === 'object.put' && o.objectId === wire.objectId) Object.assign(fields, o.fields);
@@ -121,6 +125,7 @@ export class WorldSync {
       }
       const verdict = await this.check(judged, sender);
       if (verdict.verdict !== 'accept') {
+        if (isNew) creationRefused = true;
         if (verdict.verdict === 'reject') this.peers.rejected(sender, `sync_${verdict.reason}`);
         continue;
       }
@@ -136,17 +141,23 @@ export class WorldSync {
 
   private async serve(stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer.toString();
-    const lp = lpStream(stream, { maxDataLength: MAX_REQUEST_BYTES });
     try {
+      if (!this.peers.isTrusted(peer)) {
+        // Refused before a byte of the request is read: an untrusted peer costs no memory here.
+        this.peers.rejected(peer, 'untrusted');
+        await lpStream(stream, { maxDataLength: 1024 }).write(
+          encodeSyncFrame({ t: 'refused', reason: 'untrusted' }),
+        );
+        await stream.close();
+        return;
+      }
+      const lp = lpStream(stream, { maxDataLength: MAX_REQUEST_BYTES });
       const request = decodeSyncRequest(
         (await lp.read({ signal: AbortSignal.timeout(READ_TIMEOUT_MS) })).subarray(),
         MAX_REQUEST_BYTES,
       );
       const state = this.store.get(request.worldId);
-      if (!this.peers.isTrusted(peer)) {
-        this.peers.rejected(peer, 'untrusted');
-        await lp.write(encodeSyncFrame({ t: 'refused', reason: 'untrusted' }));
-      } else if (!state) {
+      if (!state) {
         await lp.write(encodeSyncFrame({ t: 'refused', reason: 'unknown_world' }));
       } else {
         let sent = 0;

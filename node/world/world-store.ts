@@ -84,6 +84,11 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
     return state;
   }
 
+  /** A world's state as stored, removed or not (what federation checks a remote op against). */
+  peek(worldId: string): WorldState | undefined {
+    return this.worlds.get(worldId);
+  }
+
   /** A world that exists and is not removed. */
   get(worldId: string): WorldState | undefined {
     const state = this.worlds.get(worldId);

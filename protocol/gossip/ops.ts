@@ -21,7 +21,7 @@ export interface WireObjectPut {
   fields: Record<string, unknown>;
   stamp: string;
   origin: string;
-  /** A user id, `system` or `chain:<chain id>`. */
+  /** A user id, `system` (seed, starter assets) or `chain` (Odyssey NFT worlds). */
   actor: string;
 }
 
