@@ -170,6 +170,7 @@ describe('wallet user id migration (schema 1 → 2)', () => {
       [
         'activities',
         'assets',
+        'attr-object',
         'attr-object-user',
         'attr-options',
         'attr-user',

@@ -59,6 +59,24 @@ function renamer<V>(renames: Renames, positions: number[], fields: (keyof V)[] =
 }
 
 const keepExisting = <V>(existing: V): V => existing;
+
+/** The per-field actors of an object record, renamed; undefined when nothing at all changed. */
+function renameActors(
+  renames: Renames,
+  renamed: { key: string; value: ObjectRecord },
+  original: ObjectRecord,
+): Renamed<ObjectRecord> {
+  const actors = renamed.value.actors;
+  let changed = renamed.value !== original;
+  const next: NonNullable<ObjectRecord['actors']> = {};
+  for (const [field, actor] of Object.entries(actors ?? {}) as [keyof ObjectRecord['stamps'], string][]) {
+    const to = renames.get(actor);
+    next[field] = to ?? actor;
+    if (to) changed = true;
+  }
+  if (!changed) return undefined;
+  return { key: renamed.key, value: actors ? { ...renamed.value, actors: next } : renamed.value };
+}
 const laterStamp = (a: AttributeRecord, b: AttributeRecord) => (b.stamp > a.stamp ? b : a);
 
 /** Where each attribute family keeps user ids in its storage key (node/attributes/targets.ts). */
@@ -89,9 +107,21 @@ function rewrites(db: Database, renames: Renames): ReferenceRewrite<never>[] {
     {
       name: 'objects',
       sublevel: db.objects,
-      rename: renamer<ObjectRecord>(renames, [], ['ownerId']),
+      rename: (k: string, v: ObjectRecord) =>
+        renameActors(
+          renames,
+          renamer<ObjectRecord>(renames, [], ['ownerId'])(k, v) ?? { key: k, value: v },
+          v,
+        ),
       keep: keepExisting,
     } satisfies ReferenceRewrite<ObjectRecord>,
+    {
+      // Object attributes name the user who wrote them (federation checks it on other nodes).
+      name: 'attributes.object',
+      sublevel: db.attributes.object,
+      rename: renamer<AttributeRecord>(renames, [], ['actor']),
+      keep: keepExisting,
+    } satisfies ReferenceRewrite<AttributeRecord>,
     {
       name: 'activities',
       sublevel: db.activities,
