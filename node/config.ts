@@ -3,8 +3,10 @@
  * Validated at start; a bad value stops the node with a message naming the key and where it came from.
  */
 import { readFileSync } from 'node:fs';
+import { peerIdFromString } from '@libp2p/peer-id';
 import { z } from 'zod';
 import { chainsSchema } from '../harvester/config.ts';
+import { parseBootstrap } from './federation/dialer.ts';
 import { parseTrustProxy } from './http/client-address.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -118,9 +120,34 @@ export const configSchema = z
     /** Address libp2p listens on; empty = the same as `host`. */
     p2pHost: z.string().default(''),
     /** Peers to dial and keep dialing (multiaddrs with /p2p/<peer id>), comma-separated. */
-    bootstrap: z.string().default(''),
+    bootstrap: z
+      .string()
+      .default('')
+      .superRefine((spec, ctx) => {
+        try {
+          parseBootstrap(spec);
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        }
+      }),
     /** Peers whose gossip is accepted: peer ids, comma-separated, or `all`. Empty = nobody. */
-    trust: z.string().default(''),
+    trust: z
+      .string()
+      .default('')
+      .superRefine((spec, ctx) => {
+        const ids = spec
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        if (ids.length === 1 && ids[0] === 'all') return;
+        for (const id of ids) {
+          try {
+            peerIdFromString(id);
+          } catch {
+            ctx.addIssue({ code: 'custom', message: `not a peer id: ${id} (or use \`all\`)` });
+          }
+        }
+      }),
     /** Which worlds this node mirrors: `on-demand` (asked by an admin or a teleport) or `all` announced by trusted peers. */
     replicate: z.enum(['on-demand', 'all']).default('on-demand'),
     /** World ids to mirror from the start, comma-separated (on top of `replicate`). */

@@ -23,5 +23,22 @@ describe('config', () => {
     expect(() => loadConfig({ flags: { colour: 'blue' } })).toThrow(ConfigError);
     expect(() => loadConfig({ flags: { colour: 'blue' } })).toThrow(/colour/);
     expect(() => configFromFlags(['--port'])).toThrow(/--port needs a value/);
+    // Federation: peer ids and bootstrap addresses are checked at start, not when first dialled.
+    expect(() => loadConfig({ flags: { trust: 'all,bogus' } })).toThrow(
+      /trust \(from flag --trust\): not a peer id: all/,
+    );
+    expect(() => loadConfig({ env: { ODYSSEY_TRUST: 'bogus' } })).toThrow(
+      /trust \(from environment\): not a peer id: bogus/,
+    );
+    expect(() => loadConfig({ flags: { bootstrap: '/ip4/127.0.0.1/tcp/4001' } })).toThrow(
+      /bootstrap \(from flag --bootstrap\): .* does not end in \/p2p\/<peer id>/,
+    );
+    expect(() => loadConfig({ flags: { bootstrap: 'localhost:4001' } })).toThrow(
+      /bootstrap .*not a multiaddr/,
+    );
+    const peer = '12D3KooWQYiDhkRWYcokyNJUmsafNCt87qjDFBtMsaMaDt6SNTZj';
+    expect(
+      loadConfig({ flags: { trust: peer, bootstrap: `/ip4/127.0.0.1/tcp/4001/p2p/${peer}` } }).trust,
+    ).toBe(peer);
   });
 });
