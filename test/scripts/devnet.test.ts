@@ -101,8 +101,9 @@ describe('npm run devnet', () => {
     // Three identities, each printed in the table, each node connected to the other two.
     const ids = seen.map((h) => h.peerId);
     expect(new Set(ids).size).toBe(3);
+    // The table is printed once the script has seen every node answer, which may be after we did.
+    await waitFor(() => ids.every((id) => devnet.output().includes(id)), 30_000, 'the table of peer ids');
     for (const h of seen) {
-      expect(devnet.output()).toContain(h.peerId);
       expect(h.p2p.peers.sort()).toEqual(ids.filter((id) => id !== h.peerId).sort());
     }
 
