@@ -365,7 +365,7 @@ export class Federation {
       .then((r) => {
         if (r.changed) this.log.info({ peer, worldId, changed: r.changed }, 'world caught up from peer');
       })
-      .catch((error: unknown) => this.log.debug({ peer, worldId, err: error }, 'world sync failed'))
+      .catch((error: unknown) => this.log.warn({ peer, worldId, err: error }, 'world sync failed'))
       .finally(() => this.syncing.delete(k));
     this.syncing.set(k, run);
   }

@@ -15,6 +15,7 @@ import {
   encodeSyncFrame,
   encodeSyncRequest,
   type ObjectDigests,
+  SYNC_WINDOW,
   type WireOp,
   WORLD_SYNC_PROTOCOL,
 } from '../../protocol/gossip/index.ts';
@@ -90,8 +91,10 @@ export class WorldSync {
         );
         if (frame.t === 'refused') throw new SyncError(`peer refused sync of ${worldId}: ${frame.reason}`);
         if (frame.t === 'end') break;
+        if (frame.t !== 'ops') throw new SyncError(`unexpected ${frame.t} frame from the answerer`);
         result.objects++;
         result.changed += await this.applyObject(worldId, frame.ops, peer.toString());
+        if (result.objects % SYNC_WINDOW === 0) await lp.write(encodeSyncFrame({ t: 'more' }));
       }
       await stream.close();
     } catch (error) {
@@ -164,6 +167,13 @@ export class WorldSync {
         for (const ops of differingObjects(state, new Map(request.digests))) {
           await lp.write(encodeSyncFrame({ t: 'ops', ops }));
           sent++;
+          if (sent % SYNC_WINDOW === 0) {
+            const next = decodeSyncFrame(
+              (await lp.read({ signal: AbortSignal.timeout(READ_TIMEOUT_MS) })).subarray(),
+              MAX_FRAME_BYTES,
+            );
+            if (next.t !== 'more') throw new SyncError(`expected more, got ${next.t}`);
+          }
         }
         await lp.write(encodeSyncFrame({ t: 'end', objects: sent }));
       }

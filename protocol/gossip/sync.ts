@@ -30,9 +30,18 @@ export interface SyncRequest {
 
 export type SyncFrame =
   /** One object's state as ops (one per distinct field stamp, one per attribute). */
-  { t: 'ops'; ops: WireOp[] } | { t: 'end'; objects: number } | { t: 'refused'; reason: string };
+  | { t: 'ops'; ops: WireOp[] }
+  /** From the asker, after every SYNC_WINDOW object frames it has applied: send the next window. */
+  | { t: 'more' }
+  | { t: 'end'; objects: number }
+  | { t: 'refused'; reason: string };
 
 export const MAX_SYNC_OBJECTS = 1_000_000;
+/**
+ * Object frames the answerer sends before it waits for the asker's `more`: flow control, so that an
+ * asker that applies slower than the answerer reads never has more than one window buffered.
+ */
+export const SYNC_WINDOW = 128;
 /** One object's ops: its fields (at most one op each) and its attributes. */
 export const MAX_OPS_PER_FRAME = 10_000;
 
@@ -66,6 +75,8 @@ export function decodeSyncFrame(bytes: Uint8Array, maxBytes: number): SyncFrame 
           return readOp(op);
         }),
       };
+    case 'more':
+      return { t: 'more' };
     case 'end':
       return { t: 'end', objects: finite(m, 'objects') };
     case 'refused':
