@@ -6,11 +6,12 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
+import { DomainError, notFound } from '../common/errors.ts';
 import { ChallengeStore } from '../node/auth/challenges.ts';
 import { parseTrustProxy } from '../node/http/client-address.ts';
 import { docsPage } from './docs-page.ts';
 import type { ApiComponents, ApiEnv } from './env.ts';
-import { ApiError, apiError } from './errors.ts';
+import { errorBody, errorResponse } from './errors.ts';
 import { requireUser } from './middleware/auth.ts';
 import { clientAddressMiddleware } from './middleware/client-address.ts';
 import { activityRoutes } from './routes/activities.ts';
@@ -54,7 +55,10 @@ export function createApp(c: ApiComponents): OpenAPIHono<ApiEnv> {
       // another request, so say so (HTTP/1.1 keep-alive would leave the client's next request stuck
       // behind an unread body).
       ctx.header('Connection', 'close');
-      return apiError(ctx, 413, 'body_too_large', `request body over ${c.config.maxBodyBytes} bytes`);
+      return errorResponse(
+        ctx,
+        new DomainError('too_large', 'body_too_large', `request body over ${c.config.maxBodyBytes} bytes`),
+      );
     },
   });
   // Uploads stream past this limit into object storage, which applies per-kind limits of its own.
@@ -104,13 +108,16 @@ export function createApp(c: ApiComponents): OpenAPIHono<ApiEnv> {
   app.route('/', gatewayRoutes(c));
   app.get('/api/docs', (ctx) => ctx.html(docsPage(`${API_PREFIX}/openapi.json`)));
 
-  app.notFound((ctx) => apiError(ctx, 404, 'not_found', `no route for ${ctx.req.method} ${ctx.req.path}`));
+  app.notFound((ctx) =>
+    errorResponse(ctx, notFound('not_found', `no route for ${ctx.req.method} ${ctx.req.path}`)),
+  );
+  // The one place refusals become answers: services and routes throw DomainErrors and nothing else maps them.
   app.onError((error, ctx) => {
-    if (error instanceof ApiError) return apiError(ctx, error.status, error.reason, error.message);
+    if (error instanceof DomainError) return errorResponse(ctx, error);
     if (error instanceof HTTPException)
-      return apiError(ctx, error.status as 400, 'bad_request', error.message);
+      return errorBody(ctx, error.status as 400, 'bad_request', error.message);
     log.error({ err: error, method: ctx.req.method, path: ctx.req.path }, 'request failed');
-    return apiError(ctx, 500, 'internal_error', 'internal error');
+    return errorBody(ctx, 500, 'internal_error', 'internal error');
   });
   return app;
 }

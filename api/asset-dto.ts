@@ -1,11 +1,9 @@
 /** Assets on the wire, and the lookups every asset route shares. */
 import { z } from '@hono/zod-openapi';
-import { UploadQuotaError } from '../node/assets/upload-quotas.ts';
+import { DomainError, notFound } from '../common/errors.ts';
 import type { AssetStore } from '../storage/assets/asset-store.ts';
-import { AssetError } from '../storage/assets/errors.ts';
 import { parseAssetRef } from '../storage/assets/ids.ts';
 import type { AssetRecord } from '../storage/db/records.ts';
-import { ApiError, notFound } from './errors.ts';
 
 export const assetSchema = z
   .object({
@@ -38,28 +36,8 @@ export function assetDto(r: AssetRecord): z.infer<typeof assetSchema> {
 /** A CID or UMID (with or without dashes) from a path → the record; 400 when malformed, 404 when unknown. */
 export async function findAsset(assets: AssetStore, text: string): Promise<AssetRecord> {
   const ref = parseAssetRef(text);
-  if (!ref) throw new ApiError(400, 'invalid_asset_id', 'expected a CID or an asset UMID');
+  if (!ref) throw new DomainError('invalid', 'invalid_asset_id', 'expected a CID or an asset UMID');
   const record = await assets.resolve(ref);
-  if (!record) throw notFound('asset');
+  if (!record) throw notFound('asset_not_found', 'asset not found');
   return record;
-}
-
-/** Upload refusals from the store → the HTTP statuses the issue names. */
-export function uploadError(e: unknown): unknown {
-  if (e instanceof UploadQuotaError) {
-    return e.code === 'not_permitted'
-      ? new ApiError(403, 'upload_not_permitted', e.message)
-      : new ApiError(413, 'upload_quota_exceeded', e.message);
-  }
-  if (!(e instanceof AssetError)) return e;
-  switch (e.code) {
-    case 'too_large':
-      return new ApiError(413, 'asset_too_large', e.message);
-    case 'unsupported_type':
-      return new ApiError(415, 'unsupported_media_type', e.message);
-    case 'empty':
-      return new ApiError(400, 'empty_file', e.message);
-    default:
-      return new ApiError(503, e.code, e.message);
-  }
 }

@@ -1,23 +1,28 @@
+/**
+ * Refusals on the wire: the one place a DomainError becomes an HTTP answer, in the original's body shape
+ * `{"error":{"reason":"…","message":"…"}}`. The app's error handler (app.ts) sends every thrown
+ * DomainError through here, so routes and services only throw.
+ */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { DomainError, ErrorKind } from '../common/errors.ts';
 
-/**
- * An error with the original's body shape, `{"error":{"reason":"…","message":"…"}}`. Thrown anywhere in
- * a handler or a controller call; the app's error handler turns it into the response.
- */
-export class ApiError extends Error {
-  override readonly name = 'ApiError';
-  readonly status: ContentfulStatusCode;
-  readonly reason: string;
+export const HTTP_STATUS: Record<ErrorKind, ContentfulStatusCode> = {
+  invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  too_large: 413,
+  unsupported: 415,
+  rate_limited: 429,
+};
 
-  constructor(status: ContentfulStatusCode, reason: string, message: string) {
-    super(message);
-    this.status = status;
-    this.reason = reason;
-  }
+export function errorResponse(ctx: Context, error: DomainError): Response {
+  return errorBody(ctx, HTTP_STATUS[error.kind], error.reason, error.message);
 }
 
-export function apiError(
+/** The body for answers that are not a refusal of the domain (hono's own errors, internal failures). */
+export function errorBody(
   ctx: Context,
   status: ContentfulStatusCode,
   reason: string,
@@ -25,9 +30,3 @@ export function apiError(
 ): Response {
   return ctx.json({ error: { reason, message } }, status);
 }
-
-export const notFound = (what: string, message = `${what.replace(/_/g, ' ')} not found`) =>
-  new ApiError(404, `${what}_not_found`, message);
-
-export const forbidden = (reason = 'forbidden', message = 'not allowed') =>
-  new ApiError(403, reason, message);

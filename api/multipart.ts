@@ -14,10 +14,10 @@ import { finished, Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import busboy from 'busboy';
 import type { Context } from 'hono';
-import { ApiError } from './errors.ts';
+import { DomainError } from '../common/errors.ts';
 
 export interface FilePart {
-  /** The file's bytes; it fails with an ApiError when the body turns out malformed or cut off. */
+  /** The file's bytes; it fails with a DomainError when the body turns out malformed or cut off. */
   stream: AsyncIterable<Uint8Array>;
   /** The client's file name: display text only, never a path. */
   filename: string;
@@ -33,15 +33,15 @@ function bodyOf(ctx: Context): Readable {
   const incoming = (ctx.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   if (incoming) return incoming;
   const body = ctx.req.raw.body;
-  if (!body) throw new ApiError(400, 'file_missing', 'the request has no body');
+  if (!body) throw new DomainError('invalid', 'file_missing', 'the request has no body');
   return Readable.fromWeb(body as NodeReadableStream<Uint8Array>);
 }
 
 const malformed = (e: unknown) => {
   const detail = (e as Error).message;
   const cutOff = /^Unexpected end of (form|file)$/.test(detail);
-  return new ApiError(
-    400,
+  return new DomainError(
+    'invalid',
     'malformed_multipart',
     cutOff ? 'the multipart body ends early (no closing boundary)' : `bad multipart body: ${detail}`,
   );
@@ -49,14 +49,14 @@ const malformed = (e: unknown) => {
 
 /**
  * The file part's bytes, then — before the stream ends — the end of the whole body. A stream error is
- * the parser's (its message says why) or ours (fail() destroys the stream with the ApiError it rejects
- * with); either way the importer sees an ApiError and aborts.
+ * the parser's (its message says why) or ours (fail() destroys the stream with the DomainError it rejects
+ * with); either way the importer sees a DomainError and aborts.
  */
 async function* partBytes(stream: Readable, bodyParsed: Promise<void>): AsyncGenerator<Uint8Array> {
   try {
     for await (const chunk of stream) yield chunk as Uint8Array;
   } catch (e) {
-    throw e instanceof ApiError ? e : malformed(e);
+    throw e instanceof DomainError ? e : malformed(e);
   }
   await bodyParsed;
 }
@@ -74,14 +74,14 @@ export function streamUpload<T>(
 ): Promise<T> {
   const contentType = ctx.req.header('content-type') ?? '';
   if (!/^multipart\/form-data\s*;/i.test(contentType)) {
-    throw new ApiError(400, 'invalid_request', 'expected a multipart/form-data body');
+    throw new DomainError('invalid', 'invalid_request', 'expected a multipart/form-data body');
   }
   const body = bodyOf(ctx);
   let parser: busboy.Busboy;
   try {
     parser = busboy({ headers: { 'content-type': contentType }, limits: MULTIPART_LIMITS });
   } catch (e) {
-    throw new ApiError(400, 'invalid_request', (e as Error).message);
+    throw new DomainError('invalid', 'invalid_request', (e as Error).message);
   }
   return new Promise<T>((resolve, reject) => {
     const fields: Record<string, string> = {};
@@ -104,13 +104,25 @@ export function streamUpload<T>(
       reject(error);
     };
     const tooMany = (what: string, limit: number) =>
-      fail(new ApiError(413, `too_many_${what}`, `a multipart body may have at most ${limit} ${what}`));
+      fail(
+        new DomainError(
+          'too_large',
+          `too_many_${what}`,
+          `a multipart body may have at most ${limit} ${what}`,
+        ),
+      );
     parser.on('partsLimit', () => tooMany('parts', MULTIPART_LIMITS.parts));
     parser.on('fieldsLimit', () => tooMany('fields', MULTIPART_LIMITS.fields));
     parser.on('filesLimit', () => tooMany('files', MULTIPART_LIMITS.files));
     parser.on('field', (name, value, info) => {
       if (info.nameTruncated || info.valueTruncated) {
-        fail(new ApiError(400, 'field_too_large', `field ${JSON.stringify(name.slice(0, 100))} is too long`));
+        fail(
+          new DomainError(
+            'invalid',
+            'field_too_large',
+            `field ${JSON.stringify(name.slice(0, 100))} is too long`,
+          ),
+        );
       }
       if (!task) fields[name] = value;
     });
@@ -132,7 +144,7 @@ export function streamUpload<T>(
     });
     parser.on('finish', () => bodyDone());
     parser.on('close', () => {
-      if (!task) return fail(new ApiError(400, 'file_missing', `no file part named ${field}`));
+      if (!task) return fail(new DomainError('invalid', 'file_missing', `no file part named ${field}`));
       task.then((result) => {
         settled = true;
         resolve(result);
@@ -141,7 +153,7 @@ export function streamUpload<T>(
     parser.on('error', (e) => fail(malformed(e)));
     // A client that goes away mid-upload must not leave the import waiting for bytes forever.
     finished(body, (err) => {
-      if (err) fail(new ApiError(400, 'upload_aborted', 'the upload ended early'));
+      if (err) fail(new DomainError('invalid', 'upload_aborted', 'the upload ended early'));
     });
     body.pipe(parser);
   });

@@ -1,28 +1,11 @@
-/**
- * Response shapes of the worlds and objects routes (the original's field names), and the one place where
- * the world directory's and object service's refusals become API errors.
- */
+/** Response shapes of the worlds and objects routes (the original's field names). */
 import { z } from '@hono/zod-openapi';
-import { ObjectServiceError } from '../node/world/object-errors.ts';
 import type { TreeNode } from '../node/world/object-tree.ts';
 import { ASSET_2D_OPTION, type MemberView } from '../node/world/objects.ts';
 import { DEFAULT_OBJECT_FIELDS } from '../node/world/ops.ts';
 import type { WorldView } from '../node/world/world-directory.ts';
 import type { ObjectRecord } from '../storage/db/records.ts';
-import { ApiError } from './errors.ts';
 import { transformSchema } from './validation.ts';
-
-const STATUS = { invalid: 400, forbidden: 403, not_found: 404 } as const;
-
-/** Runs a world-directory or object-service call; its refusals become ApiErrors with the same reason. */
-export async function attempt<T>(work: () => T | Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (e) {
-    if (e instanceof ObjectServiceError) throw new ApiError(STATUS[e.kind], e.reason, e.message);
-    throw e;
-  }
-}
 
 /**
  * Any 8-4-4-4-12 hex id, lowercased. Asset ids are MD5 hashes written as UUIDs and seeded type ids are not

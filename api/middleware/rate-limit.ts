@@ -1,8 +1,8 @@
 /** Per-key token buckets (by client address, or by user) in front of costly or abusable routes. */
 import type { Context, MiddlewareHandler } from 'hono';
+import { DomainError } from '../../common/errors.ts';
 import { TokenBucket } from '../../node/token-bucket.ts';
 import type { ApiEnv } from '../env.ts';
-import { ApiError } from '../errors.ts';
 
 /** Distinct clients tracked per limiter. */
 const MAX_KEYS = 10_000;
@@ -25,12 +25,12 @@ export function rateLimit(perMinute: number, burst: number, key: RateKey): Middl
         const now = performance.now();
         for (const [k, b] of buckets) if (b.isFull(now)) buckets.delete(k);
         if (buckets.size >= MAX_KEYS)
-          throw new ApiError(429, 'rate_limited', 'too many clients, try again shortly');
+          throw new DomainError('rate_limited', 'rate_limited', 'too many clients, try again shortly');
       }
       bucket = new TokenBucket(perMinute / 60, burst);
       buckets.set(k, bucket);
     }
-    if (!bucket.take()) throw new ApiError(429, 'rate_limited', 'too many requests, slow down');
+    if (!bucket.take()) throw new DomainError('rate_limited', 'rate_limited', 'too many requests, slow down');
     await next();
   };
 }

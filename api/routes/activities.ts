@@ -3,16 +3,11 @@
  * reaches the people in the object's world as a PosBus ActivityUpdate (see ActivityController).
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import {
-  ActivityError,
-  type ActivityErrorCode,
-  USER_ACTIVITY_TYPES,
-} from '../../node/activities/activity-controller.ts';
+import { USER_ACTIVITY_TYPES } from '../../node/activities/activity-controller.ts';
 import { CORE_PLUGIN_ID } from '../../node/world/render.ts';
 import { attributeKey, type WorldState } from '../../node/world/world-store.ts';
 import type { ActivityRecord, UserRecord } from '../../storage/db/records.ts';
 import type { ApiComponents } from '../env.ts';
-import { ApiError } from '../errors.ts';
 import { byUser, rateLimit } from '../middleware/rate-limit.ts';
 import { bearer, errors, json, limitQuery, routes, umidParam, vec3 } from '../validation.ts';
 
@@ -75,24 +70,6 @@ const patchBody = z
 
 const objectParam = umidParam('objectID');
 const activityParams = objectParam.extend(umidParam('activityID').shape);
-
-const STATUS: Record<ActivityErrorCode, 403 | 404> = {
-  object_not_found: 404,
-  activity_not_found: 404,
-  not_author: 403,
-  not_permitted: 403,
-};
-
-/** Runs a controller call, answering its refusals with the original's error shape. */
-async function attempt<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (e) {
-    if (!(e instanceof ActivityError)) throw e;
-    const reason = STATUS[e.code] === 403 ? 'operation_not_permitted' : e.code;
-    throw new ApiError(STATUS[e.code], reason, e.message);
-  }
-}
 
 export function activityRoutes(c: ApiComponents) {
   const app = routes();
@@ -208,7 +185,7 @@ export function activityRoutes(c: ApiComponents) {
     async (ctx) => {
       const { objectID } = ctx.req.valid('param');
       const post = ctx.req.valid('json');
-      const activity = await attempt(() => c.activities.create(ctx.get('user'), objectID, post));
+      const activity = await c.activities.create(ctx.get('user'), objectID, post);
       return ctx.json(await one(activity), 201);
     },
   );
@@ -225,7 +202,7 @@ export function activityRoutes(c: ApiComponents) {
     }),
     async (ctx) => {
       const { objectID, activityID } = ctx.req.valid('param');
-      const activity = await attempt(() => c.activities.get(objectID, activityID));
+      const activity = await c.activities.get(objectID, activityID);
       return ctx.json(await one(activity), 200);
     },
   );
@@ -251,7 +228,7 @@ export function activityRoutes(c: ApiComponents) {
         hash: hash || undefined,
         description: description || undefined,
       };
-      const activity = await attempt(() => c.activities.update(ctx.get('user'), objectID, activityID, patch));
+      const activity = await c.activities.update(ctx.get('user'), objectID, activityID, patch);
       return ctx.json(await one(activity), 200);
     },
   );
@@ -268,7 +245,7 @@ export function activityRoutes(c: ApiComponents) {
     }),
     async (ctx) => {
       const { objectID, activityID } = ctx.req.valid('param');
-      await attempt(() => c.activities.remove(ctx.get('user'), objectID, activityID));
+      await c.activities.remove(ctx.get('user'), objectID, activityID);
       return ctx.json(true as const, 200);
     },
   );

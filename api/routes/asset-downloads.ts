@@ -8,11 +8,11 @@ import { createReadStream } from 'node:fs';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { CID } from 'multiformats/cid';
+import { DomainError } from '../../common/errors.ts';
 import { Renditions } from '../../storage/assets/renditions.ts';
 import { findAsset } from '../asset-dto.ts';
 import { serveFile } from '../asset-http.ts';
 import type { ApiComponents, ApiEnv } from '../env.ts';
-import { ApiError } from '../errors.ts';
 import { errorSchema, errors, json, routes } from '../validation.ts';
 
 const idParam = (name: string) =>
@@ -136,7 +136,11 @@ export function assetDownloadRoutes(c: ApiComponents) {
     const cid = CID.parse(record.cid);
     const png = await c.assets.renditions.get(record, cid, size).catch((e: Error) => {
       // The first bytes said PNG/JPEG/WebP/GIF, the rest does not decode (or is over sharp's pixel limit).
-      throw new ApiError(415, 'unsupported_media_type', `the image cannot be scaled: ${e.message}`);
+      throw new DomainError(
+        'unsupported',
+        'unsupported_media_type',
+        `the image cannot be scaled: ${e.message}`,
+      );
     });
     return serveFile(
       ctx,

@@ -7,10 +7,10 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { DomainError, forbidden } from '../../common/errors.ts';
 import { ASSET_KINDS, type AssetKind, isAssetKind } from '../../storage/assets/sniff.ts';
-import { assetDto, assetSchema, findAsset, uploadError } from '../asset-dto.ts';
+import { assetDto, assetSchema, findAsset } from '../asset-dto.ts';
 import type { ApiComponents, ApiEnv } from '../env.ts';
-import { ApiError, forbidden } from '../errors.ts';
 import { byUser, rateLimit } from '../middleware/rate-limit.ts';
 import { streamUpload } from '../multipart.ts';
 import { bearer, errorSchema, errors, json, limitQuery, routes } from '../validation.ts';
@@ -77,27 +77,26 @@ export function assetRoutes(c: ApiComponents) {
     const queryKind = ctx.req.query('kind');
     const claimedUpFront = fixed ?? queryKind;
     if (claimedUpFront !== undefined && !isAssetKind(claimedUpFront)) {
-      throw new ApiError(400, 'invalid_request', `kind must be one of ${allowed.join(', ')}`);
+      throw new DomainError('invalid', 'invalid_request', `kind must be one of ${allowed.join(', ')}`);
     }
     // A body that announces itself too large is refused before a byte is read.
     const limit = claimedUpFront ? limits[claimedUpFront] : Math.max(...allowed.map((k) => limits[k]));
     const length = Number(ctx.req.header('content-length') ?? Number.NaN);
     if (length > limit + MULTIPART_OVERHEAD) {
-      throw new ApiError(413, 'asset_too_large', `the upload is over the limit of ${limit} bytes`);
+      throw new DomainError('too_large', 'asset_too_large', `the upload is over the limit of ${limit} bytes`);
     }
     const user = ctx.get('user');
     // Before a byte of the body is read: may they upload at all, and does the announced size fit?
-    const allowance = await c.uploadQuotas
-      .begin(user, Number.isFinite(length) ? Math.max(0, length - MULTIPART_OVERHEAD) : 0)
-      .catch((e) => {
-        throw uploadError(e);
-      });
+    const allowance = await c.uploadQuotas.begin(
+      user,
+      Number.isFinite(length) ? Math.max(0, length - MULTIPART_OVERHEAD) : 0,
+    );
     let importing = false;
     try {
       return await streamUpload(ctx, field, async ({ stream, filename, fields }) => {
         const claimed = fixed ?? fields.kind ?? queryKind ?? fallback;
         if (claimed !== undefined && !(isAssetKind(claimed) && allowed.includes(claimed))) {
-          throw new ApiError(400, 'invalid_request', `kind must be one of ${allowed.join(', ')}`);
+          throw new DomainError('invalid', 'invalid_request', `kind must be one of ${allowed.join(', ')}`);
         }
         // From here the import's own end settles the allowance: the request may be answered (a client
         // gone, a bad part after the file) while the importer is still winding down.
@@ -112,7 +111,7 @@ export function assetRoutes(c: ApiComponents) {
           return { ...result, fields };
         } catch (e) {
           allowance.end();
-          throw uploadError(e);
+          throw e;
         }
       });
     } finally {

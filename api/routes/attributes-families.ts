@@ -9,7 +9,6 @@ import type { UserRecord } from '../../storage/db/records.ts';
 import type { ApiComponents, ApiEnv } from '../env.ts';
 import { bearer, errors, json, umid } from '../validation.ts';
 import {
-  attempt,
   deleteBodyDoc,
   deleteParams,
   ref,
@@ -100,7 +99,7 @@ export function familyRoutes(app: OpenAPIHono<ApiEnv>, c: ApiComponents, family:
   app.openapi(route('get', false, 'Read', { query: refSchema }), async (ctx) => {
     const q = ctx.req.valid('query' as never) as z.infer<typeof refSchema>;
     const target = targetOf(ctx);
-    return ctx.json(await attempt(() => c.attributes.get(ctx.get('user'), target, ref(q))), 200);
+    return ctx.json(await c.attributes.get(ctx.get('user'), target, ref(q)), 200);
   });
 
   app.openapi(
@@ -108,9 +107,7 @@ export function familyRoutes(app: OpenAPIHono<ApiEnv>, c: ApiComponents, family:
     async (ctx) => {
       const b = ctx.req.valid('json' as never) as z.infer<typeof valueBody>;
       const target = targetOf(ctx);
-      const stored = await attempt(() =>
-        c.attributes.set(ctx.get('user'), target, ref(b), b.attribute_value),
-      );
+      const stored = await c.attributes.set(ctx.get('user'), target, ref(b), b.attribute_value);
       return ctx.json(stored, 202);
     },
   );
@@ -120,7 +117,7 @@ export function familyRoutes(app: OpenAPIHono<ApiEnv>, c: ApiComponents, family:
     async (ctx) => {
       const p = await deleteParams(refSchema, ctx.req);
       const target = targetOf(ctx);
-      await attempt(() => c.attributes.remove(ctx.get('user'), target, ref(p)));
+      await c.attributes.remove(ctx.get('user'), target, ref(p));
       return ctx.json(null, 200);
     },
   );
@@ -128,9 +125,7 @@ export function familyRoutes(app: OpenAPIHono<ApiEnv>, c: ApiComponents, family:
   app.openapi(route('get', true, 'Read', { query: subRefSchema }), async (ctx) => {
     const q = ctx.req.valid('query' as never) as z.infer<typeof subRefSchema>;
     const target = targetOf(ctx);
-    const out = await attempt(() =>
-      c.attributes.getSub(ctx.get('user'), target, ref(q), q.sub_attribute_key),
-    );
+    const out = await c.attributes.getSub(ctx.get('user'), target, ref(q), q.sub_attribute_key);
     return ctx.json(out, 200);
   });
 
@@ -139,8 +134,12 @@ export function familyRoutes(app: OpenAPIHono<ApiEnv>, c: ApiComponents, family:
     async (ctx) => {
       const b = ctx.req.valid('json' as never) as z.infer<typeof subValueBody>;
       const target = targetOf(ctx);
-      const out = await attempt(() =>
-        c.attributes.setSub(ctx.get('user'), target, ref(b), b.sub_attribute_key, b.sub_attribute_value),
+      const out = await c.attributes.setSub(
+        ctx.get('user'),
+        target,
+        ref(b),
+        b.sub_attribute_key,
+        b.sub_attribute_value,
       );
       return ctx.json(out, 202);
     },
@@ -151,7 +150,7 @@ export function familyRoutes(app: OpenAPIHono<ApiEnv>, c: ApiComponents, family:
     async (ctx) => {
       const p = await deleteParams(subRefSchema, ctx.req);
       const target = targetOf(ctx);
-      await attempt(() => c.attributes.removeSub(ctx.get('user'), target, ref(p), p.sub_attribute_key));
+      await c.attributes.removeSub(ctx.get('user'), target, ref(p), p.sub_attribute_key);
       return ctx.json(null, 200);
     },
   );

@@ -3,10 +3,10 @@
  * publicize, and the public plugin list. "Read all" routes serve only types every signed-in user may read.
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { DomainError } from '../../common/errors.ts';
 import type { ApiComponents, ApiEnv } from '../env.ts';
-import { ApiError } from '../errors.ts';
 import { bearer, errors, json, limitQuery, umid, umidParam } from '../validation.ts';
-import { attempt, attributeName, ref, refSchema } from './attributes-schemas.ts';
+import { attributeName, ref, refSchema } from './attributes-schemas.ts';
 
 const tags = ['attributes'];
 const fieldName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only, at most 64');
@@ -85,7 +85,7 @@ export function readRoutes(app: OpenAPIHono<ApiEnv>, c: ApiComponents): void {
     async (ctx) => {
       const { objectID } = ctx.req.valid('param');
       const q = ref(ctx.req.valid('query'));
-      return ctx.json(await attempt(() => c.attributes.withChildren(ctx.get('user'), objectID, q)), 200);
+      return ctx.json(await c.attributes.withChildren(ctx.get('user'), objectID, q), 200);
     },
   );
 
@@ -105,7 +105,7 @@ export function readRoutes(app: OpenAPIHono<ApiEnv>, c: ApiComponents): void {
     async (ctx) => {
       const { objectID } = ctx.req.valid('param');
       const q = ref(ctx.req.valid('query'));
-      const all = await attempt(() => c.attributes.allUsers(ctx.get('user'), objectID, q));
+      const all = await c.attributes.allUsers(ctx.get('user'), objectID, q);
       return ctx.json(Object.fromEntries(all.map((u) => [u.userId, u.value])), 200);
     },
   );
@@ -130,7 +130,7 @@ export function readRoutes(app: OpenAPIHono<ApiEnv>, c: ApiComponents): void {
       const { objectID } = ctx.req.valid('param');
       const query = ctx.req.valid('query');
       const since = query.since ? Date.parse(query.since) : 0;
-      const all = await attempt(() => c.attributes.allUsers(ctx.get('user'), objectID, ref(query)));
+      const all = await c.attributes.allUsers(ctx.get('user'), objectID, ref(query));
       return ctx.json({ count: all.filter((u) => u.updatedAt >= since).length }, 200);
     },
   );
@@ -174,24 +174,22 @@ export function readRoutes(app: OpenAPIHono<ApiEnv>, c: ApiComponents): void {
       );
       const names = Object.keys(filters);
       const bad = names.find((n) => !fieldName.safeParse(n).success);
-      if (bad) throw new ApiError(400, 'invalid_request', `query.${bad}: not a field name`);
+      if (bad) throw new DomainError('invalid', 'invalid_request', `query.${bad}: not a field name`);
       if (names.length > MAX_FILTERS)
-        throw new ApiError(400, 'invalid_request', `query: at most ${MAX_FILTERS} filters`);
+        throw new DomainError('invalid', 'invalid_request', `query: at most ${MAX_FILTERS} filters`);
       const fields = query['fields[]'] ?? query.fields;
-      const page = await attempt(() =>
-        c.attributes.entries(
-          ctx.get('user'),
-          objectID,
-          { pluginId: pluginID, name: attrName },
-          {
-            fields: fields === undefined ? undefined : [fields].flat(),
-            filters,
-            order: query.order,
-            limit: query.limit,
-            offset: query.offset,
-            q: query.q,
-          },
-        ),
+      const page = await c.attributes.entries(
+        ctx.get('user'),
+        objectID,
+        { pluginId: pluginID, name: attrName },
+        {
+          fields: fields === undefined ? undefined : [fields].flat(),
+          filters,
+          order: query.order,
+          limit: query.limit,
+          offset: query.offset,
+          q: query.q,
+        },
       );
       return ctx.json(page, 200);
     },
@@ -217,7 +215,7 @@ export function readRoutes(app: OpenAPIHono<ApiEnv>, c: ApiComponents): void {
     async (ctx) => {
       const { objectID } = ctx.req.valid('param');
       const query = ctx.req.valid('query');
-      const options = await attempt(() => c.attributes.publicize(ctx.get('user'), objectID, ref(query)));
+      const options = await c.attributes.publicize(ctx.get('user'), objectID, ref(query));
       return ctx.json({ plugin_id: query.plugin_id, attribute_name: query.attribute_name, options }, 200);
     },
   );

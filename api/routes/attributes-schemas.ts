@@ -1,7 +1,6 @@
-/** Request schemas of the attribute routes, and the one place service refusals become API errors. */
+/** Request schemas of the attribute routes. */
 import { z } from '@hono/zod-openapi';
-import { AttributeError } from '../../node/attributes/errors.ts';
-import { ApiError } from '../errors.ts';
+import { DomainError } from '../../common/errors.ts';
 import { umid } from '../validation.ts';
 
 /** Names are parts of LevelDB keys, so they may not hold the key separator `!`. */
@@ -34,16 +33,6 @@ export const subValueBody = subRefSchema
 
 export const ref = (q: z.infer<typeof refSchema>) => ({ pluginId: q.plugin_id, name: q.attribute_name });
 
-/** Runs a service call; its refusals (AttributeError) become the API's error answers. */
-export async function attempt<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (e) {
-    if (e instanceof AttributeError) throw new ApiError(e.status, e.reason, e.message);
-    throw e;
-  }
-}
-
 /**
  * DELETE takes its parameters from the query or from a JSON body (the original used one or the other per
  * family); body fields win. The body is read here rather than by the route's validator so that an empty
@@ -60,7 +49,7 @@ export async function deleteParams<S extends z.ZodType>(
     try {
       body = JSON.parse(text);
     } catch {
-      throw new ApiError(400, 'invalid_request', 'body: not JSON');
+      throw new DomainError('invalid', 'invalid_request', 'body: not JSON');
     }
   }
   const fromBody = typeof body === 'object' && body !== null && Object.keys(body).length > 0;
@@ -68,7 +57,7 @@ export async function deleteParams<S extends z.ZodType>(
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const where = [fromBody ? 'body' : 'query', ...issue.path.map(String)].join('.');
-  throw new ApiError(400, 'invalid_request', `${where}: ${issue.message}`);
+  throw new DomainError('invalid', 'invalid_request', `${where}: ${issue.message}`);
 }
 
 /** The DELETE body for the OpenAPI document only (a plain schema: the route does not validate it). */

@@ -4,18 +4,17 @@
  * be sent with; challenges expire after 5 minutes (--challenge-ttl-ms) and are single-use.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { ChallengeLimitError, type ChallengeStore } from '../../node/auth/challenges.ts';
+import { DomainError } from '../../common/errors.ts';
+import type { ChallengeStore } from '../../node/auth/challenges.ts';
 import {
   canonicalWallet,
   type Network,
   networkOf,
-  SignatureFormatError,
+  proofWallet,
   verifyWalletSignature,
 } from '../../node/auth/wallet-signatures.ts';
-import { WalletTakenError } from '../../node/user/user-store.ts';
 import { userDto, userSchema } from '../dto.ts';
 import type { ApiComponents } from '../env.ts';
-import { ApiError } from '../errors.ts';
 import { requireUser } from '../middleware/auth.ts';
 import { byAddress, rateLimit } from '../middleware/rate-limit.ts';
 import { bearer, errors, json, routes } from '../validation.ts';
@@ -47,33 +46,25 @@ export function authRoutes(c: ApiComponents & { challenges: ChallengeStore }) {
   /** Checks a wallet proof against the challenge its nonce names; the challenge is used up only on success. */
   async function prove(body: z.infer<typeof walletProof>): Promise<{ wallet: string; network: Network }> {
     const network = networkOf(body.wallet, body.network);
-    let wallet: string;
-    try {
-      wallet = canonicalWallet(body.wallet, network);
-    } catch (e) {
-      throw new ApiError(400, 'signature_validation_failed', (e as Error).message);
-    }
+    const wallet = proofWallet(body.wallet, network);
     const challenge = c.challenges.peek(wallet, body.nonce);
     if ('error' in challenge) {
-      throw new ApiError(
-        404,
+      throw new DomainError(
+        'not_found',
         'challenge_not_found',
         challenge.error === 'expired' ? 'challenge expired' : 'no challenge with this nonce for this wallet',
       );
     }
-    let valid: boolean;
-    try {
-      valid = await verifyWalletSignature(network, body.wallet, challenge.text, body.signedChallenge);
-    } catch (e) {
-      if (e instanceof SignatureFormatError)
-        throw new ApiError(400, 'signature_validation_failed', e.message);
-      throw e;
-    }
+    const valid = await verifyWalletSignature(network, body.wallet, challenge.text, body.signedChallenge);
     if (!valid)
-      throw new ApiError(403, 'invalid_signature', 'the signature is not by this wallet over its challenge');
+      throw new DomainError(
+        'forbidden',
+        'invalid_signature',
+        'the signature is not by this wallet over its challenge',
+      );
     // Verification awaited: a concurrent request with the same signature may have used it up meanwhile.
     if (!c.challenges.consume(wallet, body.nonce))
-      throw new ApiError(404, 'challenge_not_found', 'challenge already used');
+      throw new DomainError('not_found', 'challenge_not_found', 'challenge already used');
     return { wallet, network };
   }
 
@@ -97,19 +88,9 @@ export function authRoutes(c: ApiComponents & { challenges: ChallengeStore }) {
     }),
     (ctx) => {
       const { wallet } = ctx.req.valid('query');
-      let canonical: string;
-      try {
-        canonical = canonicalWallet(wallet, networkOf(wallet));
-      } catch (e) {
-        throw new ApiError(400, 'invalid_wallet', (e as Error).message);
-      }
-      try {
-        const { text, nonce } = c.challenges.issue(canonical, ctx.get('clientAddress'));
-        return ctx.json({ challenge: text, nonce }, 200);
-      } catch (e) {
-        if (e instanceof ChallengeLimitError) throw new ApiError(429, 'rate_limited', e.message);
-        throw e;
-      }
+      const canonical = canonicalWallet(wallet, networkOf(wallet));
+      const { text, nonce } = c.challenges.issue(canonical, ctx.get('clientAddress'));
+      return ctx.json({ challenge: text, nonce }, 200);
     },
   );
 
@@ -163,15 +144,14 @@ export function authRoutes(c: ApiComponents & { challenges: ChallengeStore }) {
     async (ctx) => {
       const me = ctx.get('user');
       if (me.isGuest)
-        throw new ApiError(403, 'guest_not_permitted', 'guests cannot attach wallets; sign in with a wallet');
+        throw new DomainError(
+          'forbidden',
+          'guest_not_permitted',
+          'guests cannot attach wallets; sign in with a wallet',
+        );
       const { wallet } = await prove(ctx.req.valid('json'));
-      try {
-        const user = await c.users.attachWallet(me.id, wallet);
-        return ctx.json({ wallet: user.wallets ?? [] }, 202);
-      } catch (e) {
-        if (e instanceof WalletTakenError) throw new ApiError(400, 'wallet_already_exists', e.message);
-        throw e;
-      }
+      const user = await c.users.attachWallet(me.id, wallet);
+      return ctx.json({ wallet: user.wallets ?? [] }, 202);
     },
   );
 

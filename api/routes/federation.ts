@@ -1,8 +1,8 @@
 /** Federation: the peers this node knows (admins), mirroring a world (admins), the federation's worlds. */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { forbidden, notFound } from '../../common/errors.ts';
 import type { ApiComponents, ApiEnv } from '../env.ts';
-import { ApiError, forbidden } from '../errors.ts';
 import { bearer, errors, json, routes, umid } from '../validation.ts';
 
 const peerSchema = z
@@ -118,7 +118,7 @@ export function federationRoutes(c: ApiComponents) {
       requireAdmin(ctx);
       const { world_id } = ctx.req.valid('json');
       if (!(await c.federation.mirror(world_id))) {
-        throw new ApiError(404, 'world_not_found', 'no trusted, connected peer holds this world');
+        throw notFound('world_not_found', 'no trusted, connected peer holds this world');
       }
       return ctx.json({ world_id, held: true as const }, 200);
     },

@@ -6,11 +6,11 @@
  */
 import type { Context } from 'hono';
 import { CID } from 'multiformats/cid';
+import { DomainError, notFound } from '../../common/errors.ts';
 import { CAR_CONTENT_TYPE, carStream } from '../../storage/assets/car.ts';
 import { parseCid } from '../../storage/assets/ids.ts';
 import { IMMUTABLE, serveFile, streamBody } from '../asset-http.ts';
 import type { ApiComponents } from '../env.ts';
-import { ApiError, notFound } from '../errors.ts';
 import { routes } from '../validation.ts';
 
 type Format = 'raw' | 'car' | 'file';
@@ -19,7 +19,7 @@ type Format = 'raw' | 'car' | 'file';
 function formatOf(ctx: Context): Format {
   const format = ctx.req.query('format');
   if (format === 'raw' || format === 'car') return format;
-  if (format) throw new ApiError(400, 'invalid_request', 'format must be raw or car');
+  if (format) throw new DomainError('invalid', 'invalid_request', 'format must be raw or car');
   const accept = ctx.req.header('accept') ?? '';
   if (accept.includes('application/vnd.ipld.raw')) return 'raw';
   if (accept.includes('application/vnd.ipld.car')) return 'car';
@@ -34,7 +34,7 @@ export function gatewayRoutes(c: ApiComponents) {
   app.get('/ipfs/:cid', async (ctx) => {
     const text = ctx.req.param('cid');
     const parsed = parseCid(text);
-    if (!parsed) throw new ApiError(400, 'invalid_cid', 'expected a CID');
+    if (!parsed) throw new DomainError('invalid', 'invalid_cid', 'expected a CID');
     // Keep the version the client asked for: the CAR root and the raw block's CID are theirs.
     const cid = CID.parse(text);
     const format = formatOf(ctx);
@@ -43,7 +43,7 @@ export function gatewayRoutes(c: ApiComponents) {
 
     if (format === 'raw') {
       const block = await ipfs.block(cid);
-      if (!block) throw notFound('block');
+      if (!block) throw notFound('block_not_found', 'block not found');
       const headers = {
         ...common,
         'content-type': 'application/vnd.ipld.raw',
@@ -56,10 +56,10 @@ export function gatewayRoutes(c: ApiComponents) {
 
     if (format === 'car') {
       // Spec: 404 when the root block is missing; a missing child later ends the stream early.
-      if (!(await ipfs.blocks.has(cid))) throw notFound('block');
+      if (!(await ipfs.blocks.has(cid))) throw notFound('block_not_found', 'block not found');
       const scope = ctx.req.query('dag-scope') ?? 'all';
       if (!['all', 'entity', 'block'].includes(scope)) {
-        throw new ApiError(400, 'invalid_request', 'dag-scope must be all, entity or block');
+        throw new DomainError('invalid', 'invalid_request', 'dag-scope must be all, entity or block');
       }
       const headers = {
         ...common,
@@ -74,11 +74,12 @@ export function gatewayRoutes(c: ApiComponents) {
     }
 
     const record = await c.assets.get(parsed.toString());
-    if (!record && !(await ipfs.blocks.has(cid))) throw notFound('block');
+    if (!record && !(await ipfs.blocks.has(cid))) throw notFound('block_not_found', 'block not found');
     let size = record?.size;
     if (size === undefined) {
       const stat = await ipfs.fs.stat(cid, { offline: true });
-      if (stat.type === 'directory') throw new ApiError(400, 'invalid_request', 'directories are not served');
+      if (stat.type === 'directory')
+        throw new DomainError('invalid', 'invalid_request', 'directories are not served');
       size = Number(stat.size);
     }
     return serveFile(

@@ -4,13 +4,13 @@
  * state. With no chain configured they answer empty lists, as the original did without a chain listener.
  */
 import { createRoute, z } from '@hono/zod-openapi';
+import { DomainError, notFound } from '../../common/errors.ts';
 import { odysseyIdOf, odysseySequence } from '../../harvester/odyssey-id.ts';
 import type { StakeRow } from '../../harvester/queries.ts';
 import { total } from '../../harvester/queries.ts';
-import { MAX_STAKE_COMMENT, StakeError, type StakeErrorCode } from '../../node/stakes/stake-controller.ts';
+import { MAX_STAKE_COMMENT } from '../../node/stakes/stake-controller.ts';
 import type { UserRecord } from '../../storage/db/records.ts';
 import type { ApiComponents } from '../env.ts';
-import { ApiError, notFound } from '../errors.ts';
 import { byUser, rateLimit } from '../middleware/rate-limit.ts';
 import { bearer, errors, json, limitQuery, routes, umid, umidParam } from '../validation.ts';
 
@@ -30,16 +30,6 @@ const chainStatusSchema = z.object({
   processing_error: z.string().nullable(),
   last_block_at: z.string().nullable(),
 });
-
-const STAKE_STATUS: Record<StakeErrorCode, 400 | 403 | 404> = {
-  invalid_transaction: 400,
-  invalid_wallet: 400,
-  invalid_amount: 400,
-  invalid_kind: 400,
-  invalid_comment: 400,
-  wallet_not_yours: 403,
-  world_not_found: 404,
-};
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -210,19 +200,14 @@ export function harvesterRoutes(c: ApiComponents) {
     }),
     async (ctx) => {
       const b = ctx.req.valid('json');
-      try {
-        await c.stakes.report(ctx.get('user'), {
-          transactionId: b.transaction_id,
-          odysseyId: b.odyssey_id,
-          wallet: b.wallet,
-          comment: b.comment,
-          amount: b.amount,
-          kind: Number(b.kind),
-        });
-      } catch (e) {
-        if (e instanceof StakeError) throw new ApiError(STAKE_STATUS[e.code], e.code, e.message);
-        throw e;
-      }
+      await c.stakes.report(ctx.get('user'), {
+        transactionId: b.transaction_id,
+        odysseyId: b.odyssey_id,
+        wallet: b.wallet,
+        comment: b.comment,
+        amount: b.amount,
+        kind: Number(b.kind),
+      });
       return ctx.json({ success: true }, 200);
     },
   );
@@ -276,8 +261,9 @@ export function harvesterRoutes(c: ApiComponents) {
     }),
     async (ctx) => {
       const user = await c.users.get(ctx.req.valid('param').userID);
-      if (!user) throw notFound('user');
-      if (!user.wallets?.length) throw new ApiError(404, 'wallets_not_found', 'the user has no wallets');
+      if (!user) throw notFound('user_not_found', 'user not found');
+      if (!user.wallets?.length)
+        throw new DomainError('not_found', 'wallets_not_found', 'the user has no wallets');
       const worlds = await worldsOf(await stakesOfUser(user));
       return ctx.json(
         [...worlds.values()].map((v) => ({
@@ -316,7 +302,7 @@ export function harvesterRoutes(c: ApiComponents) {
       const tokenId = BigInt(ctx.req.valid('param').nftID);
       const worldId = odysseyIdOf(tokenId);
       const state = worldId ? c.store.get(worldId) : undefined;
-      if (!worldId || !state) throw notFound('nft');
+      if (!worldId || !state) throw notFound('nft_not_found', 'nft not found');
       const view = await c.worldDirectory.world(worldId);
       const base = c.config.publicUrl || new URL(ctx.req.url).origin;
       return ctx.json(

@@ -5,7 +5,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { ApiComponents } from '../env.ts';
 import { bearer, errors, json, routes, umid, umidParam } from '../validation.ts';
-import { attempt, memberDto, memberSchema } from '../world-dto.ts';
+import { memberDto, memberSchema } from '../world-dto.ts';
 
 const grantBody = z
   .object({
@@ -38,7 +38,7 @@ export function objectMemberRoutes(c: ApiComponents) {
       },
     }),
     async (ctx) => {
-      const members = await attempt(() => s.members(ctx.get('user'), ctx.req.valid('param').objectID));
+      const members = await s.members(ctx.get('user'), ctx.req.valid('param').objectID);
       return ctx.json(members.map(memberDto), 200);
     },
   );
@@ -56,7 +56,7 @@ export function objectMemberRoutes(c: ApiComponents) {
     async (ctx) => {
       const body = ctx.req.valid('json');
       const who = body.wallet !== undefined ? { wallet: body.wallet } : { userId: body.user_id as string };
-      await attempt(() => s.grantMember(ctx.get('user'), ctx.req.valid('param').objectID, who));
+      await s.grantMember(ctx.get('user'), ctx.req.valid('param').objectID, who);
       return ctx.json(null, 200);
     },
   );
@@ -73,7 +73,7 @@ export function objectMemberRoutes(c: ApiComponents) {
     }),
     async (ctx) => {
       const { objectID, userID } = ctx.req.valid('param');
-      await attempt(() => s.revokeMember(ctx.get('user'), objectID, userID));
+      await s.revokeMember(ctx.get('user'), objectID, userID);
       return ctx.json(null, 200);
     },
   );

@@ -7,7 +7,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { ApiComponents } from '../env.ts';
 import { byUser, rateLimit } from '../middleware/rate-limit.ts';
 import { bearer, errors, json, routes, transformSchema, umid, umidParam } from '../validation.ts';
-import { attempt, objectDto, objectIdSchema, objectSchema, treeDto, treeSchema } from '../world-dto.ts';
+import { objectDto, objectIdSchema, objectSchema, treeDto, treeSchema } from '../world-dto.ts';
 import { objectMemberRoutes } from './object-members.ts';
 
 const objectName = z.string().trim().min(1).max(255);
@@ -53,17 +53,15 @@ export function objectRoutes(c: ApiComponents) {
     }),
     async (ctx) => {
       const body = ctx.req.valid('json');
-      const id = await attempt(() =>
-        s.createObject(ctx.get('user'), {
-          name: body.object_name,
-          parentId: body.parent_id,
-          typeId: body.object_type_id,
-          asset2dId: body.asset_2d_id ?? undefined,
-          asset3dId: body.asset_3d_id ?? undefined,
-          transform: body.transform,
-          showOnMinimap: body.minimap,
-        }),
-      );
+      const id = await s.createObject(ctx.get('user'), {
+        name: body.object_name,
+        parentId: body.parent_id,
+        typeId: body.object_type_id,
+        asset2dId: body.asset_2d_id ?? undefined,
+        asset3dId: body.asset_3d_id ?? undefined,
+        transform: body.transform,
+        showOnMinimap: body.minimap,
+      });
       return ctx.json({ object_id: id }, 201);
     },
   );
@@ -89,12 +87,10 @@ export function objectRoutes(c: ApiComponents) {
     }),
     async (ctx) => {
       const body = ctx.req.valid('json');
-      const id = await attempt(() =>
-        s.spawnByUser(ctx.get('user'), ctx.req.valid('param').objectID, {
-          name: body.object_name,
-          typeId: body.object_type_id,
-        }),
-      );
+      const id = await s.spawnByUser(ctx.get('user'), ctx.req.valid('param').objectID, {
+        name: body.object_name,
+        typeId: body.object_type_id,
+      });
       return ctx.json({ object_id: id }, 201);
     },
   );
@@ -114,7 +110,7 @@ export function objectRoutes(c: ApiComponents) {
       responses: { 200: { description: 'the object', ...json(objectSchema) }, ...errors(400, 401, 404) },
     }),
     async (ctx) => {
-      const object = await attempt(() => s.object(ctx.req.valid('param').objectID));
+      const object = await s.object(ctx.req.valid('param').objectID);
       return ctx.json(objectDto(object, c.nodeId), 200);
     },
   );
@@ -149,13 +145,11 @@ export function objectRoutes(c: ApiComponents) {
     async (ctx) => {
       const { objectID } = ctx.req.valid('param');
       const body = ctx.req.valid('json');
-      await attempt(() =>
-        s.patchObject(ctx.get('user'), objectID, {
-          name: body.object_name,
-          asset2dId: body.asset_2d_id,
-          asset3dId: body.asset_3d_id,
-        }),
-      );
+      await s.patchObject(ctx.get('user'), objectID, {
+        name: body.object_name,
+        asset2dId: body.asset_2d_id,
+        asset3dId: body.asset_3d_id,
+      });
       return ctx.json({ object_id: objectID }, 200);
     },
   );
@@ -171,7 +165,7 @@ export function objectRoutes(c: ApiComponents) {
       responses: { 200: { description: 'removed', ...json(z.null()) }, ...errors(400, 401, 403, 404) },
     }),
     async (ctx) => {
-      await attempt(() => s.removeObject(ctx.get('user'), ctx.req.valid('param').objectID));
+      await s.removeObject(ctx.get('user'), ctx.req.valid('param').objectID);
       return ctx.json(null, 200);
     },
   );
@@ -190,7 +184,7 @@ export function objectRoutes(c: ApiComponents) {
       },
     }),
     async (ctx) => {
-      const id = await attempt(() => s.cloneObject(ctx.get('user'), ctx.req.valid('param').objectID));
+      const id = await s.cloneObject(ctx.get('user'), ctx.req.valid('param').objectID);
       return ctx.json({ object_id: id }, 200);
     },
   );
@@ -210,7 +204,7 @@ export function objectRoutes(c: ApiComponents) {
     }),
     async (ctx) => {
       const { max_depth } = ctx.req.valid('query');
-      const tree = await attempt(() => s.tree(ctx.req.valid('param').objectID, max_depth));
+      const tree = await s.tree(ctx.req.valid('param').objectID, max_depth);
       return ctx.json({ ...treeDto(tree), max_depth }, 200);
     },
   );

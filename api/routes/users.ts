@@ -1,8 +1,8 @@
 /** Users and profiles: me, by id, profile edits, lists and search, a user's worlds. */
 import { createRoute, z } from '@hono/zod-openapi';
+import { notFound } from '../../common/errors.ts';
 import { profileSchema, userDto, userSchema, userSummary, userSummarySchema } from '../dto.ts';
 import type { ApiComponents } from '../env.ts';
-import { notFound } from '../errors.ts';
 import { bearer, errors, json, limitQuery, routes, umidParam } from '../validation.ts';
 
 const meSchema = userSchema
@@ -96,7 +96,7 @@ export function userRoutes(c: ApiComponents) {
     }),
     async (ctx) => {
       const user = await c.users.get(ctx.req.valid('param').userID);
-      if (!user) throw notFound('user');
+      if (!user) throw notFound('user_not_found', 'user not found');
       return ctx.json(userDto(user), 200);
     },
   );

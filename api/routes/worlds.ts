@@ -3,13 +3,12 @@
  * things the original lacked: creating a world, and a PATCH that actually edits (admins of the world only).
  */
 import { createRoute, z } from '@hono/zod-openapi';
+import { notFound } from '../../common/errors.ts';
 import { userDto, userSchema } from '../dto.ts';
 import type { ApiComponents } from '../env.ts';
-import { notFound } from '../errors.ts';
 import { byUser, rateLimit } from '../middleware/rate-limit.ts';
 import { bearer, errors, json, limitQuery, routes, umidParam } from '../validation.ts';
 import {
-  attempt,
   ownedWorld,
   ownedWorldSchema,
   worldDetails,
@@ -89,7 +88,7 @@ export function worldRoutes(c: ApiComponents) {
     }),
     async (ctx) => {
       const { objectID } = ctx.req.valid('param');
-      const view = await attempt(() => s.world(objectID));
+      const view = await s.world(objectID);
       const details = worldDetails(view, s.isAdmin(ctx.get('user'), objectID));
       return ctx.json({ ...details, last_staking_comment: await c.stakes.lastComment(objectID) }, 200);
     },
@@ -106,7 +105,7 @@ export function worldRoutes(c: ApiComponents) {
       responses: { 200: { description: 'users', ...json(z.array(userSchema)) }, ...errors(400, 401, 404) },
     }),
     async (ctx) => {
-      const users = await attempt(() => s.onlineUsers(ctx.req.valid('param').objectID));
+      const users = await s.onlineUsers(ctx.req.valid('param').objectID);
       return ctx.json(
         users.map((u) => userDto(u)),
         200,
@@ -147,9 +146,11 @@ export function worldRoutes(c: ApiComponents) {
     async (ctx) => {
       const body = ctx.req.valid('json');
       const me = ctx.get('user');
-      const view = await attempt(() =>
-        s.createWorld(me, { name: body.name, description: body.description, websiteLink: body.website_link }),
-      );
+      const view = await s.createWorld(me, {
+        name: body.name,
+        description: body.description,
+        websiteLink: body.website_link,
+      });
       return ctx.json(worldDetails(view, true), 201);
     },
   );
@@ -180,13 +181,11 @@ export function worldRoutes(c: ApiComponents) {
     }),
     async (ctx) => {
       const body = ctx.req.valid('json');
-      await attempt(() =>
-        s.patchWorld(ctx.get('user'), ctx.req.valid('param').objectID, {
-          name: body.name,
-          description: body.description,
-          websiteLink: body.website_link,
-        }),
-      );
+      await s.patchWorld(ctx.get('user'), ctx.req.valid('param').objectID, {
+        name: body.name,
+        description: body.description,
+        websiteLink: body.website_link,
+      });
       return ctx.json(null, 200);
     },
   );
@@ -206,7 +205,7 @@ export function worldRoutes(c: ApiComponents) {
     }),
     async (ctx) => {
       const { userID } = ctx.req.valid('param');
-      if (!(await c.users.get(userID))) throw notFound('user');
+      if (!(await c.users.get(userID))) throw notFound('user_not_found', 'user not found');
       const worlds = await s.listWorlds({
         ascending: false,
         limit: ctx.req.valid('query').limit,

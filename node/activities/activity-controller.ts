@@ -2,6 +2,7 @@
  * Timeline posts about objects (usually worlds): who may write, edit and delete them, and telling the
  * people in the object's world with a PosBus `ActivityUpdate` (`new`, `changed`, `removed`) on every change.
  */
+import { forbidden, notFound } from '../../common/errors.ts';
 import { type ActivityData, encode } from '../../protocol/posbus/index.ts';
 import type { ActivityRecord, UserRecord } from '../../storage/db/records.ts';
 import type { Access } from '../world/access.ts';
@@ -17,18 +18,6 @@ import {
 /** Activity types a client may post; the others (`world_created`, `stake`, `unstake`) are the node's own. */
 export const USER_ACTIVITY_TYPES = ['video', 'screenshot'] as const;
 export const ACTIVITY_TYPES = [...USER_ACTIVITY_TYPES, 'world_created', 'stake', 'unstake'] as const;
-
-export type ActivityErrorCode = 'object_not_found' | 'activity_not_found' | 'not_author' | 'not_permitted';
-
-export class ActivityError extends Error {
-  override readonly name = 'ActivityError';
-  readonly code: ActivityErrorCode;
-
-  constructor(code: ActivityErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
 
 export interface ActivityPost {
   type: string;
@@ -62,18 +51,18 @@ export class ActivityController {
     return this.activities.ofObject(objectId, startIndex, pageSize);
   }
 
-  /** An activity of the object; ActivityError when there is none. */
+  /** An activity of the object; `activity_not_found` when there is none. */
   async get(objectId: string, activityId: string): Promise<ActivityRecord> {
     const activity = await this.activities.get(activityId);
     if (!activity || activity.objectId !== objectId)
-      throw new ActivityError('activity_not_found', `no activity ${activityId} on object ${objectId}`);
+      throw notFound('activity_not_found', `no activity ${activityId} on object ${objectId}`);
     return activity;
   }
 
   /** Posts on an object's timeline, with where the author stands if they are in that object's world. */
   async create(user: UserRecord, objectId: string, post: ActivityPost): Promise<ActivityRecord> {
     const found = this.store.findObject(objectId);
-    if (!found) throw new ActivityError('object_not_found', `no object ${objectId}`);
+    if (!found) throw notFound('object_not_found', `no object ${objectId}`);
     const room = this.worlds.roomOf(user.id);
     const at = room?.worldId === found.state.id ? room.transformOf(user.id)?.position : undefined;
     const activity = await this.activities.create({
@@ -121,9 +110,9 @@ export class ActivityController {
   ): Promise<ActivityRecord> {
     const current = await this.get(objectId, activityId);
     if (current.userId !== user.id)
-      throw new ActivityError('not_author', 'only its author may edit an activity');
+      throw forbidden('operation_not_permitted', 'only its author may edit an activity');
     const next = await this.activities.update(activityId, patch);
-    if (!next) throw new ActivityError('activity_not_found', `no activity ${activityId}`);
+    if (!next) throw notFound('activity_not_found', `no activity ${activityId}`);
     this.notify(next, 'changed');
     return next;
   }
@@ -132,8 +121,8 @@ export class ActivityController {
   async remove(user: UserRecord, objectId: string, activityId: string): Promise<void> {
     const current = await this.get(objectId, activityId);
     if (current.userId !== user.id && !this.access.isObjectAdmin(user, current.objectId))
-      throw new ActivityError(
-        'not_permitted',
+      throw forbidden(
+        'operation_not_permitted',
         'only its author or an admin of the object may delete an activity',
       );
     const removed = await this.activities.remove(activityId);

@@ -17,25 +17,10 @@
  * reservation is dropped and, if it created an asset, the stored bytes grow by its size in the same step.
  * So a duplicate needs room while it streams, though it costs nothing once stored.
  */
+import { DomainError } from '../../common/errors.ts';
 import type { AssetStore } from '../../storage/assets/asset-store.ts';
 import type { UserRecord } from '../../storage/db/records.ts';
 import type { NodeConfig } from '../config.ts';
-
-export type UploadQuotaErrorCode = 'not_permitted' | 'exceeded';
-
-export class UploadQuotaError extends Error {
-  override readonly name = 'UploadQuotaError';
-  readonly code: UploadQuotaErrorCode;
-  readonly userId: string;
-  readonly quotaBytes: number;
-
-  constructor(code: UploadQuotaErrorCode, message: string, context: { userId: string; quotaBytes: number }) {
-    super(message);
-    this.code = code;
-    this.userId = context.userId;
-    this.quotaBytes = context.quotaBytes;
-  }
-}
 
 export interface UploadUsage {
   usedBytes: number;
@@ -101,7 +86,7 @@ export class UploadQuotas {
       const message = user.isGuest
         ? 'guests cannot upload on this node; sign in with a wallet'
         : 'uploads are closed on this node';
-      throw new UploadQuotaError('not_permitted', message, { userId: user.id, quotaBytes: 0 });
+      throw new DomainError('forbidden', 'upload_not_permitted', message, { userId: user.id, quotaBytes: 0 });
     }
     const account = this.open(user.id);
     const allowance = new UploadAllowance(account, quota, () => this.close(account));
@@ -166,8 +151,10 @@ export class UploadAllowance {
     if (this.quota === undefined) return;
     const { stored, reserved } = this.account;
     if (stored + reserved + more <= this.quota) return;
-    throw new UploadQuotaError(
-      'exceeded',
+    // A 413 like a file over the size limit: this upload does not fit in the room the user has left.
+    throw new DomainError(
+      'too_large',
+      'upload_quota_exceeded',
       `upload quota exceeded: ${stored} of ${this.quota} bytes stored, ${reserved} in uploads under way; this upload needs at least ${more} more`,
       { userId: this.account.userId, quotaBytes: this.quota },
     );

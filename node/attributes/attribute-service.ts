@@ -4,6 +4,7 @@
  * the other families are written to their LevelDB sublevels with a stamp from the same clock. A request
  * resolves only after its write is on disk.
  */
+import { DomainError } from '../../common/errors.ts';
 import { type AnyMap, encode } from '../../protocol/posbus/index.ts';
 import type { Database } from '../../storage/db/database.ts';
 import type { AttributeOptions, AttributeTypeRecord, UserRecord } from '../../storage/db/records.ts';
@@ -13,7 +14,6 @@ import { subtreeChildrenFirst } from '../world/object-tree.ts';
 import type { WorldController } from '../world/world-controller.ts';
 import { attributeKey, type WorldStore } from '../world/world-store.ts';
 import { type EntriesQuery, listEntries } from './entries.ts';
-import { AttributeError } from './errors.ts';
 import { allows, effectivePermissions, type Operation, readableByEveryUser, rolesOf } from './permissions.ts';
 import {
   type AttributeRef,
@@ -55,7 +55,8 @@ export class AttributeService {
   ): Promise<AttributeValue> {
     await this.authorize(caller, target, ref, 'read');
     const value = await this.read(target, ref);
-    if (!value) throw new AttributeError(404, 'attribute_not_found', `attribute ${ref.name} has no value`);
+    if (!value)
+      throw new DomainError('not_found', 'attribute_not_found', `attribute ${ref.name} has no value`);
     return value;
   }
 
@@ -83,8 +84,8 @@ export class AttributeService {
   ): Promise<AttributeValue> {
     const value = await this.get(caller, target, ref);
     if (!Object.hasOwn(value, subKey))
-      throw new AttributeError(
-        404,
+      throw new DomainError(
+        'not_found',
         'attribute_value_not_found',
         `attribute ${ref.name} has no key ${subKey}`,
       );
@@ -175,7 +176,11 @@ export class AttributeService {
     this.requireType(ref);
     this.requireObject(objectId);
     if (!this.c.access.isObjectAdmin(caller, objectId))
-      throw new AttributeError(403, 'not_admin', 'only an admin of the object may publicize its attributes');
+      throw new DomainError(
+        'forbidden',
+        'not_admin',
+        'only an admin of the object may publicize its attributes',
+      );
     const k = optionsKey({ family: 'object', objectId }, ref);
     const options: AttributeOptions = {
       ...(await this.c.db.attributeOptions.get(k)),
@@ -190,8 +195,8 @@ export class AttributeService {
   private requireType(ref: AttributeRef): AttributeTypeRecord {
     const type = this.types.get(ref.pluginId, ref.name);
     if (!type)
-      throw new AttributeError(
-        404,
+      throw new DomainError(
+        'not_found',
         'attribute_type_not_found',
         `no attribute type ${ref.pluginId}/${ref.name}`,
       );
@@ -205,7 +210,7 @@ export class AttributeService {
 
   private async requireUser(userId: string): Promise<void> {
     if (!(await this.c.users.get(userId)))
-      throw new AttributeError(404, 'user_not_found', `no user ${userId}`);
+      throw new DomainError('not_found', 'user_not_found', `no user ${userId}`);
   }
 
   private async requireTarget(target: AttributeTarget): Promise<void> {
@@ -237,7 +242,7 @@ export class AttributeService {
       await this.authorize(caller, { family: 'object', objectId }, ref, 'write');
       return true;
     } catch (e) {
-      if (e instanceof AttributeError) return false;
+      if (e instanceof DomainError) return false;
       throw e;
     }
   }
@@ -254,14 +259,22 @@ export class AttributeService {
     const row = await this.c.db.attributeOptions.get(optionsKey(target, ref));
     const permission = effectivePermissions(type.options, row)[op];
     if (!allows(permission, rolesOf(caller, target, this.c.access, this.c.nodeId)))
-      throw new AttributeError(403, 'operation_not_permitted', `${op} of ${ref.name} needs ${permission}`);
+      throw new DomainError(
+        'forbidden',
+        'operation_not_permitted',
+        `${op} of ${ref.name} needs ${permission}`,
+      );
     return type;
   }
 
   private authorizeReadAll(caller: UserRecord | undefined, ref: AttributeRef): void {
     const type = this.requireType(ref);
     if (!caller || !readableByEveryUser(effectivePermissions(type.options)))
-      throw new AttributeError(403, 'operation_not_permitted', `${ref.name} is not readable by every user`);
+      throw new DomainError(
+        'forbidden',
+        'operation_not_permitted',
+        `${ref.name} is not readable by every user`,
+      );
   }
 
   /** A row whose own options narrow reading is left out of "read all" answers. */
@@ -342,7 +355,7 @@ export class AttributeService {
 }
 
 const objectNotFound = (objectId: string) =>
-  new AttributeError(404, 'object_not_found', `no object ${objectId}`);
+  new DomainError('not_found', 'object_not_found', `no object ${objectId}`);
 
 /** The op's actor for a write by `caller` (attributes whose write permission is `any` have no caller). */
 function actorOf(caller: UserRecord | undefined): string {

@@ -7,6 +7,7 @@
  * world-readable attribute).
  */
 import { randomUUID } from 'node:crypto';
+import { DomainError } from '../../common/errors.ts';
 
 export interface IssuedChallenge {
   /** What the wallet signs; it ends with the nonce. */
@@ -19,17 +20,6 @@ export interface ChallengeLimits {
   maxPerWallet: number;
   /** Outstanding challenges in all. */
   maxPending: number;
-}
-
-/** A wallet already has as many outstanding challenges as it may, none of them asked for by this client. */
-export class ChallengeLimitError extends Error {
-  override readonly name = 'ChallengeLimitError';
-  readonly wallet: string;
-
-  constructor(wallet: string, max: number) {
-    super(`wallet ${wallet} has ${max} outstanding challenges; sign one or wait for them to expire`);
-    this.wallet = wallet;
-  }
 }
 
 interface Pending {
@@ -60,7 +50,7 @@ export class ChallengeStore {
   }
 
   /**
-   * A fresh challenge for `wallet`. Throws ChallengeLimitError when the wallet has its fill of live
+   * A fresh challenge for `wallet`. Refused (`rate_limited`) when the wallet has its fill of live
    * challenges and none of them is the requester's own (then its oldest one makes room).
    */
   issue(wallet: string, requester: string, now = Date.now()): IssuedChallenge {
@@ -69,7 +59,15 @@ export class ChallengeStore {
     const nonces = this.byWallet.get(key);
     if (nonces && nonces.size >= this.limits.maxPerWallet) {
       const own = [...nonces].find((nonce) => this.byNonce.get(nonce)?.requester === requester);
-      if (own === undefined) throw new ChallengeLimitError(wallet, this.limits.maxPerWallet);
+      if (own === undefined) {
+        const max = this.limits.maxPerWallet;
+        throw new DomainError(
+          'rate_limited',
+          'rate_limited',
+          `wallet ${wallet} has ${max} outstanding challenges; sign one or wait for them to expire`,
+          { wallet },
+        );
+      }
       this.remove(own);
     }
     // Still full of live challenges: drop the oldest rather than grow without bound.

@@ -6,12 +6,13 @@ import { randomBytes } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sign, verify } from 'hono/jwt';
+import { DomainError } from '../../common/errors.ts';
 
 export const TOKEN_ISSUER = 'odyssey-node';
 
-export class TokenError extends Error {
-  override readonly name = 'TokenError';
-}
+/** Every token refusal has the original's one reason: the client cannot tell a forged token from a stale one. */
+const refused = (message: string) =>
+  new DomainError('unauthorized', 'failed_to_verify_access_token', message);
 
 export interface TokenClaims {
   sub: string;
@@ -41,7 +42,7 @@ export class TokenService {
       await writeFile(path, `${secret}\n`, { mode: 0o600, flag: 'wx' });
     }
     await chmod(path, 0o600);
-    if (secret.length < 32) throw new TokenError(`${path} holds a secret shorter than 32 characters`);
+    if (secret.length < 32) throw new Error(`${path} holds a secret shorter than 32 characters`);
     return new TokenService(secret, ttlSeconds);
   }
 
@@ -50,15 +51,15 @@ export class TokenService {
     return sign({ sub: userId, iss: TOKEN_ISSUER, iat, exp: iat + this.ttlSeconds }, this.secret, 'HS256');
   }
 
-  /** The claims of a valid token; throws TokenError for a bad signature, a wrong issuer or an expired token. */
+  /** The claims of a valid token; refuses (`unauthorized`) a bad signature, a wrong issuer or an expired token. */
   async verify(token: string): Promise<TokenClaims> {
     try {
       const claims = await verify(token, this.secret, { alg: 'HS256', iss: TOKEN_ISSUER });
-      if (typeof claims.sub !== 'string') throw new TokenError('token has no subject');
+      if (typeof claims.sub !== 'string') throw refused('token has no subject');
       return claims as unknown as TokenClaims;
     } catch (e) {
-      if (e instanceof TokenError) throw e;
-      throw new TokenError(`invalid token: ${(e as Error).name}`);
+      if (e instanceof DomainError) throw e;
+      throw refused(`invalid token: ${(e as Error).name}`);
     }
   }
 }

@@ -5,13 +5,13 @@
 import { u8aWrapBytes } from '@polkadot/util';
 import { cryptoWaitReady, signatureVerify } from '@polkadot/util-crypto';
 import { verifyMessage } from 'viem';
-import { normaliseWallet, WalletFormatError, type WalletNetwork, walletNetworkOf } from '../user/user-id.ts';
+import { invalid } from '../../common/errors.ts';
+import { normaliseWallet, type WalletNetwork, walletNetworkOf } from '../user/user-id.ts';
 
 export type Network = WalletNetwork;
 
-export class SignatureFormatError extends Error {
-  override readonly name = 'SignatureFormatError';
-}
+/** Malformed proof input: the original's reason for anything wrong with a signature or its wallet. */
+const malformed = (message: string) => invalid('signature_validation_failed', message);
 
 /** The network a wallet string belongs to, from the client's hint or the address shape. */
 export function networkOf(wallet: string, hint?: string): Network {
@@ -22,18 +22,25 @@ export function networkOf(wallet: string, hint?: string): Network {
 
 /**
  * The canonical form we store and index a wallet under (the rules are node/user/user-id.ts's, where the
- * wallet user's id is derived from it). Throws SignatureFormatError on a malformed one.
+ * wallet user's id is derived from it). Refuses a malformed one as `invalid_wallet`.
  */
 export function canonicalWallet(wallet: string, network: Network): string {
+  return normaliseWallet(wallet, network);
+}
+
+/** The canonical form of the wallet in a signed proof, where a malformed one fails the proof's validation. */
+export function proofWallet(wallet: string, network: Network): string {
   try {
     return normaliseWallet(wallet, network);
   } catch (e) {
-    if (e instanceof WalletFormatError) throw new SignatureFormatError(e.message);
-    throw e;
+    throw malformed((e as Error).message);
   }
 }
 
-/** True when `signature` proves `wallet` signed `challenge`. Throws SignatureFormatError on malformed input. */
+/**
+ * True when `signature` proves `wallet` signed `challenge`. Refuses malformed input as
+ * `signature_validation_failed`.
+ */
 export async function verifyWalletSignature(
   network: Network,
   wallet: string,
@@ -42,19 +49,17 @@ export async function verifyWalletSignature(
 ): Promise<boolean> {
   if (network === 'ethereum') {
     const hex = (signature.startsWith('0x') ? signature : `0x${signature}`) as `0x${string}`;
-    if (!/^0x[0-9a-fA-F]{130}$/.test(hex))
-      throw new SignatureFormatError('an Ethereum signature is 65 bytes of hex');
+    if (!/^0x[0-9a-fA-F]{130}$/.test(hex)) throw malformed('an Ethereum signature is 65 bytes of hex');
     try {
       return await verifyMessage({ address: wallet as `0x${string}`, message: challenge, signature: hex });
     } catch (e) {
-      throw new SignatureFormatError(`bad signature: ${(e as Error).message}`);
+      throw malformed(`bad signature: ${(e as Error).message}`);
     }
   }
   await cryptoWaitReady();
   const sig = signature.startsWith('0x') ? signature : `0x${signature}`;
-  if (!/^0x[0-9a-fA-F]{128}$/.test(sig))
-    throw new SignatureFormatError('an sr25519 signature is 64 bytes of hex');
-  const publicKey = canonicalWallet(wallet, 'polkadot');
+  if (!/^0x[0-9a-fA-F]{128}$/.test(sig)) throw malformed('an sr25519 signature is 64 bytes of hex');
+  const publicKey = proofWallet(wallet, 'polkadot');
   const result = signatureVerify(u8aWrapBytes(challenge), sig, publicKey);
   return result.isValid && result.crypto === 'sr25519';
 }

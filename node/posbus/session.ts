@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
+import { DomainError } from '../../common/errors.ts';
 import {
   decode,
   type HandShake,
@@ -12,7 +13,7 @@ import {
   SignalType,
 } from '../../protocol/posbus/index.ts';
 import type { UserRecord } from '../../storage/db/records.ts';
-import { TokenError, type TokenService } from '../auth/tokens.ts';
+import type { TokenService } from '../auth/tokens.ts';
 import type { NodeConfig } from '../config.ts';
 import { TokenBucket } from '../token-bucket.ts';
 import type { UserController } from '../user/user-controller.ts';
@@ -213,7 +214,7 @@ export class Session implements Member {
     try {
       sub = (await this.c.tokens.verify(message.token)).sub;
     } catch (e) {
-      throw new HandshakeError(CloseCode.Policy, e instanceof TokenError ? e.message : 'invalid token');
+      throw new HandshakeError(CloseCode.Policy, e instanceof DomainError ? e.message : 'invalid token');
     }
     if (sub !== message.userId)
       throw new HandshakeError(CloseCode.Policy, 'token does not belong to user_id');

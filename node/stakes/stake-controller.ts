@@ -13,6 +13,7 @@
  * confirmed at once.
  */
 import type { Logger } from 'pino';
+import { forbidden, invalid, notFound } from '../../common/errors.ts';
 import type { ChainEvent } from '../../harvester/adapter.ts';
 import type { Harvester } from '../../harvester/harvester.ts';
 import { encode } from '../../protocol/posbus/index.ts';
@@ -31,25 +32,6 @@ export interface StakeReport {
   amount: string;
   comment: string;
   kind: number;
-}
-
-export type StakeErrorCode =
-  | 'invalid_transaction'
-  | 'invalid_wallet'
-  | 'invalid_amount'
-  | 'invalid_kind'
-  | 'invalid_comment'
-  | 'wallet_not_yours'
-  | 'world_not_found';
-
-export class StakeError extends Error {
-  override readonly name = 'StakeError';
-  readonly code: StakeErrorCode;
-
-  constructor(code: StakeErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 const TX = /^0x[0-9a-f]{64}$/;
@@ -110,7 +92,7 @@ export class StakeController {
   }
 
   /**
-   * A stake the user says they sent. Refused (StakeError) unless well-formed, from one of the user's
+   * A stake the user says they sent. Refused (DomainError) unless well-formed, from one of the user's
    * own wallets, into an existing world. `created` is false when the transaction was already reported
    * (or already confirmed on chain).
    */
@@ -119,8 +101,8 @@ export class StakeController {
     // The session's copy of the user may predate a wallet attached since: read it again.
     const current = (await this.users.get(user.id)) ?? user;
     if (!(current.wallets ?? []).includes(r.wallet))
-      throw new StakeError('wallet_not_yours', 'the wallet is not one of your wallets');
-    if (!this.store.get(r.odysseyId)) throw new StakeError('world_not_found', `no world ${r.odysseyId}`);
+      throw forbidden('wallet_not_yours', 'the wallet is not one of your wallets');
+    if (!this.store.get(r.odysseyId)) throw notFound('world_not_found', `no world ${r.odysseyId}`);
     return this.serial(async () => {
       if (await this.db.pendingStakes.get(r.transactionId)) return { created: false };
       const pending: PendingStakeRecord = { ...r, userId: user.id, createdAt: Date.now() };
@@ -170,14 +152,14 @@ export class StakeController {
     const amount = `${input.amount ?? ''}`;
     const comment = `${input.comment ?? ''}`;
     if (!TX.test(transactionId))
-      throw new StakeError('invalid_transaction', 'transaction_id must be a transaction hash (0x + 64 hex)');
-    if (!WALLET.test(wallet)) throw new StakeError('invalid_wallet', 'wallet must be 0x + 40 hex digits');
+      throw invalid('invalid_transaction', 'transaction_id must be a transaction hash (0x + 64 hex)');
+    if (!WALLET.test(wallet)) throw invalid('invalid_wallet', 'wallet must be 0x + 40 hex digits');
     if (!AMOUNT.test(amount) || BigInt(amount) === 0n || BigInt(amount) > MAX_UINT256)
-      throw new StakeError('invalid_amount', 'amount must be a positive decimal integer (uint256)');
+      throw invalid('invalid_amount', 'amount must be a positive decimal integer (uint256)');
     if (!Number.isInteger(input.kind) || input.kind < 0 || input.kind > 255)
-      throw new StakeError('invalid_kind', 'kind must be a token index (0 MOM, 1 DAD)');
+      throw invalid('invalid_kind', 'kind must be a token index (0 MOM, 1 DAD)');
     if (comment.length > MAX_STAKE_COMMENT)
-      throw new StakeError('invalid_comment', `comment over ${MAX_STAKE_COMMENT} characters`);
+      throw invalid('invalid_comment', `comment over ${MAX_STAKE_COMMENT} characters`);
     return { transactionId, odysseyId: input.odysseyId, wallet, amount, comment, kind: input.kind };
   }
 

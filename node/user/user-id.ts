@@ -15,16 +15,13 @@
 import { createHash } from 'node:crypto';
 import { hexToU8a, isHex, u8aToHex } from '@polkadot/util';
 import { decodeAddress } from '@polkadot/util-crypto';
+import { invalid } from '../../common/errors.ts';
 
 /** The namespace of wallet user ids (a random UUID chosen once for this project). */
 export const USER_ID_NAMESPACE = 'b777fb24-006b-4e75-a42f-72f3149df318';
 
 /** Which address family a wallet string is in: `ethereum` (any EVM chain) or `polkadot` (any Substrate chain). */
 export type WalletNetwork = 'ethereum' | 'polkadot';
-
-export class WalletFormatError extends Error {
-  override readonly name = 'WalletFormatError';
-}
 
 const EVM_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -34,10 +31,10 @@ export function walletNetworkOf(wallet: string): WalletNetwork {
   return EVM_ADDRESS.test(wallet) ? 'ethereum' : 'polkadot';
 }
 
-/** The canonical form of a wallet (see above); WalletFormatError when it is not an address of `network`. */
+/** The canonical form of a wallet (see above); `invalid_wallet` when it is not an address of `network`. */
 export function normaliseWallet(wallet: string, network: WalletNetwork = walletNetworkOf(wallet)): string {
   if (network === 'ethereum') {
-    if (!EVM_ADDRESS.test(wallet)) throw new WalletFormatError(`not an Ethereum address: ${wallet}`);
+    if (!EVM_ADDRESS.test(wallet)) throw invalid('invalid_wallet', `not an Ethereum address: ${wallet}`);
     return wallet.toLowerCase();
   }
   try {
@@ -45,7 +42,10 @@ export function normaliseWallet(wallet: string, network: WalletNetwork = walletN
     if (publicKey.length !== 32) throw new Error(`${publicKey.length} bytes, not 32`);
     return u8aToHex(publicKey);
   } catch (e) {
-    throw new WalletFormatError(`not a Substrate public key or address: ${wallet} (${(e as Error).message})`);
+    throw invalid(
+      'invalid_wallet',
+      `not a Substrate public key or address: ${wallet} (${(e as Error).message})`,
+    );
   }
 }
 

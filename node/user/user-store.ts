@@ -3,13 +3,10 @@
  * created for (user-id.ts), so it is the same on every node; a guest's is random and node-local.
  */
 import { randomInt, randomUUID } from 'node:crypto';
+import { invalid } from '../../common/errors.ts';
 import { type Database, key } from '../../storage/db/database.ts';
 import type { PositionRecord, UserProfile, UserRecord } from '../../storage/db/records.ts';
 import { normaliseWallet, walletUserId } from './user-id.ts';
-
-export class WalletTakenError extends Error {
-  override readonly name = 'WalletTakenError';
-}
 
 export class UserStore {
   private readonly db: Database;
@@ -63,7 +60,7 @@ export class UserStore {
 
   /**
    * The wallet's user, created (a normal, non-guest user whose id is derived from the wallet) on first
-   * sight. Throws WalletFormatError when `wallet` is not an address.
+   * sight. Refuses (`invalid_wallet`) a `wallet` that is not an address.
    */
   async walletUser(wallet: string): Promise<{ user: UserRecord; created: boolean }> {
     const canonical = normaliseWallet(wallet);
@@ -105,7 +102,7 @@ export class UserStore {
   }
 
   /**
-   * Adds a wallet (canonical form) to a user; WalletTakenError when any user already has it. The user
+   * Adds a wallet (canonical form) to a user; `wallet_already_exists` when any user already has it. The user
    * keeps its id: the id of the wallet it was created for.
    */
   attachWallet(userId: string, wallet: string): Promise<UserRecord> {
@@ -113,7 +110,8 @@ export class UserStore {
   }
 
   private async addWallet(userId: string, wallet: string): Promise<UserRecord> {
-    if (await this.db.wallets.get(wallet)) throw new WalletTakenError(`wallet ${wallet} is already attached`);
+    if (await this.db.wallets.get(wallet))
+      throw invalid('wallet_already_exists', `wallet ${wallet} is already attached`);
     const user = await this.get(userId);
     if (!user) throw new Error(`no user ${userId}`);
     const next: UserRecord = { ...user, wallets: [...(user.wallets ?? []), wallet], updatedAt: Date.now() };

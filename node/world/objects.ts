@@ -2,16 +2,16 @@
  * Objects on behalf of a user: who may create, edit, clone and remove what, and who is an admin member
  * (worlds themselves: world-directory.ts; where new objects appear: placement.ts). Every change is an op
  * through the world store (persisted to LevelDB, then relayed to PosBus by the world controller), so REST
- * and PosBus share one history. Transport-free: refusals are ObjectServiceErrors with the original's
- * reason codes; the REST layer maps them.
+ * and PosBus share one history. Transport-free: refusals are DomainErrors with the original's reason
+ * codes.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { forbidden, invalid, notFound } from '../../common/errors.ts';
 import type { ObjectFields, ObjectRecord, TransformRecord, UserRecord } from '../../storage/db/records.ts';
 import { canonicalWallet, networkOf } from '../auth/wallet-signatures.ts';
 import type { UserStore } from '../user/user-store.ts';
 import type { Access } from './access.ts';
-import { invalid, missing, refuse } from './object-errors.ts';
 import {
   liveChildCount,
   objectTree,
@@ -95,7 +95,7 @@ export class ObjectService {
   async createObject(caller: UserRecord, input: NewObject): Promise<string> {
     const { state, object: parent } = this.findParent(input.parentId);
     if (!this.access.isObjectAdmin(caller, parent.id)) {
-      throw refuse('object_creation_not_permitted', 'only admins of the parent can create objects in it');
+      throw forbidden('object_creation_not_permitted', 'only admins of the parent can create objects in it');
     }
     this.requireChildType(input.typeId);
     if (input.transform && !this.worlds.withinBounds(state.id, input.transform.position)) {
@@ -119,7 +119,7 @@ export class ObjectService {
   async spawnByUser(caller: UserRecord, parentId: string, input: { name: string; typeId: string }) {
     const { state, object: parent } = this.findParent(parentId);
     if (!this.mayAddChild(caller, state, parent.id)) {
-      throw refuse(
+      throw forbidden(
         'object_creation_not_permitted',
         'only admins of the parent may spawn objects here (the world is not open for editing)',
       );
@@ -160,7 +160,7 @@ export class ObjectService {
     const { state, object } = this.find(objectId);
     this.requireAdmin(caller, objectId);
     if (object.id === state.id)
-      throw refuse('forbidden', 'worlds cannot be removed through the objects route');
+      throw forbidden('forbidden', 'worlds cannot be removed through the objects route');
     const doomed = subtreeChildrenFirst(state, objectId);
     for (const o of doomed)
       await this.store.apply(this.store.objectOp(state.id, o.id, { removed: true }, caller.id));
@@ -178,11 +178,11 @@ export class ObjectService {
   async cloneObject(caller: UserRecord, objectId: string): Promise<string> {
     const { state, object } = this.find(objectId);
     this.requireAdmin(caller, objectId);
-    if (object.id === state.id) throw refuse('forbidden', 'worlds cannot be cloned');
+    if (object.id === state.id) throw forbidden('forbidden', 'worlds cannot be cloned');
     const parent = state.objects.get(object.parentId);
-    if (!parent || parent.removed) throw missing('parent_not_found', "the object's parent no longer exists");
+    if (!parent || parent.removed) throw notFound('parent_not_found', "the object's parent no longer exists");
     if (!this.mayAddChild(caller, state, parent.id)) {
-      throw refuse('object_creation_not_permitted', 'you cannot create objects in this parent');
+      throw forbidden('object_creation_not_permitted', 'you cannot create objects in this parent');
     }
     const prefix = `${objectId}!`;
     const attributes = [...state.attributes].filter(([k, a]) => k.startsWith(prefix) && a.value !== null);
@@ -240,7 +240,7 @@ export class ObjectService {
     this.find(objectId);
     this.requireAdmin(caller, objectId);
     const user = 'wallet' in who ? await this.userByWallet(who.wallet) : await this.users.get(who.userId);
-    if (!user) throw missing('user_not_found', 'no such user');
+    if (!user) throw notFound('user_not_found', 'no such user');
     // Guests are deleted some time after their last session; a membership would outlive them.
     if (user.isGuest) throw invalid('guest_not_permitted', 'guests cannot be members');
     await this.access.grant(objectId, user.id, caller.id);
@@ -251,7 +251,7 @@ export class ObjectService {
     this.find(objectId);
     this.requireAdmin(caller, objectId);
     if (!(await this.access.revoke(objectId, userId))) {
-      throw missing('member_not_found', 'the user is not a member of this object');
+      throw notFound('member_not_found', 'the user is not a member of this object');
     }
   }
 
@@ -259,18 +259,18 @@ export class ObjectService {
 
   private find(objectId: string): { state: WorldState; object: ObjectRecord } {
     const found = this.store.findObject(objectId);
-    if (!found) throw missing('object_not_found', 'object not found');
+    if (!found) throw notFound('object_not_found', 'object not found');
     return found;
   }
 
   private findParent(parentId: string): { state: WorldState; object: ObjectRecord } {
     const found = this.store.findObject(parentId);
-    if (!found) throw missing('parent_not_found', 'parent object not found');
+    if (!found) throw notFound('parent_not_found', 'parent object not found');
     return found;
   }
 
   private requireAdmin(caller: UserRecord, objectId: string): void {
-    if (!this.access.isObjectAdmin(caller, objectId)) throw refuse('not_admin', 'user is not admin');
+    if (!this.access.isObjectAdmin(caller, objectId)) throw forbidden('not_admin', 'user is not admin');
   }
 
   /** Only plain object types go below an object: a World made as a child would not be a world. */
@@ -321,13 +321,8 @@ export class ObjectService {
   }
 
   private async userByWallet(wallet: string): Promise<UserRecord | undefined> {
-    let canonical: string;
-    try {
-      canonical = canonicalWallet(wallet, networkOf(wallet));
-    } catch (e) {
-      throw invalid('invalid_wallet', (e as Error).message);
-    }
-    return this.users.byWallet(canonical);
+    // A malformed wallet is refused as `invalid_wallet`.
+    return this.users.byWallet(canonicalWallet(wallet, networkOf(wallet)));
   }
 }
 

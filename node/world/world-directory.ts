@@ -5,10 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { forbidden, notFound } from '../../common/errors.ts';
 import type { ObjectRecord, UserRecord } from '../../storage/db/records.ts';
 import type { UserStore } from '../user/user-store.ts';
 import type { Access } from './access.ts';
-import { missing, refuse } from './object-errors.ts';
 import { DEFAULT_OBJECT_FIELDS } from './ops.ts';
 import { CORE_PLUGIN_ID } from './render.ts';
 import { DEFAULT_SKYBOX_HASH, DEFAULT_SPAWN_POINT, OBJECT_TYPES } from './seed.ts';
@@ -104,7 +104,7 @@ export class WorldDirectory {
     opts: { id?: string; system?: boolean; actor?: string } = {},
   ): Promise<WorldView> {
     if (!opts.system && !this.mayCreateWorld(owner)) {
-      throw refuse(
+      throw forbidden(
         'world_creation_not_permitted',
         this.config.worldCreation === 'users'
           ? 'guests cannot create worlds; sign in with a wallet'
@@ -185,12 +185,12 @@ export class WorldDirectory {
 
   private requireWorld(worldId: string): WorldState {
     const state = this.store.get(worldId);
-    if (!state) throw missing('world_not_found', 'world not found');
+    if (!state) throw notFound('world_not_found', 'world not found');
     return state;
   }
 
   private requireAdmin(caller: UserRecord, worldId: string): void {
-    if (!this.access.isObjectAdmin(caller, worldId)) throw refuse('not_admin', 'user is not admin');
+    if (!this.access.isObjectAdmin(caller, worldId)) throw forbidden('not_admin', 'user is not admin');
   }
 
   private async writeWorldText(worldId: string, text: WorldText, actor: string): Promise<void> {

@@ -8,9 +8,9 @@
 import { EventEmitter } from 'node:events';
 import type { Libp2p } from '@libp2p/interface';
 import { CID } from 'multiformats/cid';
+import { DomainError } from '../../common/errors.ts';
 import type { Database } from '../db/database.ts';
 import type { AssetRecord } from '../db/records.ts';
-import { AssetError } from './errors.ts';
 import { ImportGate } from './gate.ts';
 import { type AssetRef, umidOf } from './ids.ts';
 import { IMPORT_OPTIONS, Ipfs } from './ipfs.ts';
@@ -309,11 +309,16 @@ async function* guard(
   const decide = () => {
     const format = sniff(Buffer.concat(head));
     if (!format)
-      throw new AssetError('unsupported_type', 'the file is not a supported model, texture or image');
+      throw new DomainError(
+        'unsupported',
+        'unsupported_media_type',
+        'the file is not a supported model, texture or image',
+      );
     const kind = claimed ?? DEFAULT_KIND[format];
     if (!KIND_FORMATS[kind].includes(format)) {
-      throw new AssetError(
-        'unsupported_type',
+      throw new DomainError(
+        'unsupported',
+        'unsupported_media_type',
         `a ${format} file cannot be a ${kind} (${KIND_FORMATS[kind].join(', ')})`,
       );
     }
@@ -322,7 +327,8 @@ async function* guard(
     limit = limits[kind];
   };
   const check = () => {
-    if (info.size > limit) throw new AssetError('too_large', `the file is over the limit of ${limit} bytes`);
+    if (info.size > limit)
+      throw new DomainError('too_large', 'asset_too_large', `the file is over the limit of ${limit} bytes`);
   };
   for await (const chunk of source) {
     info.size += chunk.length;
@@ -340,7 +346,7 @@ async function* guard(
     head = [];
   }
   if (!info.format) {
-    if (info.size === 0) throw new AssetError('empty', 'the file is empty');
+    if (info.size === 0) throw new DomainError('invalid', 'empty_file', 'the file is empty');
     decide();
     check();
     yield* head;

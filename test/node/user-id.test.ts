@@ -7,14 +7,15 @@ import { Keyring } from '@polkadot/keyring';
 import { u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady, encodeAddress } from '@polkadot/util-crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  normaliseWallet,
-  USER_ID_NAMESPACE,
-  uuidV5,
-  WalletFormatError,
-  walletUserId,
-} from '../../node/user/user-id.ts';
+import { normaliseWallet, USER_ID_NAMESPACE, uuidV5, walletUserId } from '../../node/user/user-id.ts';
 import { startNode, type TestNode } from '../support/node.ts';
+
+/** The refusal of a malformed wallet (a DomainError, answered 400 by the API). */
+const INVALID_WALLET = expect.objectContaining({
+  name: 'DomainError',
+  kind: 'invalid',
+  reason: 'invalid_wallet',
+});
 
 /** RFC 9562 Appendix A: the DNS namespace. */
 const NAMESPACE_DNS = '6ba7b810-9dad-11d1-80b4-00c04fd430c8';
@@ -69,12 +70,12 @@ describe('wallet user ids', () => {
 
   it('refuse what is not an address', () => {
     for (const bad of ['', '0x1234', 'hello', `0x${'zz'.repeat(20)}`, `0x${'ab'.repeat(33)}`]) {
-      expect(() => walletUserId(bad), bad).toThrow(WalletFormatError);
+      expect(() => walletUserId(bad), bad).toThrow(INVALID_WALLET);
     }
     // A good SS58 string with a broken checksum.
     const address = encodeAddress(keyring.addFromUri('//Alice').publicKey, 0);
     const broken = `${address.slice(0, -1)}${address.endsWith('a') ? 'b' : 'a'}`;
-    expect(() => walletUserId(broken)).toThrow(WalletFormatError);
+    expect(() => walletUserId(broken)).toThrow(INVALID_WALLET);
   });
 });
 
