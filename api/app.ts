@@ -21,6 +21,7 @@ import { authRoutes } from './routes/auth.ts';
 import { federationRoutes } from './routes/federation.ts';
 import { gatewayRoutes } from './routes/gateway.ts';
 import { harvesterRoutes } from './routes/harvester.ts';
+import { nodeRoutes } from './routes/nodes.ts';
 import { objectRoutes } from './routes/objects.ts';
 import { configRoutes, systemRoutes } from './routes/system.ts';
 import { userRoutes } from './routes/users.ts';
@@ -37,6 +38,8 @@ const PUBLIC = [
   /^\/plugin$/,
   ...ASSET_PUBLIC,
   /^\/nft\/\d+$/,
+  // The node directory: what nodes announce about themselves is public, and browsers ask before sign-in.
+  /^\/nodes(\/nearest)?$/,
 ];
 
 export function createApp(c: ApiComponents): OpenAPIHono<ApiEnv> {
@@ -84,6 +87,7 @@ export function createApp(c: ApiComponents): OpenAPIHono<ApiEnv> {
   // Before userRoutes: its /users/{userID} would take /users/top-stakers for a user id.
   api.route('/', harvesterRoutes(c));
   api.route('/', federationRoutes(c));
+  api.route('/', nodeRoutes(c));
   api.route('/', userRoutes(c));
   api.route('/', configRoutes(c));
   api.route('/', attributeRoutes(c));

@@ -7,9 +7,17 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { z } from 'zod';
 import { chainsSchema } from '../harvester/config.ts';
 import { parseBootstrap } from './federation/dialer.ts';
+import { parseGeo } from './federation/geo.ts';
 import { parseTrustProxy } from './http/client-address.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** An HTTP header name (RFC 9110 token), or '' for none; lowercased, as Node hands headers in. */
+const headerName = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]*$/, 'expected an HTTP header name')
+  .max(100)
+  .default('')
+  .transform((s) => s.toLowerCase());
 
 export const configSchema = z
   .object({
@@ -160,6 +168,25 @@ export const configSchema = z
     peerSilenceTimeoutMs: int(500, 3_600_000).default(15_000),
     /** Ops stamped further than this in the future are refused. */
     maxClockSkewMs: int(0, 86_400_000).default(60_000),
+    /** Region label announced to the federation (e.g. `eu-central`), matched against --region-header. */
+    region: z
+      .string()
+      .max(64)
+      .regex(/^[\w.:-]*$/, 'letters, digits, `_`, `.`, `:` and `-` only')
+      .default(''),
+    /** Where the node is, `LAT,LON` in degrees; announced for the nearest-node ranking. */
+    geo: z
+      .string()
+      .default('')
+      .refine((s) => s.trim() === '' || parseGeo(s) !== undefined, {
+        message: 'expected LAT,LON in degrees (-90..90,-180..180), e.g. 52.52,13.40',
+      }),
+    /** PosBus sessions the node is sized for: announced as capacity (free = this - sessions), not enforced. */
+    maxSessions: int(1, 1_000_000_000).default(1000),
+    /** Header a reverse proxy sets to the client's `LAT,LON` (e.g. from GeoIP); '' = not known. */
+    geoHeader: headerName,
+    /** Header a reverse proxy sets to the client's region label; '' = not known. */
+    regionHeader: headerName,
   })
   .strict();
 

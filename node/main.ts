@@ -21,6 +21,8 @@ import { AttributeTypes, relaysToWorld } from './attributes/types.ts';
 import { TokenService } from './auth/tokens.ts';
 import type { NodeConfig } from './config.ts';
 import { Federation } from './federation/federation.ts';
+import { parseGeo } from './federation/geo.ts';
+import { LoadMeter } from './federation/load.ts';
 import { createP2pHost, type P2pHost } from './federation/p2p-host.ts';
 import { parseTrustProxy } from './http/client-address.ts';
 import { createHttpServer } from './http/http-server.ts';
@@ -221,11 +223,15 @@ export class OdysseyNode {
         access: this.access,
         attributes: this.attributes,
         logger: this.log,
+        // The PosBus server is made after federation; the meter asks it only once announcing starts.
+        load: new LoadMeter(() => this.posbus?.sessionCount ?? 0, c.maxSessions),
       },
       {
         name: c.name,
         version: VERSION,
         publicUrl: c.publicUrl,
+        region: c.region,
+        geo: parseGeo(c.geo),
         trust: c.trust,
         bootstrap: c.bootstrap,
         replicate: c.replicate,

@@ -15,6 +15,8 @@ import {
   decodeOp,
   encodeAnnouncement,
   encodeOp,
+  type GeoPoint,
+  type NodeAnnouncement,
   opsTopic,
 } from '../../protocol/gossip/index.ts';
 import type { AttributeService } from '../attributes/attribute-service.ts';
@@ -23,8 +25,9 @@ import { remoteUser } from '../world/remote-member.ts';
 import type { WorldController } from '../world/world-controller.ts';
 import type { WorldChange, WorldStore } from '../world/world-store.ts';
 import { BootstrapDialer, parseBootstrap } from './dialer.ts';
-import { type FederatedWorld, NodeDirectory } from './directory.ts';
+import { type FederatedWorld, type KnownNode, NodeDirectory } from './directory.ts';
 import { Gossip, type HandlerVerdict, type TrafficCounters } from './gossip.ts';
+import type { LoadMeter } from './load.ts';
 import { checkRemoteOp, type OpRuleContext } from './op-rules.ts';
 import type { P2pHost } from './p2p-host.ts';
 import { type PeerCounters, Peers } from './peers.ts';
@@ -35,6 +38,9 @@ export interface FederationOptions {
   name: string;
   version: string;
   publicUrl: string;
+  /** Announced for the nearest-node ranking ('' / undefined: not said). */
+  region: string;
+  geo: GeoPoint | undefined;
   trust: string;
   bootstrap: string;
   replicate: 'on-demand' | 'all';
@@ -59,6 +65,8 @@ export interface FederationComponents {
   access: Access;
   attributes: AttributeService;
   logger: Logger;
+  /** This node's load as announced (sessions, capacity, CPU). */
+  load: LoadMeter;
 }
 
 export interface PeerView extends PeerCounters {
@@ -90,6 +98,7 @@ export class Federation {
   private timers: NodeJS.Timeout[] = [];
   private readonly rules: OpRuleContext;
   private readonly onChange = (change: WorldChange) => this.publishChange(change);
+  private lastAnnouncement: NodeAnnouncement | undefined;
 
   constructor(components: FederationComponents, options: FederationOptions) {
     const pubsub = components.host.services.pubsub;
@@ -230,6 +239,12 @@ export class Federation {
     return [...worlds.values()];
   }
 
+  /** This node (as it last announced itself, seen now) and every live node of the directory. */
+  knownNodes(): KnownNode[] {
+    const self = this.lastAnnouncement ?? this.ownAnnouncement();
+    return [{ ...self, peerId: this.self, lastSeenAt: Date.now() }, ...this.directory.live()];
+  }
+
   /**
    * Starts holding a world another node has: subscribes, then pulls it from a trusted peer that holds it.
    * True when the world is here afterwards. Concurrent calls for one world share one attempt.
@@ -336,17 +351,23 @@ export class Federation {
     });
   }
 
+  private ownAnnouncement(): NodeAnnouncement {
+    const { region, geo } = this.options;
+    return {
+      name: this.options.name,
+      url: this.options.publicUrl,
+      version: this.options.version,
+      ...(region ? { region } : {}),
+      ...(geo ? { geo } : {}),
+      load: this.c.load.sample(),
+      worlds: this.ownWorlds(),
+      at: Date.now(),
+    };
+  }
+
   private announce(): void {
-    this.gossip.publish(
-      DIRECTORY_TOPIC,
-      encodeAnnouncement({
-        name: this.options.name,
-        url: this.options.publicUrl,
-        version: this.options.version,
-        worlds: this.ownWorlds(),
-        at: Date.now(),
-      }),
-    );
+    this.lastAnnouncement = this.ownAnnouncement();
+    this.gossip.publish(DIRECTORY_TOPIC, encodeAnnouncement(this.lastAnnouncement));
   }
 
   /** Compares every held world with every live trusted peer that holds it. */

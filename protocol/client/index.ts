@@ -1,5 +1,6 @@
 /**
- * Typed PosBus client SDK for browsers and Node: `connect(url, opts)` → PosbusClient.
+ * Typed PosBus client SDK for browsers and Node: `connect(url, opts)` → PosbusClient;
+ * `connectNearest(baseUrl, { world })` picks the node that serves a world best and connects there.
  * Depends only on the codec and a WHATWG-style WebSocket (native, Node's global, or `ws`).
  */
 export { backoffDelay, type ReconnectOptions } from './backoff.ts';
@@ -14,6 +15,17 @@ export {
   UnexpectedFrameError,
   WorldNotFoundError,
 } from './errors.ts';
+export {
+  type Credentials,
+  connectNearest,
+  type NearestAttempt,
+  type NearestCandidate,
+  type NearestConnection,
+  type NearestOptions,
+  NoNodeReachableError,
+  nearestCandidates,
+  probeNode,
+} from './nearest.ts';
 export type { SocketEvent, WebSocketCtor, WebSocketLike } from './socket.ts';
 export type { TeleportWaitOptions } from './teleports.ts';
 export {

@@ -955,6 +955,7 @@ function fillQuery(f: Fixture, o: Operation): string {
     attribute_name: attribute,
     sub_attribute_key: 'k',
     wallet: f.A.account.address,
+    world: f.world,
   };
   const params = new URLSearchParams();
   for (const p of o.op.parameters ?? []) {

@@ -118,4 +118,37 @@ describe('gossip codec', () => {
       { numRuns: 2000 },
     );
   });
+
+  it('announcements: region, geo and load round-trip, are optional (earlier builds), and are range-checked', () => {
+    const base = { v: 1, name: 'n', url: '', version: '0.1.0', worlds: [], at: 1 };
+    const full = {
+      name: 'n',
+      url: 'https://node.example',
+      version: '0.2.0',
+      region: 'eu-central',
+      geo: { lat: 52.52, lon: 13.4 },
+      load: { sessions: 3, maxSessions: 1000, cpu: 0.25 },
+      worlds: [],
+      at: 1,
+    };
+    expect(decodeAnnouncement(encodeAnnouncement(full), MAX)).toEqual(full);
+    const older = decodeAnnouncement(encodeCbor(base), MAX);
+    expect(Object.keys(older).sort()).toEqual(['at', 'name', 'url', 'version', 'worlds']);
+    const reason = (extra: Record<string, unknown>) => {
+      try {
+        decodeAnnouncement(encodeCbor({ ...base, ...extra }), MAX);
+        return 'decoded';
+      } catch (e) {
+        return (e as GossipDecodeError).message;
+      }
+    };
+    expect(reason({ region: 'x'.repeat(65) })).toBe('bad_field: region');
+    expect(reason({ geo: { lat: 91, lon: 0 } })).toBe('bad_field: lat');
+    expect(reason({ geo: { lat: 0, lon: -180.5 } })).toBe('bad_field: lon');
+    expect(reason({ geo: '52,13' })).toBe('bad_field: geo');
+    expect(reason({ load: { sessions: 1.5, maxSessions: 10, cpu: 0 } })).toBe('bad_field: sessions');
+    expect(reason({ load: { sessions: 1, maxSessions: 0, cpu: 0 } })).toBe('bad_field: maxSessions');
+    expect(reason({ load: { sessions: 1, maxSessions: 10, cpu: -1 } })).toBe('bad_field: cpu');
+    expect(reason({ load: { sessions: 1, maxSessions: 10, cpu: 0.5 } })).toBe('decoded');
+  });
 });

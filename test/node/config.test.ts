@@ -41,4 +41,20 @@ describe('config', () => {
       loadConfig({ flags: { trust: peer, bootstrap: `/ip4/127.0.0.1/tcp/4001/p2p/${peer}` } }).trust,
     ).toBe(peer);
   });
+
+  it('checks the nearest-node keys: geo as LAT,LON in range, header names, region labels', () => {
+    const config = loadConfig({
+      flags: { geo: ' 52.52, 13.40 ', geoHeader: 'X-Client-Geo', region: 'eu-central', maxSessions: '50' },
+    });
+    expect(config).toMatchObject({ geo: ' 52.52, 13.40 ', geoHeader: 'x-client-geo', maxSessions: 50 });
+    expect(loadConfig({}).maxSessions).toBeGreaterThan(0);
+    expect(() => loadConfig({ flags: { geo: '91,0' } })).toThrow(/geo \(from flag --geo\): expected LAT,LON/);
+    expect(() => loadConfig({ flags: { geo: '52.5' } })).toThrow(/invalid config key geo/);
+    expect(() => loadConfig({ env: { ODYSSEY_GEO: '1,2,3' } })).toThrow(/geo \(from environment\)/);
+    expect(() => loadConfig({ flags: { geoHeader: 'x geo' } })).toThrow(
+      /geoHeader \(from flag --geo-header\)/,
+    );
+    expect(() => loadConfig({ flags: { region: 'eu central' } })).toThrow(/region/);
+    expect(() => loadConfig({ flags: { maxSessions: '0' } })).toThrow(/maxSessions/);
+  });
 });
