@@ -4,10 +4,10 @@
  * so that a client can probe the best few and connect to the fastest.
  */
 import { createRoute, z } from '@hono/zod-openapi';
+import { notFound } from '../../common/errors.ts';
 import { parseGeo } from '../../node/federation/geo.ts';
 import { rankNodes, withFree } from '../../node/federation/nearest.ts';
 import type { ApiComponents } from '../env.ts';
-import { ApiError } from '../errors.ts';
 import { errors, json, limitQuery, routes, umid } from '../validation.ts';
 
 const geoSchema = z.object({ lat: z.number(), lon: z.number() }).openapi('GeoPoint');
@@ -112,8 +112,7 @@ export function nodeRoutes(c: ApiComponents) {
       const { world, limit } = ctx.req.valid('query');
       const nodes = c.federation.knownNodes();
       const known = c.store.get(world) || nodes.some((n) => n.worlds.some((w) => w.id === world));
-      if (!known)
-        throw new ApiError(404, 'world_not_found', 'no node of the federation announces this world');
+      if (!known) throw notFound('world_not_found', 'no node of the federation announces this world');
       // What the operator's reverse proxy says about the caller (see README, "Nearest node"). Believed as
       // sent: a caller who lies about itself only changes its own answer.
       const { geoHeader, regionHeader } = c.config;
