@@ -1,8 +1,32 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two groups, run one after the other: the node's own suites (files in parallel), then the suites that
+ * start several node processes (federation, devnet), one file at a time, so that those processes get the
+ * machine's cores instead of racing every other suite for them.
+ */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/federation/**', 'test/scripts/**'],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'federation',
+          include: ['test/federation/**/*.test.ts', 'test/scripts/**/*.test.ts'],
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });
