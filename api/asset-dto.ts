@@ -1,5 +1,6 @@
 /** Assets on the wire, and the lookups every asset route shares. */
 import { z } from '@hono/zod-openapi';
+import { type AssetFetcher, AssetFetchTimeout } from '../node/assets/asset-fetcher.ts';
 import { UploadQuotaError } from '../node/assets/upload-quotas.ts';
 import type { AssetStore } from '../storage/assets/asset-store.ts';
 import { AssetError } from '../storage/assets/errors.ts';
@@ -42,6 +43,30 @@ export async function findAsset(assets: AssetStore, text: string): Promise<Asset
   const record = await assets.resolve(ref);
   if (!record) throw notFound('asset');
   return record;
+}
+
+/**
+ * As `findAsset`, but an asset this node lacks is looked for at its trusted peers: `remote` records are
+ * made from what peers delivered, and their bytes must be read through the fetcher. 504
+ * `asset_fetch_timeout` when peers do not deliver within the fetch timeout.
+ */
+export async function findOrFetchAsset(
+  assets: AssetStore,
+  fetcher: AssetFetcher,
+  text: string,
+): Promise<{ record: AssetRecord; remote: boolean }> {
+  const ref = parseAssetRef(text);
+  if (!ref) throw new ApiError(400, 'invalid_asset_id', 'expected a CID or an asset UMID');
+  const record = await assets.resolve(ref);
+  if (record) return { record, remote: false };
+  try {
+    const fetched = await fetcher.onDemand(ref);
+    if (fetched) return { record: fetched, remote: true };
+  } catch (e) {
+    if (e instanceof AssetFetchTimeout) throw new ApiError(504, 'asset_fetch_timeout', e.message);
+    throw e;
+  }
+  throw notFound('asset');
 }
 
 /** Upload refusals from the store → the HTTP statuses the issue names. */
