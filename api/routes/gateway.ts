@@ -42,10 +42,12 @@ export function gatewayRoutes(c: ApiComponents) {
     const local = await ipfs.block(cid);
     if (local) return local;
     if (!c.assetFetcher.canFetch()) throw notFound('block');
+    const signal = AbortSignal.timeout(timeoutMs);
     try {
-      return await ipfs.fetchBlock(cid, AbortSignal.timeout(timeoutMs));
+      return await ipfs.fetchBlock(cid, signal);
     } catch (e) {
-      if ((e as Error).name === 'TimeoutError' || (e as Error).name === 'AbortError')
+      // Whatever the error is called on the way out, an expired signal means nobody delivered in time.
+      if (signal.aborted)
         throw new ApiError(504, 'asset_fetch_timeout', `no peer delivered ${cid} within ${timeoutMs} ms`);
       throw e;
     }
