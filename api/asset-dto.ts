@@ -1,6 +1,7 @@
 /** Assets on the wire, and the lookups every asset route shares. */
 import { z } from '@hono/zod-openapi';
 import { DomainError, notFound } from '../common/errors.ts';
+import { type AssetFetcher, AssetFetchTimeout } from '../node/assets/asset-fetcher.ts';
 import type { AssetStore } from '../storage/assets/asset-store.ts';
 import { parseAssetRef } from '../storage/assets/ids.ts';
 import type { AssetRecord } from '../storage/db/records.ts';
@@ -40,4 +41,28 @@ export async function findAsset(assets: AssetStore, text: string): Promise<Asset
   const record = await assets.resolve(ref);
   if (!record) throw notFound('asset_not_found', 'asset not found');
   return record;
+}
+
+/**
+ * As `findAsset`, but an asset this node lacks is looked for at its trusted peers: `remote` records are
+ * made from what peers delivered, and their bytes must be read through the fetcher. 504
+ * `asset_fetch_timeout` when peers do not deliver within the fetch timeout.
+ */
+export async function findOrFetchAsset(
+  assets: AssetStore,
+  fetcher: AssetFetcher,
+  text: string,
+): Promise<{ record: AssetRecord; remote: boolean }> {
+  const ref = parseAssetRef(text);
+  if (!ref) throw new DomainError('invalid', 'invalid_asset_id', 'expected a CID or an asset UMID');
+  const record = await assets.resolve(ref);
+  if (record) return { record, remote: false };
+  try {
+    const fetched = await fetcher.onDemand(ref);
+    if (fetched) return { record: fetched, remote: true };
+  } catch (e) {
+    if (e instanceof AssetFetchTimeout) throw new DomainError('timeout', 'asset_fetch_timeout', e.message);
+    throw e;
+  }
+  throw notFound('asset_not_found', 'asset not found');
 }

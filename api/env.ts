@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { Harvester } from '../harvester/harvester.ts';
 import type { ActivityController } from '../node/activities/activity-controller.ts';
+import type { AssetFetcher } from '../node/assets/asset-fetcher.ts';
 import type { AssetKeeper } from '../node/assets/asset-keeper.ts';
 import type { UploadQuotas } from '../node/assets/upload-quotas.ts';
 import type { AttributeService } from '../node/attributes/attribute-service.ts';
@@ -43,6 +44,8 @@ export interface ApiComponents {
   uploadQuotas: UploadQuotas;
   /** Pins by reference and garbage collection of assets. */
   assetKeeper: AssetKeeper;
+  /** Fetches assets this node lacks from trusted peers (downloads of them wait at most its timeout). */
+  assetFetcher: AssetFetcher;
   /** Chain state and the harvester's status. */
   harvester: Harvester;
   /** Pending stakes (POST /users/me/stakes) and stake comments. */
@@ -53,7 +56,13 @@ export interface ApiComponents {
   posbus(): PosbusServer;
   logger: Logger;
   /** Live counters for /health. */
-  stats(): { worlds: number; sessions: number; peerId: string; p2p: { listen: string[]; peers: string[] } };
+  stats(): {
+    worlds: number;
+    sessions: number;
+    peerId: string;
+    p2p: { listen: string[]; peers: string[] };
+    storage: { usedBytes: number; quotaBytes: number; overQuota: boolean };
+  };
 }
 
 export interface ApiEnv {

@@ -15,6 +15,7 @@ export const HTTP_STATUS: Record<ErrorKind, ContentfulStatusCode> = {
   too_large: 413,
   unsupported: 415,
   rate_limited: 429,
+  timeout: 504,
 };
 
 export function errorResponse(ctx: Context, error: DomainError): Response {

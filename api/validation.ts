@@ -58,7 +58,7 @@ export const errorSchema = z
   .openapi('Error');
 
 /** Standard error responses for the OpenAPI document. */
-export const errors = (...statuses: (400 | 401 | 403 | 404 | 409 | 413 | 429)[]) =>
+export const errors = (...statuses: (400 | 401 | 403 | 404 | 409 | 413 | 429 | 504)[]) =>
   Object.fromEntries(
     statuses.map((s) => [
       s,
@@ -74,6 +74,7 @@ const ERROR_TEXT = {
   409: 'conflict',
   413: 'body too large',
   429: 'rate limit',
+  504: 'no peer delivered in time',
 } as const;
 
 export const bearer = [{ bearer: [] }];

@@ -17,7 +17,9 @@ export type ErrorKind =
   | 'not_found'
   | 'too_large'
   | 'unsupported'
-  | 'rate_limited';
+  | 'rate_limited'
+  /** Something this node waited for (a peer's blocks) did not come in time. */
+  | 'timeout';
 
 export class DomainError extends Error {
   override readonly name = 'DomainError';

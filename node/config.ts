@@ -121,6 +121,17 @@ export const configSchema = z
     assetMaxImageBytes: int(1024, 2 ** 40).default(32 * 1024 * 1024),
     /** An asset no world references keeps its pin this long, then the next GC may remove it. */
     assetGcGraceMs: int(0, 3650 * 86400_000).default(7 * 86400_000),
+    /**
+     * Which assets this node fetches from peers and pins: `referenced` (every asset its worlds reference,
+     * mirrored ones included), `all-trusted` (also every asset it fetched on demand), `none`.
+     */
+    pin: z.enum(['referenced', 'all-trusted', 'none']).default('referenced'),
+    /** Storage for assets (GB, fractions allowed); over it, nothing is pinned for other nodes' worlds. 0 = no quota. */
+    storageQuotaGb: z.coerce.number().min(0).max(1_000_000).default(0),
+    /** How long a download of an asset this node lacks waits for peers (first bytes, then per block): 504 after. */
+    assetFetchTimeoutMs: int(100, 600_000).default(15_000),
+    /** Referenced assets fetched from peers at a time, in the background. */
+    assetFetchConcurrency: int(1, 64).default(4),
     /** libp2p TCP port for federation (0 = any free port). */
     p2pPort: int(0, 65535).default(4001),
     /** libp2p WebSocket port, for browser peers later (0 = any free port). */

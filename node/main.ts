@@ -24,6 +24,7 @@ import { Federation } from './federation/federation.ts';
 import { parseGeo } from './federation/geo.ts';
 import { LoadMeter } from './federation/load.ts';
 import { createP2pHost, type P2pHost } from './federation/p2p-host.ts';
+import { Peers } from './federation/peers.ts';
 import { parseTrustProxy } from './http/client-address.ts';
 import { createHttpServer } from './http/http-server.ts';
 import { createLogger } from './log.ts';
@@ -124,6 +125,7 @@ export class OdysseyNode {
     this.store = new WorldStore({ db: this.db, clock: new HybridClock(this.host.peerId.toString()) });
     await this.store.start();
     if (await seed(this.db, this.store)) this.log.info('seeded the default world');
+    const trust = new Peers(c.trust);
     this.assets = await startAssets({
       config: c,
       db: this.db,
@@ -131,6 +133,8 @@ export class OdysseyNode {
       logger: this.log,
       version: VERSION,
       host: this.host,
+      // The same trust as federation's: bitswap and asset records with these peers only.
+      isTrusted: (peerId) => trust.isTrusted(peerId),
     });
     this.users = new UserStore({ db: this.db });
     this.access = new Access({ db: this.db, store: this.store, admins: c.admins.split(',') });
@@ -264,6 +268,7 @@ export class OdysseyNode {
       attributes: this.attributes,
       assets: this.assets.store,
       assetKeeper: this.assets.keeper,
+      assetFetcher: this.assets.fetcher,
       uploadQuotas: new UploadQuotas({
         store: this.assets.store,
         isAdmin: (user) => this.access.isNodeAdmin(user),
@@ -279,6 +284,7 @@ export class OdysseyNode {
         sessions: this.posbus.sessionCount,
         peerId: this.federation.peerId,
         p2p: { listen: this.federation.listenAddresses(), peers: this.federation.connectedPeers() },
+        storage: this.assets.fetcher.usage.view(),
       }),
     });
     this.http = createHttpServer(

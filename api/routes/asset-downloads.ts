@@ -1,7 +1,8 @@
 /**
  * Asset downloads, public like the original's: `GET/HEAD /assets/{id}` and the original's render paths
  * (`/media/render/asset/<hash>` for GLBs by UMID without dashes, `/media/render/get/<hash>` for images).
- * Every path takes a CID or a UMID with or without dashes.
+ * Every path takes a CID or a UMID with or without dashes. An asset this node lacks is fetched from its
+ * trusted peers as it is sent (504 `asset_fetch_timeout` when they do not deliver in time).
  */
 
 import { createReadStream } from 'node:fs';
@@ -10,7 +11,7 @@ import type { Context } from 'hono';
 import { CID } from 'multiformats/cid';
 import { DomainError } from '../../common/errors.ts';
 import { Renditions } from '../../storage/assets/renditions.ts';
-import { findAsset } from '../asset-dto.ts';
+import { findOrFetchAsset } from '../asset-dto.ts';
 import { serveFile } from '../asset-http.ts';
 import type { ApiComponents, ApiEnv } from '../env.ts';
 import { errorSchema, errors, json, routes } from '../validation.ts';
@@ -39,7 +40,7 @@ const fileResponses = {
   206: { description: 'the requested byte range', ...fileContent },
   304: { description: 'not modified (If-None-Match)' },
   416: { description: 'the range is outside the file' },
-  ...errors(400, 404),
+  ...errors(400, 404, 504),
 };
 
 /**
@@ -72,7 +73,7 @@ export function assetDownloadRoutes(c: ApiComponents) {
   const log = c.logger.child({ component: 'assets' });
 
   const send = async (ctx: Context<ApiEnv>, id: string) => {
-    const record = await findAsset(c.assets, id);
+    const { record, remote } = await findOrFetchAsset(c.assets, c.assetFetcher, id);
     const cid = CID.parse(record.cid);
     return serveFile(
       ctx,
@@ -80,7 +81,7 @@ export function assetDownloadRoutes(c: ApiComponents) {
         cid,
         size: record.size,
         mime: record.mime,
-        read: (range) => c.assets.read(cid, range),
+        read: (range) => (remote ? c.assetFetcher.read(cid, range) : c.assets.read(cid, range)),
       },
       log,
     );
@@ -131,8 +132,9 @@ export function assetDownloadRoutes(c: ApiComponents) {
   );
   app.openapi(texture, async (ctx) => {
     const { size, hash } = ctx.req.valid('param');
-    const record = await findAsset(c.assets, hash);
-    if (!Renditions.scalable(record)) return send(ctx, record.cid);
+    const { record, remote } = await findOrFetchAsset(c.assets, c.assetFetcher, hash);
+    // An image still on its way from peers is sent as it is; scaled once it is here (pinned by reference).
+    if (remote || !Renditions.scalable(record)) return send(ctx, record.cid);
     const cid = CID.parse(record.cid);
     const png = await c.assets.renditions.get(record, cid, size).catch((e: Error) => {
       // The first bytes said PNG/JPEG/WebP/GIF, the rest does not decode (or is over sharp's pixel limit).

@@ -16,16 +16,25 @@ export class AssetKeeper {
   private readonly assets: AssetStore;
   private readonly references: AssetReferences;
   private readonly graceMs: number;
+  /** Assets kept pinned though no world references them (fetched ones under `--pin all-trusted`). */
+  private readonly keepAlso: (record: AssetRecord) => boolean;
   private readonly log: Logger;
   private queue: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private readonly onReference = (umid: string) => this.enqueue(() => this.reconcileUmid(umid));
   private readonly onImported = (record: AssetRecord) => this.enqueue(() => this.reconcileCid(record.cid));
 
-  constructor(c: { assets: AssetStore; references: AssetReferences; graceMs: number; logger: Logger }) {
+  constructor(c: {
+    assets: AssetStore;
+    references: AssetReferences;
+    graceMs: number;
+    keepAlso?: (record: AssetRecord) => boolean;
+    logger: Logger;
+  }) {
     this.assets = c.assets;
     this.references = c.references;
     this.graceMs = c.graceMs;
+    this.keepAlso = c.keepAlso ?? (() => false);
     this.log = c.logger.child({ component: 'assets' });
   }
 
@@ -58,7 +67,7 @@ export class AssetKeeper {
   gc(): Promise<GcReport> {
     return this.enqueue(async () => {
       for await (const record of this.assets.records()) await this.reconcile(record);
-      const report = await this.assets.collect((record) => this.references.isReferenced(record.umid));
+      const report = await this.assets.collect((record) => this.wanted(record));
       this.log.info({ assets: report.assets.length, blocks: report.blocks }, 'asset garbage collection');
       return report;
     });
@@ -80,9 +89,13 @@ export class AssetKeeper {
     if (record) await this.reconcile(record);
   }
 
+  private wanted(record: AssetRecord): boolean {
+    return this.references.isReferenced(record.umid) || this.keepAlso(record);
+  }
+
   private async reconcile(record: AssetRecord): Promise<void> {
     const cid = CID.parse(record.cid);
-    if (this.references.isReferenced(record.umid)) {
+    if (this.wanted(record)) {
       await this.assets.pin(cid);
       await this.assets.setReleasedAt(record.cid, undefined);
     } else if (record.releasedAt === undefined) {

@@ -3,23 +3,26 @@
  * index over the world store, and the keeper that pins by it. Started after the world store (it reads
  * every world) and stopped before LevelDB closes.
  */
-import type { Libp2p } from '@libp2p/interface';
 import type { Logger } from 'pino';
 import { AssetStore } from '../../storage/assets/asset-store.ts';
 import type { Database } from '../../storage/db/database.ts';
 import type { NodeConfig } from '../config.ts';
-import { createP2pHost } from '../federation/p2p-host.ts';
+import { createP2pHost, type P2pHost } from '../federation/p2p-host.ts';
 import type { WorldStore } from '../world/world-store.ts';
+import { AssetFetcher } from './asset-fetcher.ts';
 import { AssetKeeper } from './asset-keeper.ts';
+import { AssetRecordExchange } from './record-exchange.ts';
 import { AssetReferences } from './references.ts';
 import { type StarterAsset, starterAssets } from './starter.ts';
 
 export interface Assets {
   /** The node's libp2p host (no transports by default: see p2p-host.ts). */
-  host: Libp2p;
+  host: P2pHost;
   store: AssetStore;
   references: AssetReferences;
   keeper: AssetKeeper;
+  /** Fetches from peers what the worlds reference and downloads ask for. */
+  fetcher: AssetFetcher;
   /** The shapes and sky every node ships (kept forever). */
   starters: StarterAsset[];
   stop(): Promise<void>;
@@ -44,7 +47,12 @@ export async function startAssets(c: {
    * A started libp2p host owned by someone else (federation), which then also stops it. Without one,
    * object storage creates the node's default host (no transports) and stops it itself.
    */
-  host?: Libp2p;
+  host?: P2pHost;
+  /**
+   * The peers bitswap and the asset-record protocol talk to (trusted ones); without it (and without a
+   * networked host) this node fetches nothing from anyone.
+   */
+  isTrusted?: (peerId: string) => boolean;
   /** Import the starter assets if this node has not yet (false for `odyssey-node gc`). Default true. */
   seedStarters?: boolean;
 }): Promise<Assets> {
@@ -60,6 +68,7 @@ export async function startAssets(c: {
       db: c.db,
       libp2p: host,
       limits: assetLimits(c.config),
+      allowPeer: c.isTrusted ?? (() => false),
     });
   } catch (e) {
     if (ownHost) await host.stop();
@@ -75,20 +84,40 @@ export async function startAssets(c: {
     logger: c.logger,
     seed: c.seedStarters ?? true,
   });
+  const pinPolicy = c.config.pin;
   const keeper = new AssetKeeper({
     assets: store,
     references,
     graceMs: c.config.assetGcGraceMs,
+    keepAlso: (record) => pinPolicy === 'all-trusted' && !!record.fetchedFrom,
     logger: c.logger,
   });
   await keeper.start();
+  const isTrusted = c.isTrusted ?? (() => false);
+  const records = new AssetRecordExchange({ host, assets: store, isTrusted, logger: c.logger });
+  await records.start();
+  const fetcher = new AssetFetcher(
+    { assets: store, references, records, store: c.worlds, selfId: host.peerId.toString(), logger: c.logger },
+    {
+      // A host of our own has no transports (`odyssey-node gc`): there is no one to fetch from.
+      policy: ownHost ? 'none' : pinPolicy,
+      quotaBytes: Math.round(c.config.storageQuotaGb * 1e9),
+      timeoutMs: c.config.assetFetchTimeoutMs,
+      concurrency: c.config.assetFetchConcurrency,
+      retryMs: Math.max(5_000, c.config.assetFetchTimeoutMs),
+    },
+  );
+  await fetcher.start();
   return {
     host,
     store,
     references,
     keeper,
+    fetcher,
     starters,
     async stop() {
+      await fetcher.stop();
+      await records.stop();
       await keeper.stop();
       references.stop();
       // Helia first (bitswap leaves the host), then the host if it is ours.

@@ -24,6 +24,8 @@ export class AssetReferences extends EventEmitter<{ changed: [umid: string] }> {
   /** objectId → the UMIDs it currently contributes to `counts`. */
   private readonly counted = new Map<string, Set<string>>();
   private readonly counts = new Map<string, number>();
+  /** UMID → CID of every texture slot seen: a texture names its CID, a model only its UMID. */
+  private readonly textureCids = new Map<string, string>();
   private readonly onChange = (change: WorldChange) => this.apply(change);
 
   constructor(store: WorldStore) {
@@ -74,6 +76,27 @@ export class AssetReferences extends EventEmitter<{ changed: [umid: string] }> {
   /** Every referenced UMID. */
   referenced(): string[] {
     return [...this.counts.keys()];
+  }
+
+  /** The CID behind a UMID when a texture slot named it (a model's CID needs its record: record-exchange.ts). */
+  cidOf(umid: string): string | undefined {
+    return this.textureCids.get(umid);
+  }
+
+  /**
+   * The worlds whose live objects use the asset; `permanent` when it is a starter asset. A scan of the
+   * referencing objects: called per asset fetch, not per change.
+   */
+  worldsUsing(umid: string): { worlds: Set<string>; permanent: boolean } {
+    const worlds = new Set<string>();
+    let permanent = false;
+    for (const [objectId, umids] of this.counted) {
+      if (!umids.has(umid)) continue;
+      if (objectId === PERMANENT) permanent = true;
+      const worldId = this.worldOf.get(objectId);
+      if (worldId) worlds.add(worldId);
+    }
+    return { worlds, permanent };
   }
 
   private apply(change: WorldChange): void {
@@ -128,7 +151,9 @@ export class AssetReferences extends EventEmitter<{ changed: [umid: string] }> {
         textures = new Map();
         this.objectTextures.set(objectId, textures);
       }
-      textures.set(slotKey, umidOf(cid));
+      const umid = umidOf(cid);
+      textures.set(slotKey, umid);
+      this.textureCids.set(umid, cid.toString());
       this.worldOf.set(objectId, worldId);
     } else if (textures) {
       textures.delete(slotKey);

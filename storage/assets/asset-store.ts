@@ -14,6 +14,7 @@ import type { AssetRecord } from '../db/records.ts';
 import { ImportGate } from './gate.ts';
 import { type AssetRef, umidOf } from './ids.ts';
 import { IMPORT_OPTIONS, Ipfs } from './ipfs.ts';
+import type { PeerFilter } from './peer-gate.ts';
 import { Renditions } from './renditions.ts';
 import {
   type AssetFormat,
@@ -75,8 +76,10 @@ export class AssetStore extends EventEmitter<{ imported: [AssetRecord]; removed:
     db: Database;
     libp2p: Libp2p;
     limits: AssetLimits;
+    /** The peers bitswap may serve and ask (all connected peers when absent). */
+    allowPeer?: PeerFilter;
   }): Promise<AssetStore> {
-    const ipfs = await Ipfs.open(options.dir, options.libp2p);
+    const ipfs = await Ipfs.open(options.dir, options.libp2p, options.allowPeer);
     return new AssetStore(ipfs, options.db, options.limits, options.cacheDir);
   }
 
@@ -146,6 +149,23 @@ export class AssetStore extends EventEmitter<{ imported: [AssetRecord]; removed:
     return { record, created: true };
   }
 
+  /**
+   * Records an asset fetched from a peer, whose blocks the caller has already fetched and pinned (and
+   * whose size, kind and MIME type it checked against the bytes). No upload quota is charged.
+   */
+  async adopt(record: AssetRecord): Promise<AssetRecord> {
+    return this.serially(async () => {
+      const existing = await this.db.assets.get(record.cid);
+      if (existing) return existing;
+      await this.db.level.batch([
+        { type: 'put', sublevel: this.db.assets, key: record.cid, value: record },
+        { type: 'put', sublevel: this.db.assetUmids, key: record.umid, value: record.cid },
+      ]);
+      this.emit('imported', record);
+      return record;
+    });
+  }
+
   private serially<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.commits.then(fn);
     this.commits = run.catch(() => {});
@@ -209,6 +229,15 @@ export class AssetStore extends EventEmitter<{ imported: [AssetRecord]; removed:
     return this.ipfs.fs.cat(cid, { ...range, offline: true });
   }
 
+  /** As `read`, but blocks missing here are fetched from peers (hash-checked) until `signal` aborts. */
+  readFromPeers(
+    cid: CID,
+    range: { offset?: number; length?: number },
+    signal: AbortSignal,
+  ): AsyncIterable<Uint8Array> {
+    return this.ipfs.fs.cat(cid, { ...range, signal });
+  }
+
   /** True when this CID itself carries a pin (not merely a block covered by another asset's pin). */
   async isPinned(cid: CID): Promise<boolean> {
     try {
@@ -220,9 +249,10 @@ export class AssetStore extends EventEmitter<{ imported: [AssetRecord]; removed:
     }
   }
 
-  async pin(cid: CID): Promise<void> {
+  /** Pins the DAG; blocks missing here are fetched from peers (that is how a remote asset is fetched). */
+  async pin(cid: CID, signal?: AbortSignal): Promise<void> {
     if (await this.isPinned(cid)) return;
-    for await (const _ of this.ipfs.helia.pins.add(cid, { metadata: PIN_METADATA })) {
+    for await (const _ of this.ipfs.helia.pins.add(cid, { metadata: PIN_METADATA, signal })) {
       // Draining the generator is what pins each block of the DAG.
     }
   }
@@ -262,12 +292,17 @@ export class AssetStore extends EventEmitter<{ imported: [AssetRecord]; removed:
         await this.db.level.batch([
           { type: 'del', sublevel: this.db.assets, key },
           { type: 'del', sublevel: this.db.assetUmids, key: record.umid },
-          {
-            type: 'put',
-            sublevel: this.db.uploadUsage,
-            key: record.uploader,
-            value: Math.max(0, used - record.size),
-          },
+          // A fetched asset charged nobody here (and its uploader id may be a user of this node too).
+          ...(record.fetchedFrom
+            ? []
+            : [
+                {
+                  type: 'put' as const,
+                  sublevel: this.db.uploadUsage,
+                  key: record.uploader,
+                  value: Math.max(0, used - record.size),
+                },
+              ]),
         ]);
         this.emit('removed', record);
         report.assets.push(key);

@@ -5,7 +5,8 @@
  * autoNAT, relays) and add HTTP gateway routing and delegated routing to public servers. Here Helia is
  * the light core with no routers and bitswap as the only block broker, so blocks move only over
  * connections the host already has; with the default host (no transports) that is none. Helia neither
- * starts nor stops the host: the node does, since federation will share it.
+ * starts nor stops the host: the node does, since federation shares it. With `allowPeer`, bitswap sees
+ * the host through a view that hides every other peer (peer-gate.ts): it serves and asks only those.
  */
 import { withBitswap } from '@helia/bitswap';
 import { type UnixFS, unixfs } from '@helia/unixfs';
@@ -16,6 +17,7 @@ import { createHeliaLight, type Helia } from 'helia';
 import { fixedSize } from 'ipfs-unixfs-importer/chunker';
 import { balanced } from 'ipfs-unixfs-importer/layout';
 import type { CID } from 'multiformats/cid';
+import { type PeerFilter, trustedView } from './peer-gate.ts';
 
 /**
  * How files become DAGs. These are Kubo's classic defaults for `ipfs add --cid-version 1` (raw leaves,
@@ -56,7 +58,7 @@ export class Ipfs {
     this.fs = unixfs(helia);
   }
 
-  static async open(dir: string, libp2p: Libp2p): Promise<Ipfs> {
+  static async open(dir: string, libp2p: Libp2p, allowPeer?: PeerFilter): Promise<Ipfs> {
     const blocks = new LevelBlockstore(`${dir}/blocks`, LEVEL_BLOCKS);
     const datastore = new LevelDatastore(`${dir}/datastore`);
     await blocks.open();
@@ -64,7 +66,8 @@ export class Ipfs {
     try {
       const helia = createHeliaLight({ blockstore: blocks, datastore, routers: [], blockBrokers: [] });
       // Attach the node's host; bitswap (added next) reads `helia.libp2p` when Helia starts.
-      Object.defineProperty(helia, 'libp2p', { value: libp2p, enumerable: true });
+      const host = allowPeer ? trustedView(libp2p, allowPeer) : libp2p;
+      Object.defineProperty(helia, 'libp2p', { value: host, enumerable: true });
       const node = withBitswap(helia as HeliaNode);
       await node.start();
       return new Ipfs(node, blocks, datastore);
@@ -86,6 +89,17 @@ export class Ipfs {
     if (!(await this.blocks.has(cid))) return undefined;
     const parts: Uint8Array[] = [];
     for await (const part of this.blocks.get(cid)) parts.push(part);
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  }
+
+  /**
+   * A block from the local store or, failing that, from connected (trusted) peers over bitswap: checked
+   * against the CID's hash on arrival and then stored (unpinned until someone pins it). Aborted by
+   * `signal`, which is what bounds the wait: bitswap itself waits for as long as it is asked to.
+   */
+  async fetchBlock(cid: CID, signal: AbortSignal): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    for await (const part of this.helia.blockstore.get(cid, { signal })) parts.push(part);
     return parts.length === 1 ? parts[0] : Buffer.concat(parts);
   }
 

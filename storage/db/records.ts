@@ -154,9 +154,14 @@ export interface AssetRecord {
   mime: string;
   /** File size in bytes. */
   size: number;
-  /** User id of the first uploader. */
+  /** User id of the first uploader (on the node it was uploaded to, for an asset fetched from a peer). */
   uploader: string;
   createdAt: number;
+  /**
+   * Set on an asset this node fetched from a peer rather than had uploaded: the peer's id. Such a record
+   * charges nobody's upload quota here.
+   */
+  fetchedFrom?: string;
   /** Set while no world references the asset: when the last reference went (or the upload, if none came). */
   releasedAt?: number;
 }

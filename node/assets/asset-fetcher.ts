@@ -1,0 +1,288 @@
+/**
+ * Assets across nodes. A node holds every asset its worlds reference, mirrored worlds included: whenever
+ * a referenced asset has no record here (a remote op placed it, or a mirrored world arrived with it), it
+ * is fetched from trusted peers in the background, a few at a time, and pinned; the keeper then keeps it
+ * pinned like an upload for as long as a world references it. A download of an asset this node does not
+ * have is served by fetching it from peers on the spot (`onDemand`), with a clear timeout.
+ *
+ * From a reference to bytes: a texture names its CID; a model names a UMID, which is a truncated hash of
+ * the CID, so the CID comes from a trusted peer's record (record-exchange.ts) and is checked to hash to
+ * the UMID. Blocks come over bitswap and are checked against their CIDs by Helia; the size is read from
+ * the UnixFS root and the MIME type sniffed from the first bytes, never taken from the peer.
+ *
+ * Policy (`--pin`): `referenced` (the above), `all-trusted` (also keeps, pinned, every asset fetched on
+ * demand), `none` (fetches only to serve a download; nothing is pinned for anyone). Quota
+ * (`--storage-quota-gb`): over it, assets only other nodes' worlds need are not fetched any more; those
+ * of the node's own worlds (created or seeded here) and starter assets still are.
+ */
+import { CID } from 'multiformats/cid';
+import type { Logger } from 'pino';
+import type { AssetStore } from '../../storage/assets/asset-store.ts';
+import { type AssetRef, umidOf } from '../../storage/assets/ids.ts';
+import { DEFAULT_KIND, KIND_FORMATS, MIME, SNIFF_BYTES, sniff } from '../../storage/assets/sniff.ts';
+import type { AssetRecord } from '../../storage/db/records.ts';
+import { parseStamp } from '../world/hlc.ts';
+import type { WorldStore } from '../world/world-store.ts';
+import type { AssetRecordExchange, PeerAssetRecord } from './record-exchange.ts';
+import type { AssetReferences } from './references.ts';
+import { StorageUsage } from './storage-usage.ts';
+
+export type PinPolicy = 'referenced' | 'all-trusted' | 'none';
+
+/** No peer delivered in time: the HTTP layer answers 504. */
+export class AssetFetchTimeout extends Error {
+  override readonly name = 'AssetFetchTimeout';
+}
+
+class AssetNotFound extends Error {}
+
+export interface FetcherOptions {
+  policy: PinPolicy;
+  /** 0 = no quota. */
+  quotaBytes: number;
+  /** How long a download waits for peers (for the first bytes, and between blocks). */
+  timeoutMs: number;
+  /** Background fetches at a time. */
+  concurrency: number;
+  /** How often referenced assets still missing are tried again. */
+  retryMs: number;
+}
+
+export class AssetFetcher {
+  readonly usage: StorageUsage;
+  private readonly assets: AssetStore;
+  private readonly references: AssetReferences;
+  private readonly records: AssetRecordExchange;
+  private readonly store: WorldStore;
+  private readonly self: string;
+  private readonly o: FetcherOptions;
+  private readonly log: Logger;
+  private readonly queued = new Set<string>();
+  private readonly waiting: string[] = [];
+  private readonly running = new Set<Promise<void>>();
+  private readonly refusedForQuota = new Set<string>();
+  /** UMIDs no peer had: when to ask again (doubling, up to an hour; a new reference asks at once). */
+  private readonly backoff = new Map<string, { next: number; delayMs: number }>();
+  private readonly stopping = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly onReference = (umid: string) => {
+    this.backoff.delete(umid);
+    this.schedule(umid);
+  };
+
+  constructor(
+    c: {
+      assets: AssetStore;
+      references: AssetReferences;
+      records: AssetRecordExchange;
+      store: WorldStore;
+      selfId: string;
+      logger: Logger;
+    },
+    options: FetcherOptions,
+  ) {
+    this.assets = c.assets;
+    this.references = c.references;
+    this.records = c.records;
+    this.store = c.store;
+    this.self = c.selfId;
+    this.o = options;
+    this.log = c.logger.child({ component: 'asset-fetch' });
+    this.usage = new StorageUsage(c.assets, options.quotaBytes, this.log);
+  }
+
+  async start(): Promise<void> {
+    await this.usage.start();
+    if (this.o.policy === 'none') return;
+    this.references.on('changed', this.onReference);
+    this.timer = setInterval(() => this.scheduleMissing(), this.o.retryMs);
+    this.timer.unref();
+    this.scheduleMissing();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.references.off('changed', this.onReference);
+    this.waiting.length = 0;
+    this.stopping.abort();
+    await Promise.allSettled(this.running);
+    this.usage.stop();
+  }
+
+  /**
+   * The record of an asset this node does not have, made from what peers deliver within the timeout;
+   * undefined when no trusted peer knows the UMID, or none is connected (nobody to wait for). Under `all-trusted` the asset is then fetched whole
+   * and kept. Throws AssetFetchTimeout when the bytes do not come in time.
+   */
+  async onDemand(ref: AssetRef): Promise<AssetRecord | undefined> {
+    if (!this.records.hasTrustedPeers()) return undefined;
+    const signal = AbortSignal.any([AbortSignal.timeout(this.o.timeoutMs), this.stopping.signal]);
+    try {
+      const umid = ref.cid ? umidOf(ref.cid) : ref.umid;
+      const found = await this.locate(umid, ref.cid, signal);
+      if (!found) return undefined;
+      const record = await this.inspect(found.cid, found.claimed, signal);
+      if (this.o.policy === 'all-trusted' && !this.usage.overQuota) this.schedule(umid, found.cid);
+      return record;
+    } catch (error) {
+      if (signal.aborted)
+        throw new AssetFetchTimeout(`no peer delivered the asset within ${this.o.timeoutMs} ms`);
+      throw error;
+    }
+  }
+
+  /** True when a trusted peer is connected, so that a block missing here may still come. */
+  canFetch(): boolean {
+    return this.records.hasTrustedPeers();
+  }
+
+  /**
+   * The bytes of an asset, fetched from peers as far as they are not here. Each block must arrive within
+   * the timeout (the wait is not counted while the client is slow to take the bytes).
+   */
+  async *read(cid: CID, range: { offset: number; length: number }): AsyncGenerator<Uint8Array> {
+    const idle = new AbortController();
+    const stop = () => idle.abort(new AssetFetchTimeout(`no block arrived within ${this.o.timeoutMs} ms`));
+    let timer = setTimeout(stop, this.o.timeoutMs);
+    try {
+      for await (const chunk of this.assets.readFromPeers(cid, range, idle.signal)) {
+        clearTimeout(timer);
+        yield chunk;
+        timer = setTimeout(stop, this.o.timeoutMs);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** A CID and what a peer said about it: the local mapping, a texture slot, else a trusted peer's record. */
+  private async locate(
+    umid: string,
+    known: CID | undefined,
+    signal: AbortSignal,
+  ): Promise<{ cid: CID; claimed?: PeerAssetRecord } | undefined> {
+    const local = known?.toString() ?? (await this.assets.cidOfUmid(umid)) ?? this.references.cidOf(umid);
+    // The peer's record is asked for even when the CID is known: it brings the name and kind.
+    const claimed = await this.records.lookup(umid, signal).catch((error: unknown) => {
+      if (signal.aborted) throw error;
+      return undefined;
+    });
+    if (local) return { cid: CID.parse(local), claimed };
+    return claimed ? { cid: CID.parse(claimed.cid), claimed } : undefined;
+  }
+
+  /** A record from the bytes themselves (root block for the size, first bytes for the format). */
+  private async inspect(
+    cid: CID,
+    claimed: PeerAssetRecord | undefined,
+    signal: AbortSignal,
+  ): Promise<AssetRecord> {
+    const stat = await this.assets.ipfs.fs.stat(cid, { signal });
+    if (stat.type === 'directory') throw new Error(`${cid} is a directory, not an asset`);
+    const size = Number(stat.size);
+    const head: Uint8Array[] = [];
+    for await (const chunk of this.assets.readFromPeers(
+      cid,
+      { offset: 0, length: Math.min(size, SNIFF_BYTES) },
+      signal,
+    ))
+      head.push(chunk);
+    const format = sniff(Buffer.concat(head));
+    if (!format) throw new Error(`${cid} is not a supported model, texture or image`);
+    const kind = claimed && KIND_FORMATS[claimed.kind].includes(format) ? claimed.kind : DEFAULT_KIND[format];
+    return {
+      cid: cid.toString(),
+      umid: umidOf(cid),
+      name: claimed?.name ?? 'asset',
+      kind,
+      mime: MIME[format],
+      size,
+      uploader: claimed?.uploader ?? '',
+      createdAt: claimed?.createdAt ?? Date.now(),
+      fetchedFrom: claimed?.from ?? 'peers',
+    };
+  }
+
+  private scheduleMissing(): void {
+    for (const umid of this.references.referenced()) this.schedule(umid);
+  }
+
+  private schedule(umid: string, cid?: CID): void {
+    if (this.queued.has(umid) || this.stopping.signal.aborted) return;
+    if (!cid && !this.references.isReferenced(umid)) return;
+    if ((this.backoff.get(umid)?.next ?? 0) > Date.now()) return;
+    this.queued.add(umid);
+    this.waiting.push(cid ? cid.toString() : umid);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.running.size < this.o.concurrency && this.waiting.length) {
+      const next = this.waiting.shift() as string;
+      const cid = next.includes('-') ? undefined : CID.parse(next);
+      const umid = cid ? umidOf(cid) : next;
+      const run: Promise<void> = this.fetchAndPin(umid, cid)
+        .catch((err: unknown) => this.failed(umid, err))
+        .finally(() => {
+          this.running.delete(run);
+          this.queued.delete(umid);
+          this.pump();
+        });
+      this.running.add(run);
+    }
+  }
+
+  private failed(umid: string, err: unknown): void {
+    const delayMs = Math.min((this.backoff.get(umid)?.delayMs ?? this.o.retryMs / 2) * 2, 3_600_000);
+    this.backoff.set(umid, { next: Date.now() + delayMs, delayMs });
+    // Nobody having it is common (the original's built-in models have no bytes anywhere): not a warning.
+    if (err instanceof AssetNotFound) this.log.debug({ umid, retryInMs: delayMs }, err.message);
+    else this.log.warn({ umid, err, retryInMs: delayMs }, 'asset fetch failed; retried later');
+  }
+
+  private async fetchAndPin(umid: string, knownCid?: CID): Promise<void> {
+    if (await this.assets.cidOfUmid(umid)) return;
+    if (this.usage.overQuota && !this.neededHere(umid)) {
+      if (!this.refusedForQuota.has(umid)) {
+        this.refusedForQuota.add(umid);
+        this.log.warn(
+          { umid, ...this.usage.view() },
+          'over the storage quota: not pinning an asset for other nodes',
+        );
+      }
+      return;
+    }
+    const started = Date.now();
+    // Finding the asset is bounded by the timeout; the whole DAG gets more (it may be hundreds of MB).
+    const find = AbortSignal.any([AbortSignal.timeout(this.o.timeoutMs), this.stopping.signal]);
+    const found = await this.locate(umid, knownCid, find);
+    if (!found) throw new AssetNotFound('no trusted peer knows this asset');
+    const record = await this.inspect(found.cid, found.claimed, find);
+    const whole = AbortSignal.any([AbortSignal.timeout(this.o.timeoutMs * 40), this.stopping.signal]);
+    await this.assets.pin(found.cid, whole);
+    await this.assets.adopt(record);
+    this.refusedForQuota.delete(umid);
+    this.backoff.delete(umid);
+    this.log.info(
+      { cid: record.cid, umid, size: record.size, from: record.fetchedFrom, ms: Date.now() - started },
+      'asset fetched from peers and pinned',
+    );
+  }
+
+  /** Whether one of this node's own worlds (or its starter set) needs the asset. */
+  private neededHere(umid: string): boolean {
+    const { worlds, permanent } = this.references.worldsUsing(umid);
+    return permanent || [...worlds].some((worldId) => this.isOwnWorld(worldId));
+  }
+
+  /** A world created here or seeded (the root's oldest stamp is this node's or the seed's). */
+  private isOwnWorld(worldId: string): boolean {
+    const root = this.store.peek(worldId)?.objects.get(worldId);
+    if (!root) return false;
+    const stamps = Object.values(root.stamps)
+      .filter((s): s is string => !!s)
+      .sort();
+    const origin = stamps.length ? parseStamp(stamps[0])?.nodeId : undefined;
+    return origin === this.self || origin === 'seed';
+  }
+}
