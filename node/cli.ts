@@ -74,6 +74,7 @@ main(process.argv.slice(2)).then(
   },
   (error) => {
     console.error('odyssey-node: failed to start:', error instanceof Error ? error.message : error);
-    process.exitCode = 1;
+    // Whatever started before the failure (libp2p listeners, LevelDB, timers) must not keep us alive.
+    process.exit(1);
   },
 );

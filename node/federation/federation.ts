@@ -16,6 +16,8 @@ import {
   encodeAnnouncement,
   encodeOp,
   type GeoPoint,
+  isUuid,
+  MAX_ANNOUNCED_WORLDS,
   type NodeAnnouncement,
   opsTopic,
 } from '../../protocol/gossip/index.ts';
@@ -96,6 +98,7 @@ export class Federation {
   private readonly mirroring = new Map<string, Promise<boolean>>();
   private readonly syncing = new Map<string, Promise<void>>();
   private timers: NodeJS.Timeout[] = [];
+  private stopped = false;
   private readonly rules: OpRuleContext;
   private readonly onChange = (change: WorldChange) => this.publishChange(change);
   private lastAnnouncement: NodeAnnouncement | undefined;
@@ -137,6 +140,7 @@ export class Federation {
     );
     this.rules = {
       access: components.access,
+      worldOfObject: (objectId) => components.store.worldOfObject(objectId),
       mayWriteAttribute: (actor, objectId, pluginId, name) =>
         components.attributes.mayWriteObjectAttribute(remoteUser(actor, '', false), objectId, {
           pluginId,
@@ -182,6 +186,7 @@ export class Federation {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.dialer.stop();
@@ -250,6 +255,7 @@ export class Federation {
    * True when the world is here afterwards. Concurrent calls for one world share one attempt.
    */
   mirror(worldId: string): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
     if (this.c.store.get(worldId)) {
       this.hold(worldId);
       return Promise.resolve(true);
@@ -260,6 +266,12 @@ export class Federation {
       this.mirroring.set(worldId, attempt);
     }
     return attempt;
+  }
+
+  private mirrorInBackground(worldId: string): void {
+    // A world removed here stays removed: a peer still announcing it does not bring it back.
+    if (this.stopped || this.c.store.peek(worldId)?.objects.get(worldId)?.removed) return;
+    this.mirror(worldId).catch((error: unknown) => this.log.warn({ worldId, err: error }, 'mirror failed'));
   }
 
   private async fetch(worldId: string): Promise<boolean> {
@@ -290,7 +302,7 @@ export class Federation {
   }
 
   private hold(worldId: string): void {
-    if (this.held.has(worldId)) return;
+    if (this.stopped || this.held.has(worldId)) return;
     this.held.add(worldId);
     this.gossip.on(opsTopic(worldId), (data, from) => this.onOp(worldId, data, from));
     this.people.hold(worldId);
@@ -330,9 +342,9 @@ export class Federation {
       if (this.held.has(world.id) && this.c.store.get(world.id)) {
         if (first) this.scheduleSync(from, world.id);
       } else if (this.options.replicate === 'all') {
-        void this.mirror(world.id);
+        this.mirrorInBackground(world.id);
       } else if (splitList(this.options.mirrors).includes(world.id)) {
-        void this.mirror(world.id);
+        this.mirrorInBackground(world.id);
       }
     }
     return 'accept';
@@ -345,10 +357,16 @@ export class Federation {
       for (const _ of room.localPresences()) n++;
       online.set(room.worldId, n);
     }
-    return [...this.held].flatMap((id) => {
-      const root = this.c.store.get(id)?.objects.get(id);
-      return root ? [{ id, name: root.name, ownerId: root.ownerId, online: online.get(id) ?? 0 }] : [];
-    });
+    // Shaped to what every peer's decoder takes (protocol/gossip/directory.ts), so that one odd world never
+    // gets the whole announcement refused.
+    return [...this.held]
+      .flatMap((id) => {
+        const root = this.c.store.get(id)?.objects.get(id);
+        if (!root) return [];
+        const ownerId = isUuid(root.ownerId) ? root.ownerId : '';
+        return [{ id, name: root.name.slice(0, 500), ownerId, online: online.get(id) ?? 0 }];
+      })
+      .slice(0, MAX_ANNOUNCED_WORLDS);
   }
 
   private ownAnnouncement(): NodeAnnouncement {
@@ -366,6 +384,7 @@ export class Federation {
   }
 
   private announce(): void {
+    if (this.stopped) return;
     this.lastAnnouncement = this.ownAnnouncement();
     this.gossip.publish(DIRECTORY_TOPIC, encodeAnnouncement(this.lastAnnouncement));
   }
@@ -380,7 +399,7 @@ export class Federation {
 
   private scheduleSync(peer: string, worldId: string): void {
     const k = `${peer}!${worldId}`;
-    if (this.syncing.has(k) || !this.usable(peer)) return;
+    if (this.stopped || this.syncing.has(k) || !this.usable(peer)) return;
     const run = this.sync
       .pull(peerIdFromString(peer), worldId)
       .then((r) => {

@@ -41,14 +41,15 @@ export class Gossip {
   }
 
   on(topic: string, handler: GossipHandler): void {
-    this.pubsub.topicValidators.set(topic, async (_source: PeerId, message) => {
+    this.pubsub.topicValidators.set(topic, async (source: PeerId, message) => {
       if (message.type !== 'signed') return TopicValidatorResult.Reject;
       const counters = this.counters(topic);
       counters.received++;
       counters.receivedBytes += message.data.byteLength;
       const from = message.from.toString();
       if (!this.peers.isTrusted(from)) {
-        this.peers.rejected(from, 'untrusted');
+        // Counted against the connected peer that sent it: signers cost nothing to make, connections do.
+        this.peers.rejected(source.toString(), 'untrusted');
         return TopicValidatorResult.Reject;
       }
       let verdict: HandlerVerdict;

@@ -18,10 +18,12 @@ export type Verdict = { verdict: 'accept'; op: WorldOp } | { verdict: 'ignore' |
 
 const vec = z.object({ x: z.number().finite(), y: z.number().finite(), z: z.number().finite() }).strict();
 const id = z.string().max(64);
+/** An id field that names an object or user: a UUID, or '' (a world's parent, no owner). */
+const ref = z.union([z.literal(''), z.uuid()]);
 const objectFieldsSchema = z
   .object({
-    parentId: id,
-    ownerId: id,
+    parentId: ref,
+    ownerId: ref,
     typeId: id,
     name: z.string().max(1000),
     assetType: z.string().max(200),
@@ -30,7 +32,14 @@ const objectFieldsSchema = z
     isEditable: z.boolean(),
     tetheredToParent: z.boolean(),
     showOnMinimap: z.boolean(),
-    options: z.record(z.string(), z.unknown()),
+    options: z.record(z.string(), z.unknown()).refine((o) => {
+      try {
+        checkValue(o);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'options over the attribute value limits'),
     removed: z.boolean(),
   })
   .partial()
@@ -38,6 +47,8 @@ const objectFieldsSchema = z
 
 export interface OpRuleContext {
   access: Access;
+  /** The world an object id already belongs to here (ids are unique across worlds). */
+  worldOfObject(objectId: string): string | undefined;
   /** The attribute permission model (attribute-service.ts). */
   mayWriteAttribute(actor: string, objectId: string, pluginId: string, name: string): Promise<boolean>;
   /** True when this node follows a chain itself: chain-made ops are then derived here, not taken. */
@@ -67,6 +78,9 @@ export async function checkRemoteOp(
   if (stamp.wall > ctx.now + ctx.maxClockSkewMs) return reject('clock_skew');
   const op = toWorldOp(wire);
   if (!op) return reject('bad_fields');
+  // Objects are stored by id alone: an op must not reach into another world's object.
+  const home = ctx.worldOfObject(op.objectId);
+  if (home && home !== op.worldId) return reject('wrong_world');
   if (via === 'sync' && (op.actor === LEGACY_ACTOR || op.actor === SYSTEM_ACTOR))
     return { verdict: 'accept', op };
   if (op.actor === CHAIN_ACTOR) {

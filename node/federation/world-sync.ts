@@ -76,7 +76,7 @@ export class WorldSync {
 
   /** Pulls what `peer` has of `worldId` that this node lacks; applied as it arrives. */
   async pull(peer: PeerId, worldId: string): Promise<SyncResult> {
-    const state = this.store.get(worldId);
+    const state = this.store.peek(worldId);
     const stream = await this.host.dialProtocol(peer, WORLD_SYNC_PROTOCOL, {
       signal: AbortSignal.timeout(10_000),
     });

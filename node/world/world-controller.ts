@@ -224,7 +224,7 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
 
   /** A person on another node is in the world: shown to everyone here. False when they are connected here. */
   addRemote(worldId: string, member: RemoteMember, pose: TransformNoScale): boolean {
-    if (!this.store.get(worldId)) return false;
+    if (!this.store.get(worldId) || !this.validPose(worldId, pose)) return false;
     const room = this.roomFor(worldId);
     const present = room.member(member.user.id);
     if (present && !present.remote) return false;
@@ -249,7 +249,12 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
 
   moveRemote(worldId: string, userId: string, pose: TransformNoScale): void {
     const room = this.rooms.get(worldId);
-    if (room?.member(userId)?.remote) room.move(userId, pose);
+    if (room?.member(userId)?.remote && this.validPose(worldId, pose)) room.move(userId, pose);
+  }
+
+  /** What a local move must pass (user-controller.ts), asked of remote people too. */
+  private validPose(worldId: string, pose: TransformNoScale): boolean {
+    return isFiniteTransform(pose) && this.withinBounds(worldId, pose.position);
   }
 
   /**

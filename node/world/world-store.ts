@@ -84,6 +84,11 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
     return state;
   }
 
+  /** The world an object (live or removed) belongs to, if this node has it. */
+  worldOfObject(objectId: string): string | undefined {
+    return this.objectWorld.get(objectId);
+  }
+
   /** A world's state as stored, removed or not (what federation checks a remote op against). */
   peek(worldId: string): WorldState | undefined {
     return this.worlds.get(worldId);

@@ -70,6 +70,12 @@ const reasons = () => node.node.federation.peers.stats(rogueId).reasons;
 describe('hostile gossip from a trusted peer', () => {
   it('refuses each forgery with its reason, applies what the rules allow, and keeps running', async () => {
     const name = cube()?.name;
+    // A second world on the node: its root must not be reachable through the first world's topic.
+    const store = node.node.store;
+    const other = '22222222-3333-4444-8555-666666666666';
+    await store.apply(
+      store.objectOp(other, other, { name: 'Elsewhere', ownerId: STRANGER, parentId: '' }, STRANGER),
+    );
     const otherNode = '12D3KooWQYiDhkRWYcokyNJUmsafNCt87qjDFBtMsaMaDt6SNTZj';
     const forgeries: [string, Uint8Array][] = [
       ['not_cbor', new Uint8Array([0xff, 0x00, 0x13, 0x37])],
@@ -82,6 +88,12 @@ describe('hostile gossip from a trusted peer', () => {
       ['not_allowed', encodeOp(op({ name: 'Renamed by a stranger' }))],
       ['wrong_topic', encodeOp(op({ name: 'Forged' }, { worldId: STRANGER }))],
       ['bad_field', encodeOp(op({ name: 'Forged' }, { objectId: 'not-an-id' }))],
+      // "A new object of this world" with the id of another world's root: objects are stored by id alone.
+      [
+        'wrong_world',
+        encodeOp(op({ name: 'Taken over', ownerId: STRANGER, parentId: WORLD }, { objectId: other })),
+      ],
+      ['bad_fields', encodeOp(op({ ownerId: 'not-a-user' }))],
     ];
     for (const [, data] of forgeries) await publish(data);
     const expected: Record<string, number> = {};
@@ -92,6 +104,7 @@ describe('hostile gossip from a trusted peer', () => {
       `rejections ${JSON.stringify(expected)} (have ${JSON.stringify(reasons())})`,
     );
     expect(cube()?.name).toBe(name);
+    expect(store.get(other)?.objects.get(other)?.name).toBe('Elsewhere');
 
     // The default world is open for editing: anyone may move its shapes, from any node.
     const transform = {
