@@ -195,13 +195,26 @@ describe('stakes between clients and the chain', () => {
     update = activity('unstake', restaking);
     await mine();
     expect(await update).toMatchObject({ objectId: world, data: { tokenAmount: '15' } });
-    const moved = await call<{ activities: { type: string }[] }>(
-      node,
-      'GET',
-      `/api/v4/objects/${worldOf(2n)}/timeline`,
-      { token: me.token },
+    // The restake's activity on the second world is written after the first world's update went out.
+    const timeline = async () =>
+      JSON.stringify(
+        (
+          await call<{ activities: { type: string }[] }>(
+            node,
+            'GET',
+            `/api/v4/objects/${worldOf(2n)}/timeline`,
+            {
+              token: me.token,
+            },
+          )
+        ).body,
+      );
+    await until(
+      async () => (await timeline()).includes(restaking),
+      10_000,
+      'the restake on the second world',
     );
-    expect(JSON.stringify(moved.body)).toContain(restaking);
+    expect(await timeline()).toContain(restaking);
   });
 
   it('refuses a wallet that is not the caller’s, an unknown world, and malformed input', async () => {
