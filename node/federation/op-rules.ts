@@ -5,7 +5,7 @@
  * parent has not arrived: world sync brings it later); reject (counted against the sending peer).
  */
 import { z } from 'zod';
-import type { WireOp } from '../../protocol/gossip/index.ts';
+import { isUuid, type WireOp } from '../../protocol/gossip/index.ts';
 import type { ObjectFields } from '../../storage/db/records.ts';
 import { checkValue } from '../attributes/values.ts';
 import type { Access } from '../world/access.ts';
@@ -19,7 +19,8 @@ export type Verdict = { verdict: 'accept'; op: WorldOp } | { verdict: 'ignore' |
 const vec = z.object({ x: z.number().finite(), y: z.number().finite(), z: z.number().finite() }).strict();
 const id = z.string().max(64);
 /** An id field that names an object or user: a UUID, or '' (a world's parent, no owner). */
-const ref = z.union([z.literal(''), z.uuid()]);
+// Any 8-4-4-4-12 hex id, as the API takes (the seed's system user and the nil id are not RFC UUIDs).
+const ref = z.string().refine((s) => s === '' || isUuid(s), 'expected an id or ""');
 const objectFieldsSchema = z
   .object({
     parentId: ref,
