@@ -114,6 +114,8 @@ function start(node: DevNode, nodes: DevNode[], extra: string[]): void {
     detached: true,
   });
   closeSync(log);
+  // Without a listener a failed spawn would end the script with an unhandled 'error'.
+  child.on('error', (error) => console.error(`devnet: ${node.name} could not start: ${error.message}`));
   node.child = child;
   node.exited = new Promise((done) => child.once('exit', () => done()));
 }

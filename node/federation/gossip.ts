@@ -97,9 +97,4 @@ export class Gossip {
     }
     return c;
   }
-
-  /** Peers subscribed to a topic (connected ones only). */
-  subscribers(topic: string): string[] {
-    return this.pubsub.getSubscribers(topic).map((p) => p.toString());
-  }
 }

@@ -62,8 +62,8 @@ export class FederatedPeople {
   private readonly remote = new Map<string, Map<string, RemotePresence>>();
   /** worldId!objectId → the winning claim known here */
   private readonly claims = new Map<string, LockClaim>();
-  /** worldId → userId → last published pose, as `x,y,z,rx,ry,rz`, and when */
-  private readonly published = new Map<string, Map<string, { pose: string; at: number }>>();
+  /** worldId → userId → last published pose, and when */
+  private readonly published = new Map<string, Map<string, { pose: TransformNoScale; at: number }>>();
   private readonly held = new Set<string>();
   private timers: NodeJS.Timeout[] = [];
 
@@ -124,13 +124,6 @@ export class FederatedPeople {
     if (!this.held.delete(worldId)) return;
     this.gossip.off(peopleTopic(worldId));
     this.gossip.off(positionsTopic(worldId));
-  }
-
-  /** Remote people of every world, by node (for /health and the API). */
-  remoteCount(): number {
-    let n = 0;
-    for (const people of this.remote.values()) n += people.size;
-    return n;
   }
 
   private publish(worldId: string, message: PeopleMessage): void {
@@ -197,10 +190,10 @@ export class FederatedPeople {
       // The person moved to another node: the old node's copy goes.
       this.worlds.removeRemote(worldId, p.id);
     }
-    const member = new RemoteMember(remoteUser(p.id, p.name, p.isGuest), from, (h) =>
-      this.sendHighFive(worldId, h),
-    );
     if (!where || where.node !== from) {
+      const member = new RemoteMember(remoteUser(p.id, p.name, p.isGuest), from, (h) =>
+        this.sendHighFive(worldId, h),
+      );
       if (!this.worlds.addRemote(worldId, member, p.pose)) return;
     }
     people.set(p.id, { node: from, lastSeenAt: Date.now() });
@@ -270,11 +263,12 @@ export class FederatedPeople {
       }
       const movers: UserTransform[] = [];
       for (const { member, transform } of room.localPresences()) {
-        const pose = poseKey(transform);
         const before = last.get(member.user.id);
-        if (before && before.pose === pose && now - before.at < POSITION_REFRESH_MS) continue;
+        if (before && samePose(before.pose, transform) && now - before.at < POSITION_REFRESH_MS) continue;
+        // A copy only for movers: it is both what was published and what the next tick compares with.
+        const pose = { position: { ...transform.position }, rotation: { ...transform.rotation } };
         last.set(member.user.id, { pose, at: now });
-        movers.push({ id: member.user.id, transform: structuredClone(transform) });
+        movers.push({ id: member.user.id, transform: pose });
       }
       for (let i = 0; i < movers.length; i += this.options.batchSize) {
         const value = movers.slice(i, i + this.options.batchSize);
@@ -322,7 +316,8 @@ function person(member: Member, pose: TransformNoScale): RemotePerson {
   };
 }
 
-function poseKey(t: TransformNoScale): string {
-  const { position: p, rotation: r } = t;
-  return `${p.x},${p.y},${p.z},${r.x},${r.y},${r.z}`;
+function samePose(a: TransformNoScale, b: TransformNoScale): boolean {
+  const { position: p, rotation: r } = a;
+  const { position: q, rotation: s } = b;
+  return p.x === q.x && p.y === q.y && p.z === q.z && r.x === s.x && r.y === s.y && r.z === s.z;
 }

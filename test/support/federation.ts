@@ -81,6 +81,8 @@ export async function prepareNode(name: string): Promise<NodeProcess> {
       ];
       const child = spawn(NODE_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       node.child = child;
+      // A spawn that fails is reported by the wait below (through the logs), never an unhandled 'error'.
+      child.on('error', (error) => node.logs.push(`spawn failed: ${error.message}`));
       const keep = (chunk: Buffer) => {
         node.logs.push(chunk.toString());
         if (node.logs.length > 2000) node.logs.splice(0, 1000);
