@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // The `odyssey-node` command. Needs Node >= 22.18 (TypeScript type stripping); `npm start` uses the pinned Node 24.
-import '../node/cli.ts';
+import '../composition/cli.ts';

@@ -254,7 +254,7 @@ async function runScenario(scenario: Scenario, profile: boolean): Promise<Measur
       ...(profile ? ['--cpu-prof', '--cpu-prof-dir', join(dir, 'profile')] : []),
       '--import',
       './scripts/bench-node-probe.ts',
-      'node/cli.ts',
+      'composition/cli.ts',
       'start',
       '--data',
       join(dir, 'data'),

@@ -20,7 +20,7 @@ import { loadOrCreatePeerKey } from '../node/federation/p2p-host.ts';
 
 const NAMES = ['node1', 'node2', 'node3'];
 const HOST = '127.0.0.1';
-const CLI = resolve(import.meta.dirname, '../node/cli.ts');
+const CLI = resolve(import.meta.dirname, '../composition/cli.ts');
 const READY_TIMEOUT_MS = 60_000;
 const KILL_AFTER_MS = 15_000;
 

@@ -72,7 +72,7 @@ describe('persistence across restarts', () => {
 
 describe('the odyssey-node command', () => {
   it('refuses a bad config naming the key, and exits 2', async () => {
-    const { code, stderr } = await run(['node/cli.ts', 'start', '--tick-ms', 'fast']);
+    const { code, stderr } = await run(['composition/cli.ts', 'start', '--tick-ms', 'fast']);
     expect(code).toBe(2);
     expect(stderr).toMatch(/tickMs \(from flag --tick-ms\)/);
   });

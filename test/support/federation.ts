@@ -63,7 +63,7 @@ export async function prepareNode(name: string): Promise<NodeProcess> {
     start: async (flags) => {
       if (flags) node.flags = flags;
       const args = [
-        'node/cli.ts',
+        'composition/cli.ts',
         'start',
         '--data',
         dir,

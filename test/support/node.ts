@@ -5,8 +5,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { OdysseyNode } from '../../composition/main.ts';
 import { loadConfig, type NodeConfig } from '../../node/config.ts';
-import { OdysseyNode } from '../../node/main.ts';
 import { type ConnectOptions, connect, type PosbusClient } from '../../protocol/client/index.ts';
 import type { Message } from '../../protocol/posbus/index.ts';
 
