@@ -3,8 +3,9 @@
  * flags (flags win). SIGINT/SIGTERM stop it cleanly. `odyssey-node gc [--flags]`: asset garbage
  * collection on a stopped node's data dir.
  */
-import { collectGarbage } from '../node/assets/gc-command.ts';
+
 import { ConfigError, configFromFlags, loadConfig } from '../node/config.ts';
+import { collectGarbage } from './gc.ts';
 import { OdysseyNode, VERSION } from './main.ts';
 
 const USAGE = `usage: odyssey-node start [--config FILE] [--data DIR] [--host HOST] [--port PORT] [--tick-ms MS] [--name NAME] [--log-level LEVEL]

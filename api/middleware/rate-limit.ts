@@ -1,7 +1,7 @@
 /** Per-key token buckets (by client address, or by user) in front of costly or abusable routes. */
 import type { Context, MiddlewareHandler } from 'hono';
 import { DomainError } from '../../common/errors.ts';
-import { TokenBucket } from '../../node/token-bucket.ts';
+import { TokenBucket } from '../../common/token-bucket.ts';
 import type { ApiEnv } from '../env.ts';
 
 /** Distinct clients tracked per limiter. */

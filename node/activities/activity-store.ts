@@ -4,7 +4,7 @@
  * newest is a reverse range read. Counts are kept in memory (loaded by `start`) so paging never scans.
  */
 
-import { uuidv7 } from '../../protocol/client/uuid.ts';
+import { uuidv7 } from '../../protocol/uuid.ts';
 import { type Database, key } from '../../storage/db/database.ts';
 import type { ActivityDataRecord, ActivityRecord } from '../../storage/db/records.ts';
 

@@ -6,7 +6,7 @@ import { u8aWrapBytes } from '@polkadot/util';
 import { cryptoWaitReady, signatureVerify } from '@polkadot/util-crypto';
 import { verifyMessage } from 'viem';
 import { invalid } from '../../common/errors.ts';
-import { normaliseWallet, type WalletNetwork, walletNetworkOf } from '../user/user-id.ts';
+import { normaliseWallet, type WalletNetwork, walletNetworkOf } from '../../common/user-id.ts';
 
 export type Network = WalletNetwork;
 

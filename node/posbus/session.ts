@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import { DomainError } from '../../common/errors.ts';
+import { TokenBucket } from '../../common/token-bucket.ts';
 import {
   decode,
   type HandShake,
@@ -15,10 +16,9 @@ import {
 import type { UserRecord } from '../../storage/db/records.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { NodeConfig } from '../config.ts';
-import { TokenBucket } from '../token-bucket.ts';
-import type { UserController } from '../user/user-controller.ts';
 import type { UserStore } from '../user/user-store.ts';
 import type { Member } from '../world/room.ts';
+import type { UserController } from '../world/user-controller.ts';
 import type { WorldController } from '../world/world-controller.ts';
 import { CloseCode } from './close-codes.ts';
 

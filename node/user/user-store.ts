@@ -4,9 +4,9 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { invalid } from '../../common/errors.ts';
+import { normaliseWallet, walletUserId } from '../../common/user-id.ts';
 import { type Database, key } from '../../storage/db/database.ts';
 import type { PositionRecord, UserProfile, UserRecord } from '../../storage/db/records.ts';
-import { normaliseWallet, walletUserId } from './user-id.ts';
 
 export class UserStore {
   private readonly db: Database;

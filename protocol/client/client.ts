@@ -4,6 +4,7 @@
  * "socket open and HandShake sent"; a rejected token shows up as a close with code 1008.
  */
 import { decode, encode, type Message, type SetWorld, SignalType, type Umid } from '../posbus/index.ts';
+import { uuidv7 } from '../uuid.ts';
 import { backoffDelay, type ReconnectPolicy, reconnectPolicy } from './backoff.ts';
 import {
   ConnectionClosedError,
@@ -40,7 +41,6 @@ import {
   isReconnectableClose,
   type NextOptions,
 } from './types.ts';
-import { uuidv7 } from './uuid.ts';
 
 export class PosbusClient {
   readonly url: string;

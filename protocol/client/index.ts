@@ -3,6 +3,8 @@
  * `connectNearest(baseUrl, { world })` picks the node that serves a world best and connects there.
  * Depends only on the codec and a WHATWG-style WebSocket (native, Node's global, or `ws`).
  */
+
+export { isUuidV7, uuidv7, uuidv7Time } from '../uuid.ts';
 export { backoffDelay, type ReconnectOptions } from './backoff.ts';
 export { connect, PosbusClient } from './client.ts';
 export {
@@ -39,4 +41,3 @@ export {
   type OpenEvent,
   type ReconnectEvent,
 } from './types.ts';
-export { isUuidV7, uuidv7, uuidv7Time } from './uuid.ts';

@@ -14,8 +14,8 @@ import {
   type WebSocketCtor,
   WorldNotFoundError,
 } from '../../protocol/client/index.ts';
-import { isUuidV7 } from '../../protocol/client/uuid.ts';
 import { encode, type Message, PosbusDecodeError, SignalType } from '../../protocol/posbus/index.ts';
+import { isUuidV7 } from '../../protocol/uuid.ts';
 import { BAD_TOKEN, FakeServer } from './fake-server.ts';
 
 const USER = '0190a3c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d';

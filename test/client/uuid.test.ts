@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '../../protocol/client/backoff.ts';
-import { isUuidV7, uuidv7, uuidv7Time } from '../../protocol/client/uuid.ts';
+import { isUuidV7, uuidv7, uuidv7Time } from '../../protocol/uuid.ts';
 
 describe('uuidv7', () => {
   it('has version 7, the RFC variant and the given time', () => {

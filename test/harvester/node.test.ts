@@ -4,9 +4,9 @@
  * route reports the adapter. Config: off by default, a bad chain entry names its key.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { walletUserId } from '../../common/user-id.ts';
 import { ODYSSEY_ID_MASK, odysseyIdOf } from '../../harvester/odyssey-id.ts';
 import { loadConfig, type NodeConfig } from '../../node/config.ts';
-import { walletUserId } from '../../node/user/user-id.ts';
 import { walletUser } from '../api/world-fixtures.ts';
 import { call } from '../support/http.ts';
 import { startNode, type TestNode } from '../support/node.ts';

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { walletUserId } from '../../node/user/user-id.ts';
+import { walletUserId } from '../../common/user-id.ts';
 import { ZERO_STAMP } from '../../node/world/hlc.ts';
 import { Database, key } from '../../storage/db/database.ts';
 import type { ObjectRecord, UserRecord } from '../../storage/db/records.ts';

@@ -16,10 +16,10 @@ import { cryptoWaitReady, encodeAddress, mnemonicGenerate } from '@polkadot/util
 import { pino } from 'pino';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { walletUserId } from '../../common/user-id.ts';
 import { PLUGINS } from '../../node/attributes/seed.ts';
 import { optionsKey } from '../../node/attributes/targets.ts';
 import { warnOfRenamedAdmins } from '../../node/user/renamed-admins.ts';
-import { walletUserId } from '../../node/user/user-id.ts';
 import { Database, key, SCHEMA_VERSION } from '../../storage/db/database.ts';
 import { renameUserReferences } from '../../storage/db/migrations/user-references.ts';
 import { migrateWalletUserIds, planWalletUserIds } from '../../storage/db/migrations/wallet-user-ids.ts';

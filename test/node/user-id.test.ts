@@ -7,7 +7,7 @@ import { Keyring } from '@polkadot/keyring';
 import { u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady, encodeAddress } from '@polkadot/util-crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { normaliseWallet, USER_ID_NAMESPACE, uuidV5, walletUserId } from '../../node/user/user-id.ts';
+import { normaliseWallet, USER_ID_NAMESPACE, uuidV5, walletUserId } from '../../common/user-id.ts';
 import { startNode, type TestNode } from '../support/node.ts';
 
 /** The refusal of a malformed wallet (a DomainError, answered 400 by the API). */

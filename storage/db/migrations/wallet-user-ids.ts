@@ -20,7 +20,7 @@
  * position in one world, or the same user attribute), the later one is kept and the other is logged.
  */
 import type { Logger } from 'pino';
-import { walletUserId } from '../../../node/user/user-id.ts';
+import { walletUserId } from '../../../common/user-id.ts';
 import { type Database, DatabaseError } from '../database.ts';
 import type { UserRecord } from '../records.ts';
 import { type Renames, renameUserReferences } from './user-references.ts';

@@ -5,9 +5,9 @@ import {
   NotificationType,
   type TransformNoScale,
 } from '../../protocol/posbus/index.ts';
-import { isRemote } from '../world/remote-member.ts';
-import type { Member } from '../world/room.ts';
-import { isFiniteTransform, type WorldController } from '../world/world-controller.ts';
+import { isRemote } from './remote-member.ts';
+import type { Member } from './room.ts';
+import { isFiniteTransform, type WorldController } from './world-controller.ts';
 
 export class UserController {
   private readonly worlds: WorldController;

@@ -3,13 +3,14 @@
  * worlds (to know what is referenced), sweeps pins as a running node would and collects. A running node
  * holds the LevelDB lock, so this refuses to run next to one: use `POST /api/v4/assets/gc` there.
  */
-import type { GcReport } from '../../storage/assets/asset-store.ts';
-import { Database } from '../../storage/db/database.ts';
-import type { NodeConfig } from '../config.ts';
-import { createLogger } from '../log.ts';
-import { HybridClock } from '../world/hlc.ts';
-import { WorldStore } from '../world/world-store.ts';
-import { startAssets } from './index.ts';
+
+import { startAssets } from '../node/assets/index.ts';
+import type { NodeConfig } from '../node/config.ts';
+import { createLogger } from '../node/log.ts';
+import { HybridClock } from '../node/world/hlc.ts';
+import { WorldStore } from '../node/world/world-store.ts';
+import type { GcReport } from '../storage/assets/asset-store.ts';
+import { Database } from '../storage/db/database.ts';
 
 export async function collectGarbage(config: NodeConfig, version: string): Promise<GcReport> {
   const logger = createLogger(config.logLevel);

@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { hexToU8a, isHex, u8aToHex } from '@polkadot/util';
 import { decodeAddress } from '@polkadot/util-crypto';
-import { invalid } from '../../common/errors.ts';
+import { invalid } from './errors.ts';
 
 /** The namespace of wallet user ids (a random UUID chosen once for this project). */
 export const USER_ID_NAMESPACE = 'b777fb24-006b-4e75-a42f-72f3149df318';
