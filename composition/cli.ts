@@ -3,7 +3,6 @@
  * flags (flags win). SIGINT/SIGTERM stop it cleanly. `odyssey-node gc [--flags]`: asset garbage
  * collection on a stopped node's data dir.
  */
-
 import { ConfigError, configFromFlags, loadConfig } from '../node/config.ts';
 import { collectGarbage } from './gc.ts';
 import { OdysseyNode, VERSION } from './main.ts';

@@ -6,6 +6,7 @@
 
 import { startAssets } from '../node/assets/index.ts';
 import type { NodeConfig } from '../node/config.ts';
+import { createP2pHost } from '../node/federation/p2p-host.ts';
 import { createLogger } from '../node/log.ts';
 import { HybridClock } from '../node/world/hlc.ts';
 import { WorldStore } from '../node/world/world-store.ts';
@@ -26,11 +27,25 @@ export async function collectGarbage(config: NodeConfig, version: string): Promi
     const nodeId = ((await db.meta.get('nodeId')) as string | undefined) ?? 'gc';
     const worlds = new WorldStore({ db, clock: new HybridClock(nodeId) });
     await worlds.start();
-    const assets = await startAssets({ config, db, worlds, logger, version, seedStarters: false });
+    // A host with no transports: Helia needs one, and gc talks to no one.
+    const host = await createP2pHost({ keyFile: `${config.data}/peer-key`, name: 'odyssey-node', version });
     try {
-      return await assets.keeper.gc();
+      const assets = await startAssets({
+        config,
+        db,
+        worlds,
+        logger,
+        host,
+        networked: false,
+        seedStarters: false,
+      });
+      try {
+        return await assets.keeper.gc();
+      } finally {
+        await assets.stop();
+      }
     } finally {
-      await assets.stop();
+      await host.stop();
     }
   } finally {
     await db.close();

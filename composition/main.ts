@@ -131,7 +131,6 @@ export class OdysseyNode {
       db: this.db,
       worlds: this.store,
       logger: this.log,
-      version: VERSION,
       host: this.host,
       // The same trust as federation's: bitswap and asset records with these peers only.
       isTrusted: (peerId) => trust.isTrusted(peerId),

@@ -1,13 +1,13 @@
 /**
- * Object storage as the node runs it: the libp2p host, Helia and the asset store on it, the reference
- * index over the world store, and the keeper that pins by it. Started after the world store (it reads
- * every world) and stopped before LevelDB closes.
+ * Object storage as the node runs it: Helia and the asset store on the node's libp2p host (made and
+ * stopped by the composition root), the reference index over the world store, and the keeper that pins by
+ * it. Started after the world store (it reads every world) and stopped before LevelDB closes.
  */
+import type { Libp2p } from '@libp2p/interface';
 import type { Logger } from 'pino';
 import { AssetStore } from '../../storage/assets/asset-store.ts';
 import type { Database } from '../../storage/db/database.ts';
 import type { NodeConfig } from '../config.ts';
-import { createP2pHost, type P2pHost } from '../federation/p2p-host.ts';
 import type { WorldStore } from '../world/world-store.ts';
 import { AssetFetcher } from './asset-fetcher.ts';
 import { AssetKeeper } from './asset-keeper.ts';
@@ -16,8 +16,8 @@ import { AssetReferences } from './references.ts';
 import { type StarterAsset, starterAssets } from './starter.ts';
 
 export interface Assets {
-  /** The node's libp2p host (no transports by default: see p2p-host.ts). */
-  host: P2pHost;
+  /** The node's libp2p host, as it was given. */
+  host: Libp2p;
   store: AssetStore;
   references: AssetReferences;
   keeper: AssetKeeper;
@@ -42,12 +42,13 @@ export async function startAssets(c: {
   db: Database;
   worlds: WorldStore;
   logger: Logger;
-  version: string;
+  /** The node's started libp2p host; its owner stops it after `stop()`. */
+  host: Libp2p;
   /**
-   * A started libp2p host owned by someone else (federation), which then also stops it. Without one,
-   * object storage creates the node's default host (no transports) and stops it itself.
+   * False when the host has no transports (`odyssey-node gc`): there is no one to fetch from, so the
+   * fetcher's policy is `none`. Default true.
    */
-  host?: P2pHost;
+  networked?: boolean;
   /**
    * The peers bitswap and the asset-record protocol talk to (trusted ones); without it (and without a
    * networked host) this node fetches nothing from anyone.
@@ -56,24 +57,15 @@ export async function startAssets(c: {
   /** Import the starter assets if this node has not yet (false for `odyssey-node gc`). Default true. */
   seedStarters?: boolean;
 }): Promise<Assets> {
-  const ownHost = !c.host;
-  const host =
-    c.host ??
-    (await createP2pHost({ keyFile: `${c.config.data}/peer-key`, name: 'odyssey-node', version: c.version }));
-  let store: AssetStore;
-  try {
-    store = await AssetStore.open({
-      dir: `${c.config.data}/ipfs`,
-      cacheDir: `${c.config.data}/cache/renditions`,
-      db: c.db,
-      libp2p: host,
-      limits: assetLimits(c.config),
-      allowPeer: c.isTrusted ?? (() => false),
-    });
-  } catch (e) {
-    if (ownHost) await host.stop();
-    throw e;
-  }
+  const host = c.host;
+  const store = await AssetStore.open({
+    dir: `${c.config.data}/ipfs`,
+    cacheDir: `${c.config.data}/cache/renditions`,
+    db: c.db,
+    libp2p: host,
+    limits: assetLimits(c.config),
+    allowPeer: c.isTrusted ?? (() => false),
+  });
   const references = new AssetReferences(c.worlds);
   references.start();
   const starters = await starterAssets({
@@ -99,8 +91,7 @@ export async function startAssets(c: {
   const fetcher = new AssetFetcher(
     { assets: store, references, records, store: c.worlds, selfId: host.peerId.toString(), logger: c.logger },
     {
-      // A host of our own has no transports (`odyssey-node gc`): there is no one to fetch from.
-      policy: ownHost ? 'none' : pinPolicy,
+      policy: (c.networked ?? true) ? pinPolicy : 'none',
       quotaBytes: Math.round(c.config.storageQuotaGb * 1e9),
       timeoutMs: c.config.assetFetchTimeoutMs,
       concurrency: c.config.assetFetchConcurrency,
@@ -120,9 +111,8 @@ export async function startAssets(c: {
       await records.stop();
       await keeper.stop();
       references.stop();
-      // Helia first (bitswap leaves the host), then the host if it is ours.
+      // Helia only: bitswap leaves the host, which its owner stops afterwards.
       await store.close();
-      if (ownHost) await host.stop();
     },
   };
 }

@@ -9,14 +9,13 @@
  * UnixFS root and the MIME type from the first bytes (asset-fetcher.ts). The name, the kind among those the
  * format allows, the uploader id and the creation time stay the peer's word. JSON, ≤ 4 KiB each way.
  */
-import type { Connection, PeerId, Stream } from '@libp2p/interface';
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import { CID } from 'multiformats/cid';
 import type { Logger } from 'pino';
 import type { AssetStore } from '../../storage/assets/asset-store.ts';
 import { normalizeUmid, umidOf } from '../../storage/assets/ids.ts';
 import type { AssetKind } from '../../storage/assets/sniff.ts';
-import type { P2pHost } from '../federation/p2p-host.ts';
 
 export const ASSET_RECORD_PROTOCOL = '/odyssey/asset-record/1.0.0';
 const MAX_MESSAGE_BYTES = 4096;
@@ -35,13 +34,13 @@ export interface PeerAssetRecord {
 }
 
 export class AssetRecordExchange {
-  private readonly host: P2pHost;
+  private readonly host: Libp2p;
   private readonly assets: AssetStore;
   private readonly isTrusted: (peerId: string) => boolean;
   private readonly log: Logger;
 
   constructor(c: {
-    host: P2pHost;
+    host: Libp2p;
     assets: AssetStore;
     isTrusted: (peerId: string) => boolean;
     logger: Logger;
