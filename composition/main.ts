@@ -182,7 +182,6 @@ export class OdysseyNode {
       logger: this.log,
       chains: c.chains,
       worlds: new NodeOdysseyWorlds({
-        db: this.db,
         users: this.users,
         directory: this.worldDirectory,
         store: this.store,

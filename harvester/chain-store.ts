@@ -160,6 +160,18 @@ export class ChainStore {
     return (await this.db.chainEvents.get(id)) as unknown as ChainEvent | undefined;
   }
 
+  /** The applied events of one transaction on any followed chain (event ids are `chainId:txHash:logIndex`). */
+  async eventsOfTransaction(transactionHash: string): Promise<ChainEvent[]> {
+    const events: ChainEvent[] = [];
+    for await (const chainId of this.db.chainCheckpoints.keys()) {
+      const prefix = `${chainId}:${transactionHash}:`;
+      for await (const e of this.db.chainEvents.values({ gte: prefix, lt: `${prefix}\xff` })) {
+        events.push(e as unknown as ChainEvent);
+      }
+    }
+    return events;
+  }
+
   /** Derived-state entries whose key starts with the given parts, as [rest of key parts, value]. */
   async entries(...prefix: string[]): Promise<[string[], string][]> {
     const p = `${stateKey(...prefix)}!`;

@@ -2,6 +2,7 @@
  * Read side of the chain state, for the REST routes: balances, stakes and stakers, in plain records.
  * Everything here is a prefix scan of the chain-state sublevel (keys: see state.ts).
  */
+import type { ChainEvent } from './adapter.ts';
 import type { ChainStore } from './chain-store.ts';
 import { type ChainConfig, chainIdOf } from './config.ts';
 
@@ -79,6 +80,16 @@ export class ChainQueries {
   }
 
   /** The wallet holding an NFT, if any. */
+  /** The applied Stake event of this transaction from this wallet to this world, on any followed chain. */
+  async stakeEvent(
+    transactionHash: string,
+    wallet: string,
+    odysseyId: string,
+  ): Promise<ChainEvent | undefined> {
+    const events = await this.store.eventsOfTransaction(transactionHash);
+    return events.find((e) => e.kind === 'stake' && e.from === wallet && e.odysseyId === odysseyId);
+  }
+
   async nftOwner(chainId: string, contract: string, tokenId: string): Promise<string | undefined> {
     return this.store.value('nft', chainId, contract, tokenId);
   }

@@ -165,15 +165,7 @@ export class StakeController {
 
   /** An applied Stake event of this transaction, wallet and world, on any followed chain. */
   private async appliedStake(p: PendingStakeRecord): Promise<ChainEvent | undefined> {
-    for await (const chainId of this.db.chainCheckpoints.keys()) {
-      const prefix = `${chainId}:${p.transactionId}:`;
-      for await (const e of this.db.chainEvents.values({ gte: prefix, lt: `${prefix}\xff` })) {
-        const event = e as unknown as ChainEvent;
-        if (event.kind === 'stake' && event.from === p.wallet && event.odysseyId === p.odysseyId)
-          return event;
-      }
-    }
-    return undefined;
+    return this.harvester.queries.stakeEvent(p.transactionId, p.wallet, p.odysseyId);
   }
 
   private async applied(events: ChainEvent[]): Promise<void> {

@@ -10,14 +10,12 @@
  */
 import type { Logger } from 'pino';
 import type { OdysseyWorlds } from '../../harvester/odyssey-worlds.ts';
-import type { Database } from '../../storage/db/database.ts';
 import type { UserStore } from '../user/user-store.ts';
 import { CHAIN_ACTOR } from './ops.ts';
 import type { WorldDirectory } from './world-directory.ts';
 import type { WorldStore } from './world-store.ts';
 
 export interface NodeOdysseyWorldsComponents {
-  db: Database;
   users: UserStore;
   directory: WorldDirectory;
   store: WorldStore;
@@ -25,14 +23,12 @@ export interface NodeOdysseyWorldsComponents {
 }
 
 export class NodeOdysseyWorlds implements OdysseyWorlds {
-  private readonly db: Database;
   private readonly users: UserStore;
   private readonly directory: WorldDirectory;
   private readonly store: WorldStore;
   private readonly log: Logger;
 
   constructor(components: NodeOdysseyWorldsComponents) {
-    this.db = components.db;
     this.users = components.users;
     this.directory = components.directory;
     this.store = components.store;
@@ -58,7 +54,7 @@ export class NodeOdysseyWorlds implements OdysseyWorlds {
       return;
     }
     // An object with this id that is not a live world: a world removed earlier (re-mint), or a clash.
-    const existing = await this.db.objects.get(odysseyId);
+    const existing = await this.store.storedObject(odysseyId);
     if (existing && existing.worldId !== odysseyId) {
       this.log.error({ odysseyId }, 'odyssey id is taken by an object that is not a world; no world created');
       return;

@@ -109,6 +109,11 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
     return state && object && !object.removed ? { state, object } : undefined;
   }
 
+  /** An object's stored record, live or removed, of any world (a removed world's too). */
+  async storedObject(objectId: string): Promise<ObjectRecord | undefined> {
+    return this.db.objects.get(objectId);
+  }
+
   worldIds(): string[] {
     return [...this.worlds.keys()].filter((id) => this.get(id));
   }
