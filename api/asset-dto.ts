@@ -2,9 +2,7 @@
 import { z } from '@hono/zod-openapi';
 import { DomainError, notFound } from '../common/errors.ts';
 import { type AssetFetcher, AssetFetchTimeout } from '../node/assets/asset-fetcher.ts';
-import type { AssetStore } from '../storage/assets/asset-store.ts';
-import { parseAssetRef } from '../storage/assets/ids.ts';
-import type { AssetRecord } from '../storage/db/records.ts';
+import { type AssetRecord, type AssetStore, parseAssetRef } from '../node/assets/storage.ts';
 
 export const assetSchema = z
   .object({

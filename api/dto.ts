@@ -1,6 +1,6 @@
 /** Response shapes shared by several route modules, as the original's clients expect them. */
 import { z } from '@hono/zod-openapi';
-import type { UserRecord } from '../storage/db/records.ts';
+import type { UserRecord } from '../node/user/user-store.ts';
 
 /** The original's user types. */
 export const USER_TYPES = {

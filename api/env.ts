@@ -4,6 +4,7 @@ import type { Harvester } from '../harvester/harvester.ts';
 import type { ActivityController } from '../node/activities/activity-controller.ts';
 import type { AssetFetcher } from '../node/assets/asset-fetcher.ts';
 import type { AssetKeeper } from '../node/assets/asset-keeper.ts';
+import type { AssetStore } from '../node/assets/storage.ts';
 import type { UploadQuotas } from '../node/assets/upload-quotas.ts';
 import type { AttributeService } from '../node/attributes/attribute-service.ts';
 import type { TokenService } from '../node/auth/tokens.ts';
@@ -11,14 +12,12 @@ import type { NodeConfig } from '../node/config.ts';
 import type { Federation } from '../node/federation/federation.ts';
 import type { PosbusServer } from '../node/posbus/posbus-server.ts';
 import type { StakeController } from '../node/stakes/stake-controller.ts';
-import type { UserStore } from '../node/user/user-store.ts';
+import type { UserRecord, UserStore } from '../node/user/user-store.ts';
 import type { Access } from '../node/world/access.ts';
 import type { ObjectService } from '../node/world/objects.ts';
 import type { WorldController } from '../node/world/world-controller.ts';
 import type { WorldDirectory } from '../node/world/world-directory.ts';
 import type { WorldStore } from '../node/world/world-store.ts';
-import type { AssetStore } from '../storage/assets/asset-store.ts';
-import type { UserRecord } from '../storage/db/records.ts';
 
 export interface ApiComponents {
   config: NodeConfig;

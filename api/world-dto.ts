@@ -4,7 +4,7 @@ import type { TreeNode } from '../node/world/object-tree.ts';
 import { ASSET_2D_OPTION, type MemberView } from '../node/world/objects.ts';
 import { DEFAULT_OBJECT_FIELDS } from '../node/world/ops.ts';
 import type { WorldView } from '../node/world/world-directory.ts';
-import type { ObjectRecord } from '../storage/db/records.ts';
+import type { ObjectRecord } from '../node/world/world-store.ts';
 import { transformSchema } from './validation.ts';
 
 /**

@@ -4,9 +4,10 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { USER_ACTIVITY_TYPES } from '../../node/activities/activity-controller.ts';
+import type { ActivityRecord } from '../../node/activities/activity-store.ts';
+import type { UserRecord } from '../../node/user/user-store.ts';
 import { CORE_PLUGIN_ID } from '../../node/world/render.ts';
 import { attributeKey, type WorldState } from '../../node/world/world-store.ts';
-import type { ActivityRecord, UserRecord } from '../../storage/db/records.ts';
 import type { ApiComponents } from '../env.ts';
 import { byUser, rateLimit } from '../middleware/rate-limit.ts';
 import { bearer, errors, json, limitQuery, routes, umidParam, vec3 } from '../validation.ts';

@@ -10,7 +10,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { CID } from 'multiformats/cid';
 import { DomainError } from '../../common/errors.ts';
-import { Renditions } from '../../storage/assets/renditions.ts';
+import { Renditions } from '../../node/assets/storage.ts';
 import { findOrFetchAsset } from '../asset-dto.ts';
 import { serveFile } from '../asset-http.ts';
 import type { ApiComponents, ApiEnv } from '../env.ts';

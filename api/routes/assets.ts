@@ -8,7 +8,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { DomainError, forbidden } from '../../common/errors.ts';
-import { ASSET_KINDS, type AssetKind, isAssetKind } from '../../storage/assets/sniff.ts';
+import { ASSET_KINDS, type AssetKind, isAssetKind } from '../../node/assets/storage.ts';
 import { assetDto, assetSchema, findAsset } from '../asset-dto.ts';
 import type { ApiComponents, ApiEnv } from '../env.ts';
 import { byUser, rateLimit } from '../middleware/rate-limit.ts';

@@ -5,7 +5,7 @@
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AttributeTarget } from '../../node/attributes/targets.ts';
-import type { UserRecord } from '../../storage/db/records.ts';
+import type { UserRecord } from '../../node/user/user-store.ts';
 import type { ApiComponents, ApiEnv } from '../env.ts';
 import { bearer, errors, json, umid } from '../validation.ts';
 import {

@@ -9,8 +9,7 @@
 import type { Context } from 'hono';
 import { CID } from 'multiformats/cid';
 import { DomainError, notFound } from '../../common/errors.ts';
-import { CAR_CONTENT_TYPE, carStream } from '../../storage/assets/car.ts';
-import { parseCid } from '../../storage/assets/ids.ts';
+import { CAR_CONTENT_TYPE, carStream, parseCid } from '../../node/assets/storage.ts';
 import { IMMUTABLE, serveFile, streamBody } from '../asset-http.ts';
 import type { ApiComponents } from '../env.ts';
 import { routes } from '../validation.ts';

@@ -9,7 +9,7 @@ import { odysseyIdOf, odysseySequence } from '../../harvester/odyssey-id.ts';
 import type { StakeRow } from '../../harvester/queries.ts';
 import { total } from '../../harvester/queries.ts';
 import { MAX_STAKE_COMMENT } from '../../node/stakes/stake-controller.ts';
-import type { UserRecord } from '../../storage/db/records.ts';
+import type { UserRecord } from '../../node/user/user-store.ts';
 import type { ApiComponents } from '../env.ts';
 import { byUser, rateLimit } from '../middleware/rate-limit.ts';
 import { bearer, errors, json, limitQuery, routes, umid, umidParam } from '../validation.ts';

@@ -136,3 +136,6 @@ export class ActivityStore {
     return run;
   }
 }
+
+/** The activity record as routes see it. */
+export type { ActivityRecord } from '../../storage/db/records.ts';

@@ -185,3 +185,6 @@ export class UserStore {
     return removed;
   }
 }
+
+/** The user record as routes and transports see it. */
+export type { UserRecord } from '../../storage/db/records.ts';

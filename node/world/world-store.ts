@@ -216,3 +216,6 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
     };
   }
 }
+
+/** The object record as routes and transports see it. */
+export type { ObjectRecord } from '../../storage/db/records.ts';
