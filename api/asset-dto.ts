@@ -1,6 +1,6 @@
 /** Assets on the wire, and the lookups every asset route shares. */
 import { z } from '@hono/zod-openapi';
-import { DomainError, notFound } from '../common/errors.ts';
+import { DomainError, invalid, notFound } from '../common/errors.ts';
 import { type AssetFetcher, AssetFetchTimeout } from '../node/assets/asset-fetcher.ts';
 import { type AssetRecord, type AssetStore, parseAssetRef } from '../node/assets/storage.ts';
 
@@ -35,7 +35,7 @@ export function assetDto(r: AssetRecord): z.infer<typeof assetSchema> {
 /** A CID or UMID (with or without dashes) from a path → the record; 400 when malformed, 404 when unknown. */
 export async function findAsset(assets: AssetStore, text: string): Promise<AssetRecord> {
   const ref = parseAssetRef(text);
-  if (!ref) throw new DomainError('invalid', 'invalid_asset_id', 'expected a CID or an asset UMID');
+  if (!ref) throw invalid('invalid_asset_id', 'expected a CID or an asset UMID');
   const record = await assets.resolve(ref);
   if (!record) throw notFound('asset_not_found', 'asset not found');
   return record;
@@ -52,7 +52,7 @@ export async function findOrFetchAsset(
   text: string,
 ): Promise<{ record: AssetRecord; remote: boolean }> {
   const ref = parseAssetRef(text);
-  if (!ref) throw new DomainError('invalid', 'invalid_asset_id', 'expected a CID or an asset UMID');
+  if (!ref) throw invalid('invalid_asset_id', 'expected a CID or an asset UMID');
   const record = await assets.resolve(ref);
   if (record) return { record, remote: false };
   try {

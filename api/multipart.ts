@@ -14,7 +14,7 @@ import { finished, Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import busboy from 'busboy';
 import type { Context } from 'hono';
-import { DomainError } from '../common/errors.ts';
+import { DomainError, invalid } from '../common/errors.ts';
 
 export interface FilePart {
   /** The file's bytes; it fails with a DomainError when the body turns out malformed or cut off. */
@@ -33,15 +33,14 @@ function bodyOf(ctx: Context): Readable {
   const incoming = (ctx.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   if (incoming) return incoming;
   const body = ctx.req.raw.body;
-  if (!body) throw new DomainError('invalid', 'file_missing', 'the request has no body');
+  if (!body) throw invalid('file_missing', 'the request has no body');
   return Readable.fromWeb(body as NodeReadableStream<Uint8Array>);
 }
 
 const malformed = (e: unknown) => {
   const detail = (e as Error).message;
   const cutOff = /^Unexpected end of (form|file)$/.test(detail);
-  return new DomainError(
-    'invalid',
+  return invalid(
     'malformed_multipart',
     cutOff ? 'the multipart body ends early (no closing boundary)' : `bad multipart body: ${detail}`,
   );
@@ -74,14 +73,14 @@ export function streamUpload<T>(
 ): Promise<T> {
   const contentType = ctx.req.header('content-type') ?? '';
   if (!/^multipart\/form-data\s*;/i.test(contentType)) {
-    throw new DomainError('invalid', 'invalid_request', 'expected a multipart/form-data body');
+    throw invalid('invalid_request', 'expected a multipart/form-data body');
   }
   const body = bodyOf(ctx);
   let parser: busboy.Busboy;
   try {
     parser = busboy({ headers: { 'content-type': contentType }, limits: MULTIPART_LIMITS });
   } catch (e) {
-    throw new DomainError('invalid', 'invalid_request', (e as Error).message);
+    throw invalid('invalid_request', (e as Error).message);
   }
   return new Promise<T>((resolve, reject) => {
     const fields: Record<string, string> = {};
@@ -116,13 +115,7 @@ export function streamUpload<T>(
     parser.on('filesLimit', () => tooMany('files', MULTIPART_LIMITS.files));
     parser.on('field', (name, value, info) => {
       if (info.nameTruncated || info.valueTruncated) {
-        fail(
-          new DomainError(
-            'invalid',
-            'field_too_large',
-            `field ${JSON.stringify(name.slice(0, 100))} is too long`,
-          ),
-        );
+        fail(invalid('field_too_large', `field ${JSON.stringify(name.slice(0, 100))} is too long`));
       }
       if (!task) fields[name] = value;
     });
@@ -144,7 +137,7 @@ export function streamUpload<T>(
     });
     parser.on('finish', () => bodyDone());
     parser.on('close', () => {
-      if (!task) return fail(new DomainError('invalid', 'file_missing', `no file part named ${field}`));
+      if (!task) return fail(invalid('file_missing', `no file part named ${field}`));
       task.then((result) => {
         settled = true;
         resolve(result);
@@ -153,7 +146,7 @@ export function streamUpload<T>(
     parser.on('error', (e) => fail(malformed(e)));
     // A client that goes away mid-upload must not leave the import waiting for bytes forever.
     finished(body, (err) => {
-      if (err) fail(new DomainError('invalid', 'upload_aborted', 'the upload ended early'));
+      if (err) fail(invalid('upload_aborted', 'the upload ended early'));
     });
     body.pipe(parser);
   });

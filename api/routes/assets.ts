@@ -7,7 +7,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { DomainError, forbidden } from '../../common/errors.ts';
+import { DomainError, forbidden, invalid } from '../../common/errors.ts';
 import { ASSET_KINDS, type AssetKind, isAssetKind } from '../../node/assets/storage.ts';
 import { assetDto, assetSchema, findAsset } from '../asset-dto.ts';
 import type { ApiComponents, ApiEnv } from '../env.ts';
@@ -77,7 +77,7 @@ export function assetRoutes(c: ApiComponents) {
     const queryKind = ctx.req.query('kind');
     const claimedUpFront = fixed ?? queryKind;
     if (claimedUpFront !== undefined && !isAssetKind(claimedUpFront)) {
-      throw new DomainError('invalid', 'invalid_request', `kind must be one of ${allowed.join(', ')}`);
+      throw invalid('invalid_request', `kind must be one of ${allowed.join(', ')}`);
     }
     // A body that announces itself too large is refused before a byte is read.
     const limit = claimedUpFront ? limits[claimedUpFront] : Math.max(...allowed.map((k) => limits[k]));
@@ -96,7 +96,7 @@ export function assetRoutes(c: ApiComponents) {
       return await streamUpload(ctx, field, async ({ stream, filename, fields }) => {
         const claimed = fixed ?? fields.kind ?? queryKind ?? fallback;
         if (claimed !== undefined && !(isAssetKind(claimed) && allowed.includes(claimed))) {
-          throw new DomainError('invalid', 'invalid_request', `kind must be one of ${allowed.join(', ')}`);
+          throw invalid('invalid_request', `kind must be one of ${allowed.join(', ')}`);
         }
         // From here the import's own end settles the allowance: the request may be answered (a client
         // gone, a bad part after the file) while the importer is still winding down.

@@ -3,7 +3,7 @@
  * publicize, and the public plugin list. "Read all" routes serve only types every signed-in user may read.
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { DomainError } from '../../common/errors.ts';
+import { invalid } from '../../common/errors.ts';
 import type { ApiComponents, ApiEnv } from '../env.ts';
 import { bearer, errors, json, limitQuery, umid, umidParam } from '../validation.ts';
 import { attributeName, ref, refSchema } from './attributes-schemas.ts';
@@ -174,9 +174,9 @@ export function readRoutes(app: OpenAPIHono<ApiEnv>, c: ApiComponents): void {
       );
       const names = Object.keys(filters);
       const bad = names.find((n) => !fieldName.safeParse(n).success);
-      if (bad) throw new DomainError('invalid', 'invalid_request', `query.${bad}: not a field name`);
+      if (bad) throw invalid('invalid_request', `query.${bad}: not a field name`);
       if (names.length > MAX_FILTERS)
-        throw new DomainError('invalid', 'invalid_request', `query: at most ${MAX_FILTERS} filters`);
+        throw invalid('invalid_request', `query: at most ${MAX_FILTERS} filters`);
       const fields = query['fields[]'] ?? query.fields;
       const page = await c.attributes.entries(
         ctx.get('user'),

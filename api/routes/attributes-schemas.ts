@@ -1,6 +1,6 @@
 /** Request schemas of the attribute routes. */
 import { z } from '@hono/zod-openapi';
-import { DomainError } from '../../common/errors.ts';
+import { invalid } from '../../common/errors.ts';
 import { umid } from '../validation.ts';
 
 /** Names are parts of LevelDB keys, so they may not hold the key separator `!`. */
@@ -49,7 +49,7 @@ export async function deleteParams<S extends z.ZodType>(
     try {
       body = JSON.parse(text);
     } catch {
-      throw new DomainError('invalid', 'invalid_request', 'body: not JSON');
+      throw invalid('invalid_request', 'body: not JSON');
     }
   }
   const fromBody = typeof body === 'object' && body !== null && Object.keys(body).length > 0;
@@ -57,7 +57,7 @@ export async function deleteParams<S extends z.ZodType>(
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const where = [fromBody ? 'body' : 'query', ...issue.path.map(String)].join('.');
-  throw new DomainError('invalid', 'invalid_request', `${where}: ${issue.message}`);
+  throw invalid('invalid_request', `${where}: ${issue.message}`);
 }
 
 /** The DELETE body for the OpenAPI document only (a plain schema: the route does not validate it). */

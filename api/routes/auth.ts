@@ -4,7 +4,7 @@
  * be sent with; challenges expire after 5 minutes (--challenge-ttl-ms) and are single-use.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { DomainError } from '../../common/errors.ts';
+import { forbidden, notFound } from '../../common/errors.ts';
 import type { ChallengeStore } from '../../node/auth/challenges.ts';
 import {
   canonicalWallet,
@@ -49,22 +49,17 @@ export function authRoutes(c: ApiComponents & { challenges: ChallengeStore }) {
     const wallet = proofWallet(body.wallet, network);
     const challenge = c.challenges.peek(wallet, body.nonce);
     if ('error' in challenge) {
-      throw new DomainError(
-        'not_found',
+      throw notFound(
         'challenge_not_found',
         challenge.error === 'expired' ? 'challenge expired' : 'no challenge with this nonce for this wallet',
       );
     }
     const valid = await verifyWalletSignature(network, body.wallet, challenge.text, body.signedChallenge);
     if (!valid)
-      throw new DomainError(
-        'forbidden',
-        'invalid_signature',
-        'the signature is not by this wallet over its challenge',
-      );
+      throw forbidden('invalid_signature', 'the signature is not by this wallet over its challenge');
     // Verification awaited: a concurrent request with the same signature may have used it up meanwhile.
     if (!c.challenges.consume(wallet, body.nonce))
-      throw new DomainError('not_found', 'challenge_not_found', 'challenge already used');
+      throw notFound('challenge_not_found', 'challenge already used');
     return { wallet, network };
   }
 
@@ -144,11 +139,7 @@ export function authRoutes(c: ApiComponents & { challenges: ChallengeStore }) {
     async (ctx) => {
       const me = ctx.get('user');
       if (me.isGuest)
-        throw new DomainError(
-          'forbidden',
-          'guest_not_permitted',
-          'guests cannot attach wallets; sign in with a wallet',
-        );
+        throw forbidden('guest_not_permitted', 'guests cannot attach wallets; sign in with a wallet');
       const { wallet } = await prove(ctx.req.valid('json'));
       const user = await c.users.attachWallet(me.id, wallet);
       return ctx.json({ wallet: user.wallets ?? [] }, 202);

@@ -8,7 +8,7 @@
  */
 import type { Context } from 'hono';
 import { CID } from 'multiformats/cid';
-import { DomainError, notFound } from '../../common/errors.ts';
+import { DomainError, invalid, notFound } from '../../common/errors.ts';
 import { CAR_CONTENT_TYPE, carStream, parseCid } from '../../node/assets/storage.ts';
 import { IMMUTABLE, serveFile, streamBody } from '../asset-http.ts';
 import type { ApiComponents } from '../env.ts';
@@ -20,7 +20,7 @@ type Format = 'raw' | 'car' | 'file';
 function formatOf(ctx: Context): Format {
   const format = ctx.req.query('format');
   if (format === 'raw' || format === 'car') return format;
-  if (format) throw new DomainError('invalid', 'invalid_request', 'format must be raw or car');
+  if (format) throw invalid('invalid_request', 'format must be raw or car');
   const accept = ctx.req.header('accept') ?? '';
   if (accept.includes('application/vnd.ipld.raw')) return 'raw';
   if (accept.includes('application/vnd.ipld.car')) return 'car';
@@ -59,7 +59,7 @@ export function gatewayRoutes(c: ApiComponents) {
   app.get('/ipfs/:cid', async (ctx) => {
     const text = ctx.req.param('cid');
     const parsed = parseCid(text);
-    if (!parsed) throw new DomainError('invalid', 'invalid_cid', 'expected a CID');
+    if (!parsed) throw invalid('invalid_cid', 'expected a CID');
     // Keep the version the client asked for: the CAR root and the raw block's CID are theirs.
     const cid = CID.parse(text);
     const format = formatOf(ctx);
@@ -83,7 +83,7 @@ export function gatewayRoutes(c: ApiComponents) {
       await block(cid);
       const scope = ctx.req.query('dag-scope') ?? 'all';
       if (!['all', 'entity', 'block'].includes(scope)) {
-        throw new DomainError('invalid', 'invalid_request', 'dag-scope must be all, entity or block');
+        throw invalid('invalid_request', 'dag-scope must be all, entity or block');
       }
       const headers = {
         ...common,
@@ -103,8 +103,7 @@ export function gatewayRoutes(c: ApiComponents) {
     if (size === undefined) {
       await block(cid);
       const stat = await ipfs.fs.stat(cid, { offline: true });
-      if (stat.type === 'directory')
-        throw new DomainError('invalid', 'invalid_request', 'directories are not served');
+      if (stat.type === 'directory') throw invalid('invalid_request', 'directories are not served');
       size = Number(stat.size);
     }
     return serveFile(

@@ -4,7 +4,7 @@
  * state. With no chain configured they answer empty lists, as the original did without a chain listener.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { DomainError, notFound } from '../../common/errors.ts';
+import { notFound } from '../../common/errors.ts';
 import { odysseyIdOf, odysseySequence } from '../../harvester/odyssey-id.ts';
 import type { StakeRow } from '../../harvester/queries.ts';
 import { total } from '../../harvester/queries.ts';
@@ -262,8 +262,7 @@ export function harvesterRoutes(c: ApiComponents) {
     async (ctx) => {
       const user = await c.users.get(ctx.req.valid('param').userID);
       if (!user) throw notFound('user_not_found', 'user not found');
-      if (!user.wallets?.length)
-        throw new DomainError('not_found', 'wallets_not_found', 'the user has no wallets');
+      if (!user.wallets?.length) throw notFound('wallets_not_found', 'the user has no wallets');
       const worlds = await worldsOf(await stakesOfUser(user));
       return ctx.json(
         [...worlds.values()].map((v) => ({

@@ -4,7 +4,7 @@
  * the other families are written to their LevelDB sublevels with a stamp from the same clock. A request
  * resolves only after its write is on disk.
  */
-import { DomainError } from '../../common/errors.ts';
+import { DomainError, forbidden, notFound } from '../../common/errors.ts';
 import { type AnyMap, encode } from '../../protocol/posbus/index.ts';
 import type { Database } from '../../storage/db/database.ts';
 import type { AttributeOptions, AttributeTypeRecord, UserRecord } from '../../storage/db/records.ts';
@@ -55,8 +55,7 @@ export class AttributeService {
   ): Promise<AttributeValue> {
     await this.authorize(caller, target, ref, 'read');
     const value = await this.read(target, ref);
-    if (!value)
-      throw new DomainError('not_found', 'attribute_not_found', `attribute ${ref.name} has no value`);
+    if (!value) throw notFound('attribute_not_found', `attribute ${ref.name} has no value`);
     return value;
   }
 
@@ -84,11 +83,7 @@ export class AttributeService {
   ): Promise<AttributeValue> {
     const value = await this.get(caller, target, ref);
     if (!Object.hasOwn(value, subKey))
-      throw new DomainError(
-        'not_found',
-        'attribute_value_not_found',
-        `attribute ${ref.name} has no key ${subKey}`,
-      );
+      throw notFound('attribute_value_not_found', `attribute ${ref.name} has no key ${subKey}`);
     return { [subKey]: value[subKey] };
   }
 
@@ -176,11 +171,7 @@ export class AttributeService {
     this.requireType(ref);
     this.requireObject(objectId);
     if (!this.c.access.isObjectAdmin(caller, objectId))
-      throw new DomainError(
-        'forbidden',
-        'not_admin',
-        'only an admin of the object may publicize its attributes',
-      );
+      throw forbidden('not_admin', 'only an admin of the object may publicize its attributes');
     const k = optionsKey({ family: 'object', objectId }, ref);
     const options: AttributeOptions = {
       ...(await this.c.db.attributeOptions.get(k)),
@@ -194,12 +185,7 @@ export class AttributeService {
 
   private requireType(ref: AttributeRef): AttributeTypeRecord {
     const type = this.types.get(ref.pluginId, ref.name);
-    if (!type)
-      throw new DomainError(
-        'not_found',
-        'attribute_type_not_found',
-        `no attribute type ${ref.pluginId}/${ref.name}`,
-      );
+    if (!type) throw notFound('attribute_type_not_found', `no attribute type ${ref.pluginId}/${ref.name}`);
     return type;
   }
 
@@ -209,8 +195,7 @@ export class AttributeService {
   }
 
   private async requireUser(userId: string): Promise<void> {
-    if (!(await this.c.users.get(userId)))
-      throw new DomainError('not_found', 'user_not_found', `no user ${userId}`);
+    if (!(await this.c.users.get(userId))) throw notFound('user_not_found', `no user ${userId}`);
   }
 
   private async requireTarget(target: AttributeTarget): Promise<void> {
@@ -259,22 +244,14 @@ export class AttributeService {
     const row = await this.c.db.attributeOptions.get(optionsKey(target, ref));
     const permission = effectivePermissions(type.options, row)[op];
     if (!allows(permission, rolesOf(caller, target, this.c.access, this.c.nodeId)))
-      throw new DomainError(
-        'forbidden',
-        'operation_not_permitted',
-        `${op} of ${ref.name} needs ${permission}`,
-      );
+      throw forbidden('operation_not_permitted', `${op} of ${ref.name} needs ${permission}`);
     return type;
   }
 
   private authorizeReadAll(caller: UserRecord | undefined, ref: AttributeRef): void {
     const type = this.requireType(ref);
     if (!caller || !readableByEveryUser(effectivePermissions(type.options)))
-      throw new DomainError(
-        'forbidden',
-        'operation_not_permitted',
-        `${ref.name} is not readable by every user`,
-      );
+      throw forbidden('operation_not_permitted', `${ref.name} is not readable by every user`);
   }
 
   /** A row whose own options narrow reading is left out of "read all" answers. */
@@ -354,8 +331,7 @@ export class AttributeService {
   }
 }
 
-const objectNotFound = (objectId: string) =>
-  new DomainError('not_found', 'object_not_found', `no object ${objectId}`);
+const objectNotFound = (objectId: string) => notFound('object_not_found', `no object ${objectId}`);
 
 /** The op's actor for a write by `caller` (attributes whose write permission is `any` have no caller). */
 function actorOf(caller: UserRecord | undefined): string {

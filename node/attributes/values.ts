@@ -1,5 +1,5 @@
 /** What an attribute value may be: a JSON object, small and shallow enough to store and relay. */
-import { DomainError } from '../../common/errors.ts';
+import { invalid } from '../../common/errors.ts';
 
 export type AttributeValue = Record<string, unknown>;
 
@@ -11,15 +11,10 @@ export const MAX_VALUE_DEPTH = 32;
 /** Bounded depth first (a deep value would overflow JSON.stringify's stack), then bounded size. */
 export function checkValue(value: AttributeValue): void {
   if (deeperThan(value, MAX_VALUE_DEPTH))
-    throw new DomainError(
-      'invalid',
-      'invalid_attribute_value',
-      `value nests deeper than ${MAX_VALUE_DEPTH} levels`,
-    );
+    throw invalid('invalid_attribute_value', `value nests deeper than ${MAX_VALUE_DEPTH} levels`);
   const bytes = Buffer.byteLength(JSON.stringify(value));
   if (bytes > MAX_VALUE_BYTES)
-    throw new DomainError(
-      'invalid',
+    throw invalid(
       'attribute_value_too_large',
       `value is ${bytes} bytes serialized; the limit is ${MAX_VALUE_BYTES}`,
     );

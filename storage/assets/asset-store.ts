@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { Libp2p } from '@libp2p/interface';
 import { CID } from 'multiformats/cid';
-import { DomainError } from '../../common/errors.ts';
+import { DomainError, invalid } from '../../common/errors.ts';
 import type { Database } from '../db/database.ts';
 import type { AssetRecord } from '../db/records.ts';
 import { ImportGate } from './gate.ts';
@@ -381,7 +381,7 @@ async function* guard(
     head = [];
   }
   if (!info.format) {
-    if (info.size === 0) throw new DomainError('invalid', 'empty_file', 'the file is empty');
+    if (info.size === 0) throw invalid('empty_file', 'the file is empty');
     decide();
     check();
     yield* head;
