@@ -7,11 +7,6 @@ import type { WorldView } from '../node/world/world-directory.ts';
 import type { ObjectRecord } from '../node/world/world-store.ts';
 import { transformSchema } from './validation.ts';
 
-/**
- * Any 8-4-4-4-12 hex id, lowercased. Asset ids are MD5 hashes written as UUIDs and seeded type ids are not
- * RFC 9562 UUIDs either, so the strict `umid` would refuse ids the original's clients send.
- */
-
 // The original's pointers: null when the world has no such text.
 const orNull = (s: string) => s || null;
 

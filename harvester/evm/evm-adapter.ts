@@ -20,9 +20,10 @@ import type {
   ProcessedBlocks,
 } from '../adapter.ts';
 import type { EvmChainConfig } from '../config.ts';
+import { errorText } from '../error-text.ts';
 import { ChainMoved, followLoop, newAdapterState, PollTimer, recordFailure } from '../follow-loop.ts';
 import { decodeLog, type RawLog, type Role, roles, WANTED_TOPICS } from './abi.ts';
-import { EvmRpc, errorText, type Header, isRangeRefusal } from './rpc.ts';
+import { EvmRpc, type Header, isRangeRefusal } from './rpc.ts';
 
 /** Blocks this close to the head get their log hashes cross-checked (deeper ones cannot move in practice). */
 const RECHECK_DEPTH = 64;

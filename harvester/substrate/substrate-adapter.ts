@@ -12,6 +12,7 @@
  * The connection is made by the loop, not by `start`, so an unreachable node is a status and a log line
  * retried with backoff, never a throw; WsProvider's own endless reconnect is off for the same reason.
  */
+
 import { EventEmitter } from 'node:events';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { u8aToHex } from '@polkadot/util';
@@ -27,6 +28,7 @@ import type {
   ProcessedBlocks,
 } from '../adapter.ts';
 import { chainIdOf, type SubstrateChainConfig } from '../config.ts';
+import { errorText } from '../error-text.ts';
 import { ChainMoved, followLoop, newAdapterState, PollTimer, recordFailure } from '../follow-loop.ts';
 import { decodeBalanceEvents, type EventRecordLike } from './events.ts';
 
@@ -289,11 +291,4 @@ function opened(provider: WsProvider, signal: AbortSignal): Promise<void> {
     );
     provider.connect().catch((e: unknown) => done(e instanceof Error ? e : new Error(String(e))));
   });
-}
-
-function errorText(error: unknown): string {
-  if (error instanceof Error) return error.message.split('\n')[0];
-  if (error && typeof error === 'object' && 'message' in error) return String(error.message);
-  if (error && typeof error === 'object' && 'type' in error) return `socket ${String(error.type)}`;
-  return String(error);
 }
