@@ -1,5 +1,5 @@
 /**
- * The one interface every chain family implements (EVM now, Substrate later). An adapter knows how to
+ * The one interface every chain family (EVM, Substrate) implements. An adapter knows how to
  * talk to its chain and how to turn that chain's logs into normalised ChainEvents; it knows nothing of
  * LevelDB or worlds. The harvester drives it: `follow(from)` yields confirmed blocks in order, each with
  * its events, and a `reorg` item when the chain no longer contains what was processed. Because the

@@ -10,11 +10,12 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Database } from '../storage/db/database.ts';
-import { type AdapterStatus, type BlockRef, type ChainAdapter, type ChainEvent, sleep } from './adapter.ts';
+import type { AdapterStatus, BlockRef, ChainAdapter, ChainEvent } from './adapter.ts';
 import { ChainStore } from './chain-store.ts';
 import type { ChainConfig, EvmChainConfig, SubstrateChainConfig } from './config.ts';
 import { errorText } from './error-text.ts';
 import { EvmAdapter } from './evm/evm-adapter.ts';
+import { Backoff } from './follow-loop.ts';
 import { odysseyIdOf, odysseySequence } from './odyssey-id.ts';
 import type { OdysseyWorlds } from './odyssey-worlds.ts';
 import { ChainQueries } from './queries.ts';
@@ -151,7 +152,7 @@ export class Harvester extends EventEmitter<HarvesterEvents> {
 
   private async loop(run: Run, signal: AbortSignal): Promise<void> {
     const { adapter } = run;
-    let backoff = 100;
+    const backoff = new Backoff();
     let reconciled = false;
     while (!signal.aborted) {
       try {
@@ -190,14 +191,13 @@ export class Harvester extends EventEmitter<HarvesterEvents> {
             });
           }
           run.processingError = null;
-          backoff = 100;
+          backoff.reset();
         }
       } catch (e) {
         if (signal.aborted) return;
         run.processingError = errorText(e);
         this.log.error({ err: e, chain: run.config.name }, 'harvester failed to process a block; retrying');
-        await sleep(backoff, signal);
-        backoff = Math.min(30_000, backoff * 2);
+        await backoff.wait(signal);
       }
     }
   }

@@ -8,20 +8,11 @@
  * (parent hash of the next block, or the hash at that height). Near the head, the hashes in the logs are
  * also checked against the chain after the read, so a reorg in the middle of a read cannot mix branches.
  */
-import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type {
-  AdapterEvents,
-  AdapterStatus,
-  BlockRef,
-  ChainAdapter,
-  ChainEvent,
-  FollowItem,
-  ProcessedBlocks,
-} from '../adapter.ts';
+import type { BlockRef, ChainEvent, FollowItem, ProcessedBlocks } from '../adapter.ts';
 import type { EvmChainConfig } from '../config.ts';
 import { errorText } from '../error-text.ts';
-import { ChainMoved, followLoop, newAdapterState, PollTimer, recordFailure } from '../follow-loop.ts';
+import { ChainMoved, FollowingAdapter } from '../follow-loop.ts';
 import { decodeLog, type RawLog, type Role, roles, WANTED_TOPICS } from './abi.ts';
 import { EvmRpc, type Header, isRangeRefusal } from './rpc.ts';
 
@@ -35,32 +26,19 @@ export interface EvmAdapterComponents {
   logger: Logger;
 }
 
-/** The chain moved between two reads of one step: not an error, just read again. */
-
-export class EvmAdapter extends EventEmitter<AdapterEvents> implements ChainAdapter {
+export class EvmAdapter extends FollowingAdapter<EvmChainConfig> {
   readonly family = 'evm' as const;
-  readonly name: string;
-  readonly chainId: string;
-  private readonly config: EvmChainConfig;
-  private readonly log: Logger;
   private readonly roles: Map<string, Role>;
   private readonly addresses: string[];
   private rpc: EvmRpc | undefined;
-  private stopping = new AbortController();
   private unwatch: (() => void) | undefined;
-  private readonly poll = new PollTimer();
   private chainChecked = false;
   private range: number;
   private successes = 0;
   private readonly nativeSeen = new Map<string, bigint>();
-  private readonly state = newAdapterState();
 
   constructor(components: EvmAdapterComponents) {
-    super();
-    this.config = components.config;
-    this.name = components.config.name;
-    this.chainId = `eip155:${components.config.chainId}`;
-    this.log = components.logger.child({ component: 'harvester', chain: this.name });
+    super(components.config, `eip155:${components.config.chainId}`, components.logger);
     const c = components.config.contracts;
     this.roles = roles({
       tokens: c.tokens,
@@ -72,10 +50,8 @@ export class EvmAdapter extends EventEmitter<AdapterEvents> implements ChainAdap
     this.range = components.config.maxBlockRange;
   }
 
-  async start(): Promise<void> {
-    this.stopping = new AbortController();
+  protected override async open(): Promise<void> {
     this.rpc = new EvmRpc({ url: this.config.rpcUrl });
-    this.state.health = 'starting';
     if (this.rpc.websocket) {
       // newHeads only wakes the loop early; the poll interval stays as the fallback.
       this.unwatch = this.rpc.watchHeads(
@@ -85,42 +61,25 @@ export class EvmAdapter extends EventEmitter<AdapterEvents> implements ChainAdap
     }
   }
 
-  async stop(): Promise<void> {
-    this.stopping.abort();
+  protected override async close(): Promise<void> {
     this.unwatch?.();
     this.unwatch = undefined;
     await this.rpc?.close();
-    this.state.health = 'stopped';
   }
 
-  status(): AdapterStatus {
-    const s = this.state;
-    return {
-      name: this.name,
-      family: this.family,
-      chainId: this.chainId,
-      ...s,
-      lag: s.head !== null && s.processed !== null ? Math.max(0, s.head - s.processed) : null,
-      rangeSize: this.range,
-    };
+  protected rangeSize(): number {
+    return this.range;
   }
 
-  follow(
-    from: BlockRef | undefined,
-    processed: ProcessedBlocks,
-    outer: AbortSignal,
-  ): AsyncGenerator<FollowItem> {
-    return followLoop({
-      from,
-      signal: AbortSignal.any([outer, this.stopping.signal]),
-      state: this.state,
-      step: (cursor) => this.step(cursor, processed),
-      fail: (e) => this.fail(e),
-      idle: (signal) => this.idle(signal),
-    });
+  protected async hashAt(n: number): Promise<string | undefined> {
+    return (await this.rpc?.header(n))?.hash;
   }
 
-  private async step(
+  protected override forgetAfterReorg(): void {
+    this.nativeSeen.clear();
+  }
+
+  protected async step(
     cursor: BlockRef | undefined,
     processed: ProcessedBlocks,
   ): Promise<{ items: FollowItem[]; caughtUp: boolean }> {
@@ -247,45 +206,10 @@ export class EvmAdapter extends EventEmitter<AdapterEvents> implements ChainAdap
     return out;
   }
 
-  /**
-   * The block handed out last is gone: walk the stored hashes back to the highest one the chain still
-   * has. Nothing stored matches (a reorg deeper than the reorg window): start over from the start block.
-   */
-  private async reorg(cursor: BlockRef, processed: ProcessedBlocks): Promise<FollowItem> {
-    let below = cursor.number;
-    let ancestor: BlockRef | null = null;
-    search: while (below > 0) {
-      const refs = await processed.below(below, 64);
-      if (!refs.length) break;
-      for (const ref of refs) {
-        if ((await this.rpc?.header(ref.number))?.hash === ref.hash) {
-          ancestor = ref;
-          break search;
-        }
-      }
-      below = refs[refs.length - 1].number;
-    }
-    this.nativeSeen.clear();
-    this.log.warn({ from: cursor, ancestor }, 'reorg: rolling back to the common ancestor');
-    this.emit('reorg', { ancestor, from: cursor });
-    return { type: 'reorg', ancestor, from: cursor };
-  }
-
   private setRange(n: number): void {
     if (n === this.range) return;
     this.range = n;
     this.successes = 0;
     this.emit('range', n);
-  }
-
-  private fail(e: unknown): void {
-    const text = errorText(e);
-    recordFailure(this.state, this.log, this.config.rpcUrl, text);
-    if (this.listenerCount('error')) this.emit('error', e instanceof Error ? e : new Error(text));
-  }
-
-  /** Waits a poll interval, or less when a ws head arrives or the adapter stops. */
-  private idle(signal: AbortSignal): Promise<void> {
-    return this.poll.wait(this.config.pollIntervalMs, signal);
   }
 }

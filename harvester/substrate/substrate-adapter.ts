@@ -12,24 +12,14 @@
  * The connection is made by the loop, not by `start`, so an unreachable node is a status and a log line
  * retried with backoff, never a throw; WsProvider's own endless reconnect is off for the same reason.
  */
-
-import { EventEmitter } from 'node:events';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { u8aToHex } from '@polkadot/util';
 import { decodeAddress } from '@polkadot/util-crypto';
 import type { Logger } from 'pino';
-import type {
-  AdapterEvents,
-  AdapterStatus,
-  BlockRef,
-  ChainAdapter,
-  ChainEvent,
-  FollowItem,
-  ProcessedBlocks,
-} from '../adapter.ts';
+import type { BlockRef, ChainEvent, FollowItem, ProcessedBlocks } from '../adapter.ts';
 import { chainIdOf, type SubstrateChainConfig } from '../config.ts';
 import { errorText } from '../error-text.ts';
-import { ChainMoved, followLoop, newAdapterState, PollTimer, recordFailure } from '../follow-loop.ts';
+import { ChainMoved, FollowingAdapter } from '../follow-loop.ts';
 import { decodeBalanceEvents, type EventRecordLike } from './events.ts';
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -43,74 +33,32 @@ export interface SubstrateAdapterComponents {
   logger: Logger;
 }
 
-/** The chain moved between two reads of one step: not an error, just read again. */
-
-export class SubstrateAdapter extends EventEmitter<AdapterEvents> implements ChainAdapter {
+export class SubstrateAdapter extends FollowingAdapter<SubstrateChainConfig> {
   readonly family = 'substrate' as const;
-  readonly name: string;
-  readonly chainId: string;
-  private readonly config: SubstrateChainConfig;
-  private readonly log: Logger;
   private readonly accounts: ReadonlySet<string>;
   private api: ApiPromise | undefined;
   private unsubscribe: (() => void) | undefined;
-  private stopping = new AbortController();
-  private readonly poll = new PollTimer();
   private ss58Prefix: number;
   /** Where reading starts without a checkpoint, fixed at the first step (the finalized block by default). */
   private origin: number | undefined;
-  private readonly state = newAdapterState();
 
   constructor(components: SubstrateAdapterComponents) {
-    super();
-    this.config = components.config;
-    this.name = components.config.name;
-    this.chainId = chainIdOf(components.config);
-    this.log = components.logger.child({ component: 'harvester', chain: this.name });
+    super(components.config, chainIdOf(components.config), components.logger);
     this.ss58Prefix = components.config.ss58Prefix ?? GENERIC_SS58;
     this.accounts = new Set(components.config.accounts.map((a) => u8aToHex(decodeAddress(a))));
     this.origin = components.config.startBlock;
   }
 
-  async start(): Promise<void> {
-    this.stopping = new AbortController();
-    this.state.health = 'starting';
-  }
-
-  async stop(): Promise<void> {
-    this.stopping.abort();
+  // The connection is made by the first step (see above): nothing to open.
+  protected override async close(): Promise<void> {
     await this.disconnect();
-    this.state.health = 'stopped';
   }
 
-  status(): AdapterStatus {
-    const s = this.state;
-    return {
-      name: this.name,
-      family: this.family,
-      chainId: this.chainId,
-      ...s,
-      lag: s.head !== null && s.processed !== null ? Math.max(0, s.head - s.processed) : null,
-      rangeSize: this.config.maxBlockRange,
-    };
+  protected rangeSize(): number {
+    return this.config.maxBlockRange;
   }
 
-  follow(
-    from: BlockRef | undefined,
-    processed: ProcessedBlocks,
-    outer: AbortSignal,
-  ): AsyncGenerator<FollowItem> {
-    return followLoop({
-      from,
-      signal: AbortSignal.any([outer, this.stopping.signal]),
-      state: this.state,
-      step: (cursor) => this.step(cursor, processed),
-      fail: (e) => this.fail(e),
-      idle: (signal) => this.idle(signal),
-    });
-  }
-
-  private async step(
+  protected async step(
     cursor: BlockRef | undefined,
     processed: ProcessedBlocks,
   ): Promise<{ items: FollowItem[]; caughtUp: boolean }> {
@@ -185,33 +133,10 @@ export class SubstrateAdapter extends EventEmitter<AdapterEvents> implements Cha
   }
 
   /** Canonical hash at a height, or null when the chain is not that high (any more). */
-  private async hashAt(n: number): Promise<string | null> {
+  protected async hashAt(n: number): Promise<string | null> {
     const api = this.api as ApiPromise;
     const hash = (await api.rpc.chain.getBlockHash(n)).toHex();
     return hash === ZERO_HASH || hash === '0x' ? null : hash;
-  }
-
-  /**
-   * The block handed out last is gone: walk the stored hashes back to the highest one the chain still
-   * has. Nothing stored matches (a reorg deeper than the reorg window): start over from the start block.
-   */
-  private async reorg(cursor: BlockRef, processed: ProcessedBlocks): Promise<FollowItem> {
-    let below = cursor.number;
-    let ancestor: BlockRef | null = null;
-    search: while (below > 0) {
-      const refs = await processed.below(below, 64);
-      if (!refs.length) break;
-      for (const ref of refs) {
-        if ((await this.hashAt(ref.number)) === ref.hash) {
-          ancestor = ref;
-          break search;
-        }
-      }
-      below = refs[refs.length - 1].number;
-    }
-    this.log.warn({ from: cursor, ancestor }, 'reorg: rolling back to the common ancestor');
-    this.emit('reorg', { ancestor, from: cursor });
-    return { type: 'reorg', ancestor, from: cursor };
   }
 
   /** The API, connecting first if needed; checks the genesis hash once per connection. */
@@ -253,17 +178,6 @@ export class SubstrateAdapter extends EventEmitter<AdapterEvents> implements Cha
     }
     this.unsubscribe = undefined;
     await api?.disconnect().catch(() => {});
-  }
-
-  private fail(e: unknown): void {
-    const text = errorText(e);
-    recordFailure(this.state, this.log, this.config.rpcUrl, text);
-    if (this.listenerCount('error')) this.emit('error', e instanceof Error ? e : new Error(text));
-  }
-
-  /** Waits a poll interval, or less when a finalized head arrives or the adapter stops. */
-  private idle(signal: AbortSignal): Promise<void> {
-    return this.poll.wait(this.config.pollIntervalMs, signal);
   }
 }
 
