@@ -7,7 +7,7 @@
  * restart simply calls `follow` again from the stored checkpoint.
  *
  * Reorgs are detected by comparing block hashes (neither viem's watchers nor the local test chains ever
- * deliver `removed: true` logs, see NOTES.md B.2): the adapter checks that the block it last handed out is
+ * deliver `removed: true` logs, see docs/chains.md): the adapter checks that the block it last handed out is
  * still on the chain (parent-hash or hash-at-height), and if not walks the consumer's stored hashes back
  * to the highest one the chain still has: the common ancestor.
  */

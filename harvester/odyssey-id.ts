@@ -1,5 +1,5 @@
 /**
- * Odyssey ids ↔ ERC-721 token ids (NOTES.md A.9). The contract mints `(counter + 1) | 0x80008000000000000000`,
+ * Odyssey ids ↔ ERC-721 token ids (docs/chains.md). The contract mints `(counter + 1) | 0x80008000000000000000`,
  * which read as a 16-byte big-endian UUID is `00000000-0000-8000-8000-00000000000N`: version 8, variant 10.
  * The staking contract carries the same uint256. The original used the low 16 bytes as the world's id, so
  * a world minted on chain has the id its token maps to, and stakes name worlds by that id.

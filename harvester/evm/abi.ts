@@ -1,5 +1,5 @@
 /**
- * The EVM events the harvester reads, with the exact signatures of the deployed contracts (NOTES.md A.9),
+ * The EVM events the harvester reads, with the exact signatures of the deployed contracts (docs/chains.md),
  * and the decoding of one raw log into a normalised ChainEvent. Dispatch is by emitting address first
  * (which role it was configured for), then topic0, as the original did: ERC-20 and ERC-721 `Transfer`
  * share a topic0 and differ only in the number of topics.

@@ -45,7 +45,7 @@ export class EvmRpc {
       transport: this.websocket
         ? webSocket(opts.url, { retryCount: 0, timeout })
         : http(opts.url, { retryCount: 0, timeout }),
-      // A cached head would look like a stalled chain (NOTES.md B.2).
+      // A cached head would look like a stalled chain (docs/chains.md).
       cacheTime: 0,
     });
   }

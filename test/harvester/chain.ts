@@ -105,7 +105,7 @@ export async function artifacts(): Promise<Record<ContractName, Artifact>> {
         language: 'Solidity',
         sources: { 'Odyssey.sol': { content: source } },
         settings: {
-          // paris: the same bytecode runs on every local chain (NOTES.md B.2).
+          // paris: the same bytecode runs on every local chain (docs/chains.md).
           evmVersion: 'paris',
           optimizer: { enabled: true, runs: 200 },
           outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },

@@ -1,4 +1,4 @@
-/** Event signatures, topic hashes and the odyssey-id mapping, checked against NOTES.md A.9 (no chain). */
+/** Event signatures, topic hashes and the odyssey-id mapping, checked against docs/chains.md (no chain). */
 import { encodeAbiParameters, pad, toHex } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { decodeLog, TOPICS } from '../../harvester/evm/abi.ts';
