@@ -25,8 +25,19 @@ export const emptyActivityData = (): ActivityDataRecord => ({
   bcLogIndex: null,
 });
 
+/** The tables of activities (names are on-disk key prefixes: never rename them). */
+export function activityTables(db: Database) {
+  return {
+    level: db.level,
+    /** activityId → activity (ids are UUIDv7, so key order is creation order) */
+    activities: db.sublevel<ActivityRecord>('activities'),
+    /** objectId!activityId → 1: an object's timeline */
+    objectActivities: db.sublevel<number>('object-activities'),
+  };
+}
+
 export class ActivityStore {
-  private readonly db: Database;
+  private readonly db: ReturnType<typeof activityTables>;
   private total = 0;
   private readonly perObject = new Map<string, number>();
   /** Writes run one at a time, so that counts and read-modify-writes never interleave. */
@@ -35,7 +46,7 @@ export class ActivityStore {
   private lastIdMs = 0;
 
   constructor(components: { db: Database }) {
-    this.db = components.db;
+    this.db = activityTables(components.db);
   }
 
   /** Loads the counts (one key scan of the index). */

@@ -17,7 +17,7 @@ import { forbidden, invalid, notFound } from '../../common/errors.ts';
 import type { ChainEvent } from '../../harvester/adapter.ts';
 import type { Harvester } from '../../harvester/harvester.ts';
 import { encode } from '../../protocol/posbus/index.ts';
-import type { PendingStakeRecord } from '../../storage/db/chain-records.ts';
+import type { PendingStakeRecord, StakeCommentRecord } from '../../storage/db/chain-records.ts';
 import type { Database } from '../../storage/db/database.ts';
 import type { UserRecord } from '../../storage/db/records.ts';
 import type { ActivityController } from '../activities/activity-controller.ts';
@@ -57,8 +57,19 @@ export interface StakeControllerComponents {
   logger: Logger;
 }
 
+/** The tables of stakes (names are on-disk key prefixes: never rename them). */
+export function stakeTables(db: Database) {
+  return {
+    level: db.level,
+    /** Stakes reported by clients, not yet seen on chain: transaction hash → pending stake. */
+    pendingStakes: db.sublevel<PendingStakeRecord>('pending-stakes'),
+    /** Comments of confirmed stakes: `world!<odysseyId>` and `stake!<wallet>!<odysseyId>` → comment. */
+    stakeComments: db.sublevel<StakeCommentRecord>('stake-comments'),
+  };
+}
+
 export class StakeController {
-  private readonly db: Database;
+  private readonly db: ReturnType<typeof stakeTables>;
   private readonly users: UserStore;
   private readonly store: WorldStore;
   private readonly worlds: WorldController;
@@ -73,7 +84,7 @@ export class StakeController {
     );
 
   constructor(components: StakeControllerComponents) {
-    this.db = components.db;
+    this.db = stakeTables(components.db);
     this.users = components.users;
     this.store = components.store;
     this.worlds = components.worlds;

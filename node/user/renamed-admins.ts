@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Database } from '../../storage/db/database.ts';
+import { userTables } from './user-store.ts';
 
 /** The configured admin ids that were renamed, each with its new id (also logged as a warning). */
 export async function warnOfRenamedAdmins(
@@ -12,11 +13,12 @@ export async function warnOfRenamedAdmins(
   admins: string[],
   log: Logger,
 ): Promise<{ oldId: string; newId: string }[]> {
+  const renames = userTables(db).userIdRenames;
   const renamed: { oldId: string; newId: string }[] = [];
   for (const entry of admins) {
     const oldId = entry.trim().toLowerCase();
     if (!oldId) continue;
-    const newId = await db.userIdRenames.get(oldId);
+    const newId = await renames.get(oldId);
     if (newId) renamed.push({ oldId, newId });
   }
   for (const { oldId, newId } of renamed) {

@@ -5,11 +5,25 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { invalid } from '../../common/errors.ts';
 import { normaliseWallet, walletUserId } from '../../common/user-id.ts';
-import { type Database, key } from '../../storage/db/database.ts';
+import { type Database, key, valuesWithPrefix } from '../../storage/db/database.ts';
 import type { PositionRecord, UserProfile, UserRecord } from '../../storage/db/records.ts';
 
+/** The tables of users (names are on-disk key prefixes: never rename them). */
+export function userTables(db: Database) {
+  return {
+    level: db.level,
+    users: db.sublevel<UserRecord>('users'),
+    /** canonical wallet → userId */
+    wallets: db.sublevel<string>('wallets'),
+    /** userId!worldId → last position in that world */
+    positions: db.sublevel<PositionRecord>('positions'),
+    /** Old random id → derived id of every wallet user moved by the schema 2 migration (kept for reference). */
+    userIdRenames: db.sublevel<string>('user-id-renames'),
+  };
+}
+
 export class UserStore {
-  private readonly db: Database;
+  private readonly db: ReturnType<typeof userTables>;
 
   /**
    * User records are read-modify-written (profile edits, wallets, last seen); one queue for all of them
@@ -25,7 +39,7 @@ export class UserStore {
   }
 
   constructor(components: { db: Database }) {
-    this.db = components.db;
+    this.db = userTables(components.db);
   }
 
   get(userId: string): Promise<UserRecord | undefined> {
@@ -175,7 +189,7 @@ export class UserStore {
     let removed = 0;
     for await (const [id, user] of this.db.users.iterator()) {
       if (!user.isGuest || online.has(id) || (user.lastSeenAt ?? user.createdAt) >= before) continue;
-      const positions = await this.db.valuesWithPrefix(this.db.positions, id);
+      const positions = await valuesWithPrefix(this.db.positions, id);
       await this.db.level.batch([
         { type: 'del', sublevel: this.db.users, key: id },
         ...positions.map(([k]) => ({ type: 'del' as const, sublevel: this.db.positions, key: k })),

@@ -15,8 +15,17 @@ export interface Membership {
 /** Ancestors deeper than this are bad data (a parent cycle), not a real tree. */
 const MAX_DEPTH = 64;
 
+/** The table of admin grants (its name is the on-disk key prefix: never rename it). */
+export function accessTables(db: Database) {
+  return {
+    level: db.level,
+    /** objectId!userId → membership (admin grants) */
+    members: db.sublevel<Membership>('members'),
+  };
+}
+
 export class Access {
-  private readonly db: Database;
+  private readonly db: ReturnType<typeof accessTables>;
   private readonly store: WorldStore;
   /** Configured admins: user ids and lowercase wallets. */
   private readonly admins: ReadonlySet<string>;
@@ -24,7 +33,7 @@ export class Access {
   private readonly members = new Map<string, Map<string, Membership>>();
 
   constructor(components: { db: Database; store: WorldStore; admins: string[] }) {
-    this.db = components.db;
+    this.db = accessTables(components.db);
     this.store = components.store;
     this.admins = new Set(components.admins.map((a) => a.trim().toLowerCase()).filter(Boolean));
   }

@@ -12,20 +12,15 @@ import type {
   ChainCheckpointRecord,
   ChainEventRecord,
   ChainHintRecord,
-  PendingStakeRecord,
-  StakeCommentRecord,
 } from './chain-records.ts';
 import { migrateWalletUserIds } from './migrations/wallet-user-ids.ts';
 import type {
-  ActivityRecord,
   AssetRecord,
   AttributeOptions,
   AttributeRecord,
   AttributeTypeRecord,
   ObjectRecord,
   PluginRecord,
-  PositionRecord,
-  UserRecord,
 } from './records.ts';
 
 const cbor = <V>() => ({
@@ -72,19 +67,9 @@ export type Sublevel<V> = AbstractSublevel<Level<string, unknown>, string | Buff
 export class Database {
   readonly level: Level<string, unknown>;
   readonly meta;
-  readonly users;
   readonly objects;
   /** worldId!objectId → 1: the objects of a world, for loading a world without a scan. */
   readonly worldObjects;
-  readonly positions;
-  /** lowercase wallet → userId */
-  readonly wallets;
-  /** objectId!userId → membership (admin grants) */
-  readonly members;
-  /** activityId → activity (ids are UUIDv7, so key order is creation order) */
-  readonly activities;
-  /** objectId!activityId → 1: an object's timeline */
-  readonly objectActivities;
   readonly attributes: Record<AttributeFamily, Sublevel<AttributeRecord>>;
   /** pluginId → plugin */
   readonly plugins;
@@ -102,16 +87,10 @@ export class Database {
   readonly chainState;
   /** Harvester: unverified events from peers, by event id. */
   readonly chainHints;
-  /** Stakes reported by clients, not yet seen on chain: transaction hash → pending stake. */
-  readonly pendingStakes;
-  /** Comments of confirmed stakes: `world!<odysseyId>` and `stake!<wallet>!<odysseyId>` → comment. */
-  readonly stakeComments;
   /** cid → asset metadata (object storage) */
   readonly assets;
   /** umid → cid: the asset id PosBus carries, back to its CID */
   readonly assetUmids;
-  /** Old random id → derived id of every wallet user moved by the schema 2 migration (kept for reference). */
-  readonly userIdRenames;
   /** userId → bytes of the assets recorded with them as uploader (written with those records) */
   readonly uploadUsage;
   private readonly log: Logger;
@@ -122,17 +101,10 @@ export class Database {
       keyEncoding: 'utf8',
       valueEncoding: cbor<unknown>(),
     });
-    const sub = <V>(name: string) =>
-      this.level.sublevel<string, V>(name, { keyEncoding: 'utf8', valueEncoding: cbor<V>() });
+    const sub = <V>(name: string) => this.sublevel<V>(name);
     this.meta = sub<unknown>('meta');
-    this.users = sub<UserRecord>('users');
     this.objects = sub<ObjectRecord>('objects');
     this.worldObjects = sub<number>('world-objects');
-    this.positions = sub<PositionRecord>('positions');
-    this.wallets = sub<string>('wallets');
-    this.members = sub<{ role: 'admin'; grantedBy: string; grantedAt: number }>('members');
-    this.activities = sub<ActivityRecord>('activities');
-    this.objectActivities = sub<number>('object-activities');
     this.attributes = {
       node: sub<AttributeRecord>('attr-node'),
       object: sub<AttributeRecord>('attr-object'),
@@ -148,12 +120,17 @@ export class Database {
     this.chainEvents = sub<ChainEventRecord>('chain-events');
     this.chainState = sub<string>('chain-state');
     this.chainHints = sub<ChainHintRecord>('chain-hints');
-    this.pendingStakes = sub<PendingStakeRecord>('pending-stakes');
-    this.stakeComments = sub<StakeCommentRecord>('stake-comments');
     this.assets = sub<AssetRecord>('assets');
     this.assetUmids = sub<string>('asset-umids');
-    this.userIdRenames = sub<string>('user-id-renames');
     this.uploadUsage = sub<number>('upload-usage');
+  }
+
+  /**
+   * A sublevel, values in CBOR. The store that owns a table declares it with this (its name is the key
+   * prefix on disk, so it never changes); a migration names the tables of its schema version the same way.
+   */
+  sublevel<V>(name: string): Sublevel<V> {
+    return this.level.sublevel<string, V>(name, { keyEncoding: 'utf8', valueEncoding: cbor<V>() });
   }
 
   async open(): Promise<void> {
@@ -191,11 +168,16 @@ export class Database {
   }
 
   /** All values of a sublevel whose keys start with `prefix!`. */
-  async valuesWithPrefix<V>(sublevel: Sublevel<V>, prefix: string): Promise<[string, V][]> {
-    const entries: [string, V][] = [];
-    for await (const [k, v] of sublevel.iterator({ gt: `${prefix}!`, lt: `${prefix}!\xff` })) {
-      entries.push([k, v]);
-    }
-    return entries;
+  valuesWithPrefix<V>(sublevel: Sublevel<V>, prefix: string): Promise<[string, V][]> {
+    return valuesWithPrefix(sublevel, prefix);
   }
+}
+
+/** All entries of a sublevel whose keys start with `prefix!`. */
+export async function valuesWithPrefix<V>(sublevel: Sublevel<V>, prefix: string): Promise<[string, V][]> {
+  const entries: [string, V][] = [];
+  for await (const [k, v] of sublevel.iterator({ gt: `${prefix}!`, lt: `${prefix}!\xff` })) {
+    entries.push([k, v]);
+  }
+  return entries;
 }

@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { walletUserId } from '../../common/user-id.ts';
+import type { Membership } from '../../node/world/access.ts';
 import { ZERO_STAMP } from '../../node/world/hlc.ts';
 import { Database, key } from '../../storage/db/database.ts';
-import type { ObjectRecord, UserRecord } from '../../storage/db/records.ts';
+import type { ObjectRecord, PositionRecord, UserRecord } from '../../storage/db/records.ts';
 
 const WORLD = '5e1f0d2c-7a41-4c39-9b1e-0d0000000001';
 const PLUGIN = 'f0f0f0f0-0f0f-4ff0-af0f-f0f0f0f0f0f0';
@@ -53,27 +54,37 @@ describe('migration of two users holding one wallet', () => {
     const setup = new Database(join(dir, 'db'));
     await setup.open();
     await setup.level.batch([
-      { type: 'put', sublevel: setup.users, key: older, value: user(older, 'Older', 100, [SHARED]) },
-      { type: 'put', sublevel: setup.users, key: newer, value: user(newer, 'Newer', 200, [SHARED, SECOND]) },
-      { type: 'put', sublevel: setup.wallets, key: SHARED, value: newer },
-      { type: 'put', sublevel: setup.wallets, key: SECOND, value: newer },
+      {
+        type: 'put',
+        sublevel: setup.sublevel<UserRecord>('users'),
+        key: older,
+        value: user(older, 'Older', 100, [SHARED]),
+      },
+      {
+        type: 'put',
+        sublevel: setup.sublevel<UserRecord>('users'),
+        key: newer,
+        value: user(newer, 'Newer', 200, [SHARED, SECOND]),
+      },
+      { type: 'put', sublevel: setup.sublevel<string>('wallets'), key: SHARED, value: newer },
+      { type: 'put', sublevel: setup.sublevel<string>('wallets'), key: SECOND, value: newer },
       { type: 'put', sublevel: setup.objects, key: objectOfOlder, value: object(objectOfOlder, older) },
       { type: 'put', sublevel: setup.objects, key: objectOfNewer, value: object(objectOfNewer, newer) },
       {
         type: 'put',
-        sublevel: setup.members,
+        sublevel: setup.sublevel<Membership>('members'),
         key: key(WORLD, older),
         value: { role: 'admin', grantedBy: newer, grantedAt: 5 },
       },
       {
         type: 'put',
-        sublevel: setup.positions,
+        sublevel: setup.sublevel<PositionRecord>('positions'),
         key: key(older, WORLD),
         value: { position: { x: 1, y: 0, z: 0 }, rotation: { x: 0, y: 0, z: 0 }, at: 10 },
       },
       {
         type: 'put',
-        sublevel: setup.positions,
+        sublevel: setup.sublevel<PositionRecord>('positions'),
         key: key(newer, WORLD),
         value: { position: { x: 2, y: 0, z: 0 }, rotation: { x: 0, y: 0, z: 0 }, at: 20 },
       },
@@ -103,31 +114,31 @@ describe('migration of two users holding one wallet', () => {
     await db.open();
     try {
       const id = walletUserId(SHARED);
-      expect(await db.users.keys().all()).toEqual([id]);
-      expect(await db.users.get(id)).toMatchObject({
+      expect(await db.sublevel<UserRecord>('users').keys().all()).toEqual([id]);
+      expect(await db.sublevel<UserRecord>('users').get(id)).toMatchObject({
         id,
         name: 'Older',
         createdAt: 100,
         wallets: [SHARED, SECOND],
         profile: { bio: "Older's bio" },
       });
-      expect(await db.wallets.get(SHARED)).toBe(id);
-      expect(await db.wallets.get(SECOND)).toBe(id);
+      expect(await db.sublevel<string>('wallets').get(SHARED)).toBe(id);
+      expect(await db.sublevel<string>('wallets').get(SECOND)).toBe(id);
       for (const o of [objectOfOlder, objectOfNewer]) {
         expect(await db.objects.get(o)).toMatchObject({
           ownerId: id,
           stamps: { ownerId: '00000000000a:0000:n1' },
         });
       }
-      expect(await db.members.get(key(WORLD, id))).toMatchObject({ grantedBy: id });
-      expect(await db.positions.iterator().all()).toEqual([
+      expect(await db.sublevel<Membership>('members').get(key(WORLD, id))).toMatchObject({ grantedBy: id });
+      expect(await db.sublevel<PositionRecord>('positions').iterator().all()).toEqual([
         [key(id, WORLD), expect.objectContaining({ at: 20 })],
       ]);
       expect(Object.fromEntries(await db.attributes.user.iterator().all())).toEqual({
         [key(id, PLUGIN, 'bio')]: expect.objectContaining({ value: { v: 'old' } }),
         [key(id, PLUGIN, 'only')]: expect.objectContaining({ value: { v: 1 } }),
       });
-      expect(Object.fromEntries(await db.userIdRenames.iterator().all())).toEqual({
+      expect(Object.fromEntries(await db.sublevel<string>('user-id-renames').iterator().all())).toEqual({
         [older]: id,
         [newer]: id,
       });

@@ -23,6 +23,7 @@ import { warnOfRenamedAdmins } from '../../node/user/renamed-admins.ts';
 import { Database, key, SCHEMA_VERSION } from '../../storage/db/database.ts';
 import { renameUserReferences } from '../../storage/db/migrations/user-references.ts';
 import { migrateWalletUserIds, planWalletUserIds } from '../../storage/db/migrations/wallet-user-ids.ts';
+import type { PositionRecord, UserRecord } from '../../storage/db/records.ts';
 import { createObject, createWorld } from '../api/world-fixtures.ts';
 import { glb, upload } from '../assets/support.ts';
 import { call } from '../support/http.ts';
@@ -201,11 +202,14 @@ describe('wallet user id migration (schema 1 → 2)', () => {
       const migrated = await dump(db);
       expect(withoutRenames(migrated)).toEqual(original);
       expect(JSON.stringify(withoutRenames(migrated))).not.toMatch(new RegExp(`${oldA}|${oldB}`));
-      expect(Object.fromEntries(await db.userIdRenames.iterator().all())).toEqual({
+      expect(Object.fromEntries(await db.sublevel<string>('user-id-renames').iterator().all())).toEqual({
         [oldA]: walletUserId(walletA),
         [oldB]: walletUserId(walletB),
       });
-      expect(await db.users.get(guestId)).toMatchObject({ id: guestId, isGuest: true });
+      expect(await db.sublevel<UserRecord>('users').get(guestId)).toMatchObject({
+        id: guestId,
+        isGuest: true,
+      });
 
       await migrateWalletUserIds(db, silent);
       expect(await dump(db)).toEqual(migrated);
@@ -218,8 +222,10 @@ describe('wallet user id migration (schema 1 → 2)', () => {
     const db = new Database(join(crashCopy, 'db'));
     await db.level.open();
     await renameUserReferences(db, await planWalletUserIds(db, silent), silent);
-    expect(await db.users.get(oldA)).toMatchObject({ id: oldA, name: 'Ada' });
-    expect(await db.positions.get(key(walletUserId(walletA), worldId))).toBeDefined();
+    expect(await db.sublevel<UserRecord>('users').get(oldA)).toMatchObject({ id: oldA, name: 'Ada' });
+    expect(
+      await db.sublevel<PositionRecord>('positions').get(key(walletUserId(walletA), worldId)),
+    ).toBeDefined();
     await db.close();
 
     expect(withoutRenames(await dumpDir(crashCopy))).toEqual(original);

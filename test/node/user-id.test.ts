@@ -111,10 +111,10 @@ describe('user store ids', () => {
     const wallet = `0x${'d1'.repeat(20)}`;
     const { user } = await users.walletUser(wallet);
     await users.updateProfile(user.id, { name: 'Keeper', profile: { bio: 'kept' } });
-    await db.wallets.del(wallet);
+    await db.sublevel<string>('wallets').del(wallet);
     const again = await users.walletUser(wallet);
     expect(again.created).toBe(false);
     expect(again.user).toMatchObject({ id: user.id, name: 'Keeper', profile: { bio: 'kept' } });
-    expect(await db.wallets.get(wallet)).toBe(user.id);
+    expect(await db.sublevel<string>('wallets').get(wallet)).toBe(user.id);
   });
 });

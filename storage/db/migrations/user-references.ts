@@ -7,6 +7,7 @@
  * (they name no old id any more).
  */
 import type { Logger } from 'pino';
+import type { PendingStakeRecord } from '../chain-records.ts';
 import type { Database, Sublevel } from '../database.ts';
 import type {
   ActivityRecord,
@@ -93,13 +94,13 @@ function rewrites(db: Database, renames: Renames): ReferenceRewrite<never>[] {
   const list = [
     {
       name: 'positions',
-      sublevel: db.positions,
+      sublevel: db.sublevel<PositionRecord>('positions'),
       rename: renamer<PositionRecord>(renames, [0]),
       keep: (a: PositionRecord, b: PositionRecord) => (b.at > a.at ? b : a),
     } satisfies ReferenceRewrite<PositionRecord>,
     {
       name: 'members',
-      sublevel: db.members,
+      sublevel: db.sublevel<{ role: 'admin'; grantedBy: string; grantedAt: number }>('members'),
       rename: renamer<Membership>(renames, [1], ['grantedBy']),
       keep: (a: Membership, b: Membership) => (b.grantedAt < a.grantedAt ? b : a),
     } satisfies ReferenceRewrite<Membership>,
@@ -124,13 +125,13 @@ function rewrites(db: Database, renames: Renames): ReferenceRewrite<never>[] {
     } satisfies ReferenceRewrite<AttributeRecord>,
     {
       name: 'activities',
-      sublevel: db.activities,
+      sublevel: db.sublevel<ActivityRecord>('activities'),
       rename: renamer<ActivityRecord>(renames, [], ['userId']),
       keep: keepExisting,
     } satisfies ReferenceRewrite<ActivityRecord>,
     {
       name: 'pendingStakes',
-      sublevel: db.pendingStakes,
+      sublevel: db.sublevel<PendingStakeRecord>('pending-stakes'),
       rename: renamer(renames, [], ['userId']),
       keep: keepExisting,
     },

@@ -28,6 +28,22 @@ import { type Renames, renameUserReferences } from './user-references.ts';
 /** In meta while a plan is on disk and the users have not moved yet. */
 const PLAN_MARKER = 'walletUserIdPlan';
 
+/** The user tables as this migration's schema version has them (names are on-disk key prefixes). */
+const tables = new WeakMap<Database, ReturnType<typeof userTables>>();
+const userTables = (db: Database) => ({
+  users: db.sublevel<UserRecord>('users'),
+  wallets: db.sublevel<string>('wallets'),
+  userIdRenames: db.sublevel<string>('user-id-renames'),
+});
+function tablesOf(db: Database): ReturnType<typeof userTables> {
+  let t = tables.get(db);
+  if (!t) {
+    t = userTables(db);
+    tables.set(db, t);
+  }
+  return t;
+}
+
 export async function migrateWalletUserIds(db: Database, log: Logger): Promise<void> {
   const renames = await planWalletUserIds(db, log);
   if (renames.size === 0) {
@@ -41,7 +57,7 @@ export async function migrateWalletUserIds(db: Database, log: Logger): Promise<v
 
 /** Step 1: the persisted plan, or a new one written in one batch. */
 export async function planWalletUserIds(db: Database, log: Logger): Promise<Renames> {
-  if (await db.meta.get(PLAN_MARKER)) return new Map(await db.userIdRenames.iterator().all());
+  if (await db.meta.get(PLAN_MARKER)) return new Map(await tablesOf(db).userIdRenames.iterator().all());
   const renames = new Map<string, string>();
   for (const group of await usersByPerson(db)) {
     const [first, ...others] = group;
@@ -59,7 +75,7 @@ export async function planWalletUserIds(db: Database, log: Logger): Promise<Rena
   await db.level.batch([
     ...[...renames].map(([from, to]) => ({
       type: 'put' as const,
-      sublevel: db.userIdRenames,
+      sublevel: tablesOf(db).userIdRenames,
       key: from,
       value: to,
     })),
@@ -79,7 +95,7 @@ async function usersByPerson(db: Database): Promise<UserRecord[][]> {
   };
   const users = new Map<string, UserRecord>();
   const holder = new Map<string, string>();
-  for await (const user of db.users.values()) {
+  for await (const user of tablesOf(db).users.values()) {
     if (user.isGuest || !user.wallets?.length) continue;
     users.set(user.id, user);
     parent.set(user.id, user.id);
@@ -117,24 +133,24 @@ function derivedId(user: UserRecord, log: Logger): string | undefined {
 export async function moveWalletUsers(db: Database, renames: Renames, log: Logger): Promise<number> {
   const incoming = new Map<string, UserRecord[]>();
   for (const [from, to] of renames) {
-    const user = await db.users.get(from);
+    const user = await tablesOf(db).users.get(from);
     if (user) incoming.set(to, [...(incoming.get(to) ?? []), user]);
   }
   const ops: unknown[] = [];
   for (const [to, users] of incoming) {
-    const already = await db.users.get(to);
+    const already = await tablesOf(db).users.get(to);
     const merged = mergeUsers(to, already ? [already, ...users] : users);
     if (users.length + (already ? 1 : 0) > 1)
       log.warn({ userIds: users.map((u) => u.id), into: to, wallets: merged.wallets }, 'users merged');
-    for (const user of users) ops.push({ type: 'del', sublevel: db.users, key: user.id });
-    ops.push({ type: 'put', sublevel: db.users, key: to, value: merged });
+    for (const user of users) ops.push({ type: 'del', sublevel: tablesOf(db).users, key: user.id });
+    ops.push({ type: 'put', sublevel: tablesOf(db).users, key: to, value: merged });
     for (const wallet of merged.wallets ?? [])
-      ops.push({ type: 'put', sublevel: db.wallets, key: wallet, value: to });
+      ops.push({ type: 'put', sublevel: tablesOf(db).wallets, key: wallet, value: to });
   }
   // Index entries of wallets no user lists any more still follow their user.
-  for await (const [wallet, userId] of db.wallets.iterator()) {
+  for await (const [wallet, userId] of tablesOf(db).wallets.iterator()) {
     const to = renames.get(userId);
-    if (to) ops.push({ type: 'put', sublevel: db.wallets, key: wallet, value: to });
+    if (to) ops.push({ type: 'put', sublevel: tablesOf(db).wallets, key: wallet, value: to });
   }
   ops.push({ type: 'del', sublevel: db.meta, key: PLAN_MARKER });
   await db.level.batch(ops as never);
