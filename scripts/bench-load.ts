@@ -11,7 +11,7 @@
  *   npm run bench:posbus -- --json results.json           # + every number, as JSON
  *   npm run bench:posbus -- --summarize-profile FILE.cpuprofile
  *
- * Each scenario: a fresh node on a temp data dir (`node/cli.ts start --port 0`, event-loop probe loaded
+ * Each scenario: a fresh node on a temp data dir (`composition/cli.ts start --port 0`, event-loop probe loaded
  * with --import), the generator with N clients (homes uniform over ±1000 units in x and z), a warm-up,
  * then the measurement window. Node CPU (utime+stime from /proc/<pid>/stat, % of one core) and RSS
  * (VmRSS, max of samples every 250 ms) cover the window only. Scenarios: interest management on for

@@ -1,6 +1,6 @@
 /**
  * Loaded into the node under test by scripts/bench-load.ts (`node --import ./scripts/bench-node-probe.ts
- * node/cli.ts start ...`): measures the node's event-loop delay without touching the node's code. On
+ * composition/cli.ts start ...`): measures the node's event-loop delay without touching the node's code. On
  * SIGUSR2 it writes the delay since the previous SIGUSR2 to stderr as one JSON line and starts over.
  * `monoUs` is CLOCK_MONOTONIC in microseconds, the clock of V8's --cpu-prof timestamps: it lets the
  * profile summary keep only the samples of the measurement window.
