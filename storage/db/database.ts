@@ -3,7 +3,6 @@
  * first; several keys that change together go in one atomic batch.
  */
 
-import type { AbstractSublevel } from 'abstract-level';
 import { decode as cborDecode, encode as cborEncode } from 'cbor-x';
 import { Level } from 'level';
 import { type Logger, pino } from 'pino';
@@ -22,6 +21,7 @@ import type {
   ObjectRecord,
   PluginRecord,
 } from './records.ts';
+import { DatabaseError, type Sublevel, type Tables } from './tables.ts';
 
 const cbor = <V>() => ({
   name: 'cbor',
@@ -58,13 +58,9 @@ export type AttributeFamily = 'node' | 'object' | 'objectUser' | 'user' | 'userU
 /** A key inside a sublevel. `!` never occurs in UMIDs, plugin ids or attribute names we accept. */
 export const key = (...parts: string[]): string => parts.join('!');
 
-export class DatabaseError extends Error {
-  override readonly name = 'DatabaseError';
-}
+export { DatabaseError, type Sublevel } from './tables.ts';
 
-export type Sublevel<V> = AbstractSublevel<Level<string, unknown>, string | Buffer | Uint8Array, string, V>;
-
-export class Database {
+export class Database implements Tables {
   readonly level: Level<string, unknown>;
   readonly meta;
   readonly objects;

@@ -8,14 +8,15 @@
  */
 import type { Logger } from 'pino';
 import type { PendingStakeRecord } from '../chain-records.ts';
-import type { Database, Sublevel } from '../database.ts';
 import type {
   ActivityRecord,
   AssetRecord,
+  AttributeOptions,
   AttributeRecord,
   ObjectRecord,
   PositionRecord,
 } from '../records.ts';
+import type { Sublevel, Tables } from '../tables.ts';
 
 /** Old user id → new user id. */
 export type Renames = ReadonlyMap<string, string>;
@@ -83,11 +84,14 @@ const laterStamp = (a: AttributeRecord, b: AttributeRecord) => (b.stamp > a.stam
 /** Where each attribute family keeps user ids in its storage key (node/attributes/targets.ts). */
 const USER_PARTS_BY_FAMILY: Record<string, number[]> = { user: [0], objectUser: [-1], userUser: [0, 1] };
 
-function rewrites(db: Database, renames: Renames): ReferenceRewrite<never>[] {
+/** The user-naming attribute tables, by family (names are on-disk key prefixes). */
+const ATTRIBUTE_TABLES = { user: 'attr-user', objectUser: 'attr-object-user', userUser: 'attr-user-user' };
+
+function rewrites(db: Tables, renames: Renames): ReferenceRewrite<never>[] {
   type Membership = { role: 'admin'; grantedBy: string; grantedAt: number };
   const attributes = (family: 'user' | 'objectUser' | 'userUser'): ReferenceRewrite<AttributeRecord> => ({
     name: `attributes.${family}`,
-    sublevel: db.attributes[family],
+    sublevel: db.sublevel<AttributeRecord>(ATTRIBUTE_TABLES[family]),
     rename: renamer<AttributeRecord>(renames, USER_PARTS_BY_FAMILY[family]),
     keep: laterStamp,
   });
@@ -107,7 +111,7 @@ function rewrites(db: Database, renames: Renames): ReferenceRewrite<never>[] {
     // The owner keeps its HLC stamp: this is the same owner under its new name, not an edit to merge.
     {
       name: 'objects',
-      sublevel: db.objects,
+      sublevel: db.sublevel<ObjectRecord>('objects'),
       rename: (k: string, v: ObjectRecord) =>
         renameActors(
           renames,
@@ -119,7 +123,7 @@ function rewrites(db: Database, renames: Renames): ReferenceRewrite<never>[] {
     {
       // Object attributes name the user who wrote them (federation checks it on other nodes).
       name: 'attributes.object',
-      sublevel: db.attributes.object,
+      sublevel: db.sublevel<AttributeRecord>('attr-object'),
       rename: renamer<AttributeRecord>(renames, [], ['actor']),
       keep: keepExisting,
     } satisfies ReferenceRewrite<AttributeRecord>,
@@ -137,7 +141,7 @@ function rewrites(db: Database, renames: Renames): ReferenceRewrite<never>[] {
     },
     {
       name: 'assets',
-      sublevel: db.assets,
+      sublevel: db.sublevel<AssetRecord>('assets'),
       rename: renamer<AssetRecord>(renames, [], ['uploader']),
       keep: keepExisting,
     } satisfies ReferenceRewrite<AssetRecord>,
@@ -147,7 +151,7 @@ function rewrites(db: Database, renames: Renames): ReferenceRewrite<never>[] {
     {
       // Keys are `family!<the attribute's storage key>`: the user parts sit one further along.
       name: 'attributeOptions',
-      sublevel: db.attributeOptions,
+      sublevel: db.sublevel<AttributeOptions>('attr-options'),
       rename: (k: string, v: unknown) => {
         const family = k.slice(0, k.indexOf('!'));
         const positions = (USER_PARTS_BY_FAMILY[family] ?? []).map((p) => (p < 0 ? p : p + 1));
@@ -161,7 +165,7 @@ function rewrites(db: Database, renames: Renames): ReferenceRewrite<never>[] {
 
 /** Renames users in every record that names one; returns how many records each sublevel had renamed. */
 export async function renameUserReferences(
-  db: Database,
+  db: Tables,
   renames: Renames,
   log: Logger,
 ): Promise<Record<string, number>> {
@@ -170,7 +174,7 @@ export async function renameUserReferences(
   return counts;
 }
 
-async function apply<V>(db: Database, rewrite: ReferenceRewrite<V>, log: Logger): Promise<number> {
+async function apply<V>(db: Tables, rewrite: ReferenceRewrite<V>, log: Logger): Promise<number> {
   type Op =
     | { type: 'put'; sublevel: Sublevel<V>; key: string; value: V }
     | { type: 'del'; sublevel: Sublevel<V>; key: string };

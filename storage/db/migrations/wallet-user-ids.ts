@@ -21,21 +21,21 @@
  */
 import type { Logger } from 'pino';
 import { walletUserId } from '../../../common/user-id.ts';
-import { type Database, DatabaseError } from '../database.ts';
 import type { UserRecord } from '../records.ts';
+import { DatabaseError, type Tables } from '../tables.ts';
 import { type Renames, renameUserReferences } from './user-references.ts';
 
 /** In meta while a plan is on disk and the users have not moved yet. */
 const PLAN_MARKER = 'walletUserIdPlan';
 
 /** The user tables as this migration's schema version has them (names are on-disk key prefixes). */
-const tables = new WeakMap<Database, ReturnType<typeof userTables>>();
-const userTables = (db: Database) => ({
+const tables = new WeakMap<Tables, ReturnType<typeof userTables>>();
+const userTables = (db: Tables) => ({
   users: db.sublevel<UserRecord>('users'),
   wallets: db.sublevel<string>('wallets'),
   userIdRenames: db.sublevel<string>('user-id-renames'),
 });
-function tablesOf(db: Database): ReturnType<typeof userTables> {
+function tablesOf(db: Tables): ReturnType<typeof userTables> {
   let t = tables.get(db);
   if (!t) {
     t = userTables(db);
@@ -44,7 +44,7 @@ function tablesOf(db: Database): ReturnType<typeof userTables> {
   return t;
 }
 
-export async function migrateWalletUserIds(db: Database, log: Logger): Promise<void> {
+export async function migrateWalletUserIds(db: Tables, log: Logger): Promise<void> {
   const renames = await planWalletUserIds(db, log);
   if (renames.size === 0) {
     await db.meta.del(PLAN_MARKER);
@@ -56,7 +56,7 @@ export async function migrateWalletUserIds(db: Database, log: Logger): Promise<v
 }
 
 /** Step 1: the persisted plan, or a new one written in one batch. */
-export async function planWalletUserIds(db: Database, log: Logger): Promise<Renames> {
+export async function planWalletUserIds(db: Tables, log: Logger): Promise<Renames> {
   if (await db.meta.get(PLAN_MARKER)) return new Map(await tablesOf(db).userIdRenames.iterator().all());
   const renames = new Map<string, string>();
   for (const group of await usersByPerson(db)) {
@@ -85,7 +85,7 @@ export async function planWalletUserIds(db: Database, log: Logger): Promise<Rena
 }
 
 /** Non-guest users with wallets, grouped by shared wallets; each group ordered oldest first. */
-async function usersByPerson(db: Database): Promise<UserRecord[][]> {
+async function usersByPerson(db: Tables): Promise<UserRecord[][]> {
   const parent = new Map<string, string>();
   const root = (id: string): string => {
     let at = id;
@@ -130,7 +130,7 @@ function derivedId(user: UserRecord, log: Logger): string | undefined {
 }
 
 /** Step 3: users under their new ids (merged where several move to one) and the wallet index, one batch. */
-export async function moveWalletUsers(db: Database, renames: Renames, log: Logger): Promise<number> {
+export async function moveWalletUsers(db: Tables, renames: Renames, log: Logger): Promise<number> {
   const incoming = new Map<string, UserRecord[]>();
   for (const [from, to] of renames) {
     const user = await tablesOf(db).users.get(from);
