@@ -268,6 +268,7 @@ async function runScenario(scenario: Scenario, profile: boolean): Promise<Measur
     const profileArgs = profile ? ['--cpu-prof', '--cpu-prof-dir', join(dir, 'profile')] : [];
     const floorArgs = [
       ...profileArgs,
+      '--max-semi-space-size=4',
       '--import',
       './scripts/bench-node-probe.ts',
       'scripts/floor-server.ts',
@@ -276,6 +277,8 @@ async function runScenario(scenario: Scenario, profile: boolean): Promise<Measur
     ];
     const nodeArgs = [
       ...profileArgs,
+      // As `npm start` and bin/odyssey-node.js: a small young generation (docs/benchmarks.md, memory).
+      '--max-semi-space-size=4',
       '--import',
       './scripts/bench-node-probe.ts',
       'node/cli.ts',

@@ -147,8 +147,4 @@ export function isRangeRefusal(error: unknown): boolean {
   return found instanceof HttpRequestError && (found.status === 400 || found.status === 413);
 }
 
-/** The first line of an error's message: what the status route and the log show. */
-export function errorText(error: unknown): string {
-  if (error instanceof BaseError) return error.shortMessage || error.message.split('\n')[0];
-  return error instanceof Error ? error.message.split('\n')[0] : String(error);
-}
+export { errorText } from '../error-text.ts';

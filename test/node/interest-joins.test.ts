@@ -13,7 +13,7 @@ const pose = (x: number, z: number) => ({ position: { x, y: 0, z }, rotation: { 
 const cellOf = (v: number) => Math.floor(v / CELL);
 
 /** What one client learnt about one other user, in the order it arrived. */
-type Seen = { kind: 'add' | 'remove' } | { kind: 'position'; x: number; z: number };
+type Seen = { kind: 'add' } | { kind: 'remove' } | { kind: 'position'; x: number; z: number };
 
 function historyOf(received: Message[], userId: string): Seen[] {
   const out: Seen[] = [];
