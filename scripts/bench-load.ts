@@ -72,6 +72,8 @@ const { values: opts } = parseArgs({
     repeat: { type: 'string', default: '1' },
     /** Pin the server under test (node or floor) to this CPU with taskset, e.g. "0". */
     'pin-server': { type: 'string' },
+    /** Interest cell size of the "on" scenarios (node --interest-cell-size, generator --cell). */
+    'cell-size': { type: 'string', default: '200' },
     /** Load generator flags for every scenario, e.g. "--concurrency 64". */
     'loadgen-flags': { type: 'string', default: '' },
   },
@@ -296,7 +298,7 @@ async function runScenario(scenario: Scenario, profile: boolean): Promise<Measur
       '--log-level',
       'info',
       '--interest-cell-size',
-      scenario.interest ? '200' : '0',
+      scenario.interest ? String(opts['cell-size']) : '0',
       // Every client takes a guest token from 127.0.0.1: the per-address limit of the auth routes would refuse most.
       '--auth-requests-per-minute',
       '100000',
@@ -358,7 +360,7 @@ async function runScenario(scenario: Scenario, profile: boolean): Promise<Measur
           '--setup-timeout-ms',
           String(SETUP_TIMEOUT_MS),
           '--cell',
-          '200',
+          String(opts['cell-size']),
           ...String(opts['loadgen-flags']).split(/\s+/).filter(Boolean),
         ],
         { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -616,7 +618,7 @@ function table(rows: Measured[]): string {
       `| ${[
         m.scenario.name,
         m.scenario.clients,
-        m.scenario.interest ? 'on (cell 200)' : 'off',
+        m.scenario.interest ? `on (cell ${opts['cell-size']})` : 'off',
         thousands(r?.movesSentPerSec),
         thousands(r?.deliveredToOthersPerSec),
         fmt(r?.skippedPct, 1),
