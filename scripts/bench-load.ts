@@ -211,6 +211,8 @@ interface LoadResult {
   inWorld: number;
   observers: number;
   setupMs: number;
+  /** From the first WebSocket opened to the last client in the world (guest tokens not included). */
+  enterMs?: number;
   movesSentPerSec: number;
   slotsSkipped: number;
   framesPerSec: number;
@@ -639,7 +641,7 @@ function table(rows: Measured[]): string {
 function detailTable(rows: Measured[]): string {
   const head = [
     'scenario',
-    'setup s',
+    'setup s (of which entering)',
     'frames/s to clients',
     'entries/s (exact, incl. own echo)',
     'per observer: others/s',
@@ -659,7 +661,9 @@ function detailTable(rows: Measured[]): string {
     lines.push(
       `| ${[
         m.scenario.name,
-        fmt(r ? r.setupMs / 1000 : undefined, 1),
+        r
+          ? `${fmt(r.setupMs / 1000, 1)} (${fmt(r.enterMs === undefined ? undefined : r.enterMs / 1000, 1)})`
+          : '–',
         thousands(r?.framesPerSec),
         thousands(r?.entriesPerSec),
         thousands(r?.observerOthersPerSec),
