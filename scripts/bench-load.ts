@@ -256,6 +256,8 @@ interface Measured {
   softirqPct?: number;
   stealPct?: number;
   nodeLoop?: { p50Ms: number; p99Ms: number; maxMs: number };
+  /** CPU seconds the node spent from its start until every client was in the world (tokens and entering). */
+  nodeSetupCpuS?: number;
   nodeWarnings: number;
   nodeLogTail: string[];
   profile?: string;
@@ -392,7 +394,9 @@ async function runScenario(scenario: Scenario, profile: boolean): Promise<Measur
       } catch {
         return;
       }
-      if (message.event === 'measure-start') {
+      if (message.event === 'ready') {
+        measured.nodeSetupCpuS = cpuSeconds(nodePid);
+      } else if (message.event === 'measure-start') {
         nodeProc.kill('SIGUSR2');
         start = {
           wall: performance.now(),
@@ -642,6 +646,7 @@ function detailTable(rows: Measured[]): string {
   const head = [
     'scenario',
     'setup s (of which entering)',
+    'node CPU-s until all in',
     'frames/s to clients',
     'entries/s (exact, incl. own echo)',
     'per observer: others/s',
