@@ -19,7 +19,7 @@ export class InterestGrid<T> {
   private readonly cells = new Map<number, Set<T>>();
 
   constructor(cellSize: number) {
-    this.cellSize = cellSize > 0 ? cellSize : 0;
+    this.cellSize = Math.max(cellSize, 0);
   }
 
   /** The cell a ground position falls in (always 0 without interest management). */
