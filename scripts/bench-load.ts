@@ -669,6 +669,7 @@ function detailTable(rows: Measured[]): string {
         r
           ? `${fmt(r.setupMs / 1000, 1)} (${fmt(r.enterMs === undefined ? undefined : r.enterMs / 1000, 1)})`
           : '–',
+        fmt(m.nodeSetupCpuS, 1),
         thousands(r?.framesPerSec),
         thousands(r?.entriesPerSec),
         thousands(r?.observerOthersPerSec),
