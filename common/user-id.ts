@@ -13,9 +13,8 @@
  * Changing the namespace or these rules changes every wallet user's id: never do it on a network with data.
  */
 import { createHash } from 'node:crypto';
-import { hexToU8a, isHex, u8aToHex } from '@polkadot/util';
-import { decodeAddress } from '@polkadot/util-crypto';
 import { invalid } from './errors.ts';
+import { decodeSs58 } from './ss58.ts';
 
 /** The namespace of wallet user ids (a random UUID chosen once for this project). */
 export const USER_ID_NAMESPACE = 'b777fb24-006b-4e75-a42f-72f3149df318';
@@ -38,9 +37,9 @@ export function normaliseWallet(wallet: string, network: WalletNetwork = walletN
     return wallet.toLowerCase();
   }
   try {
-    const publicKey = isHex(wallet) ? hexToU8a(wallet) : decodeAddress(wallet);
+    const publicKey = decodeSs58(wallet);
     if (publicKey.length !== 32) throw new Error(`${publicKey.length} bytes, not 32`);
-    return u8aToHex(publicKey);
+    return `0x${Buffer.from(publicKey).toString('hex')}`;
   } catch (e) {
     throw invalid(
       'invalid_wallet',

@@ -4,8 +4,8 @@
  * off until an operator names an RPC. Presets fill in what is known of a public chain; anything set
  * explicitly wins.
  */
-import { decodeAddress } from '@polkadot/util-crypto';
 import { z } from 'zod';
+import { decodeSs58 } from '../common/ss58.ts';
 
 const address = z
   .string()
@@ -112,7 +112,7 @@ const hash32 = z
 
 const substrateAccount = z.string().refine((a) => {
   try {
-    decodeAddress(a);
+    decodeSs58(a);
     return true;
   } catch {
     return false;

@@ -1,5 +1,6 @@
 /**
- * The first line of an error's message: what the status route and the log show. Chain clients throw more
+ * The first line of an error's message: what the status route and the log show (kept apart from the adapters
+ * so the harvester loop need not import viem; see lazy-adapter.ts). Chain clients throw more
  * than `Error`s: viem's errors carry a one-line `shortMessage`, and the Substrate provider emits plain
  * objects (a `message`, or a socket event with a `type`).
  */

@@ -14,19 +14,27 @@ import type { AdapterStatus, BlockRef, ChainAdapter, ChainEvent } from './adapte
 import { ChainStore } from './chain-store.ts';
 import type { ChainConfig, EvmChainConfig, SubstrateChainConfig } from './config.ts';
 import { errorText } from './error-text.ts';
-import { EvmAdapter } from './evm/evm-adapter.ts';
 import { Backoff } from './follow-loop.ts';
+import { LazyAdapter } from './lazy-adapter.ts';
 import { odysseyIdOf, odysseySequence } from './odyssey-id.ts';
 import type { OdysseyWorlds } from './odyssey-worlds.ts';
 import { ChainQueries } from './queries.ts';
 import { canonicalId, stateKey, type Touched } from './state.ts';
-import { SubstrateAdapter } from './substrate/substrate-adapter.ts';
 
 export type { ChainConfig };
 
+/** Each family's adapter module is imported when a chain of it starts (lazy-adapter.ts). */
 const ADAPTERS: Record<ChainConfig['family'], (config: ChainConfig, logger: Logger) => ChainAdapter> = {
-  evm: (config, logger) => new EvmAdapter({ config: config as EvmChainConfig, logger }),
-  substrate: (config, logger) => new SubstrateAdapter({ config: config as SubstrateChainConfig, logger }),
+  evm: (config, logger) =>
+    new LazyAdapter(config.name, 'evm', async () => {
+      const { EvmAdapter } = await import('./evm/evm-adapter.ts');
+      return new EvmAdapter({ config: config as EvmChainConfig, logger });
+    }),
+  substrate: (config, logger) =>
+    new LazyAdapter(config.name, 'substrate', async () => {
+      const { SubstrateAdapter } = await import('./substrate/substrate-adapter.ts');
+      return new SubstrateAdapter({ config: config as SubstrateChainConfig, logger });
+    }),
 };
 
 /** Where normalised events go besides this node's state: the federation layer plugs gossip in here. */

@@ -43,6 +43,8 @@ const { values: opts } = parseArgs({
     'warmup-ms': { type: 'string', default: '3000' },
     'measure-ms': { type: 'string', default: '10000' },
     'setup-timeout-ms': { type: 'string', default: '60000' },
+    /** How long the server may take to print that it started (a loaded machine makes the node slow to start). */
+    'start-timeout-ms': { type: 'string', default: '60000' },
     observers: { type: 'string', default: '20' },
     /** Interest management on: try N above 1000 in steps of 500 while it holds, up to this. */
     'max-clients': { type: 'string', default: '2000' },
@@ -61,6 +63,19 @@ const { values: opts } = parseArgs({
     'deadline-min': { type: 'string', default: '15' },
     /** Extra node flags for every scenario, e.g. "--tick-ms 50". */
     'node-flags': { type: 'string', default: '' },
+    /**
+     * Also run scripts/floor-server.ts (the floor: one encode per tick, one send per client) on each
+     * scenario, right before the node, and print node ÷ floor CPU per delivered update.
+     */
+    floor: { type: 'boolean', default: false },
+    /** Run each scenario (and its floor) this many times: the comparison shows median and spread. */
+    repeat: { type: 'string', default: '1' },
+    /** Pin the server under test (node or floor) to this CPU with taskset, e.g. "0". */
+    'pin-server': { type: 'string' },
+    /** Interest cell size of the "on" scenarios (node --interest-cell-size, generator --cell). */
+    'cell-size': { type: 'string', default: '200' },
+    /** Load generator flags for every scenario, e.g. "--concurrency 64". */
+    'loadgen-flags': { type: 'string', default: '' },
   },
   strict: true,
 });
@@ -83,6 +98,8 @@ interface Scenario {
   name: string;
   clients: number;
   interest: boolean;
+  /** The server under test: the node, or the floor (scripts/floor-server.ts). */
+  server?: 'node' | 'floor';
 }
 
 const scenarioName = (interest: boolean, n: number) => `${interest ? 'on' : 'off'}:${n}`;
@@ -194,6 +211,8 @@ interface LoadResult {
   inWorld: number;
   observers: number;
   setupMs: number;
+  /** From the first WebSocket opened to the last client in the world (guest tokens not included). */
+  enterMs?: number;
   movesSentPerSec: number;
   slotsSkipped: number;
   framesPerSec: number;
@@ -237,6 +256,8 @@ interface Measured {
   softirqPct?: number;
   stealPct?: number;
   nodeLoop?: { p50Ms: number; p99Ms: number; maxMs: number };
+  /** CPU seconds the node spent from its start until every client was in the world (tokens and entering). */
+  nodeSetupCpuS?: number;
   nodeWarnings: number;
   nodeLogTail: string[];
   profile?: string;
@@ -250,8 +271,20 @@ async function runScenario(scenario: Scenario, profile: boolean): Promise<Measur
   let gen: ChildProcess | undefined;
   let rssTimer: NodeJS.Timeout | undefined;
   try {
+    const profileArgs = profile ? ['--cpu-prof', '--cpu-prof-dir', join(dir, 'profile')] : [];
+    const floorArgs = [
+      ...profileArgs,
+      '--max-semi-space-size=4',
+      '--import',
+      './scripts/bench-node-probe.ts',
+      'scripts/floor-server.ts',
+      '--port',
+      '0',
+    ];
     const nodeArgs = [
-      ...(profile ? ['--cpu-prof', '--cpu-prof-dir', join(dir, 'profile')] : []),
+      ...profileArgs,
+      // As `npm start` and bin/odyssey-node.js: a small young generation (docs/benchmarks.md, memory).
+      '--max-semi-space-size=4',
       '--import',
       './scripts/bench-node-probe.ts',
       'composition/cli.ts',
@@ -269,7 +302,7 @@ async function runScenario(scenario: Scenario, profile: boolean): Promise<Measur
       '--log-level',
       'info',
       '--interest-cell-size',
-      scenario.interest ? '200' : '0',
+      scenario.interest ? String(opts['cell-size']) : '0',
       // Every client takes a guest token from 127.0.0.1: the per-address limit of the auth routes would refuse most.
       '--auth-requests-per-minute',
       '100000',
@@ -278,11 +311,18 @@ async function runScenario(scenario: Scenario, profile: boolean): Promise<Measur
       '0',
       ...String(opts['node-flags']).split(/\s+/).filter(Boolean),
     ];
-    node = track(spawn(NODE, nodeArgs, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const serverArgs = scenario.server === 'floor' ? floorArgs : nodeArgs;
+    const pin = opts['pin-server'];
+    node = track(
+      pin
+        ? spawn('taskset', ['-c', pin, NODE, ...serverArgs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn(NODE, serverArgs, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
     const nodeProc = node;
     const probes: { monoUs: number; p50Ms: number; p99Ms: number; maxMs: number }[] = [];
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('node did not start in 20 s')), 20_000);
+      const startMs = Number(opts['start-timeout-ms']);
+      const timer = setTimeout(() => reject(new Error(`server did not start in ${startMs} ms`)), startMs);
       nodeProc.once('exit', (code) => reject(new Error(`node exited with ${code} before starting`)));
       createInterface({ input: nodeProc.stdout as NodeJS.ReadableStream }).on('line', (line) => {
         let entry: { level?: number; msg?: string; url?: string };
@@ -324,7 +364,8 @@ async function runScenario(scenario: Scenario, profile: boolean): Promise<Measur
           '--setup-timeout-ms',
           String(SETUP_TIMEOUT_MS),
           '--cell',
-          '200',
+          String(opts['cell-size']),
+          ...String(opts['loadgen-flags']).split(/\s+/).filter(Boolean),
         ],
         { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
       ),
@@ -353,7 +394,9 @@ async function runScenario(scenario: Scenario, profile: boolean): Promise<Measur
       } catch {
         return;
       }
-      if (message.event === 'measure-start') {
+      if (message.event === 'ready') {
+        measured.nodeSetupCpuS = cpuSeconds(nodePid);
+      } else if (message.event === 'measure-start') {
         nodeProc.kill('SIGUSR2');
         start = {
           wall: performance.now(),
@@ -581,7 +624,7 @@ function table(rows: Measured[]): string {
       `| ${[
         m.scenario.name,
         m.scenario.clients,
-        m.scenario.interest ? 'on (cell 200)' : 'off',
+        m.scenario.interest ? `on (cell ${opts['cell-size']})` : 'off',
         thousands(r?.movesSentPerSec),
         thousands(r?.deliveredToOthersPerSec),
         fmt(r?.skippedPct, 1),
@@ -602,7 +645,8 @@ function table(rows: Measured[]): string {
 function detailTable(rows: Measured[]): string {
   const head = [
     'scenario',
-    'setup s',
+    'setup s (of which entering)',
+    'node CPU-s until all in',
     'frames/s to clients',
     'entries/s (exact, incl. own echo)',
     'per observer: others/s',
@@ -622,7 +666,10 @@ function detailTable(rows: Measured[]): string {
     lines.push(
       `| ${[
         m.scenario.name,
-        fmt(r ? r.setupMs / 1000 : undefined, 1),
+        r
+          ? `${fmt(r.setupMs / 1000, 1)} (${fmt(r.enterMs === undefined ? undefined : r.enterMs / 1000, 1)})`
+          : '–',
+        fmt(m.nodeSetupCpuS, 1),
         thousands(r?.framesPerSec),
         thousands(r?.entriesPerSec),
         thousands(r?.observerOthersPerSec),
@@ -637,6 +684,92 @@ function detailTable(rows: Measured[]): string {
         fmt(m.machineBusyPct),
         `${fmt(m.softirqPct)} / ${fmt(m.stealPct)}`,
         m.otherTop ? `${fmt(m.otherCpuPct)} (${m.otherTop})` : fmt(m.otherCpuPct),
+      ].join(' | ')} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+// ---- node against the floor ----------------------------------------------------------------------------
+
+/** Server CPU (ms) per million position updates delivered to other clients. */
+function cpuPerMillion(m: Measured): number | undefined {
+  const delivered = m.result?.deliveredToOthersPerSec;
+  if (m.nodeCpuPct === undefined || !delivered) return undefined;
+  return ((m.nodeCpuPct / 100) * 1000 * 1e6) / delivered;
+}
+
+/**
+ * Delivered %: with everyone seeing everyone, the share of (moves sent × others in the world) that
+ * arrived; with interest management, the observers' share of their neighbours' moves seen.
+ */
+function deliveredPct(m: Measured): number | undefined {
+  const r = m.result;
+  if (!r) return undefined;
+  if (m.scenario.interest) return r.skippedPct === null ? undefined : 100 - r.skippedPct;
+  const expected = r.movesSentPerSec * (r.inWorld - 1);
+  return expected ? Math.min(100, (r.deliveredToOthersPerSec / expected) * 100) : undefined;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+function floorTable(pairs: { node: Measured; floor: Measured }[]): string {
+  const head = [
+    'N',
+    'runs',
+    'floor CPU-ms / 1M delivered',
+    'node CPU-ms / 1M delivered',
+    'node ÷ floor (median, min–max)',
+    'delivered % floor / node',
+    'p99 ms floor / node',
+    'RSS MB floor / node',
+  ];
+  const lines = [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`];
+  const byN = new Map<string, { node: Measured; floor: Measured }[]>();
+  for (const pair of pairs) {
+    const key = pair.node.scenario.name;
+    byN.set(key, [...(byN.get(key) ?? []), pair]);
+  }
+  for (const [name, group] of byN) {
+    const floorCpu = group.map((p) => cpuPerMillion(p.floor)).filter((v) => v !== undefined);
+    const nodeCpu = group.map((p) => cpuPerMillion(p.node)).filter((v) => v !== undefined);
+    const ratios = group
+      .map((p) => {
+        const f = cpuPerMillion(p.floor);
+        const n = cpuPerMillion(p.node);
+        return f && n ? n / f : undefined;
+      })
+      .filter((v) => v !== undefined);
+    const list = (values: (number | undefined | null)[], digits = 0) =>
+      values.map((v) => fmt(v, digits)).join(', ');
+    lines.push(
+      `| ${[
+        name,
+        group.length,
+        list(floorCpu),
+        list(nodeCpu),
+        ratios.length
+          ? `${median(ratios).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`
+          : '–',
+        `${list(
+          group.map((p) => deliveredPct(p.floor)),
+          1,
+        )} / ${list(
+          group.map((p) => deliveredPct(p.node)),
+          1,
+        )}`,
+        `${list(
+          group.map((p) => p.floor.result?.latencyMs.p99),
+          1,
+        )} / ${list(
+          group.map((p) => p.node.result?.latencyMs.p99),
+          1,
+        )}`,
+        `${list(group.map((p) => p.floor.nodeRssMaxMB))} / ${list(group.map((p) => p.node.nodeRssMaxMB))}`,
       ].join(' | ')} |`,
     );
   }
@@ -686,11 +819,24 @@ async function main(): Promise<void> {
     return m;
   };
 
+  const pairs: { node: Measured; floor: Measured }[] = [];
   if (opts.only) {
-    for (const spec of opts.only.split(',')) {
-      const match = /^(on|off):(\d+)$/.exec(spec.trim());
-      if (!match) throw new Error(`--only: expected on:N or off:N, got ${spec}`);
-      await run({ name: spec.trim(), clients: Number(match[2]), interest: match[1] === 'on' });
+    for (let round = 0; round < Number(opts.repeat); round++) {
+      for (const spec of opts.only.split(',')) {
+        const match = /^(on|off):(\d+)$/.exec(spec.trim());
+        if (!match) throw new Error(`--only: expected on:N or off:N, got ${spec}`);
+        const scenario: Scenario = {
+          name: spec.trim(),
+          clients: Number(match[2]),
+          interest: match[1] === 'on',
+        };
+        if (!opts.floor) {
+          await run(scenario);
+          continue;
+        }
+        const floor = await run({ ...scenario, name: `floor:${scenario.clients}`, server: 'floor' });
+        pairs.push({ floor, node: await run(scenario) });
+      }
     }
   } else {
     const maxClients = Number(opts['max-clients']);
@@ -717,6 +863,10 @@ async function main(): Promise<void> {
       .join(', ')}\n`,
   );
   console.log(detailTable(results));
+  if (pairs.length) {
+    console.log('\nNode against the floor (scripts/floor-server.ts), same generator, run back to back\n');
+    console.log(floorTable(pairs));
+  }
   if (opts.json) {
     writeFileSync(opts.json, `${JSON.stringify({ machine, results }, null, 2)}\n`);
     console.error(`\nresults written to ${opts.json}`);

@@ -2,7 +2,7 @@
  * Loaded into the node under test by scripts/bench-load.ts (`node --import ./scripts/bench-node-probe.ts
  * composition/cli.ts start ...`): measures the node's event-loop delay without touching the node's code. On
  * SIGUSR2 it writes the delay since the previous SIGUSR2 to stderr as one JSON line and starts over.
- * `monoUs` is CLOCK_MONOTONIC in microseconds, the clock of V8's --cpu-prof timestamps: it lets the
+ * `memory` is process.memoryUsage() at that moment (scripts/bench-memory.ts). `monoUs` is CLOCK_MONOTONIC in microseconds, the clock of V8's --cpu-prof timestamps: it lets the
  * profile summary keep only the samples of the measurement window.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -19,6 +19,7 @@ process.on('SIGUSR2', () => {
       p50Ms: ms(histogram.percentile(50)),
       p99Ms: ms(histogram.percentile(99)),
       maxMs: ms(histogram.max),
+      memory: process.memoryUsage(),
     })}\n`,
   );
   histogram.reset();

@@ -1,10 +1,8 @@
 /**
  * Wallet proofs: an Ethereum EIP-191 personal_sign (viem), or a Substrate sr25519 signature over
- * `<Bytes>challenge</Bytes>` as the browser extensions' signRaw produces (@polkadot/util-crypto).
+ * `<Bytes>challenge</Bytes>` as the browser extensions' signRaw produces (@polkadot/util-crypto). Both
+ * libraries are imported at the first proof: an idle node need not hold them (docs/benchmarks.md).
  */
-import { u8aWrapBytes } from '@polkadot/util';
-import { cryptoWaitReady, signatureVerify } from '@polkadot/util-crypto';
-import { verifyMessage } from 'viem';
 import { invalid } from '../../common/errors.ts';
 import { normaliseWallet, type WalletNetwork, walletNetworkOf } from '../../common/user-id.ts';
 
@@ -50,12 +48,17 @@ export async function verifyWalletSignature(
   if (network === 'ethereum') {
     const hex = (signature.startsWith('0x') ? signature : `0x${signature}`) as `0x${string}`;
     if (!/^0x[0-9a-fA-F]{130}$/.test(hex)) throw malformed('an Ethereum signature is 65 bytes of hex');
+    const { verifyMessage } = await import('viem');
     try {
       return await verifyMessage({ address: wallet as `0x${string}`, message: challenge, signature: hex });
     } catch (e) {
       throw malformed(`bad signature: ${(e as Error).message}`);
     }
   }
+  const [{ u8aWrapBytes }, { cryptoWaitReady, signatureVerify }] = await Promise.all([
+    import('@polkadot/util'),
+    import('@polkadot/util-crypto'),
+  ]);
   await cryptoWaitReady();
   const sig = signature.startsWith('0x') ? signature : `0x${signature}`;
   if (!/^0x[0-9a-fA-F]{128}$/.test(sig)) throw malformed('an sr25519 signature is 64 bytes of hex');

@@ -79,6 +79,11 @@ export class Gossip {
     this.pubsub.topicValidators.delete(topic);
   }
 
+  /** True when some connected peer subscribes to `topic` (who would receive a publish on it now). */
+  hasSubscribers(topic: string): boolean {
+    return this.pubsub.getSubscribers(topic).length > 0;
+  }
+
   publish(topic: string, data: Uint8Array): void {
     const counters = this.counters(topic);
     counters.sent++;

@@ -256,6 +256,9 @@ export class FederatedPeople {
   private publishPositions(now: number): void {
     for (const room of this.worlds.roomsInUse()) {
       if (!this.held.has(room.worldId)) continue;
+      // Nobody to hear it: no copy, encode or signature per tick. A peer that subscribes later gets
+      // everyone at the next tick (nothing was recorded as published meanwhile).
+      if (!this.gossip.hasSubscribers(positionsTopic(room.worldId))) continue;
       let last = this.published.get(room.worldId);
       if (!last) {
         last = new Map();

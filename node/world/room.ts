@@ -1,15 +1,21 @@
 /**
  * The live side of one world: who is in it, where they are, who holds which lock, and the position tick.
- * The tick encodes the movers once per grid cell; each member gets the cells around it joined into one
- * frame (copied, not re-encoded), so encoding is O(users) and a member gets only the users near it.
+ * Interest management (interest.ts) decides who sees whom. The tick encodes the movers once per grid cell;
+ * each member gets the cells around it joined into one frame (copied, not re-encoded), so encoding is
+ * O(users) and a member gets only the users near it. Joins and leaves go only to those who see them: a
+ * member is told a user entered its view (AddUsers) before that user's first position, and that the user
+ * left it (RemoveUsers) after its last one.
  */
 import {
   encode,
   joinUsersTransformLists,
   type TransformNoScale,
+  type UserData,
   type UserTransform,
 } from '../../protocol/posbus/index.ts';
 import type { UserRecord } from '../../storage/db/records.ts';
+import { InterestGrid } from './interest.ts';
+import { userData } from './wire.ts';
 
 /** What a world needs from a connected user; implemented by a PosBus session. */
 export interface Member {
@@ -34,21 +40,26 @@ interface Presence {
   lastSentAt: number;
   /** A position frame was dropped for this member: it gets everyone's positions once it catches up. */
   missed: boolean;
+  /** The interest cell the member is in. */
+  cell: number;
+  /**
+   * Users who came into (their presence) or went out of (null) this member's view since the last tick,
+   * told at the next tick before its positions: one AddUsers and one RemoveUsers frame per tick at most.
+   */
+  viewChanges: Map<string, Presence | null> | undefined;
 }
-
-/** Grid cells are keyed by one number: (cx + OFFSET) * SPAN + (cz + OFFSET), exact below 2^53. */
-const CELL_OFFSET = 2 ** 20;
-const CELL_SPAN = 2 ** 21;
-const cellKey = (cx: number, cz: number) => (cx + CELL_OFFSET) * CELL_SPAN + (cz + CELL_OFFSET);
 
 export interface RoomOptions {
   /** Users per UsersTransformList frame; keeps a frame under the reference client's 32 KiB read limit. */
   batchSize: number;
+  /** Users per AddUsers frame. */
+  entryBatchSize: number;
   /** Every user is re-sent at least this often, moved or not. */
   refreshMs: number;
   /**
    * Interest management: side of a square grid cell on the ground plane (x, z). A member gets the
-   * positions of users in its own cell and the eight around it. 0 = everyone gets everyone (the original).
+   * positions, joins and leaves of users in its own cell and the eight around it. 0 = everyone gets
+   * everyone (the original).
    */
   interestCellSize: number;
 }
@@ -59,10 +70,12 @@ export class Room {
   /** objectId → userId of the lock holder */
   readonly locks = new Map<string, string>();
   private readonly options: RoomOptions;
+  private readonly grid: InterestGrid<Presence>;
 
   constructor(worldId: string, options: RoomOptions) {
     this.worldId = worldId;
     this.options = options;
+    this.grid = new InterestGrid(options.interestCellSize);
   }
 
   get size(): number {
@@ -90,19 +103,38 @@ export class Room {
     return this.presences.get(userId)?.entry.transform;
   }
 
+  /** The users `userId` sees (itself included), as AddUsers entries: what a newcomer is sent on entry. */
+  inViewOf(userId: string): UserData[] {
+    const presence = this.presences.get(userId);
+    if (!presence) return [];
+    return Array.from(this.grid.around(presence.cell), (p) => userData(p.member.user, p.entry.transform));
+  }
+
+  /** Adds a member; the members who see it are told at the next tick (the newcomer asks `inViewOf`). */
   add(member: Member, pose: TransformNoScale): void {
-    this.presences.set(member.user.id, {
+    if (this.presences.has(member.user.id)) this.remove(member.user.id);
+    const transform = clonePose(pose);
+    const presence: Presence = {
       member,
-      entry: { id: member.user.id, transform: clonePose(pose) },
+      entry: { id: member.user.id, transform },
       moved: true,
       lastSentAt: 0,
       missed: false,
-    });
+      cell: this.grid.cellAt(transform.position.x, transform.position.z),
+      viewChanges: undefined,
+    };
+    this.presences.set(member.user.id, presence);
+    for (const viewer of this.grid.around(presence.cell)) entersView(viewer, presence);
+    this.grid.insert(presence, presence.cell);
   }
 
+  /** Removes a member; the members who saw it are told at the next tick. */
   remove(userId: string): Presence | undefined {
     const presence = this.presences.get(userId);
+    if (!presence) return undefined;
     this.presences.delete(userId);
+    this.grid.delete(presence, presence.cell);
+    for (const viewer of this.grid.around(presence.cell)) leavesView(viewer, userId);
     return presence;
   }
 
@@ -112,6 +144,26 @@ export class Room {
     if (!presence) return;
     copyPose(presence.entry.transform, pose);
     presence.moved = true;
+    if (this.grid.cellSize === 0) return;
+    const cell = this.grid.cellAt(pose.position.x, pose.position.z);
+    if (cell !== presence.cell) this.changeCell(presence, cell);
+  }
+
+  /** A member crossed a cell line: those it now sees and who now see it meet; those out of view part. */
+  private changeCell(presence: Presence, cell: number): void {
+    const from = presence.cell;
+    this.grid.delete(presence, from);
+    for (const { item: other, visible } of this.grid.crossing(from, cell)) {
+      if (visible) {
+        entersView(other, presence);
+        entersView(presence, other);
+      } else {
+        leavesView(other, presence.entry.id);
+        leavesView(presence, other.entry.id);
+      }
+    }
+    presence.cell = cell;
+    this.grid.insert(presence, cell);
   }
 
   /** The poses of the members connected to this node (what it publishes to other nodes). */
@@ -128,24 +180,47 @@ export class Room {
   }
 
   /**
-   * Sends the movers, and users due a refresh, to the members who can see them. Each grid cell's movers are
-   * encoded once; a member gets the frames of its neighbourhood joined into one.
+   * Tells every member who came into and went out of its view, then sends the movers, and users due a
+   * refresh, to the members who can see them. Each grid cell's movers are encoded once; a member gets the
+   * frames of its neighbourhood joined into one.
    */
   tick(now: number): void {
     const moved = this.encodeCells(now, true);
+    // Without interest management every member gets the same frames: looked up once.
+    const all = this.grid.cellSize === 0 ? moved.get(0) : undefined;
     let everyone: Map<number, Uint8Array[]> | undefined;
     for (const presence of this.presences.values()) {
       if (presence.member.remote) continue;
+      if (presence.viewChanges) this.tellViewChanges(presence);
       if (presence.missed) {
         // Latest wins: a member that missed frames gets the current picture of its neighbourhood instead of
         // the backlog — once it has caught up; until then nothing is encoded for it.
         if (presence.member.backlogged) continue;
         everyone ??= this.encodeCells(now, false);
         presence.missed = !this.sendNeighbourhood(presence, everyone);
+      } else if (all) {
+        presence.missed = !sendAll(presence.member, all);
       } else if (moved.size) {
         presence.missed = !this.sendNeighbourhood(presence, moved);
       }
     }
+  }
+
+  private tellViewChanges(presence: Presence): void {
+    const changes = presence.viewChanges as Map<string, Presence | null>;
+    presence.viewChanges = undefined;
+    const removed: string[] = [];
+    const added: UserData[] = [];
+    for (const [userId, other] of changes) {
+      if (other) added.push(userData(other.member.user, other.entry.transform));
+      else removed.push(userId);
+    }
+    const member = presence.member;
+    const size = this.options.entryBatchSize;
+    for (let i = 0; i < removed.length; i += size)
+      member.sendReliable(encode({ type: 'RemoveUsers', users: removed.slice(i, i + size) }));
+    for (let i = 0; i < added.length; i += size)
+      member.sendReliable(encode({ type: 'AddUsers', users: added.slice(i, i + size) }));
   }
 
   /** UsersTransformList frames per grid cell: of the movers (and users due a refresh), or of everyone. */
@@ -158,10 +233,9 @@ export class Room {
         presence.moved = false;
         presence.lastSentAt = now;
       }
-      const key = this.cellOf(presence);
-      const users = byCell.get(key);
+      const users = byCell.get(presence.cell);
       if (users) users.push(presence.entry);
-      else byCell.set(key, [presence.entry]);
+      else byCell.set(presence.cell, [presence.entry]);
     }
     const frames = new Map<number, Uint8Array[]>();
     const size = this.options.batchSize;
@@ -180,30 +254,34 @@ export class Room {
     return frames;
   }
 
-  private cellOf(presence: Presence): number {
-    const size = this.options.interestCellSize;
-    if (size <= 0) return 0;
-    const { x, z } = presence.entry.transform.position;
-    return cellKey(Math.floor(x / size), Math.floor(z / size));
-  }
-
   /** Sends the frames of the member's cell and the eight around it; false when one was dropped. */
   private sendNeighbourhood(presence: Presence, frames: Map<number, Uint8Array[]>): boolean {
-    const size = this.options.interestCellSize;
-    if (size <= 0) return sendAll(presence.member, frames.get(0));
-    const { x, z } = presence.entry.transform.position;
-    const cx = Math.floor(x / size);
-    const cz = Math.floor(z / size);
     const parts: Uint8Array[] = [];
-    for (let dx = -1; dx <= 1; dx++) {
-      for (let dz = -1; dz <= 1; dz++) {
-        const cell = frames.get(cellKey(cx + dx, cz + dz));
-        if (cell) for (const frame of cell) parts.push(frame);
-      }
+    for (const key of this.grid.neighbourhood(presence.cell)) {
+      const cell = frames.get(key);
+      if (cell) for (const frame of cell) parts.push(frame);
     }
     // One write per member per tick: socket writes, not encoding, are what the tick costs (docs/benchmarks.md).
     return sendAll(presence.member, joinUsersTransformLists(parts, this.options.batchSize));
   }
+}
+
+/** `subject` came into `viewer`'s view: an AddUsers at the next tick, unless a RemoveUsers was still due. */
+function entersView(viewer: Presence, subject: Presence): void {
+  if (viewer === subject || viewer.member.remote) return;
+  viewer.viewChanges ??= new Map();
+  const changes = viewer.viewChanges;
+  if (changes.get(subject.entry.id) === null) changes.delete(subject.entry.id);
+  else changes.set(subject.entry.id, subject);
+}
+
+/** `userId` went out of `viewer`'s view: a RemoveUsers at the next tick, unless its AddUsers was not sent yet. */
+function leavesView(viewer: Presence, userId: string): void {
+  if (viewer.member.remote || viewer.entry.id === userId) return;
+  viewer.viewChanges ??= new Map();
+  const changes = viewer.viewChanges;
+  if (changes.get(userId)) changes.delete(userId);
+  else changes.set(userId, null);
 }
 
 function sendAll(member: Member, frames: Uint8Array[] | undefined): boolean {

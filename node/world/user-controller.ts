@@ -7,7 +7,8 @@ import {
 } from '../../protocol/posbus/index.ts';
 import { isRemote } from './remote-member.ts';
 import type { Member } from './room.ts';
-import { isFiniteTransform, type WorldController } from './world-controller.ts';
+import type { WorldController } from './world-controller.ts';
+import { isFiniteTransform } from './world-rules.ts';
 
 export class UserController {
   private readonly worlds: WorldController;

@@ -1,13 +1,12 @@
 /**
- * Everything that happens inside worlds: entering and leaving, the object tree, locks and object moves,
- * and turning every applied change into PosBus messages for the people in that world.
+ * The live rooms of the worlds: entering and leaving (teleport), locks and object moves, people of other
+ * nodes, and the tick timer of each room. Applied changes reach the rooms through change-fan-out.ts; the
+ * pure rules (bounds, spawn point) are in world-rules.ts.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import {
-  type AnyMap,
   encode,
-  type Message,
   NIL_UMID,
   SignalType,
   type Transform,
@@ -16,15 +15,16 @@ import {
 import type { ObjectRecord } from '../../storage/db/records.ts';
 import type { UserStore } from '../user/user-store.ts';
 import type { Access } from './access.ts';
+import { ChangeFanOut } from './change-fan-out.ts';
 import type { RemoteMember } from './remote-member.ts';
-import { addRenderSlot } from './render.ts';
 import { type Member, Room, type RoomOptions } from './room.ts';
-import { objectData, objectDefinition, objectTree, renderData, userData } from './wire.ts';
-import type { WorldChange, WorldState, WorldStore } from './world-store.ts';
+import { objectDefinition, objectTree, renderData } from './wire.ts';
+import { isFiniteTransform, spawnPoint, withinBounds } from './world-rules.ts';
+import type { WorldState, WorldStore } from './world-store.ts';
 
 export interface WorldControllerOptions extends RoomOptions {
   tickMs: number;
-  /** Objects per AddObjects frame and users per AddUsers frame sent on entry. */
+  /** Objects per AddObjects frame and users per AddUsers frame (entry, and joins at a tick). */
   entryBatchSize: number;
 }
 
@@ -45,14 +45,10 @@ export interface WorldControllerEvents {
   lock: [worldId: string, objectId: string, userId: string, locked: boolean];
 }
 
-const ORIGIN: TransformNoScale = { position: { x: 0, y: 0, z: 0 }, rotation: { x: 0, y: 0, z: 0 } };
-export const DEFAULT_WORLD_BOUND = 100_000;
-
 export class WorldController extends EventEmitter<WorldControllerEvents> {
   private readonly store: WorldStore;
   private readonly users: UserStore;
   private readonly access: Access;
-  private readonly relaysAttribute: WorldControllerComponents['relaysAttribute'];
   private readonly log: Logger;
   private readonly nodeId: string;
   private readonly options: WorldControllerOptions;
@@ -60,7 +56,7 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** userId → the world it is in */
   private readonly whereabouts = new Map<string, string>();
-  private readonly onChange = (change: WorldChange) => this.fanOut(change);
+  private readonly fanOut: ChangeFanOut;
   /** Fetches a world this node does not hold (federation: mirror it from a peer); true when it now has it. */
   private worldSource: ((worldId: string) => Promise<boolean>) | undefined;
 
@@ -69,19 +65,24 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
     this.store = components.store;
     this.users = components.users;
     this.access = components.access;
-    this.relaysAttribute = components.relaysAttribute;
     this.log = components.logger.child({ component: 'world' });
     this.nodeId = components.nodeId;
     this.options = options;
+    this.fanOut = new ChangeFanOut({
+      store: components.store,
+      nodeId: components.nodeId,
+      relaysAttribute: components.relaysAttribute,
+      roomOf: (worldId) => this.rooms.get(worldId),
+    });
   }
 
   start(): void {
-    this.store.on('change', this.onChange);
+    this.fanOut.start();
   }
 
   /** Everyone leaves (positions saved), ticks stop. */
   async stop(): Promise<void> {
-    this.store.off('change', this.onChange);
+    this.fanOut.stop();
     await Promise.all([...this.whereabouts.keys()].map((userId) => this.leave(userId)));
     for (const timer of this.timers.values()) clearInterval(timer);
     this.timers.clear();
@@ -128,7 +129,7 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
     const last = await this.users.lastPosition(userId, worldId);
     // The socket may have closed, or a newer session of the user taken over, during the awaits above.
     if (!member.connected) return false;
-    const pose = last ? { position: last.position, rotation: last.rotation } : this.spawnPoint(state);
+    const pose = last ? { position: last.position, rotation: last.rotation } : spawnPoint(state);
     // Everything below is synchronous: no other message can slip between the entry frames.
     const root = state.objects.get(worldId) as ObjectRecord;
     member.sendReliable(
@@ -154,14 +155,10 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
       if (slots) member.sendReliable(encode(slots));
     }
     const room = this.roomFor(worldId);
+    // Those who see the newcomer are told at the room's next tick, before its first position.
     room.add(member, pose);
     this.whereabouts.set(userId, worldId);
-    const newcomer = userData(member.user, pose);
-    room.broadcast(encode({ type: 'AddUsers', users: [newcomer] }), userId);
-    const everyone = Array.from(room.members(), (m) =>
-      userData(m.user, room.transformOf(m.user.id) ?? ORIGIN),
-    );
-    for (const chunk of chunks(everyone, this.options.entryBatchSize)) {
+    for (const chunk of chunks(room.inViewOf(userId), this.options.entryBatchSize)) {
       member.sendReliable(encode({ type: 'AddUsers', users: chunk }));
     }
     this.log.debug({ userId, worldId, users: room.size }, 'entered world');
@@ -179,7 +176,6 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
     const presence = room.remove(userId);
     for (const objectId of this.releaseLocksOf(room, userId))
       this.emit('lock', worldId, objectId, userId, false);
-    room.broadcast(encode({ type: 'RemoveUsers', users: [userId] }));
     if (room.size === 0) this.closeRoom(worldId);
     this.emit('left', worldId, userId);
     if (presence) {
@@ -233,7 +229,6 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
       return true;
     }
     room.add(member, pose);
-    room.broadcast(encode({ type: 'AddUsers', users: [userData(member.user, pose)] }), member.user.id);
     return true;
   }
 
@@ -243,7 +238,6 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
     if (!room?.member(userId)?.remote) return;
     room.remove(userId);
     this.releaseLocksOf(room, userId);
-    room.broadcast(encode({ type: 'RemoveUsers', users: [userId] }));
     if (room.size === 0) this.closeRoom(worldId);
   }
 
@@ -307,18 +301,14 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
     return true;
   }
 
-  /** The world's spawn point option, else the origin. */
+  /** The world's spawn point option, else the origin (world-rules.ts). */
   spawnPoint(state: WorldState): TransformNoScale {
-    const spawn = state.objects.get(state.id)?.options.spawnPoint as TransformNoScale | undefined;
-    if (!spawn?.position) return ORIGIN;
-    return { position: spawn.position, rotation: spawn.rotation ?? ORIGIN.rotation };
+    return spawnPoint(state);
   }
 
-  /** True when a position lies inside the world's bounds (option `bound`: half extent per axis). */
+  /** True when a position lies inside the world's bounds (world-rules.ts). */
   withinBounds(worldId: string, p: { x: number; y: number; z: number }): boolean {
-    const option = this.store.get(worldId)?.objects.get(worldId)?.options.bound;
-    const bound = typeof option === 'number' && option > 0 ? option : DEFAULT_WORLD_BOUND;
-    return Math.abs(p.x) <= bound && Math.abs(p.y) <= bound && Math.abs(p.z) <= bound;
+    return withinBounds(this.store.get(worldId), p);
   }
 
   private roomFor(worldId: string): Room {
@@ -340,67 +330,8 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
     this.timers.delete(worldId);
     this.rooms.delete(worldId);
   }
-
-  /** Turns an applied change into the messages the original sends for it, to everyone in that world. */
-  private fanOut(change: WorldChange): void {
-    const room = this.rooms.get(change.worldId);
-    if (change.kind === 'object' && change.object.removed) {
-      // A removed object's locks go with it.
-      room?.locks.delete(change.object.id);
-    }
-    if (!room) return;
-    for (const frame of changeFrames(
-      change,
-      this.nodeId,
-      this.store.get(change.worldId),
-      this.relaysAttribute,
-    ))
-      room.broadcast(frame);
-  }
-}
-
-function changeFrames(
-  change: WorldChange,
-  nodeId: string,
-  state: WorldState | undefined,
-  relaysAttribute: WorldControllerComponents['relaysAttribute'],
-): Uint8Array[] {
-  const messages: Message[] = [];
-  if (change.kind === 'attribute') {
-    // As the original: values go out only for types with posbus_auto; render data always goes as ObjectData.
-    if (relaysAttribute(change.pluginId, change.name)) {
-      messages.push({
-        type: 'AttributeValueChanged',
-        pluginId: change.pluginId,
-        attributeName: change.name,
-        changeType: change.value === null ? 'attribute_removed' : 'attribute_changed',
-        value: change.value as AnyMap | null,
-        targetId: change.objectId,
-      });
-    }
-    const entries: Record<string, AnyMap | null> = {};
-    if (addRenderSlot(entries, change.pluginId, change.name, change.value)) {
-      messages.push({ type: 'ObjectData', id: change.objectId, entries });
-    }
-  } else if (change.object.removed) {
-    messages.push({ type: 'RemoveObjects', objects: [change.object.id] });
-  } else if (!change.created && change.changed.length === 1 && change.changed[0] === 'transform') {
-    messages.push({ type: 'ObjectTransform', id: change.object.id, transform: change.object.transform });
-  } else {
-    messages.push({ type: 'AddObjects', objects: [objectDefinition(change.object, nodeId)] });
-    const data = state && objectData(state, change.object.id);
-    if (data) messages.push(data);
-  }
-  return messages.map(encode);
 }
 
 function* chunks<T>(list: T[], size: number): Generator<T[]> {
   for (let i = 0; i < list.length; i += size) yield list.slice(i, i + size);
-}
-
-export function isFiniteTransform(t: Partial<Transform>): boolean {
-  for (const v of [t.position, t.rotation, t.scale]) {
-    if (v && !(Number.isFinite(v.x) && Number.isFinite(v.y) && Number.isFinite(v.z))) return false;
-  }
-  return true;
 }
