@@ -19,6 +19,7 @@ import type { Access } from './access.ts';
 import type { RemoteMember } from './remote-member.ts';
 import { addRenderSlot } from './render.ts';
 import { type Member, Room, type RoomOptions } from './room.ts';
+import { worldSnapshot } from './snapshot.ts';
 import { objectData, objectDefinition, objectTree, renderData, userData } from './wire.ts';
 import type { WorldChange, WorldState, WorldStore } from './world-store.ts';
 
@@ -291,6 +292,17 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
       released.push(objectId);
     }
     return released;
+  }
+
+  /** Sends a member its world's entry stream again (a resumed session that missed too much); others see nothing. */
+  snapshot(member: Member): boolean {
+    const userId = member.user.id;
+    const room = this.roomOf(userId);
+    const state = room && this.store.get(room.worldId);
+    if (!room || !state) return false;
+    const batch = this.options.entryBatchSize;
+    for (const frame of worldSnapshot(state, room, userId, this.nodeId, batch)) member.sendReliable(frame);
+    return true;
   }
 
   /** Rooms with people in them, local or remote. */

@@ -60,6 +60,11 @@ export interface SessionGrant {
   /** How long after a drop the session is kept for a resume. */
   graceMs: number;
   outcome: ResumeOutcome;
+  /**
+   * Reliable frames (every frame but positions and this grant) the server counts as sent before the
+   * frames that follow this grant; the client sets its own count to it (0 for a fresh session).
+   */
+  sentFrames: number;
 }
 
 function frame(typeId: number, body: (w: MusWriter) => void): Uint8Array {
@@ -94,6 +99,13 @@ function token(r: MusReader): string {
   return s;
 }
 
+/** True for the frames that carry positions (UsersTransformList, CompactTransforms): not counted, never replayed. */
+export function isPositionFrame(bytes: Uint8Array): boolean {
+  const id = typeIdOf(bytes);
+  return id === USERS_TRANSFORM_LIST || id === EXT_TYPE_IDS.CompactTransforms;
+}
+const USERS_TRANSFORM_LIST = 0x285954b8;
+
 /** The 4-byte type id at the start of a frame, or undefined when it is shorter. */
 export function typeIdOf(bytes: Uint8Array): number | undefined {
   if (bytes.length < 4) return undefined;
@@ -127,6 +139,7 @@ export function encodeSessionGrant(m: SessionGrant): Uint8Array {
     w.string(m.resumeToken);
     w.u32(m.graceMs, 'graceMs');
     w.u32(m.outcome, 'outcome');
+    w.int(m.sentFrames, 'sentFrames');
   });
 }
 
@@ -138,6 +151,9 @@ export function decodeSessionGrant(bytes: Uint8Array): SessionGrant {
   const at = r.pos;
   const outcome = r.uvarint32();
   if (outcome > 2) throw new PosbusDecodeError('bad-record', at, `resume outcome ${outcome}`);
+  const sentAt = r.pos;
+  const sentFrames = r.int();
+  if (sentFrames < 0) throw new PosbusDecodeError('bad-record', sentAt, 'negative frame count');
   done(r);
-  return { features, resumeToken, graceMs, outcome: outcome as ResumeOutcome };
+  return { features, resumeToken, graceMs, outcome: outcome as ResumeOutcome, sentFrames };
 }

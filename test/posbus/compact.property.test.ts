@@ -208,7 +208,13 @@ describe('session negotiation frames', () => {
         },
       ),
     );
-    const grant = { features: 3, resumeToken: 'abc', graceMs: 10_000, outcome: 2 as const };
+    const grant = {
+      features: 3,
+      resumeToken: 'abc',
+      graceMs: 10_000,
+      outcome: 2 as const,
+      sentFrames: 12345,
+    };
     expect(decodeSessionGrant(encodeSessionGrant(grant))).toEqual(grant);
   });
 
@@ -223,7 +229,7 @@ describe('session negotiation frames', () => {
     );
     expect(() =>
       decodeSessionGrant(
-        encodeSessionGrant({ features: 0, resumeToken: '', graceMs: 0, outcome: 3 as never }),
+        encodeSessionGrant({ features: 0, resumeToken: '', graceMs: 0, outcome: 3 as never, sentFrames: 0 }),
       ),
     ).toThrow(/bad-record/);
     const f = encodeSessionRequest(req);
