@@ -70,15 +70,19 @@ export class Extension {
   dropped = false;
   private token = '';
   private grace: NodeJS.Timeout | undefined;
+  /** The client negotiated the extension (it gets a SessionGrant); false for a classic client under a budget. */
+  readonly extended: boolean;
 
   constructor(
     request: SessionRequest,
     limits: ExtensionLimits,
     userId: string,
     selfPosition: () => Vec3 | undefined,
+    extended = true,
   ) {
     this.limits = limits;
     this.userId = userId;
+    this.extended = extended;
     this.selfPosition = selfPosition;
     let features = request.features & Feature.CompactPositions;
     if (request.features & Feature.Resume && limits.resumeGraceMs > 0) features |= Feature.Resume;

@@ -25,6 +25,14 @@ import type { WorldController } from '../world/world-controller.ts';
 import { CloseCode } from './close-codes.ts';
 import { Extension, readSessionRequest, SessionRequestError } from './extension.ts';
 
+/** What a classic client (HandShake v1) is taken to ask for: nothing. */
+const CLASSIC_REQUEST: SessionRequest = {
+  features: 0,
+  resumeToken: '',
+  receivedFrames: 0,
+  maxBytesPerSecond: 0,
+};
+
 /** Frames a client may send behind its HandShake before the handshake is verified. */
 const EARLY_FRAMES = 8;
 
@@ -249,6 +257,9 @@ export class Session implements Member {
         this.ext = new Extension(request, this.limits, user.id, () => this.selfPosition());
       } else {
         this.userRecord = user;
+        // A classic client gets classic frames; the node's budget still applies to it.
+        if (this.limits.clientBudgetBytesPerSecond > 0)
+          this.ext = new Extension(CLASSIC_REQUEST, this.limits, user.id, () => this.selfPosition(), false);
       }
     } catch (e) {
       const error =
@@ -265,7 +276,7 @@ export class Session implements Member {
     if (this.ws.readyState !== this.ws.OPEN) return;
     this.log = this.log.child({ userId: this.user.id });
     this.c.bind(this);
-    if (this.ext) this.ws.send(this.ext.grantFresh());
+    if (this.ext?.extended) this.ws.send(this.ext.grantFresh());
     for (const [early, binary] of this.early ?? []) this.receive(early, binary);
     this.early = undefined;
     this.ws.on('pong', this.onPong);
