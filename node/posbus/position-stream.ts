@@ -7,12 +7,13 @@
 import {
   CompactEncoder,
   decode,
-  encode,
+  type FlatPose,
   frameTypeId,
   TYPE_IDS,
-  type UserTransform,
   type Vec3,
+  walkUsersTransformList,
 } from '../../protocol/posbus/index.ts';
+import { MusWriter } from '../../protocol/posbus/writer.ts';
 
 export interface PositionStreamOptions {
   /** CompactTransforms instead of UsersTransformList. */
@@ -27,8 +28,12 @@ export interface PositionStreamOptions {
   maxUsersPerFrame: number;
 }
 
-interface Pending {
-  entry: UserTransform;
+/** The latest pose of a user this connection sees; kept (and reused) while the user is in view. */
+interface Slot {
+  id: string;
+  pose: Float64Array;
+  /** The pose changed since it was last sent. */
+  dirty: boolean;
   /** Ticks this update has been passed over: older updates climb the order, so far users still move. */
   waited: number;
   score: number;
@@ -42,10 +47,13 @@ const wsHeader = (n: number) => (n < 126 ? 2 : n < 65536 ? 4 : 10);
 export class PositionStream {
   private readonly options: PositionStreamOptions;
   private readonly compact: CompactEncoder | undefined;
-  private readonly pending = new Map<string, Pending>();
+  private readonly slots = new Map<string, Slot>();
+  private readonly order: Slot[] = [];
   private tokens: number;
   private readonly capacity: number;
   private last: number;
+  private readonly push = (id: string, pose: FlatPose) => this.compact?.push(id, pose);
+  private readonly hold = (id: string, pose: FlatPose) => this.holdPose(id, pose);
 
   constructor(options: PositionStreamOptions, now = performance.now()) {
     this.options = options;
@@ -57,72 +65,114 @@ export class PositionStream {
 
   /** The frame to send for a tick's UsersTransformList frame; undefined = nothing to send this tick. */
   next(frame: Uint8Array, now = performance.now()): Uint8Array | undefined {
-    const message = decode(frame);
-    if (message.type !== 'UsersTransformList') return frame;
-    if (this.options.budget <= 0) return this.compact ? this.compact.encode(message.value) : frame;
-    return this.withinBudget(message.value, now);
+    if (frameTypeId(frame) !== TYPE_IDS.UsersTransformList) return frame;
+    if (this.options.budget <= 0) {
+      if (!this.compact) return frame;
+      this.compact.begin();
+      walkUsersTransformList(frame, this.push);
+      return this.compact.finish();
+    }
+    walkUsersTransformList(frame, this.hold);
+    return this.withinBudget(now);
   }
 
-  /** A reliable frame went out: it uses budget too, and users it removes have no pending positions. */
+  /** A reliable frame went out: it uses budget too, and users it removes are forgotten. */
   onReliable(frame: Uint8Array): void {
     if (this.options.budget <= 0) return;
     this.tokens -= frame.length + wsHeader(frame.length);
     if (frameTypeId(frame) !== TYPE_IDS.RemoveUsers) return;
     const message = decode(frame);
-    if (message.type === 'RemoveUsers') for (const id of message.users) this.pending.delete(id);
+    if (message.type === 'RemoveUsers') for (const id of message.users) this.slots.delete(id);
   }
 
-  private withinBudget(entries: UserTransform[], now: number): Uint8Array | undefined {
-    const { selfId, maxUsersPerFrame } = this.options;
-    for (const entry of entries) {
-      if (entry.id === selfId) continue;
-      const held = this.pending.get(entry.id);
-      if (held) held.entry = entry;
-      else this.pending.set(entry.id, { entry, waited: 0, score: 0 });
+  private holdPose(id: string, pose: FlatPose): void {
+    if (id === this.options.selfId) return;
+    let slot = this.slots.get(id);
+    if (!slot) {
+      slot = { id, pose: new Float64Array(6), dirty: false, waited: 0, score: 0 };
+      this.slots.set(id, slot);
     }
+    for (let i = 0; i < 6; i++) slot.pose[i] = pose[i];
+    slot.dirty = true;
+  }
+
+  private withinBudget(now: number): Uint8Array | undefined {
+    const { maxUsersPerFrame } = this.options;
     this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) * this.options.budget) / 1000);
     this.last = now;
-    if (this.pending.size === 0) return undefined;
-    const chosen: UserTransform[] = [];
     // Frame header, trailer, count and the WebSocket header: what a frame costs before its first user.
     let room = this.tokens - 4 - 4 - 3 - 4;
-    if (room > 0) {
-      const self = this.options.selfPosition();
-      const order = [...this.pending.values()];
-      for (const p of order) p.score = distance(self, p.entry.transform.position) / (1 + p.waited);
-      order.sort((a, b) => a.score - b.score);
-      for (const p of order) {
-        const size = this.compact ? this.compact.recordSize(p.entry) : classicSize(p.entry);
-        if (size > room || chosen.length === maxUsersPerFrame) break;
-        room -= size;
-        this.pending.delete(p.entry.id);
-        if (size > 0) chosen.push(p.entry);
-      }
+    const order = this.order;
+    order.length = 0;
+    const self = this.options.selfPosition();
+    for (const slot of this.slots.values()) {
+      if (!slot.dirty) continue;
+      slot.score = distance(self, slot.pose) / (1 + slot.waited);
+      order.push(slot);
     }
-    for (const p of this.pending.values()) p.waited++;
-    if (chosen.length === 0) return undefined;
-    const out = this.compact
-      ? this.compact.encode(chosen)
-      : encode({ type: 'UsersTransformList', value: chosen });
+    if (order.length === 0) return undefined;
+    if (room > 0) order.sort(byScore);
+    let chosen = 0;
+    for (const slot of order) {
+      if (room <= 0) break;
+      const size = this.compact ? this.compact.recordSizeOf(slot.id, slot.pose) : classicSize(slot.pose);
+      if (size > room || chosen === maxUsersPerFrame) break;
+      room -= size;
+      slot.dirty = false;
+      slot.waited = 0;
+      order[chosen++] = slot;
+    }
+    for (let i = chosen; i < order.length; i++) order[i].waited++;
+    if (chosen === 0) return undefined;
+    const out = this.compact ? this.compactFrame(order, chosen) : classicFrame(order, chosen);
     if (out) this.tokens -= out.length + wsHeader(out.length);
     return out;
   }
+
+  private compactFrame(slots: Slot[], n: number): Uint8Array | undefined {
+    const encoder = this.compact as CompactEncoder;
+    encoder.begin();
+    for (let i = 0; i < n; i++) encoder.push(slots[i].id, slots[i].pose);
+    return encoder.finish();
+  }
 }
 
-function distance(from: Vec3 | undefined, to: Vec3): number {
+const byScore = (a: Slot, b: Slot) => a.score - b.score;
+
+// One writer for the process: frames are built synchronously, inside the tick.
+const writer = new MusWriter(16 * 1024);
+const USERS_TRANSFORM_LIST = TYPE_IDS.UsersTransformList;
+
+/** A UsersTransformList of the first `n` slots, as the codec writes it (SPEC §5). */
+function classicFrame(slots: Slot[], n: number): Uint8Array {
+  const w = writer;
+  w.reset();
+  w.uint32le(USERS_TRANSFORM_LIST);
+  w.int(n);
+  for (let i = 0; i < n; i++) {
+    w.umid(slots[i].id, 'id');
+    const pose = slots[i].pose;
+    for (let k = 0; k < 6; k++) w.f32(pose[k]);
+  }
+  w.uint32le(~USERS_TRANSFORM_LIST >>> 0);
+  return w.take();
+}
+
+function distance(from: Vec3 | undefined, to: FlatPose): number {
   if (!from) return 0;
-  const dx = to.x - from.x;
-  const dy = to.y - from.y;
-  const dz = to.z - from.z;
+  const dx = to[0] - from.x;
+  const dy = to[1] - from.y;
+  const dz = to[2] - from.z;
   return Math.sqrt(dx * dx + dy * dy + dz * dz);
 }
 
 const scratch = new DataView(new ArrayBuffer(4));
 
 /** Bytes of one UserTransform in a UsersTransformList: the UMID and six f32 varints (SPEC §3). */
-function classicSize(e: UserTransform): number {
-  const { position: p, rotation: r } = e.transform;
-  return 16 + f32Size(p.x) + f32Size(p.y) + f32Size(p.z) + f32Size(r.x) + f32Size(r.y) + f32Size(r.z);
+function classicSize(pose: FlatPose): number {
+  let size = 16;
+  for (let k = 0; k < 6; k++) size += f32Size(pose[k]);
+  return size;
 }
 
 function f32Size(v: number): number {

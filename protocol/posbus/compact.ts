@@ -35,14 +35,46 @@ export function quantise(v: number): number {
   return q > LIMIT ? LIMIT : q < -LIMIT ? -LIMIT : q + 0; // + 0 turns -0 into 0
 }
 
-function quantisePose(t: TransformNoScale, out: number[]): void {
-  out[0] = quantise(t.position.x);
-  out[1] = quantise(t.position.y);
-  out[2] = quantise(t.position.z);
-  out[3] = quantise(t.rotation.x);
-  out[4] = quantise(t.rotation.y);
-  out[5] = quantise(t.rotation.z);
+/** A pose as six numbers: position x, y, z, rotation x, y, z (what a UsersTransformList entry carries). */
+export type FlatPose = ArrayLike<number>;
+
+function quantisePose(pose: FlatPose, out: number[]): void {
+  for (let i = 0; i < 6; i++) out[i] = quantise(pose[i]);
 }
+
+/** The six numbers of a transform, in wire order. */
+export function flatPose(t: TransformNoScale, out: number[] = [0, 0, 0, 0, 0, 0]): number[] {
+  out[0] = t.position.x;
+  out[1] = t.position.y;
+  out[2] = t.position.z;
+  out[3] = t.rotation.x;
+  out[4] = t.rotation.y;
+  out[5] = t.rotation.z;
+  return out;
+}
+
+/**
+ * Walks a UsersTransformList frame (from the codec or the tick) without building objects: `visit` gets
+ * each entry's id and its pose in a reused array. Throws PosbusDecodeError on a malformed frame.
+ */
+export function walkUsersTransformList(frame: Uint8Array, visit: (id: string, pose: FlatPose) => void): void {
+  const n = frame.length;
+  if (n < 8) throw new PosbusDecodeError('frame-too-short', 0, `${n} bytes`);
+  if (readU32(frame, 0) !== USERS_TRANSFORM_LIST) throw new PosbusDecodeError('unknown-type', 0);
+  if (readU32(frame, n - 4) !== ~USERS_TRANSFORM_LIST >>> 0)
+    throw new PosbusDecodeError('trailer-mismatch', n - 4);
+  const r = new MusReader(frame, 4, n - 4);
+  const count = r.length(22);
+  const pose = walkPose;
+  for (let i = 0; i < count; i++) {
+    const id = r.umid();
+    for (let k = 0; k < 6; k++) pose[k] = r.f32();
+    visit(id, pose);
+  }
+  if (r.pos !== r.end) throw new PosbusDecodeError('trailing-bytes', r.pos);
+}
+const USERS_TRANSFORM_LIST = 0x285954b8;
+const walkPose = [0, 0, 0, 0, 0, 0];
 
 function uvarintSize(v: number): number {
   let n = 1;
@@ -77,9 +109,14 @@ export class CompactEncoder {
 
   /** Bytes `entry` would add to a frame now (0: nothing changed). Changes nothing. */
   recordSize(entry: UserTransform): number {
-    const sent = this.users.get(entry.id);
+    return this.recordSizeOf(entry.id, flatPose(entry.transform));
+  }
+
+  /** recordSize of a user id and a flat pose. */
+  recordSizeOf(id: string, pose: FlatPose): number {
+    const sent = this.users.get(id);
     const q = this.scratch;
-    quantisePose(entry.transform, q);
+    quantisePose(pose, q);
     let size = 0;
     let mask = 0;
     for (let i = 0; i < 6; i++) {
@@ -89,10 +126,10 @@ export class CompactEncoder {
         size += zigzagSize(delta);
       }
     }
-    const short = sent ? sent.short : this.nextShort;
-    const mapping = sent ? 0 : 1 + uvarintSize(short) + 16;
     // A new user gets an update record even when it is at the origin: the receiver learns its pose.
     if (mask === 0 && sent) return 0;
+    const short = sent ? sent.short : this.nextShort;
+    const mapping = sent ? 0 : 1 + uvarintSize(short) + 16;
     return mapping + uvarintSize(short) + 1 + size;
   }
 
@@ -101,33 +138,48 @@ export class CompactEncoder {
    * the caller must send it. Undefined when nothing changed.
    */
   encode(entries: Iterable<UserTransform>): Uint8Array | undefined {
+    this.begin();
+    const pose = [0, 0, 0, 0, 0, 0];
+    for (const entry of entries) this.push(entry.id, flatPose(entry.transform, pose));
+    return this.finish();
+  }
+
+  /** Starts a frame: then `push` each user, then `finish`. */
+  begin(): void {
+    this.w.reset();
+    this.w.uint32le(TYPE_ID);
+  }
+
+  /** Adds a user's pose to the frame begun (only what changed), recorded as sent. */
+  push(id: string, pose: FlatPose): void {
     const w = this.w;
-    w.reset();
-    w.uint32le(TYPE_ID);
     const q = this.scratch;
-    for (const entry of entries) {
-      let sent = this.users.get(entry.id);
-      const isNew = !sent;
-      if (!sent) {
-        sent = { short: this.nextShort++, q: [0, 0, 0, 0, 0, 0] };
-        this.users.set(entry.id, sent);
-        w.byte(0);
-        w.uvarint32(sent.short);
-        w.umid(entry.id, 'id');
-      }
-      quantisePose(entry.transform, q);
-      let mask = 0;
-      for (let i = 0; i < 6; i++) if (q[i] !== sent.q[i]) mask |= 1 << i;
-      if (mask === 0 && !isNew) continue;
+    let sent = this.users.get(id);
+    const isNew = !sent;
+    if (!sent) {
+      sent = { short: this.nextShort++, q: [0, 0, 0, 0, 0, 0] };
+      this.users.set(id, sent);
+      w.byte(0);
       w.uvarint32(sent.short);
-      w.byte(mask);
-      for (let i = 0; i < 6; i++) {
-        if (mask & (1 << i)) {
-          w.int(q[i] - sent.q[i]);
-          sent.q[i] = q[i];
-        }
+      w.umid(id, 'id');
+    }
+    quantisePose(pose, q);
+    let mask = 0;
+    for (let i = 0; i < 6; i++) if (q[i] !== sent.q[i]) mask |= 1 << i;
+    if (mask === 0 && !isNew) return;
+    w.uvarint32(sent.short);
+    w.byte(mask);
+    for (let i = 0; i < 6; i++) {
+      if (mask & (1 << i)) {
+        w.int(q[i] - sent.q[i]);
+        sent.q[i] = q[i];
       }
     }
+  }
+
+  /** The frame begun, or undefined when nothing was written to it. */
+  finish(): Uint8Array | undefined {
+    const w = this.w;
     if (w.pos === 4) return undefined;
     w.uint32le(TRAILER);
     return w.take();

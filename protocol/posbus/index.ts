@@ -2,11 +2,14 @@ export { decode, encode, frameTypeId, TYPE_IDS, typeNameOf } from './codec.ts';
 export {
   CompactDecoder,
   CompactEncoder,
+  type FlatPose,
+  flatPose,
   isCompactTransforms,
   MAX_SHORT_IDS,
   POSITION_STEP,
   quantise,
   ROTATION_STEP,
+  walkUsersTransformList,
 } from './compact.ts';
 export { PosbusDecodeError, type PosbusDecodeReason, PosbusEncodeError } from './errors.ts';
 export * from './ext.ts';
