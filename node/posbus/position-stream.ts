@@ -52,8 +52,6 @@ export class PositionStream {
   private tokens: number;
   private readonly capacity: number;
   private last: number;
-  private readonly push = (id: string, pose: FlatPose) => this.compact?.push(id, pose);
-  private readonly hold = (id: string, pose: FlatPose) => this.holdPose(id, pose);
 
   constructor(options: PositionStreamOptions, now = performance.now()) {
     this.options = options;
@@ -68,11 +66,14 @@ export class PositionStream {
     if (frameTypeId(frame) !== TYPE_IDS.UsersTransformList) return frame;
     if (this.options.budget <= 0) {
       if (!this.compact) return frame;
-      this.compact.begin();
-      walkUsersTransformList(frame, this.push);
-      return this.compact.finish();
+      const parsed = parse(frame);
+      const encoder = this.compact;
+      encoder.begin();
+      for (let i = 0; i < parsed.count; i++) encoder.push(parsed.ids[i], parsed.poses, i * 6);
+      return encoder.finish();
     }
-    walkUsersTransformList(frame, this.hold);
+    const parsed = parse(frame);
+    for (let i = 0; i < parsed.count; i++) this.holdPose(parsed.ids[i], parsed.poses, i * 6);
     return this.withinBudget(now);
   }
 
@@ -85,14 +86,14 @@ export class PositionStream {
     if (message.type === 'RemoveUsers') for (const id of message.users) this.slots.delete(id);
   }
 
-  private holdPose(id: string, pose: FlatPose): void {
+  private holdPose(id: string, pose: FlatPose, at: number): void {
     if (id === this.options.selfId) return;
     let slot = this.slots.get(id);
     if (!slot) {
       slot = { id, pose: new Float64Array(6), dirty: false, waited: 0, score: 0 };
       this.slots.set(id, slot);
     }
-    for (let i = 0; i < 6; i++) slot.pose[i] = pose[i];
+    for (let i = 0; i < 6; i++) slot.pose[i] = pose[at + i];
     slot.dirty = true;
   }
 
@@ -138,6 +139,36 @@ export class PositionStream {
 }
 
 const byScore = (a: Slot, b: Slot) => a.score - b.score;
+
+/**
+ * The last frame walked, kept: the tick hands the same frame object to every member of a cell (and to
+ * everyone without interest management), so it is read once, not once per member, and the ids are the
+ * same strings every time (their hashes computed once).
+ */
+const lastParsed = {
+  frame: undefined as Uint8Array | undefined,
+  count: 0,
+  ids: [] as string[],
+  poses: new Float64Array(6 * 512),
+};
+function parse(frame: Uint8Array): typeof lastParsed {
+  const p = lastParsed;
+  if (p.frame === frame) return p;
+  p.frame = undefined;
+  p.count = 0;
+  walkUsersTransformList(frame, (id, pose) => {
+    if (p.poses.length < (p.count + 1) * 6) {
+      const grown = new Float64Array(p.poses.length * 2);
+      grown.set(p.poses);
+      p.poses = grown;
+    }
+    p.ids[p.count] = id;
+    for (let k = 0; k < 6; k++) p.poses[p.count * 6 + k] = pose[k];
+    p.count++;
+  });
+  p.frame = frame;
+  return p;
+}
 
 // One writer for the process: frames are built synchronously, inside the tick.
 const writer = new MusWriter(16 * 1024);

@@ -38,8 +38,8 @@ export function quantise(v: number): number {
 /** A pose as six numbers: position x, y, z, rotation x, y, z (what a UsersTransformList entry carries). */
 export type FlatPose = ArrayLike<number>;
 
-function quantisePose(pose: FlatPose, out: number[]): void {
-  for (let i = 0; i < 6; i++) out[i] = quantise(pose[i]);
+function quantisePose(pose: FlatPose, out: number[], at = 0): void {
+  for (let i = 0; i < 6; i++) out[i] = quantise(pose[at + i]);
 }
 
 /** The six numbers of a transform, in wire order. */
@@ -113,10 +113,10 @@ export class CompactEncoder {
   }
 
   /** recordSize of a user id and a flat pose. */
-  recordSizeOf(id: string, pose: FlatPose): number {
+  recordSizeOf(id: string, pose: FlatPose, at = 0): number {
     const sent = this.users.get(id);
     const q = this.scratch;
-    quantisePose(pose, q);
+    quantisePose(pose, q, at);
     let size = 0;
     let mask = 0;
     for (let i = 0; i < 6; i++) {
@@ -150,8 +150,8 @@ export class CompactEncoder {
     this.w.uint32le(TYPE_ID);
   }
 
-  /** Adds a user's pose to the frame begun (only what changed), recorded as sent. */
-  push(id: string, pose: FlatPose): void {
+  /** Adds a user's pose (`pose[at, at + 6)`) to the frame begun (only what changed), recorded as sent. */
+  push(id: string, pose: FlatPose, at = 0): void {
     const w = this.w;
     const q = this.scratch;
     let sent = this.users.get(id);
@@ -163,7 +163,7 @@ export class CompactEncoder {
       w.uvarint32(sent.short);
       w.umid(id, 'id');
     }
-    quantisePose(pose, q);
+    quantisePose(pose, q, at);
     let mask = 0;
     for (let i = 0; i < 6; i++) if (q[i] !== sent.q[i]) mask |= 1 << i;
     if (mask === 0 && !isNew) return;
