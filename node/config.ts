@@ -52,6 +52,12 @@ export const configSchema = z
     /** Bytes queued on a socket above which the session is closed as too slow. */
     maxQueuedBytes: int(64 * 1024, 1 << 30).default(8 * 1024 * 1024),
     pingIntervalMs: int(100, 600_000).default(30_000),
+    /** How long a dropped session that negotiated resume keeps its avatar in the world; 0 = no resume. */
+    resumeGraceMs: int(0, 600_000).default(10_000),
+    /** Reliable frames a resumable session keeps for replay (bytes); a client that missed more gets a snapshot. */
+    resumeReplayBytes: int(0, 64 * 1024 * 1024).default(256 * 1024),
+    /** Position bytes per second per client (nearest first, fewer updates when over); 0 = no budget. */
+    clientBudgetBytesPerSecond: int(0, 1 << 30).default(0),
     /** Guests are deleted this long after their last session ended (the original: 20 minutes). */
     guestTtlMs: int(0, 30 * 86400_000).default(20 * 60_000),
     /** Requests per minute per client address on the auth routes (challenge, token, guest token). */

@@ -94,11 +94,16 @@ export class PosbusServer {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const session = new Session(
         ws,
-        { ...this.c, bind: (s) => this.bind(s), unbind: (s) => this.unbind(s) },
+        {
+          ...this.c,
+          bind: (s) => this.bind(s),
+          unbind: (s) => this.unbind(s),
+          resumable: (s, token) => this.resumable(s, token),
+        },
         this.limits,
       );
+      // Until its end: a dropped session waiting for a resume has no socket but is still a session.
       this.all.add(session);
-      ws.once('close', () => this.all.delete(session));
     });
   }
 
@@ -116,7 +121,15 @@ export class PosbusServer {
     }
   }
 
+  /** The session of the same user and session id that `token` resumes (it may have dropped or not). */
+  private resumable(session: Session, token: string): Session | undefined {
+    const previous = this.byUser.get(session.user.id);
+    if (!previous || previous === session || previous.sessionId !== session.sessionId) return undefined;
+    return previous.resumableWith(token) ? previous : undefined;
+  }
+
   private unbind(session: Session): void {
+    this.all.delete(session);
     const userId = session.userId;
     if (!userId || this.byUser.get(userId) !== session) return;
     this.byUser.delete(userId);

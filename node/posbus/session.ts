@@ -8,9 +8,11 @@ import { DomainError } from '../../common/errors.ts';
 import { TokenBucket } from '../../common/token-bucket.ts';
 import {
   decode,
+  EXTENDED_HANDSHAKE_VERSION,
   type HandShake,
   type Message,
   PosbusDecodeError,
+  type SessionRequest,
   SignalType,
 } from '../../protocol/posbus/index.ts';
 import type { UserRecord } from '../../storage/db/records.ts';
@@ -21,6 +23,15 @@ import type { Member } from '../world/room.ts';
 import type { UserController } from '../world/user-controller.ts';
 import type { WorldController } from '../world/world-controller.ts';
 import { CloseCode } from './close-codes.ts';
+import { Extension, readSessionRequest, SessionRequestError } from './extension.ts';
+
+/** What a classic client (HandShake v1) is taken to ask for: nothing. */
+const CLASSIC_REQUEST: SessionRequest = {
+  features: 0,
+  resumeToken: '',
+  receivedFrames: 0,
+  maxBytesPerSecond: 0,
+};
 
 /** Frames a client may send behind its HandShake before the handshake is verified. */
 const EARLY_FRAMES = 8;
@@ -36,6 +47,10 @@ export type SessionLimits = Pick<
   | 'positionBacklogBytes'
   | 'maxQueuedBytes'
   | 'pingIntervalMs'
+  | 'resumeGraceMs'
+  | 'resumeReplayBytes'
+  | 'clientBudgetBytesPerSecond'
+  | 'positionBatch'
 >;
 
 export interface SessionComponents {
@@ -48,8 +63,10 @@ export interface SessionComponents {
   logger: Logger;
   /** Binds the session to its user once the handshake passes; replaces an older session of that user. */
   bind(session: Session): void;
-  /** Called once when the session ends. */
+  /** Called once when the session ends (or, without a user, when its socket went to another session). */
   unbind(session: Session): void;
+  /** The live or dropped session a resume request names, when its token matches; undefined otherwise. */
+  resumable(session: Session, token: string): Session | undefined;
 }
 
 /** Takes client-reported stakes (the harvester's stake controller); rejects what it refuses. */
@@ -76,7 +93,7 @@ class HandshakeError extends Error {
 }
 
 export class Session implements Member {
-  private readonly ws: WebSocket;
+  private ws: WebSocket;
   private readonly c: SessionComponents;
   private readonly limits: SessionLimits;
   private log: Logger;
@@ -90,6 +107,16 @@ export class Session implements Member {
   /** Set while a teleport is in flight: later messages wait for it, so they apply to the new world. */
   private pending: Promise<void> | undefined;
   private ended = false;
+  /** Set when the node closed the socket itself: such a close is never a drop to resume from. */
+  private closedByServer = false;
+  /** The extension's state (compact positions, resume, budget) when the client negotiated it. */
+  private ext: Extension | undefined;
+  private readonly onSocketMessage = (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary);
+  private readonly onSocketClose = (code: number) => this.onClosed(code);
+  private readonly onSocketError = (error: Error) => this.log.debug({ err: error }, 'socket error');
+  private readonly onPong = () => {
+    this.alive = true;
+  };
   readonly ready: Promise<void>;
   private markReady!: () => void;
 
@@ -106,9 +133,22 @@ export class Session implements Member {
       () => this.close(CloseCode.Timeout, 'no handshake in time'),
       limits.handshakeTimeoutMs,
     );
-    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
-    ws.on('close', () => void this.end());
-    ws.on('error', (error) => this.log.debug({ err: error }, 'socket error'));
+    this.listen(ws);
+  }
+
+  private listen(ws: WebSocket): void {
+    ws.on('message', this.onSocketMessage);
+    ws.on('close', this.onSocketClose);
+    ws.on('error', this.onSocketError);
+  }
+
+  private unlisten(ws: WebSocket): void {
+    ws.off('message', this.onSocketMessage);
+    ws.off('close', this.onSocketClose);
+    ws.off('error', this.onSocketError);
+    ws.off('pong', this.onPong);
+    // The socket may still fail after we let go of it; an unheard 'error' would end the process.
+    ws.on('error', () => {});
   }
 
   get user(): UserRecord {
@@ -116,8 +156,9 @@ export class Session implements Member {
     return this.userRecord;
   }
 
+  /** True while the session lives: with an open socket, or dropped and waiting for a resume. */
   get connected(): boolean {
-    return !this.ended && this.ws.readyState === this.ws.OPEN;
+    return !this.ended && (this.ext?.dropped === true || this.ws.readyState === this.ws.OPEN);
   }
 
   get userId(): string | undefined {
@@ -125,25 +166,40 @@ export class Session implements Member {
   }
 
   sendReliable(frame: Uint8Array): void {
-    if (this.ended || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ended) return;
+    // Kept for a resume first: a frame the socket never delivers is one the client will ask for.
+    this.ext?.replay?.record(frame);
+    if (this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount + frame.length > this.limits.maxQueuedBytes) {
       this.close(CloseCode.SlowConsumer, `send queue over ${this.limits.maxQueuedBytes} bytes`);
       return;
     }
     this.ws.send(frame);
+    this.ext?.positions?.onReliable(frame);
   }
 
   get backlogged(): boolean {
-    return this.ws.bufferedAmount > this.limits.positionBacklogBytes;
+    return this.ext?.dropped === true || this.ws.bufferedAmount > this.limits.positionBacklogBytes;
   }
 
   sendDroppable(frame: Uint8Array): boolean {
     if (this.ended || this.ws.readyState !== this.ws.OPEN || this.backlogged) return false;
-    this.ws.send(frame);
+    const positions = this.ext?.positions;
+    if (!positions) {
+      this.ws.send(frame); // the classic stream: the tick's frame as it is
+      return true;
+    }
+    const out = positions.next(frame);
+    if (out) this.ws.send(out);
     return true;
   }
 
   close(code: number, reason: string): void {
+    this.closedByServer = true;
+    if (this.ext?.dropped) {
+      void this.end();
+      return;
+    }
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
       this.log.debug({ userId: this.userId, code, reason }, 'closing session');
       this.ws.close(code, reason);
@@ -165,7 +221,10 @@ export class Session implements Member {
       // Unauthenticated memory stays small: a few normal-sized frames, no more.
       if (this.early.length >= EARLY_FRAMES || toBytes(data).length > this.limits.maxFrameBytes)
         this.close(CloseCode.Policy, 'too much sent before the handshake completed');
-      else this.early.push([data, isBinary]);
+      else {
+        this.early.push([data, isBinary]);
+        this.earlyArrived?.();
+      }
     } else {
       this.early = [];
       void this.handshake(data, isBinary);
@@ -188,11 +247,28 @@ export class Session implements Member {
       }
       if (message.type !== 'HandShake')
         throw new HandshakeError(CloseCode.Policy, `expected HandShake, got ${message.type}`);
-      this.userRecord = await this.authenticate(message);
+      const user = await this.authenticate(message);
       this.sessionId = message.sessionId;
+      if (message.handshakeVersion === EXTENDED_HANDSHAKE_VERSION) {
+        const request = await readSessionRequest(() => this.nextEarly(), this.limits.handshakeTimeoutMs);
+        if (this.ws.readyState !== this.ws.OPEN) return;
+        if (this.resume(user, request)) return;
+        this.userRecord = user;
+        this.ext = new Extension(request, this.limits, user.id, () => this.selfPosition());
+      } else {
+        this.userRecord = user;
+        // A classic client gets classic frames; the node's budget still applies to it.
+        if (this.limits.clientBudgetBytesPerSecond > 0)
+          this.ext = new Extension(CLASSIC_REQUEST, this.limits, user.id, () => this.selfPosition(), false);
+      }
     } catch (e) {
       const error =
-        e instanceof HandshakeError ? e : new HandshakeError(CloseCode.Policy, 'handshake failed');
+        e instanceof HandshakeError
+          ? e
+          : new HandshakeError(
+              CloseCode.Policy,
+              e instanceof SessionRequestError ? e.message : 'handshake failed',
+            );
       this.log.info({ reason: error.message }, 'handshake refused');
       this.close(error.code, error.message);
       return;
@@ -200,13 +276,88 @@ export class Session implements Member {
     if (this.ws.readyState !== this.ws.OPEN) return;
     this.log = this.log.child({ userId: this.user.id });
     this.c.bind(this);
+    if (this.ext?.extended) this.ws.send(this.ext.grantFresh());
     for (const [early, binary] of this.early ?? []) this.receive(early, binary);
     this.early = undefined;
-    this.ws.on('pong', () => {
-      this.alive = true;
-    });
+    this.ws.on('pong', this.onPong);
     this.pingTimer = setInterval(() => this.ping(), this.limits.pingIntervalMs);
     this.markReady();
+  }
+
+  private earlyArrived: (() => void) | undefined;
+
+  /** The next frame sent behind the HandShake (waits for it). */
+  private async nextEarly(): Promise<[RawData, boolean]> {
+    while (!this.early?.length) {
+      if (this.ws.readyState !== this.ws.OPEN) throw new HandshakeError(CloseCode.Policy, 'socket closed');
+      await new Promise<void>((resolve) => {
+        this.earlyArrived = resolve;
+      });
+      this.earlyArrived = undefined;
+    }
+    return this.early.shift() as [RawData, boolean];
+  }
+
+  /**
+   * A resume request naming a session of this user: that session takes this socket (and the frames
+   * queued behind the request) and this one dissolves. False when there is nothing to resume.
+   */
+  private resume(user: UserRecord, request: SessionRequest): boolean {
+    if (!request.resumeToken) return false;
+    this.userRecord = user;
+    const target = this.c.resumable(this, request.resumeToken);
+    if (!target) {
+      this.log.debug({ userId: user.id }, 'resume refused: no such session or wrong token');
+      return false;
+    }
+    this.unlisten(this.ws);
+    this.ended = true;
+    clearTimeout(this.handshakeTimer);
+    this.userRecord = undefined;
+    this.c.unbind(this);
+    target.adopt(this.ws, request, this.early ?? []);
+    this.early = undefined;
+    return true;
+  }
+
+  /** Goes on over a new socket: the grant, then what the client missed (or a snapshot), then live frames. */
+  private adopt(ws: WebSocket, request: SessionRequest, early: [RawData, boolean][]): void {
+    const ext = this.ext as Extension;
+    const old = this.ws;
+    this.unlisten(old);
+    if (old.readyState !== old.CLOSED) old.terminate();
+    this.ws = ws;
+    this.listen(ws);
+    ws.on('pong', this.onPong);
+    this.alive = true;
+    this.closedByServer = false;
+    const { grant, replay } = ext.resumed(request);
+    ws.send(grant);
+    this.log.debug({ replayed: replay?.length, snapshot: !replay }, 'session resumed');
+    if (replay) for (const frame of replay) ws.send(frame);
+    else this.c.worlds.snapshot(this);
+    for (const [data, binary] of early) this.receive(data, binary);
+  }
+
+  /** True when a resume request with `token` may take this session over (live or dropped). */
+  resumableWith(token: string): boolean {
+    return !this.ended && this.ext?.matches(token) === true;
+  }
+
+  private selfPosition() {
+    const userId = this.userRecord?.id;
+    return userId ? this.c.worlds.roomOf(userId)?.transformOf(userId)?.position : undefined;
+  }
+
+  /** The socket closed: the end of the session, or with resume negotiated and a dropped connection, a pause. */
+  private onClosed(code: number): void {
+    // 1006: the connection went away without a closing handshake (a cut, not a goodbye).
+    if (this.ext?.canPark && !this.closedByServer && code === 1006 && !this.ended) {
+      this.ext.park(() => void this.end());
+      this.log.debug({ graceMs: this.limits.resumeGraceMs }, 'connection dropped: kept for a resume');
+      return;
+    }
+    void this.end();
   }
 
   private async authenticate(message: HandShake): Promise<UserRecord> {
@@ -224,6 +375,7 @@ export class Session implements Member {
   }
 
   private ping(): void {
+    if (this.ext?.dropped) return;
     if (!this.alive) {
       this.log.debug('no pong: closing');
       this.close(CloseCode.Timeout, 'no pong to ping');
@@ -350,7 +502,7 @@ export class Session implements Member {
     this.ended = true;
     clearTimeout(this.handshakeTimer);
     clearInterval(this.pingTimer);
-    if (!this.userRecord) return;
+    this.ext?.stop();
     this.c.unbind(this);
   }
 }

@@ -18,6 +18,7 @@ import type { Access } from './access.ts';
 import { ChangeFanOut } from './change-fan-out.ts';
 import type { RemoteMember } from './remote-member.ts';
 import { type Member, Room, type RoomOptions } from './room.ts';
+import { worldSnapshot } from './snapshot.ts';
 import { objectDefinition, objectTree, renderData } from './wire.ts';
 import { isFiniteTransform, spawnPoint, withinBounds } from './world-rules.ts';
 import type { WorldState, WorldStore } from './world-store.ts';
@@ -285,6 +286,17 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
       released.push(objectId);
     }
     return released;
+  }
+
+  /** Sends a member its world's entry stream again (a resumed session that missed too much); others see nothing. */
+  snapshot(member: Member): boolean {
+    const userId = member.user.id;
+    const room = this.roomOf(userId);
+    const state = room && this.store.get(room.worldId);
+    if (!room || !state) return false;
+    const batch = this.options.entryBatchSize;
+    for (const frame of worldSnapshot(state, room, userId, this.nodeId, batch)) member.sendReliable(frame);
+    return true;
   }
 
   /** Rooms with people in them, local or remote. */

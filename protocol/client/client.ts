@@ -3,7 +3,24 @@
  * replace (SPEC §6). The server sends nothing after a good HandShake (§6.1), so "connected" means
  * "socket open and HandShake sent"; a rejected token shows up as a close with code 1008.
  */
-import { decode, encode, type Message, type SetWorld, SignalType, type Umid } from '../posbus/index.ts';
+import {
+  CompactDecoder,
+  decode,
+  decodeSessionGrant,
+  EXT_TYPE_IDS,
+  EXTENDED_HANDSHAKE_VERSION,
+  encode,
+  encodeSessionRequest,
+  Feature,
+  isPositionFrame,
+  type Message,
+  ResumeOutcome,
+  type SessionGrant,
+  type SetWorld,
+  SignalType,
+  typeIdOf,
+  type Umid,
+} from '../posbus/index.ts';
 import { uuidv7 } from '../uuid.ts';
 import { backoffDelay, type ReconnectPolicy, reconnectPolicy } from './backoff.ts';
 import {
@@ -65,6 +82,17 @@ export class PosbusClient {
   #world: SetWorld | undefined;
   #attempt = 0;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Extension features asked for (0: a classic client). */
+  readonly #features: number;
+  readonly #maxBytesPerSecond: number;
+  /** Set by each SessionGrant: what this connection runs with, and the token of the next resume. */
+  #grant: SessionGrant | undefined;
+  /** Reliable frames received on this session (what a resume asks the rest after). */
+  #received = 0;
+  /** Per connection: compact position frames refer to what earlier ones on the same socket said. */
+  #compact = new CompactDecoder();
+  /** This connection asked to resume: a Fresh answer means entering the world again. */
+  #resuming = false;
 
   constructor(url: string, opts: ConnectOptions) {
     const ctor = opts.WebSocket ?? defaultWebSocket();
@@ -74,10 +102,13 @@ export class PosbusClient {
     this.url = toWebSocketUrl(url);
     this.userId = opts.userId.toLowerCase();
     this.sessionId = (opts.sessionId ?? uuidv7()).toLowerCase();
+    this.#features = (opts.compact ? Feature.CompactPositions : 0) | (opts.resume ? Feature.Resume : 0);
+    this.#maxBytesPerSecond = opts.maxBytesPerSecond ?? 0;
+    const extended = this.#features !== 0 || this.#maxBytesPerSecond > 0;
     // Encoding up front rejects a malformed user or session id before any socket exists.
     this.#handshake = encode({
       type: 'HandShake',
-      handshakeVersion: opts.handshakeVersion ?? 1,
+      handshakeVersion: extended ? EXTENDED_HANDSHAKE_VERSION : (opts.handshakeVersion ?? 1),
       protocolVersion: opts.protocolVersion ?? 1,
       token: opts.token,
       userId: this.userId,
@@ -100,6 +131,14 @@ export class PosbusClient {
   }
   get world(): SetWorld | undefined {
     return this.#world;
+  }
+  /** What the server granted on the current connection (extended clients); undefined before its answer. */
+  get session(): SessionGrant | undefined {
+    return this.#grant;
+  }
+
+  get #extended(): boolean {
+    return this.#features !== 0 || this.#maxBytesPerSecond > 0;
   }
 
   /** Opens the socket and sends HandShake. The first connection is not retried: failure rejects and closes. */
@@ -212,7 +251,23 @@ export class PosbusClient {
         this.#state = 'open';
         this.#attempt = 0;
         this.#write(this.#handshake);
-        if (reconnected && this.#world) this.send({ type: 'TeleportRequest', target: this.#world.id });
+        this.#compact = new CompactDecoder();
+        const resumeToken = reconnected ? (this.#grant?.resumeToken ?? '') : '';
+        this.#resuming = resumeToken !== '';
+        if (this.#extended) {
+          this.#grant = undefined;
+          this.#write(
+            encodeSessionRequest({
+              features: this.#features,
+              resumeToken,
+              receivedFrames: resumeToken ? this.#received : 0,
+              maxBytesPerSecond: this.#maxBytesPerSecond,
+            }),
+          );
+        }
+        // A resume keeps the avatar in its world; whether to enter it again waits for the grant.
+        if (reconnected && this.#world && !resumeToken)
+          this.send({ type: 'TeleportRequest', target: this.#world.id });
         resolve();
         this.#events.emit('open', { reconnected });
       });
@@ -240,9 +295,19 @@ export class PosbusClient {
       this.#events.emit('error', new UnexpectedFrameError(`ignored ${what}: PosBus frames are binary`));
       return;
     }
+    const typeId = typeIdOf(bytes);
+    if (typeId === EXT_TYPE_IDS.SessionGrant && this.#extended && !this.#grant) {
+      this.#onGrant(bytes);
+      return;
+    }
+    // Counted as the server counts them, decodable or not: a resume asks for what follows.
+    if (!isPositionFrame(bytes)) this.#received++;
     let message: Message;
     try {
-      message = decode(bytes);
+      message =
+        typeId === EXT_TYPE_IDS.CompactTransforms
+          ? { type: 'UsersTransformList', value: this.#compact.decode(bytes) }
+          : decode(bytes);
     } catch (error) {
       this.#events.emit('error', asError(error));
       return;
@@ -264,6 +329,24 @@ export class PosbusClient {
     // Another connection of this user took over; the server drops this one ~100 ms later (SPEC §6.2).
     // Reconnecting would only take the session back and ping-pong with the other tab.
     if (dualConnection) void this.#shutdown(1000, 'dual connection');
+  }
+
+  #onGrant(bytes: Uint8Array): void {
+    let grant: SessionGrant;
+    try {
+      grant = decodeSessionGrant(bytes);
+    } catch (error) {
+      this.#events.emit('error', asError(error));
+      return;
+    }
+    this.#grant = grant;
+    this.#received = grant.sentFrames;
+    // The old session is gone (grace over, or the node restarted): enter the world again as a classic client does.
+    if (grant.outcome === ResumeOutcome.Fresh && this.#resuming && this.#world) {
+      this.send({ type: 'TeleportRequest', target: this.#world.id });
+    }
+    this.#resuming = false;
+    this.#events.emit('session', grant);
   }
 
   #onLost(code: number, reason: string): void {

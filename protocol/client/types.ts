@@ -1,5 +1,5 @@
 /** Public types of the client: options, lifecycle events and the event map. */
-import type { Message, MessageOf, MessageType, Umid } from '../posbus/index.ts';
+import type { Message, MessageOf, MessageType, SessionGrant, Umid } from '../posbus/index.ts';
 import type { ReconnectOptions } from './backoff.ts';
 import type { WebSocketCtor } from './socket.ts';
 
@@ -13,8 +13,17 @@ export interface ConnectOptions {
   WebSocket?: WebSocketCtor;
   /** Default: reconnect with backoff from 1 s up to 30 s, forever. `false`: never reconnect. */
   reconnect?: ReconnectOptions | false;
-  /** Default 1, like the reference client. */
+  /**
+   * Default 1, like the reference client. Asking for any extension below (compact, resume,
+   * maxBytesPerSecond) sends 2 and a SessionRequest behind the HandShake (docs/posbus.md "Extension").
+   */
   handshakeVersion?: number;
+  /** Ask for the compact position stream; positions still arrive as `UsersTransformList` events. */
+  compact?: boolean;
+  /** Ask to resume the session after a dropped connection (within the server's grace period). */
+  resume?: boolean;
+  /** Ask the server to keep position frames to this many bytes per second (nearest users first). */
+  maxBytesPerSecond?: number;
   /** Default 1, like the reference client. */
   protocolVersion?: number;
   /** How long opening a socket may take. Default 10000. */
@@ -43,6 +52,8 @@ export type ClientEvents = { [K in MessageType]: MessageOf<K> } & {
   open: OpenEvent;
   close: CloseEvent;
   reconnect: ReconnectEvent;
+  /** The server's answer to the extension request, on every connection (extended clients only). */
+  session: SessionGrant;
   /** An undecodable or text inbound frame, or a throwing handler (HandlerError). The client stays open. */
   error: Error;
 };

@@ -10,7 +10,9 @@ export type PosbusDecodeReason =
   | 'bad-byte'
   | 'unknown-any-type'
   | 'too-deep'
-  | 'trailing-bytes';
+  | 'trailing-bytes'
+  /** Compact position stream (compact.ts): an update for a short id no mapping introduced, a reserved mask bit, a remapped id, a value out of range. */
+  | 'bad-record';
 
 /** The only error `decode` ever throws: the reason and the byte offset in the frame where it was found. */
 export class PosbusDecodeError extends Error {

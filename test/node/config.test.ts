@@ -42,6 +42,25 @@ describe('config', () => {
     ).toBe(peer);
   });
 
+  it('validates the PosBus extension keys: resume grace, replay bytes, client budget', () => {
+    const d = loadConfig({});
+    expect([d.resumeGraceMs, d.resumeReplayBytes, d.clientBudgetBytesPerSecond]).toEqual([
+      10_000, 262_144, 0,
+    ]);
+    expect(loadConfig({ env: { ODYSSEY_RESUME_GRACE_MS: '0' } }).resumeGraceMs).toBe(0);
+    expect(loadConfig({ flags: { clientBudgetBytesPerSecond: '20000' } }).clientBudgetBytesPerSecond).toBe(
+      20_000,
+    );
+    expect(() => loadConfig({ flags: { resumeGraceMs: '-1' } })).toThrow(
+      /resumeGraceMs \(from flag --resume-grace-ms\)/,
+    );
+    expect(() => loadConfig({ flags: { resumeGraceMs: '600001' } })).toThrow(/resumeGraceMs/);
+    expect(() => loadConfig({ flags: { resumeReplayBytes: 'lots' } })).toThrow(/resumeReplayBytes/);
+    expect(() => loadConfig({ env: { ODYSSEY_CLIENT_BUDGET_BYTES_PER_SECOND: '1.5' } })).toThrow(
+      /clientBudgetBytesPerSecond \(from environment\)/,
+    );
+  });
+
   it('checks the nearest-node keys: geo as LAT,LON in range, header names, region labels', () => {
     const config = loadConfig({
       flags: { geo: ' 52.52, 13.40 ', geoHeader: 'X-Client-Geo', region: 'eu-central', maxSessions: '50' },
