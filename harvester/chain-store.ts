@@ -6,11 +6,8 @@
 import type { ChainBlockRecord, ChainEventRecord } from '../storage/db/chain-records.ts';
 import type { Database } from '../storage/db/database.ts';
 import type { BlockRef, ChainEvent, ProcessedBlocks } from './adapter.ts';
+import type { BlockEffects, BatchOp as Op } from './block-effects.ts';
 import { applyEvent, canonicalId, emptyTouched, type StateView, stateKey, type Touched } from './state.ts';
-
-type Op =
-  | { type: 'put'; sublevel: unknown; key: string; value: unknown }
-  | { type: 'del'; sublevel: unknown; key: string };
 
 /** Block numbers as fixed-width text, so key order is block order. */
 const pad = (n: number) => `${n}`.padStart(12, '0');
@@ -20,7 +17,12 @@ export interface Applied {
   /** Events applied now (not seen before). */
   events: ChainEvent[];
   touched: Touched;
+  /** What the block's effects do once the batch is committed (see BlockEffect.committed). */
+  committed?: () => void | Promise<void>;
 }
+
+/** Writes another component adds to a block's batch for the events applied now (see block-effects.ts). */
+export type EffectsOf = BlockEffects['prepare'];
 
 export class ChainStore {
   private readonly db: Database;
@@ -51,12 +53,16 @@ export class ChainStore {
     };
   }
 
-  /** Writes one block: new events, derived state, undo entries, checkpoint; prunes old undo records. */
+  /**
+   * Writes one block: new events, derived state, undo entries, checkpoint and the `effects` of the new
+   * events, all in one batch; prunes old undo records.
+   */
   async applyBlock(
     chainId: string,
     block: BlockRef,
     events: ChainEvent[],
     keepBlocks: number,
+    effects?: EffectsOf,
   ): Promise<Applied> {
     const db = this.db;
     // Writes of this block, readable by its later events; the database still holds the values before it.
@@ -108,8 +114,10 @@ export class ChainStore {
     })) {
       ops.push({ type: 'del', sublevel: db.chainBlocks, key: k });
     }
+    const effect = applied.length && effects ? await effects(applied) : undefined;
+    if (effect) ops.push(...effect.ops);
     await db.level.batch(ops as never);
-    return { events: applied, touched };
+    return { events: applied, touched, committed: effect?.committed };
   }
 
   /**
