@@ -102,7 +102,8 @@ export function harvesterRoutes(c: ApiComponents) {
       method: 'get',
       path: '/users/me/wallets',
       tags: ['chain'],
-      summary: "The caller's token balances per wallet and contract",
+      summary:
+        "The caller's token balances per wallet and contract; Substrate wallets: free balance per chain (with the SS58 address)",
       security: bearer,
       responses: { 200: { description: 'balances', ...json(z.array(z.record(z.string(), z.unknown()))) } },
     }),
@@ -124,6 +125,21 @@ export function harvesterRoutes(c: ApiComponents) {
             transferable: b.balance,
             staked: total(mine.map((s) => s.amount)),
             unbonding: b.tokenIndex === 0 ? (unbonding.get(b.chainId) ?? '0') : '0',
+          });
+        }
+        // Substrate wallets: the native free balance per followed chain; `contract_id` names the pallet.
+        for (const b of await q.freeBalances(wallet)) {
+          rows.push({
+            wallet_id: wallet,
+            contract_id: 'balances',
+            balance: b.free,
+            blockchain_name: b.chain,
+            updated_at: new Date().toISOString(),
+            reward: '0',
+            transferable: b.free,
+            staked: '0',
+            unbonding: '0',
+            address: b.address,
           });
         }
       }

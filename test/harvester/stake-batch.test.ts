@@ -102,7 +102,11 @@ describe('stake effects in the block batch', () => {
     level.del = (...args) =>
       dead ? Promise.reject(new Error('process died')) : original.del.apply(level, args);
     restore = () => Object.assign(level, original);
-    return { die: () => void (dead = true) };
+    return {
+      die: () => {
+        dead = true;
+      },
+    };
   };
   /** True when a batch writes the chain event of transaction `tx`. */
   const writesEventOf = (ops: unknown[], tx: string) =>
