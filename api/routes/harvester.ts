@@ -231,6 +231,37 @@ export function harvesterRoutes(c: ApiComponents) {
   app.openapi(
     createRoute({
       method: 'get',
+      path: '/worlds/{worldID}/pending-stakes',
+      tags: ['chain'],
+      summary:
+        "The world's pending stakes: reported, not yet confirmed by the chain nor expired; oldest first",
+      security: bearer,
+      request: { params: umidParam('worldID') },
+      responses: {
+        200: { description: 'pending stakes', ...json(z.array(z.record(z.string(), z.unknown()))) },
+        ...errors(400, 401, 404),
+      },
+    }),
+    async (ctx) => {
+      const worldId = ctx.req.valid('param').worldID;
+      if (!c.store.get(worldId)) throw notFound('world_not_found', `no world ${worldId}`);
+      const rows = (await c.stakes.pendingOf(worldId)).map((p) => ({
+        transaction_id: p.transactionId,
+        odyssey_id: p.odysseyId,
+        wallet: p.wallet,
+        amount: p.amount,
+        comment: p.comment,
+        kind: p.kind,
+        created_at: new Date(p.createdAt).toISOString(),
+        expires_at: new Date(c.stakes.expiresAt(p)).toISOString(),
+      }));
+      return ctx.json(rows, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
       path: '/users/top-stakers',
       tags: ['chain'],
       summary: 'Users by total stake, highest first',

@@ -178,6 +178,11 @@ export class StakeController implements BlockEffects {
     });
   }
 
+  /** When a pending stake expires unless the chain confirms it first. */
+  expiresAt(p: PendingStakeRecord): number {
+    return p.createdAt + this.ttlMs;
+  }
+
   /** A world's pending stakes, oldest first. */
   async pendingOf(odysseyId: string): Promise<PendingStakeRecord[]> {
     const out: PendingStakeRecord[] = [];

@@ -8,7 +8,7 @@
  * Also: pending stakes the chain never confirms expire after --pending-stake-ttl-ms, and the world's
  * users are told (PosBus GenericMessage `pending-stake-removed`), as they are when one is confirmed.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Hex } from 'viem';
 import { foundry } from 'viem/chains';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -18,7 +18,7 @@ import { PENDING_STAKE_REMOVED, type PendingStakeRemoved } from '../../node/stak
 import type { ActivityUpdate, GenericMessage } from '../../protocol/posbus/types.ts';
 import type { ActivityRecord } from '../../storage/db/records.ts';
 import { createWorld, enter, type SignedIn, walletUser } from '../api/world-fixtures.ts';
-import { call } from '../support/http.ts';
+import { call, reason } from '../support/http.ts';
 import { startNode, type TestClient, type TestNode } from '../support/node.ts';
 import {
   type Anvil,
@@ -228,7 +228,17 @@ describe('pending stakes the chain never confirms', () => {
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const removed = removedMessage(viewer, tx, 5000);
-    expect((await node.node.stakes.pendingOf(worldId)).map((p) => p.transactionId)).toEqual([tx]);
+    const list = () =>
+      call<Record<string, unknown>[]>(node, 'GET', `/api/v4/worlds/${worldId}/pending-stakes`, {
+        token: me.token,
+      });
+    const before = await list();
+    expect(before.status).toBe(200);
+    expect(before.body).toEqual([
+      expect.objectContaining({ transaction_id: tx, odyssey_id: worldId, wallet: me.wallet, amount: '9' }),
+    ]);
+    const { created_at, expires_at } = before.body[0] as { created_at: string; expires_at: string };
+    expect(Date.parse(expires_at) - Date.parse(created_at)).toBe(1000);
 
     expect(removedBody((await removed) as GenericMessage)).toEqual({
       transaction_id: tx,
@@ -238,7 +248,11 @@ describe('pending stakes the chain never confirms', () => {
     });
     expect(Date.now() - reportedAt).toBeGreaterThanOrEqual(1000);
     expect(await node.node.stakes.pending(tx)).toBeUndefined();
-    expect(await node.node.stakes.pendingOf(worldId)).toEqual([]);
+    expect((await list()).body).toEqual([]);
+    const unknown = await call(node, 'GET', `/api/v4/worlds/${randomUUID()}/pending-stakes`, {
+      token: me.token,
+    });
+    expect([unknown.status, reason(unknown)]).toEqual([404, 'world_not_found']);
     // Nothing else expires: a fresh report stays pending until its own TTL.
     const fresh = `0x${randomBytes(32).toString('hex')}`;
     await call(node, 'POST', '/api/v4/users/me/stakes', {
