@@ -1,7 +1,8 @@
 /**
  * The harvester's LevelDB side. `applyBlock` writes a block's new events, the state they derive, the
- * undo entries and the checkpoint in ONE batch; `rollback` undoes blocks above a common ancestor in ONE
- * batch. An event already stored is skipped, so replaying a block changes nothing.
+ * undo entries, the checkpoint and the node's effects of those events (BlockEffects) in ONE batch;
+ * `rollback` undoes blocks above a common ancestor in ONE batch. An event already stored is skipped, so
+ * replaying a block changes nothing.
  */
 import type { ChainBlockRecord, ChainEventRecord } from '../storage/db/chain-records.ts';
 import type { Database } from '../storage/db/database.ts';
@@ -17,18 +18,19 @@ export interface Applied {
   /** Events applied now (not seen before). */
   events: ChainEvent[];
   touched: Touched;
-  /** What the block's effects do once the batch is committed (see BlockEffect.committed). */
-  committed?: () => void | Promise<void>;
 }
-
-/** Writes another component adds to a block's batch for the events applied now (see block-effects.ts). */
-export type EffectsOf = BlockEffects['prepare'];
 
 export class ChainStore {
   private readonly db: Database;
+  private effects: BlockEffects | undefined;
 
   constructor(components: { db: Database }) {
     this.db = components.db;
+  }
+
+  /** What the node adds to every block's batch, whichever way the block arrives (see block-effects.ts). */
+  setEffects(effects: BlockEffects): void {
+    this.effects = effects;
   }
 
   async checkpoint(chainId: string): Promise<BlockRef | undefined> {
@@ -54,16 +56,29 @@ export class ChainStore {
   }
 
   /**
-   * Writes one block: new events, derived state, undo entries, checkpoint and the `effects` of the new
-   * events, all in one batch; prunes old undo records.
+   * Writes one block: new events, derived state, undo entries, checkpoint and the node's effects of the
+   * new events, all in one batch; prunes old undo records. Then lets the effects tell clients.
    */
   async applyBlock(
     chainId: string,
     block: BlockRef,
     events: ChainEvent[],
     keepBlocks: number,
-    effects?: EffectsOf,
   ): Promise<Applied> {
+    const effects = this.effects;
+    const write = () => this.writeBlock(chainId, block, events, keepBlocks, effects);
+    const { applied, committed } = await (effects ? effects.exclusive(write) : write());
+    await committed?.();
+    return applied;
+  }
+
+  private async writeBlock(
+    chainId: string,
+    block: BlockRef,
+    events: ChainEvent[],
+    keepBlocks: number,
+    effects: BlockEffects | undefined,
+  ): Promise<{ applied: Applied; committed?: () => void | Promise<void> }> {
     const db = this.db;
     // Writes of this block, readable by its later events; the database still holds the values before it.
     const pending = new Map<string, string | null>();
@@ -114,10 +129,10 @@ export class ChainStore {
     })) {
       ops.push({ type: 'del', sublevel: db.chainBlocks, key: k });
     }
-    const effect = applied.length && effects ? await effects(applied) : undefined;
+    const effect = applied.length && effects ? await effects.prepare(applied) : undefined;
     if (effect) ops.push(...effect.ops);
     await db.level.batch(ops as never);
-    return { events: applied, touched, committed: effect?.committed };
+    return { applied: { events: applied, touched }, committed: effect?.committed };
   }
 
   /**

@@ -1,9 +1,8 @@
 /**
  * The harvester: one adapter per configured chain, each followed from its stored checkpoint. Every block
  * an adapter hands out is committed in one LevelDB batch (events, derived state, undo, checkpoint, and the
- * node's block effects: stake confirmations and activities, see block-effects.ts) before the adapter moves
- * on; a reorg item rolls the state back to the common ancestor, and the new branch follows as ordinary
- * blocks. After each commit the worlds of touched Odyssey NFTs are reconciled and the
+ * node's block effects, see block-effects.ts) before the adapter moves on; a reorg item rolls the state back to the common ancestor, and the new branch
+ * follows as ordinary blocks. After each commit the worlds of touched Odyssey NFTs are reconciled and the
  * new events are handed to the publisher (gossip, later).
  *
  * Adding a chain family is a new adapter file plus an entry in ADAPTERS and the config schema.
@@ -84,7 +83,6 @@ export class Harvester extends EventEmitter<HarvesterEvents> {
   private readonly log: Logger;
   private readonly worlds: OdysseyWorlds | undefined;
   private readonly publisher: ChainEventPublisher;
-  private effects: BlockEffects | undefined;
   private readonly runs: Run[];
   private controller = new AbortController();
   private loops: Promise<void>[] = [];
@@ -107,7 +105,7 @@ export class Harvester extends EventEmitter<HarvesterEvents> {
 
   /** What the node writes with each block's new events, in the block's batch (set before `start`). */
   setBlockEffects(effects: BlockEffects): void {
-    this.effects = effects;
+    this.store.setEffects(effects);
   }
 
   get enabled(): boolean {
@@ -171,19 +169,12 @@ export class Harvester extends EventEmitter<HarvesterEvents> {
         const from = await this.store.checkpoint(adapter.chainId);
         for await (const item of adapter.follow(from, this.store.processed(adapter.chainId), signal)) {
           if (item.type === 'block') {
-            const commit = () =>
-              this.store.applyBlock(
-                adapter.chainId,
-                item.block,
-                item.events,
-                run.config.reorgWindow,
-                this.effects?.prepare.bind(this.effects),
-              );
-            const applied = await (this.effects ? this.effects.exclusive(commit) : commit());
-            // The block and its effects are on disk: telling clients is best effort.
-            await Promise.resolve()
-              .then(applied.committed)
-              .catch((err) => this.log.error({ err, chain: run.config.name }, 'block effects not announced'));
+            const applied = await this.store.applyBlock(
+              adapter.chainId,
+              item.block,
+              item.events,
+              run.config.reorgWindow,
+            );
             await this.act(run, applied.touched);
             run.lastBlockAt = Date.now();
             if (applied.events.length) this.publisher.publish(applied.events);

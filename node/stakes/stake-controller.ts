@@ -150,8 +150,13 @@ export class StakeController implements BlockEffects {
     }
     return {
       ops,
+      // On disk by now: telling clients is best effort and never fails the block.
       committed: () => {
-        for (const a of announce) a();
+        try {
+          for (const a of announce) a();
+        } catch (err) {
+          this.log.error({ err }, 'stake effects not announced');
+        }
       },
     };
   }
