@@ -137,9 +137,22 @@ export class ChainStore {
 
   /**
    * Undoes every stored block above `ancestor` (all of them when null), newest first: restores the state
-   * values from the undo entries, forgets the blocks' events, and moves the checkpoint back.
+   * values from the undo entries, forgets the blocks' events, undoes their effects (in the same batch),
+   * and moves the checkpoint back.
    */
   async rollback(chainId: string, ancestor: BlockRef | null): Promise<Applied> {
+    const effects = this.effects;
+    const write = () => this.writeRollback(chainId, ancestor, effects);
+    const { applied, committed } = await (effects ? effects.exclusive(write) : write());
+    await committed?.();
+    return applied;
+  }
+
+  private async writeRollback(
+    chainId: string,
+    ancestor: BlockRef | null,
+    effects: BlockEffects | undefined,
+  ): Promise<{ applied: Applied; committed?: () => void | Promise<void> }> {
     const db = this.db;
     const ops: Op[] = [];
     const touched = emptyTouched();
@@ -175,8 +188,10 @@ export class ChainStore {
           }
         : { type: 'del', sublevel: db.chainCheckpoints, key: chainId },
     );
+    const effect = undone.length && effects ? await effects.undo(undone) : undefined;
+    if (effect) ops.push(...effect.ops);
     await db.level.batch(ops as never);
-    return { events: undone, touched };
+    return { applied: { events: undone, touched }, committed: effect?.committed };
   }
 
   async event(id: string): Promise<ChainEvent | undefined> {

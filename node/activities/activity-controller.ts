@@ -127,6 +127,22 @@ export class ActivityController {
     return { record, ops, announce };
   }
 
+  /**
+   * Deletes an activity the node recorded, in a caller's batch (`ops`); `announce` after it is written
+   * tells the world with `ActivityUpdate` `removed`. Undefined when the activity is already gone.
+   */
+  async prepareRemoval(activityId: string): Promise<{ ops: BatchOp[]; announce: () => void } | undefined> {
+    const record = await this.activities.get(activityId);
+    if (!record) return undefined;
+    return {
+      ops: this.activities.removalOps(record),
+      announce: () => {
+        this.activities.subtracted(record);
+        this.notify(record, 'removed');
+      },
+    };
+  }
+
   /** Edits one's own activity. */
   async update(
     user: UserRecord,

@@ -86,6 +86,22 @@ export class ActivityStore {
     return { record, ops };
   }
 
+  /** The writes that delete an activity, for a caller's own batch; call `subtracted` once it is written. */
+  removalOps(record: ActivityRecord): { type: 'del'; sublevel: unknown; key: string }[] {
+    return [
+      { type: 'del', sublevel: this.db.activities, key: record.activityId },
+      { type: 'del', sublevel: this.db.objectActivities, key: key(record.objectId, record.activityId) },
+    ];
+  }
+
+  /** Uncounts an activity whose removal ops are committed. */
+  subtracted(record: ActivityRecord): void {
+    this.total = Math.max(0, this.total - 1);
+    const left = (this.perObject.get(record.objectId) ?? 1) - 1;
+    if (left > 0) this.perObject.set(record.objectId, left);
+    else this.perObject.delete(record.objectId);
+  }
+
   /** Counts a prepared activity whose writes are committed. */
   added(record: ActivityRecord): void {
     this.total++;

@@ -9,7 +9,8 @@
  *
  * Those effects of a block are written in the block's own LevelDB batch (this controller is the
  * harvester's BlockEffects): a crash never commits a block without them, or them without the block.
- * Clients are told only once the batch is committed.
+ * Clients are told only once the batch is committed. A reorg that removes a stake event removes its
+ * activities in the rollback's batch (`ActivityUpdate` `removed`).
  *
  * A pending stake the chain has not confirmed after `pendingStakeTtlMs` expires: it is deleted, and the
  * world's users are told. A pending stake that leaves (confirmed or expired) is announced to the world as
@@ -145,20 +146,37 @@ export class StakeController implements BlockEffects {
         add(await this.activity(e, 'unstake', e.odysseyId));
       } else if (e.kind === 'restake' && e.odysseyTo) {
         add(await this.activity(e, 'unstake', e.odysseyId));
-        add(await this.activity(e, 'stake', e.odysseyTo));
+        add(await this.activity(e, 'stake', e.odysseyTo, 1));
       }
     }
     return {
       ops,
-      // On disk by now: telling clients is best effort and never fails the block.
-      committed: () => {
-        try {
-          for (const a of announce) a();
-        } catch (err) {
-          this.log.error({ err }, 'stake effects not announced');
-        }
-      },
+      committed: () => this.announceAll(announce),
     };
+  }
+
+  /**
+   * Events a reorg removed: their timeline activities go (in the rollback's batch) and the worlds are
+   * told. A pending stake they confirmed stays confirmed: the new branch usually carries the same
+   * transaction, and its stake then counts again.
+   */
+  async undo(events: readonly ChainEvent[]): Promise<BlockEffect> {
+    const ops: BatchOp[] = [];
+    const announce: (() => void)[] = [];
+    for (const e of events) {
+      if (e.kind !== 'stake' && e.kind !== 'unstake' && e.kind !== 'restake') continue;
+      for await (const [k, activityId] of this.db.chainActivities.iterator({
+        gte: `${e.id}!`,
+        lt: `${e.id}!\xff`,
+      })) {
+        ops.push({ type: 'del', sublevel: this.db.chainActivities, key: k });
+        const removal = await this.activities.prepareRemoval(activityId);
+        if (!removal) continue;
+        ops.push(...removal.ops);
+        announce.push(removal.announce);
+      }
+    }
+    return { ops, committed: () => this.announceAll(announce) };
   }
 
   /**
@@ -337,17 +355,36 @@ export class StakeController implements BlockEffects {
     e: ChainEvent,
     type: 'stake' | 'unstake',
     worldId: string,
+    nth = 0,
   ): Promise<{ ops: BatchOp[]; announce: () => void } | undefined> {
     if (!this.store.get(worldId)) return undefined;
     // Like a minter, a staker becomes a user on first sight of the wallet. That write precedes the block's
     // batch; it is idempotent, so a crash before the batch leaves only a user the retry finds again.
     const user = (await this.users.byWallet(e.from)) ?? (await this.users.walletUser(e.from)).user;
-    return this.activities.prepareRecord(user.id, worldId, type, {
+    const prepared = this.activities.prepareRecord(user.id, worldId, type, {
       tokenSymbol: TOKEN_SYMBOLS[e.token ?? 0] ?? null,
       tokenAmount: e.amount ?? '0',
       bcTxHash: e.txHash,
       bcLogIndex: `${e.logIndex}`,
     });
+    if (!prepared) return undefined;
+    // Which event caused it, so that a reorg removing the event removes the activity too.
+    const index: BatchOp = {
+      type: 'put',
+      sublevel: this.db.chainActivities,
+      key: `${e.id}!${nth}`,
+      value: prepared.record.activityId,
+    };
+    return { ops: [...prepared.ops, index], announce: prepared.announce };
+  }
+
+  /** The effects are on disk by now: telling clients is best effort and never fails the block. */
+  private announceAll(announce: (() => void)[]): void {
+    try {
+      for (const a of announce) a();
+    } catch (err) {
+      this.log.error({ err }, 'stake effects not announced');
+    }
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {

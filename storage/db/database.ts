@@ -106,6 +106,8 @@ export class Database {
   readonly pendingStakes;
   /** Comments of confirmed stakes: `world!<odysseyId>` and `stake!<wallet>!<odysseyId>` → comment. */
   readonly stakeComments;
+  /** Timeline activities a chain event caused: `<event id>!<n>` → activity id (removed with a reorg). */
+  readonly chainActivities;
   /** cid → asset metadata (object storage) */
   readonly assets;
   /** umid → cid: the asset id PosBus carries, back to its CID */
@@ -150,6 +152,7 @@ export class Database {
     this.chainHints = sub<ChainHintRecord>('chain-hints');
     this.pendingStakes = sub<PendingStakeRecord>('pending-stakes');
     this.stakeComments = sub<StakeCommentRecord>('stake-comments');
+    this.chainActivities = sub<string>('chain-activities');
     this.assets = sub<AssetRecord>('assets');
     this.assetUmids = sub<string>('asset-umids');
     this.userIdRenames = sub<string>('user-id-renames');

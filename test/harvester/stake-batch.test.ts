@@ -5,6 +5,8 @@
  * and a failed block batch writes none of them, the retry writing them exactly once. Failures are
  * injected by wrapping the node's real LevelDB handle; nothing else is faked.
  *
+ * A reorg that drops a stake removes its activity in the rollback's batch.
+ *
  * Also: pending stakes the chain never confirms expire after --pending-stake-ttl-ms, and the world's
  * users are told (PosBus GenericMessage `pending-stake-removed`), as they are when one is confirmed.
  */
@@ -203,6 +205,30 @@ describe('stake effects in the block batch', () => {
       { token: me.token },
     );
     expect(JSON.stringify(timeline.body).split(hash).length - 1).toBe(1);
+  });
+
+  it('a reorg that drops a stake removes its activity in the rollback batch, and tells the world', async () => {
+    const added = (viewer as TestClient).client.next('ActivityUpdate', {
+      filter: (m: ActivityUpdate) => m.changeType === 'new' && m.activityType === 'stake',
+      timeoutMs: 10_000,
+    });
+    const staked = await send(chain, d.staking, 'TestStaking', 'stake', [tokenOf(1n), 25n, 0], 1);
+    const activityId = ((await added) as ActivityUpdate).activityId;
+    expect(await activitiesOf(node, staked.hash)).toHaveLength(1);
+    const removed = (viewer as TestClient).client.next('ActivityUpdate', {
+      filter: (m: ActivityUpdate) => m.changeType === 'removed' && m.activityId === activityId,
+      timeoutMs: 10_000,
+    });
+    // The stake's block is replaced by an empty one.
+    await chain.request({ method: 'anvil_reorg' as never, params: [1, []] as never });
+    await removed;
+    expect(await activitiesOf(node, staked.hash)).toEqual([]);
+    expect(await node.node.db.chainActivities.keys().all()).toEqual([]);
+    expect(await node.node.harvester.queries.worldStakes(world)).toEqual([]);
+    const timeline = await call<{ activities: unknown[] }>(node, 'GET', `/api/v4/objects/${world}/timeline`, {
+      token: me.token,
+    });
+    expect(JSON.stringify(timeline.body)).not.toContain(staked.hash);
   });
 });
 
