@@ -205,6 +205,7 @@ export class OdysseyNode {
       activities,
       harvester: this.harvester,
       logger: this.log,
+      config: { pendingStakeTtlMs: c.pendingStakeTtlMs },
     });
     this.stakes.start();
     this.attributes = new AttributeService({

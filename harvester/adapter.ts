@@ -31,7 +31,12 @@ export type ChainEventKind =
   /** The native balance of a watched wallet changed (a snapshot at that block, not a delta). */
   | 'native.balance'
   /** A Substrate `balances` pallet event (Transfer, Deposit, Withdraw, Endowed…), see SUBSTRATE_BALANCE_KINDS. */
-  | SubstrateBalanceKind;
+  | SubstrateBalanceKind
+  /**
+   * A Substrate account's free balance after the block (a snapshot, not a delta), read from
+   * System.Account at that block for every watched account the block's balance events name.
+   */
+  | 'balances.free';
 
 /**
  * The Substrate `balances` events the adapter reports, by event name. Each becomes the kind
@@ -172,6 +177,10 @@ export interface ChainAdapter extends EventEmitter<AdapterEvents> {
 /** The id every consumer uses for an event: the same log seen twice is the same event. */
 export const eventId = (chainId: string, txHash: string, logIndex: number): string =>
   `${chainId}:${txHash.toLowerCase()}:${logIndex}`;
+
+/** The id of a `balances.free` snapshot: one per account and block, whoever reads it. */
+export const freeBalanceId = (chainId: string, blockHash: string, account: string): string =>
+  `${chainId}:${blockHash.toLowerCase()}:free:${account}`;
 
 /** Resolves after `ms`, or at once when `signal` aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {

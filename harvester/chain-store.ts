@@ -1,16 +1,14 @@
 /**
  * The harvester's LevelDB side. `applyBlock` writes a block's new events, the state they derive, the
- * undo entries and the checkpoint in ONE batch; `rollback` undoes blocks above a common ancestor in ONE
- * batch. An event already stored is skipped, so replaying a block changes nothing.
+ * undo entries, the checkpoint and the node's effects of those events (BlockEffects) in ONE batch;
+ * `rollback` undoes blocks above a common ancestor in ONE batch. An event already stored is skipped, so
+ * replaying a block changes nothing.
  */
 import type { ChainBlockRecord, ChainEventRecord } from '../storage/db/chain-records.ts';
 import type { Database } from '../storage/db/database.ts';
 import type { BlockRef, ChainEvent, ProcessedBlocks } from './adapter.ts';
+import type { BlockEffects, BatchOp as Op } from './block-effects.ts';
 import { applyEvent, canonicalId, emptyTouched, type StateView, stateKey, type Touched } from './state.ts';
-
-type Op =
-  | { type: 'put'; sublevel: unknown; key: string; value: unknown }
-  | { type: 'del'; sublevel: unknown; key: string };
 
 /** Block numbers as fixed-width text, so key order is block order. */
 const pad = (n: number) => `${n}`.padStart(12, '0');
@@ -24,9 +22,15 @@ export interface Applied {
 
 export class ChainStore {
   private readonly db: Database;
+  private effects: BlockEffects | undefined;
 
   constructor(components: { db: Database }) {
     this.db = components.db;
+  }
+
+  /** What the node adds to every block's batch, whichever way the block arrives (see block-effects.ts). */
+  setEffects(effects: BlockEffects): void {
+    this.effects = effects;
   }
 
   async checkpoint(chainId: string): Promise<BlockRef | undefined> {
@@ -51,13 +55,30 @@ export class ChainStore {
     };
   }
 
-  /** Writes one block: new events, derived state, undo entries, checkpoint; prunes old undo records. */
+  /**
+   * Writes one block: new events, derived state, undo entries, checkpoint and the node's effects of the
+   * new events, all in one batch; prunes old undo records. Then lets the effects tell clients.
+   */
   async applyBlock(
     chainId: string,
     block: BlockRef,
     events: ChainEvent[],
     keepBlocks: number,
   ): Promise<Applied> {
+    const effects = this.effects;
+    const write = () => this.writeBlock(chainId, block, events, keepBlocks, effects);
+    const { applied, committed } = await (effects ? effects.exclusive(write) : write());
+    await committed?.();
+    return applied;
+  }
+
+  private async writeBlock(
+    chainId: string,
+    block: BlockRef,
+    events: ChainEvent[],
+    keepBlocks: number,
+    effects: BlockEffects | undefined,
+  ): Promise<{ applied: Applied; committed?: () => void | Promise<void> }> {
     const db = this.db;
     // Writes of this block, readable by its later events; the database still holds the values before it.
     const pending = new Map<string, string | null>();
@@ -108,15 +129,30 @@ export class ChainStore {
     })) {
       ops.push({ type: 'del', sublevel: db.chainBlocks, key: k });
     }
+    const effect = applied.length && effects ? await effects.prepare(applied) : undefined;
+    if (effect) ops.push(...effect.ops);
     await db.level.batch(ops as never);
-    return { events: applied, touched };
+    return { applied: { events: applied, touched }, committed: effect?.committed };
   }
 
   /**
    * Undoes every stored block above `ancestor` (all of them when null), newest first: restores the state
-   * values from the undo entries, forgets the blocks' events, and moves the checkpoint back.
+   * values from the undo entries, forgets the blocks' events, undoes their effects (in the same batch),
+   * and moves the checkpoint back.
    */
   async rollback(chainId: string, ancestor: BlockRef | null): Promise<Applied> {
+    const effects = this.effects;
+    const write = () => this.writeRollback(chainId, ancestor, effects);
+    const { applied, committed } = await (effects ? effects.exclusive(write) : write());
+    await committed?.();
+    return applied;
+  }
+
+  private async writeRollback(
+    chainId: string,
+    ancestor: BlockRef | null,
+    effects: BlockEffects | undefined,
+  ): Promise<{ applied: Applied; committed?: () => void | Promise<void> }> {
     const db = this.db;
     const ops: Op[] = [];
     const touched = emptyTouched();
@@ -152,8 +188,10 @@ export class ChainStore {
           }
         : { type: 'del', sublevel: db.chainCheckpoints, key: chainId },
     );
+    const effect = undone.length && effects ? await effects.undo(undone) : undefined;
+    if (effect) ops.push(...effect.ops);
     await db.level.batch(ops as never);
-    return { events: undone, touched };
+    return { applied: { events: undone, touched }, committed: effect?.committed };
   }
 
   async event(id: string): Promise<ChainEvent | undefined> {

@@ -1,7 +1,7 @@
 /**
  * The harvester: one adapter per configured chain, each followed from its stored checkpoint. Every block
- * an adapter hands out is committed in one LevelDB batch (events, derived state, undo, checkpoint) before
- * the adapter moves on; a reorg item rolls the state back to the common ancestor, and the new branch
+ * an adapter hands out is committed in one LevelDB batch (events, derived state, undo, checkpoint, and the
+ * node's block effects, see block-effects.ts) before the adapter moves on; a reorg item rolls the state back to the common ancestor, and the new branch
  * follows as ordinary blocks. After each commit the worlds of touched Odyssey NFTs are reconciled and the
  * new events are handed to the publisher (gossip, later).
  *
@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Database } from '../storage/db/database.ts';
 import type { AdapterStatus, BlockRef, ChainAdapter, ChainEvent } from './adapter.ts';
+import type { BlockEffects } from './block-effects.ts';
 import { ChainStore } from './chain-store.ts';
 import type { ChainConfig, EvmChainConfig, SubstrateChainConfig } from './config.ts';
 import { errorText } from './error-text.ts';
@@ -109,6 +110,11 @@ export class Harvester extends EventEmitter<HarvesterEvents> {
       processingError: null,
       lastBlockAt: null,
     }));
+  }
+
+  /** What the node writes with each block's new events, in the block's batch (set before `start`). */
+  setBlockEffects(effects: BlockEffects): void {
+    this.store.setEffects(effects);
   }
 
   get enabled(): boolean {

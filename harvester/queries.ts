@@ -15,6 +15,15 @@ export interface TokenBalance {
   tokenIndex: number;
 }
 
+/** A Substrate account's free balance on one chain (state key `free`, see state.ts). */
+export interface FreeBalance {
+  chainId: string;
+  chain: string;
+  /** The account in the chain's SS58 prefix. */
+  address: string;
+  free: string;
+}
+
 export interface StakeRow {
   wallet: string;
   odysseyId: string;
@@ -44,6 +53,20 @@ export class ChainQueries {
       contract,
       balance,
       tokenIndex: tokenIndex(this.chains.get(chainId), contract),
+    }));
+  }
+
+  /**
+   * Free balances of a Substrate account on every followed Substrate chain; `wallet` as user wallets
+   * spell it (0x + the public key's hex; any other string finds nothing).
+   */
+  async freeBalances(wallet: string): Promise<FreeBalance[]> {
+    if (!/^0x[0-9a-f]+$/.test(wallet)) return [];
+    return (await this.store.entries('free', wallet)).map(([[chainId, address], free]) => ({
+      chainId,
+      chain: this.chainName(chainId),
+      address,
+      free,
     }));
   }
 

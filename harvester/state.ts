@@ -12,8 +12,13 @@
  *   unbond!<wallet>!<chainId>                        unstaked, not yet claimed
  *   native!<wallet>!<chainId>                        native balance at the last sampled block
  *   onode!<odysseyId>!<chainId>                      node an odyssey was moved to (NodeManagement)
+ *   free!<account id>!<chainId>!<address>            Substrate free balance at the last block that named
+ *                                                    the account (account id: 0x public key, the user
+ *                                                    wallet form; address: SS58 in the chain's prefix)
  */
-import { type ChainEvent, eventId } from './adapter.ts';
+import { u8aToHex } from '@polkadot/util';
+import { decodeAddress } from '@polkadot/util-crypto';
+import { type ChainEvent, eventId, freeBalanceId } from './adapter.ts';
 import { ZERO_ADDRESS } from './evm/abi.ts';
 
 export const stateKey = (...parts: (string | number)[]): string => parts.join('!');
@@ -83,6 +88,29 @@ export async function applyEvent(view: StateView, e: ChainEvent, touched: Touche
     case 'node.odyssey-moved':
       if (e.odysseyId) view.set(stateKey('onode', e.odysseyId, e.chainId), e.to);
       return;
+    case 'balances.free': {
+      const id = accountIdOf(e.from);
+      if (!id || !/^\d{1,78}$/.test(e.amount ?? '')) return;
+      view.set(
+        stateKey('free', id, e.chainId, e.from),
+        BigInt(e.amount as string) ? (e.amount as string) : null,
+      );
+      return;
+    }
+  }
+}
+
+/**
+ * A Substrate account's id as user wallets spell it: `0x` + hex of the public key (SS58 decoded), or the
+ * lowercase hex of a 20-byte account. Undefined for anything else (an event that names no account
+ * changes nothing rather than failing its block).
+ */
+export function accountIdOf(address: string): string | undefined {
+  if (/^0x[0-9a-fA-F]{40}$/.test(address)) return address.toLowerCase();
+  try {
+    return address.startsWith('0x') ? undefined : u8aToHex(decodeAddress(address));
+  } catch {
+    return undefined;
   }
 }
 
@@ -92,5 +120,8 @@ async function addStake(view: StateView, e: ChainEvent, odysseyId: string, token
 }
 
 /** An event id is chain-scoped: recompute it rather than trust one a peer sent. */
-export const canonicalId = (e: ChainEvent): string =>
-  e.kind === 'native.balance' ? e.id : eventId(e.chainId, e.txHash, e.logIndex);
+export const canonicalId = (e: ChainEvent): string => {
+  if (e.kind === 'native.balance') return e.id;
+  if (e.kind === 'balances.free') return freeBalanceId(e.chainId, e.blockHash, e.from);
+  return eventId(e.chainId, e.txHash, e.logIndex);
+};

@@ -70,6 +70,8 @@ export const configSchema = z
     objectCreatesPerMinute: int(1, 100_000).default(60),
     /** Pending stakes a user may report per minute (REST; PosBus reports count against the session rate). */
     stakeReportsPerMinute: int(1, 100_000).default(10),
+    /** A pending stake the chain has not confirmed after this long leaves the world's list (clients told). */
+    pendingStakeTtlMs: int(1000, 365 * 86400_000).default(86400_000),
     /** Asset uploads a user may make per minute (all upload routes together). */
     uploadsPerMinute: int(1, 100_000).default(30),
     /**

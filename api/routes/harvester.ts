@@ -102,7 +102,8 @@ export function harvesterRoutes(c: ApiComponents) {
       method: 'get',
       path: '/users/me/wallets',
       tags: ['chain'],
-      summary: "The caller's token balances per wallet and contract",
+      summary:
+        "The caller's token balances per wallet and contract; Substrate wallets: free balance per chain (with the SS58 address)",
       security: bearer,
       responses: { 200: { description: 'balances', ...json(z.array(z.record(z.string(), z.unknown()))) } },
     }),
@@ -124,6 +125,21 @@ export function harvesterRoutes(c: ApiComponents) {
             transferable: b.balance,
             staked: total(mine.map((s) => s.amount)),
             unbonding: b.tokenIndex === 0 ? (unbonding.get(b.chainId) ?? '0') : '0',
+          });
+        }
+        // Substrate wallets: the native free balance per followed chain; `contract_id` names the pallet.
+        for (const b of await q.freeBalances(wallet)) {
+          rows.push({
+            wallet_id: wallet,
+            contract_id: 'balances',
+            balance: b.free,
+            blockchain_name: b.chain,
+            updated_at: new Date().toISOString(),
+            reward: '0',
+            transferable: b.free,
+            staked: '0',
+            unbonding: '0',
+            address: b.address,
           });
         }
       }
@@ -209,6 +225,37 @@ export function harvesterRoutes(c: ApiComponents) {
         kind: Number(b.kind),
       });
       return ctx.json({ success: true }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/worlds/{worldID}/pending-stakes',
+      tags: ['chain'],
+      summary:
+        "The world's pending stakes: reported, not yet confirmed by the chain nor expired; oldest first",
+      security: bearer,
+      request: { params: umidParam('worldID') },
+      responses: {
+        200: { description: 'pending stakes', ...json(z.array(z.record(z.string(), z.unknown()))) },
+        ...errors(400, 401, 404),
+      },
+    }),
+    async (ctx) => {
+      const worldId = ctx.req.valid('param').worldID;
+      if (!c.store.get(worldId)) throw notFound('world_not_found', `no world ${worldId}`);
+      const rows = (await c.stakes.pendingOf(worldId)).map((p) => ({
+        transaction_id: p.transactionId,
+        odyssey_id: p.odysseyId,
+        wallet: p.wallet,
+        amount: p.amount,
+        comment: p.comment,
+        kind: p.kind,
+        created_at: new Date(p.createdAt).toISOString(),
+        expires_at: new Date(c.stakes.expiresAt(p)).toISOString(),
+      }));
+      return ctx.json(rows, 200);
     },
   );
 

@@ -9,7 +9,14 @@
 import type { Codec } from '@polkadot/types/types';
 import { u8aToHex } from '@polkadot/util';
 import { encodeAddress } from '@polkadot/util-crypto';
-import { type BlockRef, type ChainEvent, eventId, SUBSTRATE_BALANCE_KINDS } from '../adapter.ts';
+import {
+  type BlockRef,
+  type ChainEvent,
+  eventId,
+  freeBalanceId,
+  SUBSTRATE_BALANCE_KINDS,
+} from '../adapter.ts';
+import { accountIdOf } from '../state.ts';
 
 type BalanceEventName = keyof typeof SUBSTRATE_BALANCE_KINDS;
 
@@ -103,4 +110,42 @@ export function decodeBalanceEvents(records: Iterable<EventRecordLike>, ctx: Dec
     });
   }
   return out;
+}
+
+/**
+ * The accounts whose free balance a block's balance events may have changed, in first-seen order:
+ * every account they name, limited to the watched ones (public keys as 0x hex; empty = all).
+ */
+export function touchedAccounts(events: readonly ChainEvent[], watched: ReadonlySet<string>): string[] {
+  const out = new Set<string>();
+  for (const e of events) {
+    for (const address of [e.from, e.to]) {
+      const id = address ? accountIdOf(address) : undefined;
+      if (id && (!watched.size || watched.has(id))) out.add(address);
+    }
+  }
+  return [...out];
+}
+
+/** A `balances.free` snapshot: `account`'s free balance after `block`. */
+export function freeBalanceEvent(
+  chainId: string,
+  block: BlockRef,
+  account: string,
+  free: string,
+): ChainEvent {
+  return {
+    id: freeBalanceId(chainId, block.hash, account),
+    chainId,
+    blockNumber: block.number,
+    blockHash: block.hash,
+    txHash: block.hash,
+    logIndex: -1,
+    kind: 'balances.free',
+    contract: 'balances',
+    from: account,
+    to: '',
+    amount: free,
+    raw: { topics: ['system.account'], data: '0x' },
+  };
 }

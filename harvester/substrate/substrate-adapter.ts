@@ -2,7 +2,9 @@
  * Substrate chains (Polkadot, Kusama, any chain by ws:// URL) through @polkadot/api. Confirmation is
  * finality: only blocks up to the finalized head are read. Each block's System.Events are decoded with
  * the chain's own metadata at that block (`api.at(hash)`, so runtime upgrades are handled) and its
- * `balances` events become normalised ChainEvents with SS58 addresses in the chain's prefix.
+ * `balances` events become normalised ChainEvents with SS58 addresses in the chain's prefix, followed by
+ * one `balances.free` snapshot per watched account they name (System.Account at that block): the
+ * derived balance, rolled back with the block like any derived state.
  *
  * The finalized-heads subscription only wakes the loop early; a poll of the finalized head stays as the
  * fallback. Reorgs are found as on EVM chains, by hashes: a read batch must build on the block last handed
@@ -20,7 +22,7 @@ import type { BlockRef, ChainEvent, FollowItem, ProcessedBlocks } from '../adapt
 import { chainIdOf, type SubstrateChainConfig } from '../config.ts';
 import { errorText } from '../error-text.ts';
 import { ChainMoved, FollowingAdapter } from '../follow-loop.ts';
-import { decodeBalanceEvents, type EventRecordLike } from './events.ts';
+import { decodeBalanceEvents, type EventRecordLike, freeBalanceEvent, touchedAccounts } from './events.ts';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 /** Blocks whose events are read at the same time. */
@@ -124,12 +126,25 @@ export class SubstrateAdapter extends FollowingAdapter<SubstrateChainConfig> {
       extrinsicHashes: [] as string[],
       accounts: this.accounts,
     };
-    const events = decodeBalanceEvents(records, ctx);
-    if (!events.length || !records.some((r) => r.phase.isApplyExtrinsic)) return events;
-    // Events inside an extrinsic carry its hash: only now is the block body worth fetching.
-    const signed = await api.rpc.chain.getBlock(block.hash);
-    ctx.extrinsicHashes = signed.block.extrinsics.map((x) => x.hash.toHex());
-    return decodeBalanceEvents(records, ctx);
+    let events = decodeBalanceEvents(records, ctx);
+    if (!events.length) return events;
+    if (records.some((r) => r.phase.isApplyExtrinsic)) {
+      // Events inside an extrinsic carry its hash: only now is the block body worth fetching.
+      const signed = await api.rpc.chain.getBlock(block.hash);
+      ctx.extrinsicHashes = signed.block.extrinsics.map((x) => x.hash.toHex());
+      events = decodeBalanceEvents(records, ctx);
+    }
+    // The derived balance is the chain's own figure after the block, not a sum of deltas: a sum would be
+    // wrong for every balance that predates the start block or changed without an event (genesis, sudo).
+    const accounts = touchedAccounts(events, this.accounts);
+    if (!accounts.length) return events;
+    const infos = (await at.query.system.account.multi(accounts)) as unknown as {
+      data: { free: { toString(): string } };
+    }[];
+    return [
+      ...events,
+      ...accounts.map((a, i) => freeBalanceEvent(this.chainId, block, a, infos[i].data.free.toString())),
+    ];
   }
 
   /** Canonical hash at a height, or null when the chain is not that high (any more). */

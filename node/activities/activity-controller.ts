@@ -3,6 +3,7 @@
  * people in the object's world with a PosBus `ActivityUpdate` (`new`, `changed`, `removed`) on every change.
  */
 import { forbidden, notFound } from '../../common/errors.ts';
+import type { BatchOp } from '../../harvester/block-effects.ts';
 import { type ActivityData, encode } from '../../protocol/posbus/index.ts';
 import type { ActivityRecord, UserRecord } from '../../storage/db/records.ts';
 import type { Access } from '../world/access.ts';
@@ -99,6 +100,47 @@ export class ActivityController {
     });
     this.notify(activity, 'new');
     return activity;
+  }
+
+  /**
+   * The same as `record`, for a caller that writes `ops` in its own batch (a block's stake activities go
+   * in the block's batch) and calls `announce` once that batch is committed. Undefined when the object is
+   * gone.
+   */
+  prepareRecord(
+    userId: string,
+    objectId: string,
+    type: (typeof ACTIVITY_TYPES)[number],
+    data: Partial<ActivityData>,
+  ): { record: ActivityRecord; ops: BatchOp[]; announce: () => void } | undefined {
+    if (!this.store.findObject(objectId)) return undefined;
+    const { record, ops } = this.activities.prepare({
+      userId,
+      objectId,
+      type,
+      data: { ...emptyActivityData(), ...data },
+    });
+    const announce = () => {
+      this.activities.added(record);
+      this.notify(record, 'new');
+    };
+    return { record, ops, announce };
+  }
+
+  /**
+   * Deletes an activity the node recorded, in a caller's batch (`ops`); `announce` after it is written
+   * tells the world with `ActivityUpdate` `removed`. Undefined when the activity is already gone.
+   */
+  async prepareRemoval(activityId: string): Promise<{ ops: BatchOp[]; announce: () => void } | undefined> {
+    const record = await this.activities.get(activityId);
+    if (!record) return undefined;
+    return {
+      ops: this.activities.removalOps(record),
+      announce: () => {
+        this.activities.subtracted(record);
+        this.notify(record, 'removed');
+      },
+    };
   }
 
   /** Edits one's own activity. */

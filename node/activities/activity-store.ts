@@ -67,22 +67,56 @@ export class ActivityStore {
   /** Stores a new activity; id and creation time are assigned here. */
   create(input: Omit<ActivityRecord, 'activityId' | 'createdAt'>): Promise<ActivityRecord> {
     return this.serial(async () => {
-      const now = Date.now();
-      this.lastIdMs = Math.max(now, this.lastIdMs + 1);
-      const record: ActivityRecord = { ...input, activityId: uuidv7(this.lastIdMs), createdAt: now };
-      await this.db.level.batch([
-        { type: 'put', sublevel: this.db.activities, key: record.activityId, value: record },
-        {
-          type: 'put',
-          sublevel: this.db.objectActivities,
-          key: key(record.objectId, record.activityId),
-          value: 1,
-        },
-      ]);
-      this.total++;
-      this.perObject.set(record.objectId, (this.perObject.get(record.objectId) ?? 0) + 1);
+      const { record, ops } = this.prepare(input);
+      await this.db.level.batch(ops as never);
+      this.added(record);
       return record;
     });
+  }
+
+  /**
+   * A new activity and the writes that store it, for a caller that commits them in its own batch (the
+   * harvester's block batch); call `added` once that batch is written.
+   */
+  prepare(input: Omit<ActivityRecord, 'activityId' | 'createdAt'>): {
+    record: ActivityRecord;
+    ops: { type: 'put'; sublevel: unknown; key: string; value: unknown }[];
+  } {
+    const now = Date.now();
+    this.lastIdMs = Math.max(now, this.lastIdMs + 1);
+    const record: ActivityRecord = { ...input, activityId: uuidv7(this.lastIdMs), createdAt: now };
+    const ops = [
+      { type: 'put' as const, sublevel: this.db.activities, key: record.activityId, value: record },
+      {
+        type: 'put' as const,
+        sublevel: this.db.objectActivities,
+        key: key(record.objectId, record.activityId),
+        value: 1,
+      },
+    ];
+    return { record, ops };
+  }
+
+  /** The writes that delete an activity, for a caller's own batch; call `subtracted` once it is written. */
+  removalOps(record: ActivityRecord): { type: 'del'; sublevel: unknown; key: string }[] {
+    return [
+      { type: 'del', sublevel: this.db.activities, key: record.activityId },
+      { type: 'del', sublevel: this.db.objectActivities, key: key(record.objectId, record.activityId) },
+    ];
+  }
+
+  /** Uncounts an activity whose removal ops are committed. */
+  subtracted(record: ActivityRecord): void {
+    this.total = Math.max(0, this.total - 1);
+    const left = (this.perObject.get(record.objectId) ?? 1) - 1;
+    if (left > 0) this.perObject.set(record.objectId, left);
+    else this.perObject.delete(record.objectId);
+  }
+
+  /** Counts a prepared activity whose writes are committed. */
+  added(record: ActivityRecord): void {
+    this.total++;
+    this.perObject.set(record.objectId, (this.perObject.get(record.objectId) ?? 0) + 1);
   }
 
   /** Merges a patch into an activity; undefined when it does not exist. */

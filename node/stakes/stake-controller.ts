@@ -5,7 +5,17 @@
  * world's users are told with `AddPendingStake`. When the harvester applies the matching on-chain
  * `Stake` event, the pending stake is removed and its comment becomes the stake's and the world's last
  * comment. Every applied Stake/Unstake/Restake also becomes a timeline activity of the world (`stake` /
- * `unstake`), which the activity controller announces to the world with `ActivityUpdate`.
+ * `unstake`), which is announced to the world with `ActivityUpdate`.
+ *
+ * Those effects of a block are written in the block's own LevelDB batch (this controller is the
+ * harvester's BlockEffects): a crash never commits a block without them, or them without the block.
+ * Clients are told only once the batch is committed. A reorg that removes a stake event removes its
+ * activities in the rollback's batch (`ActivityUpdate` `removed`).
+ *
+ * A pending stake the chain has not confirmed after `pendingStakeTtlMs` expires: it is deleted, and the
+ * world's users are told. A pending stake that leaves (confirmed or expired) is announced to the world as
+ * a PosBus `GenericMessage` on topic `pending-stake-removed` (see PendingStakeRemoved): the original has
+ * no message for it, and GenericMessage is the one it registers for what it does not model.
  *
  * Matching: a pending stake with the event's transaction hash (and the same wallet and world) first;
  * failing that, the oldest pending stake of the same wallet and world (a client may report a hash the
@@ -15,6 +25,7 @@
 import type { Logger } from 'pino';
 import { forbidden, invalid, notFound } from '../../common/errors.ts';
 import type { ChainEvent } from '../../harvester/adapter.ts';
+import type { BatchOp, BlockEffect, BlockEffects } from '../../harvester/block-effects.ts';
 import type { Harvester } from '../../harvester/harvester.ts';
 import { encode } from '../../protocol/posbus/index.ts';
 import type { PendingStakeRecord, StakeCommentRecord } from '../../storage/db/chain-records.ts';
@@ -47,6 +58,17 @@ export const transactionUmid = (txHash: string): string => {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 };
 
+/** Topic of the GenericMessage that tells a world's users a pending stake left its list. */
+export const PENDING_STAKE_REMOVED = 'pending-stake-removed';
+
+/** The GenericMessage's data: this object as UTF-8 JSON. */
+export interface PendingStakeRemoved {
+  transaction_id: string;
+  odyssey_id: string;
+  wallet: string;
+  reason: 'confirmed' | 'expired';
+}
+
 export interface StakeControllerComponents {
   db: Database;
   users: UserStore;
@@ -55,6 +77,7 @@ export interface StakeControllerComponents {
   activities: ActivityController;
   harvester: Harvester;
   logger: Logger;
+  config: { pendingStakeTtlMs: number };
 }
 
 /** The tables of stakes (names are on-disk key prefixes: never rename them). */
@@ -65,10 +88,12 @@ export function stakeTables(db: Database) {
     pendingStakes: db.sublevel<PendingStakeRecord>('pending-stakes'),
     /** Comments of confirmed stakes: `world!<odysseyId>` and `stake!<wallet>!<odysseyId>` → comment. */
     stakeComments: db.sublevel<StakeCommentRecord>('stake-comments'),
+    /** Timeline activities a chain event caused: `<event id>!<n>` → activity id (removed with a reorg). */
+    chainActivities: db.sublevel<string>('chain-activities'),
   };
 }
 
-export class StakeController {
+export class StakeController implements BlockEffects {
   private readonly db: ReturnType<typeof stakeTables>;
   private readonly users: UserStore;
   private readonly store: WorldStore;
@@ -76,12 +101,10 @@ export class StakeController {
   private readonly activities: ActivityController;
   private readonly harvester: Harvester;
   private readonly log: Logger;
-  /** Reports and applied blocks are handled one at a time, so a report never races its own event. */
+  private readonly ttlMs: number;
+  /** Reports, block commits and expiry sweeps run one at a time, so a report never races its own event. */
   private tail: Promise<unknown> = Promise.resolve();
-  private readonly onBlock = ({ events }: { events: ChainEvent[] }) =>
-    void this.serial(() => this.applied(events)).catch((err) =>
-      this.log.error({ err }, 'stake events not acted on'),
-    );
+  private sweep: NodeJS.Timeout | undefined;
 
   constructor(components: StakeControllerComponents) {
     this.db = stakeTables(components.db);
@@ -91,15 +114,116 @@ export class StakeController {
     this.activities = components.activities;
     this.harvester = components.harvester;
     this.log = components.logger.child({ component: 'stakes' });
+    this.ttlMs = components.config.pendingStakeTtlMs;
   }
 
   start(): void {
-    this.harvester.on('block', this.onBlock);
+    this.harvester.setBlockEffects(this);
+    // Checked a few times per TTL, so a stake leaves at most a quarter TTL (or a minute) late.
+    const every = Math.max(250, Math.min(60_000, Math.floor(this.ttlMs / 4)));
+    this.sweep = setInterval(() => {
+      this.expire().catch((err) => this.log.error({ err }, 'pending stake expiry failed'));
+    }, every);
+    this.sweep.unref();
   }
 
   stop(): Promise<unknown> {
-    this.harvester.off('block', this.onBlock);
+    clearInterval(this.sweep);
     return this.tail;
+  }
+
+  exclusive<T>(commit: () => Promise<T>): Promise<T> {
+    return this.serial(commit);
+  }
+
+  /** The block's stake effects: confirmed pending stakes, comments, timeline activities. */
+  async prepare(events: readonly ChainEvent[]): Promise<BlockEffect> {
+    const ops: BatchOp[] = [];
+    const announce: (() => void)[] = [];
+    const taken = new Set<string>();
+    const add = (effect: { ops: BatchOp[]; announce: () => void } | undefined) => {
+      if (!effect) return;
+      ops.push(...effect.ops);
+      announce.push(effect.announce);
+    };
+    for (const e of events) {
+      if (!e.odysseyId) continue;
+      if (e.kind === 'stake') {
+        const pending = await this.matching(e, taken);
+        if (pending) {
+          taken.add(pending.transactionId);
+          add(this.confirmation(pending, e));
+        }
+        add(await this.activity(e, 'stake', e.odysseyId));
+      } else if (e.kind === 'unstake') {
+        add(await this.activity(e, 'unstake', e.odysseyId));
+      } else if (e.kind === 'restake' && e.odysseyTo) {
+        add(await this.activity(e, 'unstake', e.odysseyId));
+        add(await this.activity(e, 'stake', e.odysseyTo, 1));
+      }
+    }
+    return {
+      ops,
+      committed: () => this.announceAll(announce),
+    };
+  }
+
+  /**
+   * Events a reorg removed: their timeline activities go (in the rollback's batch) and the worlds are
+   * told. A pending stake they confirmed stays confirmed: the new branch usually carries the same
+   * transaction, and its stake then counts again.
+   */
+  async undo(events: readonly ChainEvent[]): Promise<BlockEffect> {
+    const ops: BatchOp[] = [];
+    const announce: (() => void)[] = [];
+    for (const e of events) {
+      if (e.kind !== 'stake' && e.kind !== 'unstake' && e.kind !== 'restake') continue;
+      for await (const [k, activityId] of this.db.chainActivities.iterator({
+        gte: `${e.id}!`,
+        lt: `${e.id}!\xff`,
+      })) {
+        ops.push({ type: 'del', sublevel: this.db.chainActivities, key: k });
+        const removal = await this.activities.prepareRemoval(activityId);
+        if (!removal) continue;
+        ops.push(...removal.ops);
+        announce.push(removal.announce);
+      }
+    }
+    return { ops, committed: () => this.announceAll(announce) };
+  }
+
+  /**
+   * Deletes the pending stakes reported `pendingStakeTtlMs` or more before `now` that the chain never
+   * confirmed, and tells their worlds. Returns how many expired.
+   */
+  expire(now = Date.now()): Promise<number> {
+    return this.serial(async () => {
+      const expired: PendingStakeRecord[] = [];
+      for await (const p of this.db.pendingStakes.values()) {
+        if (now - p.createdAt >= this.ttlMs) expired.push(p);
+      }
+      if (!expired.length) return 0;
+      await this.db.level.batch(
+        expired.map((p) => ({ type: 'del', sublevel: this.db.pendingStakes, key: p.transactionId })) as never,
+      );
+      for (const p of expired) {
+        this.removed(p, 'expired');
+        this.log.info({ tx: p.transactionId, worldId: p.odysseyId }, 'pending stake expired unconfirmed');
+      }
+      return expired.length;
+    });
+  }
+
+  /** When a pending stake expires unless the chain confirms it first. */
+  expiresAt(p: PendingStakeRecord): number {
+    return p.createdAt + this.ttlMs;
+  }
+
+  /** A world's pending stakes, oldest first. */
+  async pendingOf(odysseyId: string): Promise<PendingStakeRecord[]> {
+    const out: PendingStakeRecord[] = [];
+    for await (const p of this.db.pendingStakes.values()) if (p.odysseyId === odysseyId) out.push(p);
+    return out.sort((a, b) => a.createdAt - b.createdAt);
   }
 
   /**
@@ -119,7 +243,9 @@ export class StakeController {
       const pending: PendingStakeRecord = { ...r, userId: user.id, createdAt: Date.now() };
       const seen = await this.appliedStake(pending);
       if (seen) {
-        await this.confirm(pending, seen);
+        const { ops, announce } = this.confirmation(pending, seen);
+        await this.db.level.batch(ops as never);
+        announce();
         return { created: false };
       }
       await this.db.pendingStakes.put(r.transactionId, pending);
@@ -179,24 +305,9 @@ export class StakeController {
     return this.harvester.queries.stakeEvent(p.transactionId, p.wallet, p.odysseyId);
   }
 
-  private async applied(events: ChainEvent[]): Promise<void> {
-    for (const e of events) {
-      if (!e.odysseyId) continue;
-      if (e.kind === 'stake') {
-        const pending = await this.matching(e);
-        if (pending) await this.confirm(pending, e);
-        await this.activity(e, 'stake', e.odysseyId);
-      } else if (e.kind === 'unstake') {
-        await this.activity(e, 'unstake', e.odysseyId);
-      } else if (e.kind === 'restake' && e.odysseyTo) {
-        await this.activity(e, 'unstake', e.odysseyId);
-        await this.activity(e, 'stake', e.odysseyTo);
-      }
-    }
-  }
-
-  private async matching(e: ChainEvent): Promise<PendingStakeRecord | undefined> {
-    const same = (p: PendingStakeRecord | undefined) => p?.wallet === e.from && p.odysseyId === e.odysseyId;
+  private async matching(e: ChainEvent, taken: ReadonlySet<string>): Promise<PendingStakeRecord | undefined> {
+    const same = (p: PendingStakeRecord | undefined) =>
+      p?.wallet === e.from && p.odysseyId === e.odysseyId && !taken.has(p.transactionId);
     const byHash = await this.db.pendingStakes.get(e.txHash.toLowerCase());
     if (same(byHash)) return byHash;
     let oldest: PendingStakeRecord | undefined;
@@ -207,8 +318,8 @@ export class StakeController {
   }
 
   /** The pending stake is on chain: it goes, and its comment becomes the last one. */
-  private async confirm(p: PendingStakeRecord, e: ChainEvent): Promise<void> {
-    const ops: unknown[] = [{ type: 'del', sublevel: this.db.pendingStakes, key: p.transactionId }];
+  private confirmation(p: PendingStakeRecord, e: ChainEvent): { ops: BatchOp[]; announce: () => void } {
+    const ops: BatchOp[] = [{ type: 'del', sublevel: this.db.pendingStakes, key: p.transactionId }];
     if (p.comment) {
       const value = { comment: p.comment, wallet: p.wallet, transactionId: e.txHash, at: Date.now() };
       ops.push({ type: 'put', sublevel: this.db.stakeComments, key: `world!${p.odysseyId}`, value });
@@ -219,21 +330,66 @@ export class StakeController {
         value,
       });
     }
-    await this.db.level.batch(ops as never);
-    this.log.info({ tx: e.txHash, worldId: p.odysseyId }, 'pending stake confirmed on chain');
+    const announce = () => {
+      this.removed(p, 'confirmed');
+      this.log.info({ tx: e.txHash, worldId: p.odysseyId }, 'pending stake confirmed on chain');
+    };
+    return { ops, announce };
+  }
+
+  /** Tells the world's users that a pending stake left its list. */
+  private removed(p: PendingStakeRecord, reason: PendingStakeRemoved['reason']): void {
+    const body: PendingStakeRemoved = {
+      transaction_id: p.transactionId,
+      odyssey_id: p.odysseyId,
+      wallet: p.wallet,
+      reason,
+    };
+    this.worlds.broadcastToWorld(
+      p.odysseyId,
+      encode({
+        type: 'GenericMessage',
+        topic: PENDING_STAKE_REMOVED,
+        data: new TextEncoder().encode(JSON.stringify(body)),
+      }),
+    );
   }
 
   /** A `stake`/`unstake` activity on the world's timeline, by the staking wallet's user. */
-  private async activity(e: ChainEvent, type: 'stake' | 'unstake', worldId: string): Promise<void> {
-    if (!this.store.get(worldId)) return;
-    // Like a minter, a staker becomes a user on first sight of the wallet.
+  private async activity(
+    e: ChainEvent,
+    type: 'stake' | 'unstake',
+    worldId: string,
+    nth = 0,
+  ): Promise<{ ops: BatchOp[]; announce: () => void } | undefined> {
+    if (!this.store.get(worldId)) return undefined;
+    // Like a minter, a staker becomes a user on first sight of the wallet. That write precedes the block's
+    // batch; it is idempotent, so a crash before the batch leaves only a user the retry finds again.
     const user = (await this.users.byWallet(e.from)) ?? (await this.users.walletUser(e.from)).user;
-    await this.activities.record(user.id, worldId, type, {
+    const prepared = this.activities.prepareRecord(user.id, worldId, type, {
       tokenSymbol: TOKEN_SYMBOLS[e.token ?? 0] ?? null,
       tokenAmount: e.amount ?? '0',
       bcTxHash: e.txHash,
       bcLogIndex: `${e.logIndex}`,
     });
+    if (!prepared) return undefined;
+    // Which event caused it, so that a reorg removing the event removes the activity too.
+    const index: BatchOp = {
+      type: 'put',
+      sublevel: this.db.chainActivities,
+      key: `${e.id}!${nth}`,
+      value: prepared.record.activityId,
+    };
+    return { ops: [...prepared.ops, index], announce: prepared.announce };
+  }
+
+  /** The effects are on disk by now: telling clients is best effort and never fails the block. */
+  private announceAll(announce: (() => void)[]): void {
+    try {
+      for (const a of announce) a();
+    } catch (err) {
+      this.log.error({ err }, 'stake effects not announced');
+    }
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChainEvent } from '../../harvester/adapter.ts';
 import { ChainStore } from '../../harvester/chain-store.ts';
 import { ZERO_ADDRESS } from '../../harvester/evm/abi.ts';
+import { freeBalanceEvent, touchedAccounts } from '../../harvester/substrate/events.ts';
 import { Database } from '../../storage/db/database.ts';
 
 const CHAIN = 'eip155:7';
@@ -92,5 +93,50 @@ describe('chain store', () => {
       { number: 17, hash: hash(17) },
       { number: 16, hash: hash(16) },
     ]);
+  });
+
+  it('keeps Substrate free balances from balances.free snapshots, rolls them back, and ignores malformed ones', async () => {
+    const DOT = 'polkadot:0123456789abcdef0123456789abcdef';
+    // Alice under Kusama's prefix (2) and as the 0x public key a user wallet holds.
+    const alice = 'HNZata7iMYWmk5RvZRTiAsSDhV8366zq2YGb3tLH5Upf74F';
+    const alicePub = '0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d';
+    const free = (n: number, hash: string, account: string, amount: string) =>
+      freeBalanceEvent(DOT, { number: n, hash }, account, amount);
+    const b1 = [
+      free(1, hash(1), alice, '1000'),
+      free(1, hash(1), 'not-an-address', '5'),
+      free(1, hash(1), alice.slice(0, -1), '5'),
+      { ...free(1, hash(1), '0x00000000000000000000000000000000000000c1', '7'), id: 'forged' },
+      free(1, hash(1), '0x00000000000000000000000000000000000000c2', '-3'),
+    ];
+    const applied = await store.applyBlock(DOT, { number: 1, hash: hash(1) }, b1, 100);
+    expect(applied.events).toHaveLength(5); // stored as events, even those that derive nothing
+    // The id is recomputed from the fields, never taken from the event.
+    expect(applied.events[3].id).toBe(`${DOT}:${hash(1)}:free:0x00000000000000000000000000000000000000c1`);
+    expect(await store.entries('free', alicePub)).toEqual([[[DOT, alice], '1000']]);
+    expect(await store.entries('free', '0x00000000000000000000000000000000000000c1')).toEqual([
+      [[DOT, '0x00000000000000000000000000000000000000c1'], '7'],
+    ]);
+    expect(await store.entries('free', '0x00000000000000000000000000000000000000c2')).toEqual([]);
+
+    await store.applyBlock(DOT, { number: 2, hash: hash(2) }, [free(2, hash(2), alice, '400')], 100);
+    expect(await store.value('free', alicePub, DOT, alice)).toBe('400');
+    await store.applyBlock(DOT, { number: 3, hash: hash(3) }, [free(3, hash(3), alice, '0')], 100);
+    expect(await store.value('free', alicePub, DOT, alice)).toBeUndefined(); // reaped: absent = zero
+
+    await store.rollback(DOT, { number: 1, hash: hash(1) });
+    expect(await store.value('free', alicePub, DOT, alice)).toBe('1000');
+    await store.rollback(DOT, null);
+    expect(await store.entries('free', alicePub)).toEqual([]);
+  });
+
+  it('snapshots the watched accounts a block’s balance events name, each once', () => {
+    const alice = 'HNZata7iMYWmk5RvZRTiAsSDhV8366zq2YGb3tLH5Upf74F';
+    const bob = 'FoQJpPyadYccjavVdTWxpxU7rUEaYhfLCPwXgkfD6Zat9QP';
+    const alicePub = '0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d';
+    const ev = (from: string, to: string) => ({ ...transfer(1, A, B, 1), from, to });
+    const events = [ev(alice, bob), ev(bob, ''), ev(alice, '')];
+    expect(touchedAccounts(events, new Set())).toEqual([alice, bob]);
+    expect(touchedAccounts(events, new Set([alicePub]))).toEqual([alice]);
   });
 });

@@ -20,6 +20,11 @@ describe('config', () => {
   it('names the bad key and where it came from', () => {
     expect(() => loadConfig({ flags: { tickMs: '0' } })).toThrow(/tickMs \(from flag --tick-ms\)/);
     expect(() => loadConfig({ env: { ODYSSEY_PORT: 'many' } })).toThrow(/port \(from environment\)/);
+    expect(() => loadConfig({ flags: { pendingStakeTtlMs: '10' } })).toThrow(
+      /pendingStakeTtlMs \(from flag --pending-stake-ttl-ms\)/,
+    );
+    expect(loadConfig({ env: { ODYSSEY_PENDING_STAKE_TTL_MS: '60000' } }).pendingStakeTtlMs).toBe(60_000);
+    expect(loadConfig({}).pendingStakeTtlMs).toBe(86_400_000);
     expect(() => loadConfig({ flags: { colour: 'blue' } })).toThrow(ConfigError);
     expect(() => loadConfig({ flags: { colour: 'blue' } })).toThrow(/colour/);
     expect(() => configFromFlags(['--port'])).toThrow(/--port needs a value/);
