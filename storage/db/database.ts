@@ -11,7 +11,7 @@ import type {
   ChainBlockRecord,
   ChainCheckpointRecord,
   ChainEventRecord,
-  ChainHintRecord,
+  ChainPeerRecord,
   PendingStakeRecord,
   StakeCommentRecord,
 } from './chain-records.ts';
@@ -36,7 +36,7 @@ const cbor = <V>() => ({
 });
 
 /** The schema this code writes. Bump it with a migration in MIGRATIONS. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 type Migration = (db: Database, log: Logger) => Promise<void>;
 /**
@@ -55,6 +55,11 @@ const MIGRATIONS: Record<number, Migration> = {
       usage.set(record.uploader, (usage.get(record.uploader) ?? 0) + record.size);
     }
     await db.uploadUsage.batch([...usage].map(([key, value]) => ({ type: 'put' as const, key, value })));
+  },
+  // The "hints from peers" stub kept unverified events that nothing ever acted on; chains shared between
+  // nodes (harvester/peer-feed.ts) apply only blocks a quorum of peers published, so the hints are dropped.
+  3: async (db) => {
+    await db.level.sublevel('chain-hints').clear();
   },
 };
 
@@ -100,8 +105,8 @@ export class Database {
   readonly chainEvents;
   /** Harvester: derived state (balances, NFT owners, stakes) → value, see harvester/state.ts. */
   readonly chainState;
-  /** Harvester: unverified events from peers, by event id. */
-  readonly chainHints;
+  /** Harvester: chainId!peerId → disagreements found in the peer's chain publications, distrust. */
+  readonly chainPeers;
   /** Stakes reported by clients, not yet seen on chain: transaction hash → pending stake. */
   readonly pendingStakes;
   /** Comments of confirmed stakes: `world!<odysseyId>` and `stake!<wallet>!<odysseyId>` → comment. */
@@ -147,7 +152,7 @@ export class Database {
     this.chainBlocks = sub<ChainBlockRecord>('chain-blocks');
     this.chainEvents = sub<ChainEventRecord>('chain-events');
     this.chainState = sub<string>('chain-state');
-    this.chainHints = sub<ChainHintRecord>('chain-hints');
+    this.chainPeers = sub<ChainPeerRecord>('chain-peers');
     this.pendingStakes = sub<PendingStakeRecord>('pending-stakes');
     this.stakeComments = sub<StakeCommentRecord>('stake-comments');
     this.assets = sub<AssetRecord>('assets');
