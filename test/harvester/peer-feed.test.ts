@@ -4,10 +4,14 @@
  * missed blocks are counted as gaps, and what peers may not publish is refused. Configuration names
  * its keys.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { evmChainSchema } from '../../harvester/config.ts';
 import { loadConfig } from '../../node/config.ts';
 import type { ChainBlockAnnouncement, WireChainEvent } from '../../protocol/gossip/index.ts';
+import { Database, SCHEMA_VERSION } from '../../storage/db/database.ts';
 import { type HarvesterHarness, startHarvester, until, value } from './support.ts';
 
 const CHAIN = 'eip155:31337';
@@ -64,7 +68,7 @@ describe('a chain followed through peers', () => {
     ]);
     // peer-2 changes its mind to the block peer-1 published: now two agree.
     await h.harvester.receivePeerBlock(b5, 'peer-2');
-    await until(async () => (await balance()) === '10', 5000, 'block applied');
+    await until(async () => (await balance()) === '10', 15_000, 'block applied');
     expect(await status()).toMatchObject({ processed: 5, health: 'ok', sharing: { source: 'peers' } });
   });
 
@@ -73,14 +77,14 @@ describe('a chain followed through peers', () => {
     const b3 = block(3, [mint(3, 1)], null);
     await h.harvester.receivePeerBlock(b3, 'p');
     await h.harvester.receivePeerBlock(block(5, [mint(5, 10)], { number: 3, hash: hash(3) }), 'p');
-    await until(async () => (await balance()) === '11', 5000, 'both blocks');
+    await until(async () => (await balance()) === '11', 15_000, 'both blocks');
     // A quiet block at 8 whose last block with events is 3: block 5 is no longer on the chain.
     await h.harvester.receivePeerBlock(block(8, [], { number: 3, hash: hash(3) }), 'p');
-    await until(async () => (await balance()) === '1', 5000, 'block 5 rolled back');
+    await until(async () => (await balance()) === '1', 15_000, 'block 5 rolled back');
     expect((await status()).reorgs).toBe(1);
     // Another hash at 8 (with events), linked to 3: the quiet 8 is replaced.
     await h.harvester.receivePeerBlock(block(8, [mint(8, 4)], { number: 3, hash: hash(3) }, 1), 'p');
-    await until(async () => (await balance()) === '5', 5000, 'the other block 8');
+    await until(async () => (await balance()) === '5', 15_000, 'the other block 8');
     expect((await status()).reorgs).toBe(2);
     expect((await status()).sharing.feed?.gaps).toBe(0);
   });
@@ -88,7 +92,7 @@ describe('a chain followed through peers', () => {
   it('applies a block whose predecessor it missed, counting a gap; refuses what peers may not publish', async () => {
     h = await startHarvester([peersChain], { chainQuorum: 1 });
     await h.harvester.receivePeerBlock(block(9, [mint(9, 2)], { number: 7, hash: hash(7) }), 'p');
-    await until(async () => (await balance()) === '2', 5000, 'block after a gap');
+    await until(async () => (await balance()) === '2', 15_000, 'block after a gap');
     expect((await status()).sharing.feed?.gaps).toBe(1);
     const native = { ...mint(10, 5), kind: 'native.balance' };
     expect(await h.harvester.receivePeerBlock(block(10, [native], null), 'p')).toEqual({
@@ -124,5 +128,24 @@ describe('a chain followed through peers', () => {
       /chainQuorum \(from flag --chain-quorum\)/,
     );
     expect(() => loadConfig({ flags: { chainQuorum: 'two' } })).toThrow(/chainQuorum/);
+  });
+
+  it('drops the unverified hints of the old stub when the database is upgraded', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'odyssey-hints-'));
+    try {
+      let db = new Database(join(dir, 'db'));
+      await db.open();
+      // As a schema-3 node left it: hints nobody acted on, by event id.
+      await db.level.sublevel('chain-hints').put(`${CHAIN}:${hash(1)}:0`, 'hint' as never);
+      await db.meta.put('schema', 3);
+      await db.close();
+      db = new Database(join(dir, 'db'));
+      await db.open();
+      expect(await db.schemaVersion()).toBe(SCHEMA_VERSION);
+      expect(await db.level.sublevel('chain-hints').keys().all()).toEqual([]);
+      await db.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
