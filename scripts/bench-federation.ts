@@ -454,6 +454,9 @@ async function main(): Promise<void> {
         'A reads with a 50 ms poll; the balance is polled every 5 ms',
       ]);
       rows.push([`chain event → balance on A, its own RPC (reference, n=${a.n})`, spread(a), '']);
+      // Per event, what sharing adds on top of A's own reading: publish, gossip, vote, commit on C.
+      const extra = stats(seen.C.map((t, i) => t - seen.A[i]));
+      rows.push([`balance on C after the balance on A, per event (n=${extra.n})`, spread(extra), '']);
     }
     if (PHASES.has(4)) {
       for (const [i, size] of SIZES.entries()) {
