@@ -86,7 +86,6 @@ export class PeerChainAdapter extends EventEmitter<AdapterEvents> implements Cha
     const events = fromWire(announcement);
     if (!events) return { reject: 'unshared_kind' };
     this.votes.vote(announcement, events, blockDigest(announcement), peer);
-    this.head = Math.max(this.head ?? 0, announcement.number);
     this.wake?.();
     return 'accept';
   }
@@ -129,6 +128,8 @@ export class PeerChainAdapter extends EventEmitter<AdapterEvents> implements Cha
           this.wake = undefined;
           continue;
         }
+        // The head is what a quorum published: one peer's claim of a far block does not move it.
+        this.head = Math.max(this.head ?? 0, candidate.announcement.number);
         for (const item of await this.itemsFor(candidate, s.processed)) {
           if (signal.aborted) return;
           yield item;

@@ -260,6 +260,58 @@ describe('a chain followed by one node and shared with two', () => {
     expect((await status(A)).peer_blocks_checked).toBeGreaterThan(0);
   });
 
+  it('refuses malformed, oversized and misaddressed chain gossip from a trusted peer, counting the reason', async () => {
+    const before = await status(B);
+    const pubsub = rogue.services.pubsub;
+    const base = {
+      chainId: CHAIN,
+      number: (before.processed ?? 0) + 50,
+      hash: `0x${'a'.repeat(64)}`,
+      link: null,
+      events: [],
+    };
+    await pubsub?.publish(TOPIC, new Uint8Array([0xff, 0xfe, 0x00, 0x01]));
+    await pubsub?.publish(TOPIC, encodeChainBlock({ ...base, chainId: 'eip155:1' }));
+    await pubsub?.publish(TOPIC, encodeChainBlock({ ...base, hash: 'not a hash' }));
+    // A kind peers may not publish (a native-balance sample has no log to check it by).
+    const native = {
+      txHash: '0x',
+      logIndex: 0,
+      kind: 'native.balance',
+      contract: '',
+      from: alice,
+      to: '',
+      amount: '1',
+    };
+    await pubsub?.publish(
+      TOPIC,
+      encodeChainBlock({ ...base, events: [{ ...native, raw: { topics: [], data: '0x' } }] }),
+    );
+    const reasons = async (n: NodeProcess) => {
+      const peers = await call<{ peerId: string; reasons: Record<string, number> }[]>(
+        n,
+        'GET',
+        '/api/v4/federation/peers',
+        {
+          token: tokens.get(n),
+        },
+      );
+      return peers.body.find((p) => p.peerId === rogue.peerId.toString())?.reasons ?? {};
+    };
+    for (const n of [B, C]) {
+      await waitFor(
+        async () => {
+          const r = await reasons(n);
+          return ['not_cbor', 'wrong_topic', 'bad_field', 'unshared_kind'].every((k) => (r[k] ?? 0) >= 1);
+        },
+        20_000,
+        `reasons counted on ${n.name}`,
+      );
+      expect((await status(n)).waiting.some((w) => w.number === base.number)).toBe(false);
+    }
+    expect((await status(B)).processed).toBe(before.processed);
+  });
+
   it('an operator trusts the peer again through the admin route; others may not', async () => {
     const peer = rogue.peerId.toString();
     const path = `/api/v4/harvester/chains/anvil/peers/${peer}/trust`;
