@@ -143,6 +143,7 @@ export class PeerChainAdapter extends EventEmitter<AdapterEvents> implements Cha
           }
         }
         this.votes.done(candidate.announcement.number);
+        if (s.processed !== null) this.votes.forgetBelow(s.processed);
       }
     } finally {
       signal.removeEventListener('abort', stop);

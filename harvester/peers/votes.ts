@@ -1,7 +1,8 @@
 /**
  * Votes of trusted peers on a chain's blocks: each peer's latest publication per height counts once, and
  * a block is ready when `quorum` distinct peers published the same one (number, hash, link, events).
- * Bounded: at most MAX_HEIGHTS heights are kept, the lowest go first.
+ * Bounded: at most MAX_HEIGHTS heights are kept. Over that the highest go, so that a flood of far
+ * blocks from one peer cannot push out the next block to apply; heights long applied are forgotten.
  */
 import type { ChainBlockAnnouncement } from '../../protocol/gossip/index.ts';
 import type { ChainEvent } from '../adapter.ts';
@@ -73,9 +74,14 @@ export class BlockVotes {
     return out.slice(0, limit);
   }
 
+  /** Forgets heights more than MAX_HEIGHTS below what was applied: no quorum will come for them now. */
+  forgetBelow(processed: number): void {
+    for (const n of this.heights.keys()) if (n < processed - MAX_HEIGHTS) this.heights.delete(n);
+  }
+
   private trim(): void {
     if (this.heights.size <= MAX_HEIGHTS) return;
-    const lowest = [...this.heights.keys()].sort((a, b) => a - b);
-    for (const n of lowest.slice(0, this.heights.size - MAX_HEIGHTS)) this.heights.delete(n);
+    const highest = [...this.heights.keys()].sort((a, b) => b - a);
+    for (const n of highest.slice(0, this.heights.size - MAX_HEIGHTS)) this.heights.delete(n);
   }
 }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { evmChainSchema } from '../../harvester/config.ts';
+import { BlockVotes, MAX_HEIGHTS } from '../../harvester/peers/votes.ts';
 import { loadConfig } from '../../node/config.ts';
 import type { ChainBlockAnnouncement, WireChainEvent } from '../../protocol/gossip/index.ts';
 import { Database, SCHEMA_VERSION } from '../../storage/db/database.ts';
@@ -147,5 +148,18 @@ describe('a chain followed through peers', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('votes under a flood', () => {
+  it('keeps the next block to apply when one peer floods far heights', () => {
+    const votes = new BlockVotes(2);
+    const next = block(10, [mint(10, 1)], null);
+    votes.vote(next, [], 'next', 'honest-1');
+    for (let i = 0; i < MAX_HEIGHTS + 50; i++)
+      votes.vote(block(1000 + i, [], null), [], `far-${i}`, 'flooder');
+    votes.vote(next, [], 'next', 'honest-2');
+    expect(votes.next()?.announcement.number).toBe(10);
+    expect(votes.waiting(MAX_HEIGHTS * 2)).toHaveLength(MAX_HEIGHTS);
   });
 });
