@@ -42,7 +42,7 @@ export const evmChainSchema = z
     /** Unique label of this adapter (status route, logs). */
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'lowercase letters, digits and dashes'),
     family: z.literal('evm').default('evm'),
-    /** `rpc`: read the chain through `rpcUrl`; `peers`: apply what trusted peers publish (harvester/peer-feed.ts). */
+    /** `rpc`: read the chain through `rpcUrl`; `peers`: apply what trusted peers publish (harvester/peers/peer-adapter.ts). */
     source: chainSource,
     preset: z.enum(Object.keys(EVM_PRESETS) as [keyof typeof EVM_PRESETS]).optional(),
     /** Required without a preset; checked against the RPC's eth_chainId. */

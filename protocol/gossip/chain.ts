@@ -1,8 +1,8 @@
 /**
  * The chain topic: a node that follows a chain through its own RPC publishes every block it processed
  * (number, hash, the events it derived state from) so that nodes without an RPC for that chain can apply
- * the same events once enough trusted peers agree (harvester/peer-feed.ts), and nodes with an RPC can
- * check the publishers (harvester/peer-check.ts).
+ * the same events once enough trusted peers agree (harvester/peers/peer-adapter.ts), and nodes with an RPC can
+ * check the publishers (harvester/peers/peer-check.ts).
  *
  * `link` names the previous block the publisher processed that had events (null: none it still holds).
  * Blocks without events differ between publishers (each one's read ranges end elsewhere), blocks with

@@ -57,7 +57,7 @@ const MIGRATIONS: Record<number, Migration> = {
     await db.uploadUsage.batch([...usage].map(([key, value]) => ({ type: 'put' as const, key, value })));
   },
   // The "hints from peers" stub kept unverified events that nothing ever acted on; chains shared between
-  // nodes (harvester/peer-feed.ts) apply only blocks a quorum of peers published, so the hints are dropped.
+  // nodes (harvester/peers/peer-adapter.ts) apply only blocks a quorum of peers published, so the hints are dropped.
   3: async (db) => {
     await db.level.sublevel('chain-hints').clear();
   },
