@@ -181,6 +181,7 @@ export class OdysseyNode {
       db: this.db,
       logger: this.log,
       chains: c.chains,
+      chainQuorum: c.chainQuorum,
       worlds: new NodeOdysseyWorlds({
         users: this.users,
         directory: this.worldDirectory,
@@ -228,6 +229,7 @@ export class OdysseyNode {
         logger: this.log,
         // The PosBus server is made after federation; the meter asks it only once announcing starts.
         load: new LoadMeter(() => this.posbus?.sessionCount ?? 0, c.maxSessions),
+        chains: this.harvester,
       },
       {
         name: c.name,

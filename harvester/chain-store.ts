@@ -12,7 +12,7 @@ import { applyEvent, canonicalId, emptyTouched, type StateView, stateKey, type T
 
 /** Block numbers as fixed-width text, so key order is block order. */
 const pad = (n: number) => `${n}`.padStart(12, '0');
-const blockKey = (chainId: string, n: number) => `${chainId}!${pad(n)}`;
+export const blockKey = (chainId: string, n: number) => `${chainId}!${pad(n)}`;
 
 export interface Applied {
   /** Events applied now (not seen before). */
@@ -95,7 +95,6 @@ export class ChainStore {
       await applyEvent(view, e, touched);
       applied.push(e);
       ops.push({ type: 'put', sublevel: db.chainEvents, key: e.id, value: e as unknown as ChainEventRecord });
-      ops.push({ type: 'del', sublevel: db.chainHints, key: e.id });
     }
     const undo: [string, string | null][] = [];
     for (const k of pending.keys()) undo.push([k, (await db.chainState.get(k)) ?? null]);

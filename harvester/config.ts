@@ -12,6 +12,19 @@ const address = z
   .regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 0x-prefixed 20-byte hex address')
   .transform((a) => a.toLowerCase());
 
+/** Where a chain's blocks come from: the node's own RPC, or trusted peers that have one. */
+const chainSource = z.enum(['rpc', 'peers']).default('rpc');
+
+/** An RPC URL with `source: rpc`, none with `source: peers` (a URL there would suggest it is used). */
+function checkSource(c: { source: 'rpc' | 'peers'; rpcUrl?: string }, ctx: z.RefinementCtx): void {
+  if (c.source === 'rpc' && !c.rpcUrl) {
+    ctx.addIssue({ code: 'custom', path: ['rpcUrl'], message: 'rpcUrl is required unless source is peers' });
+  }
+  if (c.source === 'peers' && c.rpcUrl) {
+    ctx.addIssue({ code: 'custom', path: ['rpcUrl'], message: 'a chain with source peers takes no rpcUrl' });
+  }
+}
+
 const rpcUrl = z
   .string()
   .url()
@@ -29,10 +42,13 @@ export const evmChainSchema = z
     /** Unique label of this adapter (status route, logs). */
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'lowercase letters, digits and dashes'),
     family: z.literal('evm').default('evm'),
+    /** `rpc`: read the chain through `rpcUrl`; `peers`: apply what trusted peers publish (harvester/peers/peer-adapter.ts). */
+    source: chainSource,
     preset: z.enum(Object.keys(EVM_PRESETS) as [keyof typeof EVM_PRESETS]).optional(),
     /** Required without a preset; checked against the RPC's eth_chainId. */
     chainId: z.coerce.number().int().positive().optional(),
-    rpcUrl,
+    /** Required with `source: rpc`; absent with `source: peers`. */
+    rpcUrl: rpcUrl.optional(),
     /** First block to read when there is no checkpoint (the contracts' deployment block is ideal). */
     startBlock: z.coerce.number().int().min(0).default(0),
     /** Blocks behind the head before a block is processed, or `finalized` for the chain's finalized tag. */
@@ -60,6 +76,7 @@ export const evmChainSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    checkSource(c, ctx);
     if (c.chainId === undefined && !c.preset) {
       ctx.addIssue({ code: 'custom', path: ['chainId'], message: 'chainId is required without a preset' });
     }
@@ -78,6 +95,7 @@ export const evmChainSchema = z
     ];
     return {
       ...c,
+      rpcUrl: c.rpcUrl ?? '',
       chainId: c.chainId ?? (preset?.chainId as number),
       confirmations: c.confirmations ?? preset?.confirmations ?? 0,
       pollIntervalMs: c.pollIntervalMs ?? preset?.pollIntervalMs ?? 2000,
@@ -127,11 +145,14 @@ export const substrateChainSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'lowercase letters, digits and dashes'),
     family: z.literal('substrate'),
+    source: chainSource,
     preset: z.enum(Object.keys(SUBSTRATE_PRESETS) as [keyof typeof SUBSTRATE_PRESETS]).optional(),
     /** Required without a preset; checked against the RPC's genesis hash. Also the chain id (CAIP-2). */
     genesisHash: hash32.optional(),
-    /** WebSocket only: the adapter subscribes to finalized heads. */
-    rpcUrl: rpcUrl.refine((u) => /^wss?:\/\//.test(u), 'expected a ws(s):// URL for a Substrate chain'),
+    /** WebSocket only: the adapter subscribes to finalized heads. Absent with `source: peers`. */
+    rpcUrl: rpcUrl
+      .refine((u) => /^wss?:\/\//.test(u), 'expected a ws(s):// URL for a Substrate chain')
+      .optional(),
     /** First block to read when there is no checkpoint; default: the finalized block at first start. */
     startBlock: z.coerce.number().int().min(0).optional(),
     /** Address format of the events; default: the preset's, else the chain's own (system_properties), else 42. */
@@ -146,6 +167,7 @@ export const substrateChainSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    checkSource(c, ctx);
     if (c.genesisHash === undefined && !c.preset) {
       ctx.addIssue({
         code: 'custom',
@@ -169,6 +191,7 @@ export const substrateChainSchema = z
     const preset = c.preset ? SUBSTRATE_PRESETS[c.preset] : undefined;
     return {
       ...c,
+      rpcUrl: c.rpcUrl ?? '',
       genesisHash: c.genesisHash ?? (preset?.genesisHash as string),
       ss58Prefix: c.ss58Prefix ?? preset?.ss58Prefix,
       pollIntervalMs: c.pollIntervalMs ?? preset?.pollIntervalMs ?? 2000,

@@ -3,12 +3,14 @@
  * an adapter hands out is committed in one LevelDB batch (events, derived state, undo, checkpoint, and the
  * node's block effects, see block-effects.ts) before the adapter moves on; a reorg item rolls the state back to the common ancestor, and the new branch
  * follows as ordinary blocks. After each commit the worlds of touched Odyssey NFTs are reconciled and the
- * new events are handed to the publisher (gossip, later).
+ * block is shared with peers (peers/sharing.ts): published when this node read it through its own RPC;
+ * a chain with `"source": "peers"` gets its blocks from trusted peers instead (peers/peer-adapter.ts).
  *
  * Adding a chain family is a new adapter file plus an entry in ADAPTERS and the config schema.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import type { ChainBlockAnnouncement } from '../protocol/gossip/index.ts';
 import type { Database } from '../storage/db/database.ts';
 import type { AdapterStatus, BlockRef, ChainAdapter, ChainEvent } from './adapter.ts';
 import type { BlockEffects } from './block-effects.ts';
@@ -19,8 +21,14 @@ import { Backoff } from './follow-loop.ts';
 import { LazyAdapter } from './lazy-adapter.ts';
 import { odysseyIdOf, odysseySequence } from './odyssey-id.ts';
 import type { OdysseyWorlds } from './odyssey-worlds.ts';
+import {
+  type ChainBlockPublisher,
+  ChainSharing,
+  type ChainSharingStatus,
+  type ReceiveVerdict,
+} from './peers/sharing.ts';
 import { ChainQueries } from './queries.ts';
-import { canonicalId, stateKey, type Touched } from './state.ts';
+import { stateKey, type Touched } from './state.ts';
 
 export type { ChainConfig };
 
@@ -38,13 +46,7 @@ const ADAPTERS: Record<ChainConfig['family'], (config: ChainConfig, logger: Logg
     }),
 };
 
-/** Where normalised events go besides this node's state: the federation layer plugs gossip in here. */
-export interface ChainEventPublisher {
-  publish(events: readonly ChainEvent[]): void;
-}
-
-/** Until federation exists, publishing is a no-op. */
-export const noopPublisher: ChainEventPublisher = { publish: () => {} };
+export type { ChainBlockPublisher };
 
 export interface HarvesterComponents {
   db: Database;
@@ -52,7 +54,10 @@ export interface HarvesterComponents {
   chains: ChainConfig[];
   /** What Odyssey NFTs do to worlds; without it, NFTs only become ownership records. */
   worlds?: OdysseyWorlds;
-  publisher?: ChainEventPublisher;
+  /** Where processed blocks of RPC chains are published (the federation's chain topic); settable later. */
+  publisher?: ChainBlockPublisher;
+  /** Distinct trusted peers that must publish the same block before a `source: peers` chain applies it. */
+  chainQuorum?: number;
   /** Adapters to use instead of the ones built from `chains` (same order). */
   adapters?: ChainAdapter[];
 }
@@ -68,13 +73,13 @@ export interface ChainStatus extends AdapterStatus {
   /** Last failure committing or acting on a block (the adapter's lastError covers the RPC). */
   processingError: string | null;
   lastBlockAt: number | null;
+  /** Sharing with peers: the source, per-peer disagreements and distrust, quorum and waiting blocks. */
+  sharing: ChainSharingStatus;
 }
 
 export interface HarvesterStatus {
   enabled: boolean;
   chains: ChainStatus[];
-  /** Events reported by peers and not yet seen through this node's own RPC. */
-  unverifiedHints: number;
 }
 
 interface Run {
@@ -91,7 +96,7 @@ export class Harvester extends EventEmitter<HarvesterEvents> {
   private readonly db: Database;
   private readonly log: Logger;
   private readonly worlds: OdysseyWorlds | undefined;
-  private readonly publisher: ChainEventPublisher;
+  private readonly sharing: ChainSharing;
   private readonly runs: Run[];
   private controller = new AbortController();
   private loops: Promise<void>[] = [];
@@ -103,10 +108,20 @@ export class Harvester extends EventEmitter<HarvesterEvents> {
     this.queries = new ChainQueries({ store: this.store, chains: components.chains });
     this.log = components.logger.child({ component: 'harvester' });
     this.worlds = components.worlds;
-    this.publisher = components.publisher ?? noopPublisher;
+    this.sharing = new ChainSharing({
+      db: components.db,
+      store: this.store,
+      logger: components.logger,
+      chains: components.chains,
+      quorum: components.chainQuorum ?? 1,
+    });
+    this.sharing.setPublisher(components.publisher);
     this.runs = components.chains.map((config, i) => ({
       config,
-      adapter: components.adapters?.[i] ?? ADAPTERS[config.family](config, components.logger),
+      adapter:
+        components.adapters?.[i] ??
+        this.sharing.feedOf(config) ??
+        ADAPTERS[config.family](config, components.logger),
       processingError: null,
       lastBlockAt: null,
     }));
@@ -121,8 +136,18 @@ export class Harvester extends EventEmitter<HarvesterEvents> {
     return this.runs.length > 0;
   }
 
+  /** The chain ids whose topics the federation follows for this node. */
+  get sharedChains(): string[] {
+    return this.sharing.chainIds();
+  }
+
+  setPublisher(publisher: ChainBlockPublisher | undefined): void {
+    this.sharing.setPublisher(publisher);
+  }
+
   async start(): Promise<void> {
     this.controller = new AbortController();
+    await this.sharing.load();
     for (const run of this.runs) {
       await run.adapter.start();
       this.loops.push(this.loop(run, this.controller.signal));
@@ -139,29 +164,31 @@ export class Harvester extends EventEmitter<HarvesterEvents> {
   }
 
   async status(): Promise<HarvesterStatus> {
-    let unverifiedHints = 0;
-    for await (const _ of this.db.chainHints.keys()) unverifiedHints++;
     return {
       enabled: this.enabled,
       chains: this.runs.map((r) => ({
         ...r.adapter.status(),
         processingError: r.processingError,
         lastBlockAt: r.lastBlockAt,
+        sharing: this.sharing.status(r.adapter.chainId),
       })),
-      unverifiedHints,
     };
   }
 
+  /** A block a trusted peer published on a chain topic (decoded; the signer checked by the federation). */
+  async receivePeerBlock(block: ChainBlockAnnouncement, from: string): Promise<ReceiveVerdict> {
+    const run = this.runs.find((r) => r.adapter.chainId === block.chainId);
+    if (!run) return 'ignore';
+    return this.sharing.receive(block, from, run.adapter.status().processed);
+  }
+
   /**
-   * An event a peer saw. STUB: it is recorded as an unverified hint and changes no state; when this
-   * node's own adapter later processes the same event, the hint is dropped as confirmed. Peers' hints for
-   * chains this node does not follow stay hints (nothing acts on them yet).
+   * An operator trusts a peer again for a chain (by name) after it published a wrong block. False when
+   * the chain is unknown or nothing was held against the peer there.
    */
-  async acceptHint(event: ChainEvent, from: string): Promise<'known' | 'recorded'> {
-    const id = canonicalId(event);
-    if (await this.store.event(id)) return 'known';
-    await this.db.chainHints.put(id, { event: { ...event, id } as never, from, receivedAt: Date.now() });
-    return 'recorded';
+  async trustPeerAgain(chainName: string, peerId: string): Promise<boolean> {
+    const run = this.runs.find((r) => r.config.name === chainName);
+    return run ? this.sharing.trustAgain(run.adapter.chainId, peerId) : false;
   }
 
   private async loop(run: Run, signal: AbortSignal): Promise<void> {
@@ -186,7 +213,7 @@ export class Harvester extends EventEmitter<HarvesterEvents> {
             );
             await this.act(run, applied.touched);
             run.lastBlockAt = Date.now();
-            if (applied.events.length) this.publisher.publish(applied.events);
+            await this.sharing.committed(adapter.chainId, item.block, item.events);
             this.emit('block', {
               chain: run.config.name,
               chainId: adapter.chainId,
@@ -196,6 +223,7 @@ export class Harvester extends EventEmitter<HarvesterEvents> {
           } else {
             const undone = await this.store.rollback(adapter.chainId, item.ancestor);
             await this.act(run, undone.touched);
+            await this.sharing.rolledBack(adapter.chainId, item.ancestor);
             this.emit('reorg', {
               chain: run.config.name,
               chainId: adapter.chainId,

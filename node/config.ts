@@ -122,6 +122,12 @@ export const configSchema = z
     publicUrl: z.string().default(''),
     /** Harvester: chain adapters (a JSON array; see harvester/config.ts). Empty = harvester off. */
     chains: chainsSchema,
+    /**
+     * Chains with `"source": "peers"`: distinct trusted peers that must publish the same block (hash,
+     * link, events) before it is applied. 2 by default, so that no single peer, however trusted, decides
+     * alone what the chain says; a federation with one node that reads the chain sets 1.
+     */
+    chainQuorum: int(1, 64).default(2),
     /** Largest upload per asset kind (bytes); more is refused with 413 and nothing is stored. */
     assetMaxModelBytes: int(1024, 2 ** 40).default(512 * 1024 * 1024),
     assetMaxTextureBytes: int(1024, 2 ** 40).default(64 * 1024 * 1024),

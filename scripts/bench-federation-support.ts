@@ -1,11 +1,22 @@
 /**
  * Helpers of scripts/bench-federation.ts: wallet sign-in and REST calls over HTTP, guests on PosBus through
- * the client SDK, a paced 10 Hz sender, RSS sampling from /proc, and latency statistics. Node processes
+ * the client SDK, a paced 10 Hz sender, RSS sampling from /proc, latency statistics, and the anvil chain of
+ * phase 5. Node processes
  * come from test/support/federation.ts, so the bench starts nodes exactly as the federation tests do.
  */
 import { readFileSync } from 'node:fs';
 import type { PrivateKeyAccount } from 'viem/accounts';
 import { connect, type PosbusClient } from '../protocol/client/index.ts';
+import {
+  type Anvil,
+  accounts,
+  type Client,
+  type Deployed,
+  deployAll,
+  send,
+  startAnvil,
+  testClient,
+} from '../test/harvester/chain.ts';
 import { call, type HttpTarget } from '../test/support/http.ts';
 
 export const API = '/api/v4';
@@ -188,3 +199,72 @@ export async function createObjects(
   await Promise.all(Array.from({ length: concurrency }, worker));
   return ids;
 }
+
+// ---- phase 5: a chain event on A reaching C through peers -------------------------------------------
+
+/** anvil with the fixture contracts (test/harvester/chain.ts), and each node's `--chains` flags. */
+export async function startBenchChain(): Promise<{
+  anvil: Anvil;
+  client: Client;
+  deployed: Deployed;
+  /** A reads the chain (RPC, no confirmations, 50 ms poll); the others follow it through peers, quorum 1. */
+  flags(source: 'rpc' | 'peers'): string[];
+}> {
+  const anvil = await startAnvil();
+  const client = testClient(anvil.url);
+  const deployed = await deployAll(client);
+  const flags = (source: 'rpc' | 'peers') => [
+    '--chains',
+    JSON.stringify([
+      {
+        name: 'anvil',
+        chainId: 31337,
+        source,
+        ...(source === 'rpc' ? { rpcUrl: anvil.url, confirmations: 0, pollIntervalMs: 50 } : {}),
+        contracts: { tokens: [deployed.token] },
+      },
+    ]),
+    '--chain-quorum',
+    '1',
+  ];
+  return { anvil, client, deployed, flags };
+}
+
+/**
+ * `n` ERC-20 mints to `wallet`, one at a time: from just before the transaction is sent (anvil mines it
+ * at once) until the wallet's balance on each node (GET /users/me/wallets, polled every 5 ms) includes it.
+ */
+export async function chainEventLatency(
+  chain: { client: Client; deployed: Deployed },
+  nodes: Record<string, HttpTarget & { token: string }>,
+  n: number,
+): Promise<Record<string, number[]>> {
+  const { client, deployed } = chain;
+  const out: Record<string, number[]> = Object.fromEntries(Object.keys(nodes).map((k) => [k, []]));
+  const balanceOn = async (node: HttpTarget & { token: string }) => {
+    const rows = await api<{ contract_id: string; balance: string }[]>(node, 'GET', '/users/me/wallets', {
+      token: node.token,
+    });
+    return BigInt(rows.find((r) => r.contract_id === deployed.token.toLowerCase())?.balance ?? '0');
+  };
+  let expected = 0n;
+  for (let i = 0; i < n; i++) {
+    expected += 1n;
+    const t0 = performance.now();
+    await send(client, deployed.token, 'TestToken', 'mint', [benchWallet.address, 1n]);
+    await Promise.all(
+      Object.entries(nodes).map(async ([name, node]) => {
+        const deadline = t0 + 30_000;
+        while ((await balanceOn(node)) < expected) {
+          if (performance.now() > deadline) throw new Error(`mint ${i} never reached ${name}`);
+          await sleep(5);
+        }
+        out[name].push(performance.now() - t0);
+      }),
+    );
+  }
+  return out;
+}
+
+/** The wallet the phase-5 mints go to (anvil's dev account #1), signed in on each node to read its balance. */
+export const benchWallet = accounts[1];

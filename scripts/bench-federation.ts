@@ -13,6 +13,9 @@
  * 3. Gossip bytes: M guests on A moving at 10 Hz; A's GET /federation/traffic before and after a window.
  * 4. Snapshot: a world of N objects made on A through REST; a fresh node D mirrors it (admin POST
  *    /federation/mirrors, which returns when the world is held); RSS of A and D sampled meanwhile.
+ * 5. Chain event: an anvil chain that A reads through its RPC and B and C follow through peers
+ *    (`"source": "peers"`, quorum 1); an ERC-20 mint, timed from just before the transaction is sent to
+ *    the minted balance on A (its own reading) and on C (applied from A's publication on the chain topic).
  *
  * The load stays in this process: at most a few hundred SDK clients, and the latency phases (1, 2) have
  * only a handful, so it adds little to what is timed; phase 3 measures bytes, not time. Nodes run with
@@ -27,6 +30,8 @@ import type { Message } from '../protocol/posbus/index.ts';
 import { type NodeProcess, prepareNode, cleanup as stopNodes, waitFor } from '../test/support/federation.ts';
 import {
   api,
+  benchWallet,
+  chainEventLatency,
   closeAll,
   createObject,
   createObjects,
@@ -39,6 +44,7 @@ import {
   sampleRss,
   signIn,
   sleep,
+  startBenchChain,
   stats,
   statusMiB,
 } from './bench-federation-support.ts';
@@ -54,7 +60,9 @@ const { values: opts } = parseArgs({
     /** World sizes for phase 4, each mirrored by a fresh node of its own. */
     objects: { type: 'string', default: '5000,10000' },
     /** Phases to run, e.g. `4` for the snapshot alone. */
-    phases: { type: 'string', default: '1,2,3,4' },
+    phases: { type: 'string', default: '1,2,3,4,5' },
+    /** Phase 5: mints timed one after the other. */
+    'chain-events': { type: 'string', default: '30' },
     'create-concurrency': { type: 'string', default: '8' },
     'deadline-min': { type: 'string', default: '12' },
   },
@@ -73,8 +81,10 @@ const operator = privateKeyToAccount(generatePrivateKey());
 const say = (m: string) => console.error(`[bench] ${m}`);
 
 let nodes: NodeProcess[] = [];
+let chain: Awaited<ReturnType<typeof startBenchChain>> | undefined;
 // Whatever happens (error, deadline, Ctrl-C), no node outlives the bench, nor its data dir.
 process.on('exit', () => {
+  chain?.anvil.process.kill('SIGKILL');
   for (const n of nodes) {
     if (n.child && n.child.exitCode === null && n.child.signalCode === null) n.child.kill('SIGKILL');
     rmSync(n.dir, { recursive: true, force: true });
@@ -109,6 +119,8 @@ function flagsOf(n: NodeProcess, all: NodeProcess[]): string[] {
     '100000',
     '--max-children-per-object',
     String(Math.max(10_000, ...SIZES.map((n) => n + 10))),
+    // Phase 5: A reads the chain, B and C follow it through peers; the snapshot nodes have no chain.
+    ...(chain && !n.name.startsWith('d') ? chain.flags(n === all[0] ? 'rpc' : 'peers') : []),
   ];
 }
 
@@ -357,6 +369,7 @@ async function main(): Promise<void> {
   const [A, B, C] = nodes;
   const watchers: Record<string, Guest> = {};
   try {
+    if (PHASES.has(5)) chain = await startBenchChain();
     // One at a time: three nodes starting together on a busy 2-core machine can miss the 30 s start wait.
     for (const n of [A, B, C]) await n.start(flagsOf(n, nodes));
     await waitFor(
@@ -420,6 +433,31 @@ async function main(): Promise<void> {
       }
     }
     await closeAll(Object.values(watchers));
+    if (PHASES.has(5) && chain) {
+      const count = Number(opts['chain-events']);
+      say(`5. ${count} chain events on A`);
+      const targets = Object.fromEntries(
+        await Promise.all(
+          [A, C].map(async (n) => [
+            n.name.toUpperCase(),
+            { url: n.url, token: await signIn(n, benchWallet) },
+          ]),
+        ),
+      );
+      const seen = await chainEventLatency(chain, targets, count);
+      const a = stats(seen.A);
+      const c = stats(seen.C);
+      results.chain = { A: a, C: c };
+      rows.push([
+        `chain event (ERC-20 mint) → balance on C, through A's publication (n=${c.n}, quorum 1)`,
+        spread(c),
+        'A reads with a 50 ms poll; the balance is polled every 5 ms',
+      ]);
+      rows.push([`chain event → balance on A, its own RPC (reference, n=${a.n})`, spread(a), '']);
+      // Per event, what sharing adds on top of A's own reading: publish, gossip, vote, commit on C.
+      const extra = stats(seen.C.map((t, i) => t - seen.A[i]));
+      rows.push([`balance on C after the balance on A, per event (n=${extra.n})`, spread(extra), '']);
+    }
     if (PHASES.has(4)) {
       for (const [i, size] of SIZES.entries()) {
         say(`4. snapshot of ${size} objects`);
@@ -449,6 +487,7 @@ async function main(): Promise<void> {
   } finally {
     await closeAll(Object.values(watchers));
     await stopNodes(nodes);
+    await chain?.anvil.stop();
     console.log('\n| measure | p50 / p99 / max, or figure | goal / detail |\n| --- | --- | --- |');
     for (const r of rows) console.log(`| ${r.join(' | ')} |`);
     console.log(

@@ -64,7 +64,7 @@ async function main(): Promise<void> {
         '--max-semi-space-size=4',
         '--import',
         './scripts/bench-node-probe.ts',
-        'node/cli.ts',
+        'composition/cli.ts',
         'start',
         '--data',
         join(dir, 'data'),

@@ -4,7 +4,7 @@
  * state. With no chain configured they answer empty lists, as the original did without a chain listener.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { notFound } from '../../common/errors.ts';
+import { DomainError, forbidden, notFound } from '../../common/errors.ts';
 import { odysseyIdOf, odysseySequence } from '../../harvester/odyssey-id.ts';
 import type { StakeRow } from '../../harvester/queries.ts';
 import { total } from '../../harvester/queries.ts';
@@ -29,6 +29,26 @@ const chainStatusSchema = z.object({
   last_error_at: z.string().nullable(),
   processing_error: z.string().nullable(),
   last_block_at: z.string().nullable(),
+  /** `rpc`: read by this node; `peers`: applied from what a quorum of trusted peers published. */
+  source: z.enum(['rpc', 'peers']),
+  /** Peers whose publications of this chain disagreed with this node's own reading. */
+  peers: z.array(
+    z.object({
+      peer_id: z.string(),
+      disagreements: z.number(),
+      distrusted: z.boolean(),
+      last_reason: z.string().nullable(),
+      last_block: z.number().nullable(),
+      last_at: z.string().nullable(),
+    }),
+  ),
+  /** RPC chains: peer publications compared with this node's reading (and those too old to compare). */
+  peer_blocks_checked: z.number(),
+  peer_blocks_unverifiable: z.number(),
+  /** Peers chains: the quorum, blocks applied without their predecessor, blocks waiting for a quorum. */
+  quorum: z.number().nullable(),
+  gaps: z.number().nullable(),
+  waiting: z.array(z.object({ number: z.number(), hash: z.string(), votes: z.number() })),
 });
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -61,7 +81,6 @@ export function harvesterRoutes(c: ApiComponents) {
           ...json(
             z.object({
               enabled: z.boolean(),
-              unverified_hints: z.number(),
               chains: z.array(chainStatusSchema),
             }),
           ),
@@ -74,7 +93,6 @@ export function harvesterRoutes(c: ApiComponents) {
       return ctx.json(
         {
           enabled: s.enabled,
-          unverified_hints: s.unverifiedHints,
           chains: s.chains.map((a) => ({
             name: a.name,
             family: a.family,
@@ -90,10 +108,60 @@ export function harvesterRoutes(c: ApiComponents) {
             last_error_at: iso(a.lastErrorAt),
             processing_error: a.processingError,
             last_block_at: iso(a.lastBlockAt),
+            source: a.sharing.source,
+            peers: a.sharing.peers.map((p) => ({
+              peer_id: p.peerId,
+              disagreements: p.disagreements,
+              distrusted: p.distrusted,
+              last_reason: p.lastReason,
+              last_block: p.lastBlock,
+              last_at: iso(p.lastAt),
+            })),
+            peer_blocks_checked: a.sharing.checked,
+            peer_blocks_unverifiable: a.sharing.unverifiable,
+            quorum: a.sharing.feed?.quorum ?? null,
+            gaps: a.sharing.feed?.gaps ?? null,
+            waiting: a.sharing.feed?.waiting ?? [],
           })),
         },
         200,
       );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/harvester/chains/{chain}/peers/{peerId}/trust',
+      tags: ['chain'],
+      summary:
+        'Trust again, for one chain, a peer this node distrusted after it published a wrong block (node admins)',
+      security: bearer,
+      request: {
+        params: z.object({
+          chain: z
+            .string()
+            .max(40)
+            .openapi({ param: { name: 'chain', in: 'path' } }),
+          peerId: z
+            .string()
+            .max(100)
+            .openapi({ param: { name: 'peerId', in: 'path' } }),
+        }),
+      },
+      responses: {
+        200: { description: 'trusted again', ...json(z.object({ trusted: z.literal(true) })) },
+        ...errors(401, 403, 404),
+      },
+    }),
+    async (ctx) => {
+      if (!c.access.isNodeAdmin(ctx.get('user')))
+        throw forbidden('not_admin', 'only node admins may do this');
+      const { chain, peerId } = ctx.req.valid('param');
+      if (!(await c.harvester.trustPeerAgain(chain, peerId))) {
+        throw notFound('peer_not_found', 'no such chain, or nothing is held against this peer on it');
+      }
+      return ctx.json({ trusted: true as const }, 200);
     },
   );
 

@@ -19,7 +19,7 @@ export function networkOf(wallet: string, hint?: string): Network {
 }
 
 /**
- * The canonical form we store and index a wallet under (the rules are node/user/user-id.ts's, where the
+ * The canonical form we store and index a wallet under (the rules are common/user-id.ts's, where the
  * wallet user's id is derived from it). Refuses a malformed one as `invalid_wallet`.
  */
 export function canonicalWallet(wallet: string, network: Network): string {

@@ -34,6 +34,7 @@ import { checkRemoteOp, type OpRuleContext } from './op-rules.ts';
 import type { P2pHost } from './p2p-host.ts';
 import { type PeerCounters, Peers } from './peers.ts';
 import { FederatedPeople } from './people.ts';
+import { type SharedChains, SharedChainTopics } from './shared-chains.ts';
 import { WorldSync } from './world-sync.ts';
 
 export interface FederationOptions {
@@ -69,6 +70,8 @@ export interface FederationComponents {
   logger: Logger;
   /** This node's load as announced (sessions, capacity, CPU). */
   load: LoadMeter;
+  /** The harvester's side of chain sharing; absent = no chain topics. */
+  chains?: SharedChains;
 }
 
 export interface PeerView extends PeerCounters {
@@ -94,6 +97,7 @@ export class Federation {
   private readonly sync: WorldSync;
   private readonly people: FederatedPeople;
   private readonly dialer: BootstrapDialer;
+  private readonly chainTopics: SharedChainTopics | undefined;
   private readonly held = new Set<string>();
   private readonly mirroring = new Map<string, Promise<boolean>>();
   private readonly syncing = new Map<string, Promise<void>>();
@@ -138,6 +142,12 @@ export class Federation {
       { host: components.host, logger: this.log },
       parseBootstrap(options.bootstrap),
     );
+    this.chainTopics = components.chains
+      ? new SharedChainTopics(
+          { gossip: this.gossip, chains: components.chains, logger: this.log },
+          { maxMessageBytes: options.maxMessageBytes },
+        )
+      : undefined;
     this.rules = {
       access: components.access,
       worldOfObject: (objectId) => components.store.worldOfObject(objectId),
@@ -160,6 +170,7 @@ export class Federation {
     await this.sync.start();
     this.people.start();
     this.gossip.on(DIRECTORY_TOPIC, (data, from) => this.onAnnouncement(data, from));
+    this.chainTopics?.start();
     for (const worldId of this.c.store.worldIds()) this.hold(worldId);
     this.c.store.on('change', this.onChange);
     this.c.worlds.setWorldSource((worldId) => this.mirror(worldId));
@@ -193,6 +204,7 @@ export class Federation {
     this.c.worlds.setWorldSource(undefined);
     this.c.store.off('change', this.onChange);
     this.people.stop();
+    this.chainTopics?.stop();
     for (const topic of this.gossip.subscribed) this.gossip.off(topic);
     await this.sync.stop();
     await Promise.allSettled([...this.syncing.values(), ...this.mirroring.values()]);

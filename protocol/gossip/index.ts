@@ -1,3 +1,4 @@
+export * from './chain.ts';
 export * from './codec.ts';
 export * from './directory.ts';
 export * from './ops.ts';

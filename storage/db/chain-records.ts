@@ -30,11 +30,18 @@ export interface ChainEventRecord {
   [field: string]: unknown;
 }
 
-/** An event a peer reported, not (yet) seen through this node's own RPC. */
-export interface ChainHintRecord {
-  event: ChainEventRecord;
-  from: string;
-  receivedAt: number;
+/**
+ * What a node that reads a chain itself found of one peer's publications on that chain: how often the
+ * peer published a block that disagreed with its own reading, and whether it is distrusted for the chain
+ * (until an operator trusts it again).
+ */
+export interface ChainPeerRecord {
+  disagreements: number;
+  distrusted: boolean;
+  /** What was wrong the last time (`hash`, `events`, `link`), and at which block. */
+  lastReason: string | null;
+  lastBlock: number | null;
+  lastAt: number | null;
 }
 
 /** A stake a client reported before the chain confirmed it (the original's `pending_stake` row). */

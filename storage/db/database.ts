@@ -10,7 +10,7 @@ import type {
   ChainBlockRecord,
   ChainCheckpointRecord,
   ChainEventRecord,
-  ChainHintRecord,
+  ChainPeerRecord,
 } from './chain-records.ts';
 import { migrateWalletUserIds } from './migrations/wallet-user-ids.ts';
 import type {
@@ -31,7 +31,7 @@ const cbor = <V>() => ({
 });
 
 /** The schema this code writes. Bump it with a migration in MIGRATIONS. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 type Migration = (db: Database, log: Logger) => Promise<void>;
 /**
@@ -50,6 +50,11 @@ const MIGRATIONS: Record<number, Migration> = {
       usage.set(record.uploader, (usage.get(record.uploader) ?? 0) + record.size);
     }
     await db.uploadUsage.batch([...usage].map(([key, value]) => ({ type: 'put' as const, key, value })));
+  },
+  // The "hints from peers" stub kept unverified events that nothing ever acted on; chains shared between
+  // nodes (harvester/peers/peer-adapter.ts) apply only blocks a quorum of peers published, so the hints are dropped.
+  3: async (db) => {
+    await db.level.sublevel('chain-hints').clear();
   },
 };
 
@@ -81,8 +86,8 @@ export class Database implements Tables {
   readonly chainEvents;
   /** Harvester: derived state (balances, NFT owners, stakes) → value, see harvester/state.ts. */
   readonly chainState;
-  /** Harvester: unverified events from peers, by event id. */
-  readonly chainHints;
+  /** Harvester: chainId!peerId → disagreements found in the peer's chain publications, distrust. */
+  readonly chainPeers;
   /** cid → asset metadata (object storage) */
   readonly assets;
   /** umid → cid: the asset id PosBus carries, back to its CID */
@@ -115,7 +120,7 @@ export class Database implements Tables {
     this.chainBlocks = sub<ChainBlockRecord>('chain-blocks');
     this.chainEvents = sub<ChainEventRecord>('chain-events');
     this.chainState = sub<string>('chain-state');
-    this.chainHints = sub<ChainHintRecord>('chain-hints');
+    this.chainPeers = sub<ChainPeerRecord>('chain-peers');
     this.assets = sub<AssetRecord>('assets');
     this.assetUmids = sub<string>('asset-umids');
     this.uploadUsage = sub<number>('upload-usage');

@@ -5,8 +5,8 @@
 import { join } from 'node:path';
 import { foundry } from 'viem/chains';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ChainEvent } from '../../harvester/adapter.ts';
 import { ODYSSEY_ID_MASK, odysseyIdOf } from '../../harvester/odyssey-id.ts';
+import type { ChainBlockAnnouncement } from '../../protocol/gossip/index.ts';
 import { Database } from '../../storage/db/database.ts';
 import {
   type Anvil,
@@ -63,10 +63,10 @@ describe('harvester on anvil', () => {
       false,
     ]);
 
-    // Every applied event also goes to the publisher (gossip, once federation plugs in).
-    const published: ChainEvent[] = [];
+    // Every processed block goes to the publisher (the federation's chain topic).
+    const published: ChainBlockAnnouncement[] = [];
     h = await startHarvester([anvilChain(anvil.url, d)], {
-      publisher: { publish: (e) => published.push(...e) },
+      publisher: { publish: (b) => published.push(b) },
     });
     await processed(h.harvester, last.block);
     const v = (...k: string[]) => value(h!.harvester, ...k);
@@ -97,8 +97,16 @@ describe('harvester on anvil', () => {
     const kinds: string[] = [];
     for await (const e of h.db.chainEvents.values()) kinds.push(e.kind);
     expect(kinds.filter((k) => k === 'token.transfer')).toHaveLength(3); // not the Approval
-    expect(published).toHaveLength(kinds.length);
-    expect(new Set(published.map((e) => e.id)).size).toBe(kinds.length);
+    expect(published.flatMap((b) => b.events)).toHaveLength(kinds.length);
+    // Each block links to the previous published block that had events: the same for every publisher.
+    const withEvents = published.filter((b) => b.events.length);
+    expect(withEvents[0].link).toBeNull();
+    for (let i = 1; i < withEvents.length; i++) {
+      expect(withEvents[i].link).toEqual({ number: withEvents[i - 1].number, hash: withEvents[i - 1].hash });
+    }
+    expect(new Set(published.flatMap((b) => b.events.map((e) => `${e.txHash}:${e.logIndex}`))).size).toBe(
+      kinds.length,
+    );
     expect(new Set(kinds)).toEqual(
       new Set([
         'token.transfer',
@@ -171,8 +179,11 @@ describe('harvester on anvil', () => {
     expect(await value(h.harvester, 'bal', alice, CHAIN, d.token.toLowerCase())).toBe('5');
   });
 
-  it("tracks native balances of watched wallets, and confirms peers' hints with its own RPC", async () => {
-    h = await startHarvester([anvilChain(anvil.url, d, { confirmations: 2, watchWallets: [carol] })]);
+  it('tracks native balances of watched wallets, and keeps them out of what it publishes to peers', async () => {
+    const published: ChainBlockAnnouncement[] = [];
+    h = await startHarvester([anvilChain(anvil.url, d, { confirmations: 2, watchWallets: [carol] })], {
+      publisher: { publish: (b) => published.push(b) },
+    });
     const start = await client.getBalance({ address: accounts[3].address });
     const pay = await client.sendTransaction({
       account: accounts[0],
@@ -181,34 +192,16 @@ describe('harvester on anvil', () => {
       chain: foundry,
     });
     await client.waitForTransactionReceipt({ hash: pay, pollingInterval: 10 });
-    const { block, hash } = await send(client, d.token, 'TestToken', 'mint', [alice, 3n]);
-    // A peer saw the mint first: recorded as an unverified hint, no state changed.
-    const hint: ChainEvent = {
-      id: 'ignored: recomputed',
-      chainId: CHAIN,
-      blockNumber: block,
-      blockHash: '0x',
-      txHash: hash,
-      logIndex: 0,
-      kind: 'token.transfer',
-      contract: d.token.toLowerCase(),
-      from: '0x0000000000000000000000000000000000000000',
-      to: alice,
-      amount: '3',
-      raw: { topics: [], data: '0x' },
-    };
-    expect(await h.harvester.acceptHint(hint, 'peer-1')).toBe('recorded');
-    expect(await h.harvester.acceptHint({ ...hint, chainId: 'eip155:5' }, 'peer-1')).toBe('recorded');
-    expect((await h.harvester.status()).unverifiedHints).toBe(2);
+    const { block } = await send(client, d.token, 'TestToken', 'mint', [alice, 3n]);
     expect(await value(h.harvester, 'bal', alice, CHAIN, d.token.toLowerCase())).toBe('0');
 
     await client.mine({ blocks: 2 });
     await processed(h.harvester, block);
     expect(await value(h.harvester, 'bal', alice, CHAIN, d.token.toLowerCase())).toBe('3');
     expect(await value(h.harvester, 'native', carol, CHAIN)).toBe(`${start + 1234n}`);
-    // Confirmed by our own RPC: only the other chain's hint is left.
-    expect((await h.harvester.status()).unverifiedHints).toBe(1);
-    expect(await h.harvester.acceptHint(hint, 'peer-2')).toBe('known');
+    expect(published.flatMap((b) => b.events).map((e) => e.kind)).toEqual(['token.transfer']);
+    // A native balance is this node's own sample at the end of a read range: never published to peers.
+    expect(published.flatMap((b) => b.events).some((e) => e.kind === 'native.balance')).toBe(false);
   });
 
   it('rolls back a reorg (anvil_reorg) and applies the new branch', async () => {

@@ -188,7 +188,7 @@ describe('harvester in the node', () => {
     node = await startNode();
     const me = await walletUser(node);
     const status = await call(node, 'GET', '/api/v4/harvester/status', { token: me.token });
-    expect(status.body).toEqual({ enabled: false, unverified_hints: 0, chains: [] });
+    expect(status.body).toEqual({ enabled: false, chains: [] });
     expect((await call(node, 'GET', '/api/v4/users/me/stakes', { token: me.token })).body).toEqual([]);
   });
 

@@ -1,6 +1,6 @@
 /**
  * Schema 1 → 2: wallet users move from random ids to the ids derived from their wallets
- * (node/user/user-id.ts), so that a person is the same user on every node, and every record that names
+ * (common/user-id.ts), so that a person is the same user on every node, and every record that names
  * them follows: worlds' and objects' owners, positions, memberships, user attributes and their options,
  * activities, pending stakes, asset uploaders, the wallet index. Guests keep their ids.
  *

@@ -1,0 +1,329 @@
+/**
+ * Chain events shared between nodes, on a real anvil chain and three node processes: A reads the chain
+ * through its RPC and publishes what it processed; B (quorum 1) and C (quorum 2) have no RPC for it
+ * (`"source": "peers"`). A fourth peer is the test's own real libp2p host, trusted by all three: it
+ * echoes A's blocks under its own signature (so C can reach a quorum of 2), and then publishes a forged
+ * block. A mint makes a world owned by the minter's user on all three nodes; a reorg (snapshot/revert)
+ * rolls it back on all three; the forged block is caught by A (counted, peer distrusted, an admin trusts
+ * it again) and changes nothing on C.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { multiaddr } from '@multiformats/multiaddr';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { walletUserId } from '../../common/user-id.ts';
+import { ODYSSEY_ID_MASK, odysseyIdOf } from '../../harvester/odyssey-id.ts';
+import { createP2pHost, type P2pHost } from '../../node/federation/p2p-host.ts';
+import { chainTopic, decodeChainBlock, encodeChainBlock } from '../../protocol/gossip/index.ts';
+import {
+  type Anvil,
+  accounts,
+  type Client,
+  type Deployed,
+  deployAll,
+  send,
+  startAnvil,
+  testClient,
+} from '../harvester/chain.ts';
+import { cleanup, federationFlags, type NodeProcess, prepareNode, waitFor } from '../support/federation.ts';
+import { call } from '../support/http.ts';
+import { ethSigner, newEthAccount, tokenFor } from '../support/sign-in.ts';
+
+const CHAIN = 'eip155:31337';
+const TOPIC = chainTopic(CHAIN);
+const ZERO = '0x0000000000000000000000000000000000000000';
+const [, alice, bob] = accounts.map((a) => a.address.toLowerCase());
+const tokenOf = (n: bigint) => n | ODYSSEY_ID_MASK;
+const worldOf = (n: bigint) => odysseyIdOf(tokenOf(n)) as string;
+
+interface ChainStatusBody {
+  chains: {
+    processed: number | null;
+    reorgs: number;
+    source: string;
+    quorum: number | null;
+    peers: { peer_id: string; disagreements: number; distrusted: boolean; last_reason: string | null }[];
+    peer_blocks_checked: number;
+    waiting: { number: number; hash: string; votes: number }[];
+  }[];
+}
+
+let anvil: Anvil;
+let client: Client;
+let d: Deployed;
+let A: NodeProcess;
+let B: NodeProcess;
+let C: NodeProcess;
+let rogue: P2pHost;
+let rogueDir: string;
+const operator = newEthAccount();
+const tokens = new Map<NodeProcess, string>();
+
+function chainsFlag(source: 'rpc' | 'peers'): string {
+  return JSON.stringify([
+    {
+      name: 'anvil',
+      chainId: 31337,
+      source,
+      ...(source === 'rpc' ? { rpcUrl: anvil.url, confirmations: 0, pollIntervalMs: 20 } : {}),
+      startBlock: 0,
+      contracts: { tokens: [d.token, d.dad], odysseyNft: d.nft, staking: d.staking, nodeManagement: d.node },
+    },
+  ]);
+}
+
+function flagsOf(n: NodeProcess): string[] {
+  const flags = federationFlags(n, [A, B, C]);
+  // The test's peer is trusted by every node, like any operator's peer would be.
+  const trust = flags.indexOf('--trust');
+  flags[trust + 1] = `${flags[trust + 1]},${rogue.peerId.toString()}`;
+  return [
+    ...flags,
+    '--admins',
+    operator.address,
+    '--chains',
+    chainsFlag(n === A ? 'rpc' : 'peers'),
+    '--chain-quorum',
+    n === C ? '2' : '1',
+  ];
+}
+
+const status = async (n: NodeProcess) =>
+  (await call<ChainStatusBody>(n, 'GET', '/api/v4/harvester/status', { token: tokens.get(n) })).body
+    .chains[0];
+
+async function ownerOn(n: NodeProcess, world: string): Promise<string | null> {
+  const res = await call<{ owner_id: string }>(n, 'GET', `/api/v4/worlds/${world}`, { token: tokens.get(n) });
+  return res.status === 200 ? res.body.owner_id : null;
+}
+
+/** Waits until every node's state says the same, or fails naming the node that lags. */
+async function onAll(nodes: NodeProcess[], check: (n: NodeProcess) => Promise<boolean>, what: string) {
+  for (const n of nodes) await waitFor(() => check(n), 20_000, `${what} on ${n.name}`);
+}
+
+beforeAll(async () => {
+  anvil = await startAnvil();
+  client = testClient(anvil.url);
+  d = await deployAll(client);
+  rogueDir = await mkdtemp(join(tmpdir(), 'odyssey-chain-rogue-'));
+  rogue = await createP2pHost({
+    keyFile: join(rogueDir, 'peer-key'),
+    name: 'rogue',
+    version: '0',
+    network: { host: '127.0.0.1', tcpPort: 0, wsPort: 0, maxMessageBytes: 1024 * 1024 },
+  });
+  [A, B, C] = await Promise.all([prepareNode('a'), prepareNode('b'), prepareNode('c')]);
+  // One at a time: three cold starts at once can outlast the start timeout on a loaded machine.
+  for (const n of [A, B, C]) await n.start(flagsOf(n));
+  for (const n of [A, B, C]) tokens.set(n, await tokenFor(n, operator.address, ethSigner(operator)));
+
+  // The echo: A's blocks again, signed by the test's peer (a second, independent-looking publisher).
+  const pubsub = rogue.services.pubsub;
+  if (!pubsub) throw new Error('no gossipsub');
+  pubsub.subscribe(TOPIC);
+  pubsub.addEventListener('message', (event) => {
+    const m = event.detail;
+    if (m.topic !== TOPIC || m.type !== 'signed' || m.from.toString() !== A.peerId) return;
+    pubsub.publish(TOPIC, m.data).catch(() => {});
+  });
+  for (const n of [A, B, C]) await rogue.dial(multiaddr(n.address));
+  await waitFor(
+    () => {
+      const subscribers = new Set(pubsub.getSubscribers(TOPIC).map(String));
+      return [A, B, C].every((n) => subscribers.has(n.peerId));
+    },
+    20_000,
+    'every node on the chain topic',
+  );
+  // Gossipsub meshes form on heartbeats: a first block on the chain shows that every path carries it.
+  const { block } = await send(client, d.token, 'TestToken', 'mint', [alice, 5n]);
+  await onAll([A, B, C], async (n) => ((await status(n)).processed ?? -1) >= block, 'the first block');
+}, 120_000);
+
+afterAll(async () => {
+  await cleanup([A, B, C].filter(Boolean));
+  await rogue?.stop();
+  await anvil?.stop();
+  await rm(rogueDir, { recursive: true, force: true });
+}, 60_000);
+
+describe('a chain followed by one node and shared with two', () => {
+  const world = worldOf(1n);
+
+  it('B and C follow through peers with their quorum, and say so', async () => {
+    expect(await status(A)).toMatchObject({ source: 'rpc', quorum: null });
+    expect(await status(B)).toMatchObject({ source: 'peers', quorum: 1 });
+    expect(await status(C)).toMatchObject({ source: 'peers', quorum: 2 });
+    // Derived state came from the peers' block: the minted tokens are on B and C too.
+    for (const n of [B, C]) {
+      const me = await tokenFor(n, accounts[1].address, ethSigner(accounts[1]));
+      const wallets = await call<{ contract_id: string; balance: string }[]>(
+        n,
+        'GET',
+        '/api/v4/users/me/wallets',
+        {
+          token: me,
+        },
+      );
+      expect(wallets.body).toEqual([
+        expect.objectContaining({ contract_id: d.token.toLowerCase(), balance: '5' }),
+      ]);
+    }
+  });
+
+  it('a mint makes a world owned by the minter on all three; a reorg removes it on all three', async () => {
+    const snapshot = await client.snapshot();
+    await send(client, d.nft, 'TestOdysseyNFT', 'safeMint', [alice]);
+    await onAll(
+      [A, B, C],
+      async (n) => (await ownerOn(n, world)) === walletUserId(alice),
+      'the minted world',
+    );
+
+    await client.revert({ id: snapshot });
+    await client.mine({ blocks: 1 }); // the fork: an empty block where the mint was
+    await onAll([A, B, C], async (n) => (await ownerOn(n, world)) === null, 'the world rolled back');
+    for (const n of [B, C]) expect((await status(n)).reorgs).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a forged block is caught by A, changes nothing on C (quorum 2), and is undone on B by the real one', async () => {
+    const forgedWorld = worldOf(7n);
+    const head = Number(await client.getBlockNumber());
+    // The link every honest publisher gives: the last block with events A processed.
+    const real = await new Promise<{ number: number; hash: string }>((resolve) => {
+      const pubsub = rogue.services.pubsub;
+      const listen = (event: CustomEvent) => {
+        const m = event.detail;
+        if (m.topic !== TOPIC || m.from.toString() !== A.peerId) return;
+        const block = decodeChainBlock(m.data, 1 << 20);
+        pubsub?.removeEventListener('message', listen as never);
+        resolve(block.link ?? { number: block.number, hash: block.hash });
+      };
+      pubsub?.addEventListener('message', listen as never);
+      void client.mine({ blocks: 1 });
+    });
+    const forged = {
+      chainId: CHAIN,
+      number: head + 2,
+      hash: `0x${'f'.repeat(64)}`,
+      link: real,
+      events: [
+        {
+          txHash: `0x${'e'.repeat(64)}`,
+          logIndex: 0,
+          kind: 'nft.transfer',
+          contract: d.nft.toLowerCase(),
+          from: ZERO,
+          to: bob,
+          tokenId: `${tokenOf(7n)}`,
+          raw: { topics: [], data: '0x' },
+        },
+      ],
+    };
+    await rogue.services.pubsub?.publish(TOPIC, encodeChainBlock(forged));
+
+    // B trusts any one trusted peer (quorum 1): the forged mint takes effect there, which shows the
+    // block would change state; C waits for a second publisher that never comes.
+    await waitFor(
+      async () => (await ownerOn(B, forgedWorld)) === walletUserId(bob),
+      20_000,
+      'forged world on B',
+    );
+    await waitFor(
+      async () => (await status(C)).waiting.some((w) => w.number === head + 2 && w.votes === 1),
+      20_000,
+      'the forged block waiting on C',
+    );
+    expect(await ownerOn(C, forgedWorld)).toBeNull();
+
+    // The chain reaches that height: A compares the forged block with its own reading.
+    await client.mine({ blocks: 1 });
+    await waitFor(
+      async () => (await status(A)).peers.some((p) => p.peer_id === rogue.peerId.toString() && p.distrusted),
+      20_000,
+      'the forger distrusted on A',
+    );
+    expect((await status(A)).peers).toEqual([
+      expect.objectContaining({
+        peer_id: rogue.peerId.toString(),
+        disagreements: 1,
+        distrusted: true,
+        last_reason: 'hash',
+      }),
+    ]);
+    // A's real block at that height replaces the forged one on B; C applied the real one only.
+    await onAll([B, C], async (n) => ((await status(n)).processed ?? -1) >= head + 2, 'the real block');
+    await waitFor(async () => (await ownerOn(B, forgedWorld)) === null, 20_000, 'forged world undone on B');
+    expect(await ownerOn(C, forgedWorld)).toBeNull();
+    expect((await status(A)).peer_blocks_checked).toBeGreaterThan(0);
+  });
+
+  it('refuses malformed, oversized and misaddressed chain gossip from a trusted peer, counting the reason', async () => {
+    const before = await status(B);
+    const pubsub = rogue.services.pubsub;
+    const base = {
+      chainId: CHAIN,
+      number: (before.processed ?? 0) + 50,
+      hash: `0x${'a'.repeat(64)}`,
+      link: null,
+      events: [],
+    };
+    await pubsub?.publish(TOPIC, new Uint8Array([0xff, 0xfe, 0x00, 0x01]));
+    await pubsub?.publish(TOPIC, encodeChainBlock({ ...base, chainId: 'eip155:1' }));
+    await pubsub?.publish(TOPIC, encodeChainBlock({ ...base, hash: 'not a hash' }));
+    // A kind peers may not publish (a native-balance sample has no log to check it by).
+    const native = {
+      txHash: '0x',
+      logIndex: 0,
+      kind: 'native.balance',
+      contract: '',
+      from: alice,
+      to: '',
+      amount: '1',
+    };
+    await pubsub?.publish(
+      TOPIC,
+      encodeChainBlock({ ...base, events: [{ ...native, raw: { topics: [], data: '0x' } }] }),
+    );
+    const reasons = async (n: NodeProcess) => {
+      const peers = await call<{ peerId: string; reasons: Record<string, number> }[]>(
+        n,
+        'GET',
+        '/api/v4/federation/peers',
+        {
+          token: tokens.get(n),
+        },
+      );
+      return peers.body.find((p) => p.peerId === rogue.peerId.toString())?.reasons ?? {};
+    };
+    for (const n of [B, C]) {
+      await waitFor(
+        async () => {
+          const r = await reasons(n);
+          return ['not_cbor', 'wrong_topic', 'bad_field', 'unshared_kind'].every((k) => (r[k] ?? 0) >= 1);
+        },
+        20_000,
+        `reasons counted on ${n.name}`,
+      );
+      expect((await status(n)).waiting.some((w) => w.number === base.number)).toBe(false);
+    }
+    expect((await status(B)).processed).toBe(before.processed);
+  });
+
+  it('an operator trusts the peer again through the admin route; others may not', async () => {
+    const peer = rogue.peerId.toString();
+    const path = `/api/v4/harvester/chains/anvil/peers/${peer}/trust`;
+    const stranger = await tokenFor(A, accounts[2].address, ethSigner(accounts[2]));
+    expect((await call(A, 'POST', path, { token: stranger })).status).toBe(403);
+    expect(
+      (await call(A, 'POST', `/api/v4/harvester/chains/nope/peers/${peer}/trust`, { token: tokens.get(A) }))
+        .status,
+    ).toBe(404);
+    expect((await call(A, 'POST', path, { token: tokens.get(A) })).status).toBe(200);
+    expect((await status(A)).peers).toEqual([
+      expect.objectContaining({ peer_id: peer, disagreements: 1, distrusted: false }),
+    ]);
+  });
+});
