@@ -74,6 +74,11 @@ export async function startAssets(c: {
     if (ownHost) await host.stop();
     throw e;
   }
+  if (store.ipfs.migratedBlocks)
+    c.logger.info(
+      { blocks: store.ipfs.migratedBlocks },
+      'asset blocks moved from LevelDB into the file blockstore (ipfs/block-files)',
+    );
   const references = new AssetReferences(c.worlds);
   references.start();
   const starters = await starterAssets({
