@@ -109,7 +109,7 @@ async function startNode(dir: string): Promise<{ child: ChildProcess; url: strin
   );
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('node did not start')), 30_000);
+    const timer = setTimeout(() => reject(new Error('node did not start')), 120_000); // slow on a loaded machine
     child.stdout?.on('data', (d) => {
       out += d;
       const line = out.split('\n').find((l) => l.includes('odyssey node started'));
