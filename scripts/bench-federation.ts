@@ -13,6 +13,8 @@
  * 3. Gossip bytes: M guests on A moving at 10 Hz; A's GET /federation/traffic before and after a window.
  * 4. Snapshot: a world of N objects made on A through REST; a fresh node D mirrors it (admin POST
  *    /federation/mirrors, which returns when the world is held); RSS of A and D sampled meanwhile.
+ * 5. Asset first byte: 1 MB and 50 MB models uploaded to A, downloaded from C, which lacks them (fetched
+ *    from A as it answers), and from A (a local read); scripts/bench-federation-assets.ts.
  *
  * The load stays in this process: at most a few hundred SDK clients, and the latency phases (1, 2) have
  * only a handful, so it adds little to what is timed; phase 3 measures bytes, not time. Nodes run with
@@ -25,6 +27,7 @@ import { parseArgs } from 'node:util';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import type { Message } from '../protocol/posbus/index.ts';
 import { type NodeProcess, prepareNode, cleanup as stopNodes, waitFor } from '../test/support/federation.ts';
+import { assetFirstByte } from './bench-federation-assets.ts';
 import {
   api,
   closeAll,
@@ -54,7 +57,7 @@ const { values: opts } = parseArgs({
     /** World sizes for phase 4, each mirrored by a fresh node of its own. */
     objects: { type: 'string', default: '5000,10000' },
     /** Phases to run, e.g. `4` for the snapshot alone. */
-    phases: { type: 'string', default: '1,2,3,4' },
+    phases: { type: 'string', default: '1,2,3,4,5' },
     'create-concurrency': { type: 'string', default: '8' },
     'deadline-min': { type: 'string', default: '12' },
   },
@@ -443,6 +446,23 @@ async function main(): Promise<void> {
           `RSS during the mirror: A (serving), fresh node (mirroring)`,
           `A ${snap.a.before.toFixed(0)} → ${snap.a.peak.toFixed(0)} MiB; new node ${snap.d.before.toFixed(0)} → ${snap.d.peak.toFixed(0)} MiB`,
           `new node VmHWM ${snap.dHwm.toFixed(0)} MiB`,
+        ]);
+      }
+    }
+    if (PHASES.has(5)) {
+      for (const [sizeMb, tries] of [
+        [1, 3],
+        [50, 1],
+      ]) {
+        say(`5. asset first byte, ${sizeMb} MB`);
+        const r = await assetFirstByte(A, C, await tokenOf(A, owner), sizeMb, tries);
+        results[`assetFirstByte${sizeMb}`] = r;
+        const first = (xs: { firstMs: number }[]) => xs.map((x) => ms(x.firstMs)).join(', ');
+        const total = (xs: { totalMs: number }[]) => xs.map((x) => ms(x.totalMs)).join(', ');
+        rows.push([
+          `asset first byte, ${sizeMb} MB, on C which lacks it (from A) vs on A (local), ${tries} ${tries > 1 ? 'tries' : 'try'}`,
+          `C ${first(r.remote)} ms; A ${first(r.local)} ms`,
+          `whole file: C ${total(r.remote)} ms; A ${total(r.local)} ms`,
         ]);
       }
     }
