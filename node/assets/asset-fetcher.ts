@@ -281,14 +281,15 @@ export class AssetFetcher {
 
   /**
    * Forgets what is no longer worth remembering: backoffs and quota refusals of assets no world
-   * references (an asset fetched for `all-trusted` is scheduled again from the peer's list anyway), and
-   * list cursors of peers no longer connected.
+   * references (an asset seen in a peer's list under `all-trusted` comes back with the list), and list
+   * cursors of peers no longer connected.
    */
   private prune(): void {
-    for (const umid of this.backoff.keys())
-      if (!this.references.isReferenced(umid)) this.backoff.delete(umid);
+    const now = Date.now();
+    for (const [umid, wait] of this.backoff)
+      if (wait.next <= now && !this.references.isReferenced(umid)) this.backoff.delete(umid);
     for (const umid of this.refusedForQuota)
-      if (!this.references.isReferenced(umid) || !this.usage.overQuota) this.refusedForQuota.delete(umid);
+      if (!this.references.isReferenced(umid)) this.refusedForQuota.delete(umid);
     const peers = new Set(this.records.trustedPeers());
     for (const peer of this.listCursor.keys()) if (!peers.has(peer)) this.listCursor.delete(peer);
   }
@@ -341,9 +342,14 @@ export class AssetFetcher {
     }
   }
 
-  private failed(umid: string, err: unknown): void {
+  private backOff(umid: string): number {
     const delayMs = Math.min((this.backoff.get(umid)?.delayMs ?? this.o.retryMs / 2) * 2, 3_600_000);
     this.backoff.set(umid, { next: Date.now() + delayMs, delayMs });
+    return delayMs;
+  }
+
+  private failed(umid: string, err: unknown): void {
+    const delayMs = this.backOff(umid);
     // Nobody having it is common (the original's built-in models have no bytes anywhere): not a warning.
     if (err instanceof AssetNotFound) this.log.debug({ umid, retryInMs: delayMs }, err.message);
     else this.log.warn({ umid, err, retryInMs: delayMs }, 'asset fetch failed; retried later');
@@ -377,6 +383,8 @@ export class AssetFetcher {
           'not enough room under the storage quota: not pinning an asset for other nodes',
         );
       }
+      // Asked again later, backing off as for a failure: room may come free, but not every few seconds.
+      this.backOff(umid);
       return;
     }
     try {
