@@ -286,6 +286,7 @@ export class OdysseyNode {
         peerId: this.federation.peerId,
         p2p: { listen: this.federation.listenAddresses(), peers: this.federation.connectedPeers() },
         storage: this.assets.fetcher.usage.view(),
+        assetLookups: { ...this.assets.fetcher.lookupStats },
       }),
     });
     this.http = createHttpServer(

@@ -16,6 +16,8 @@
  * 5. Chain event: an anvil chain that A reads through its RPC and B and C follow through peers
  *    (`"source": "peers"`, quorum 1); an ERC-20 mint, timed from just before the transaction is sent to
  *    the minted balance on A (its own reading) and on C (applied from A's publication on the chain topic).
+ * 6. Asset first byte: 1 MB and 50 MB models uploaded to A, downloaded from C, which lacks them (fetched
+ *    from A as it answers), and from A (a local read); scripts/bench-federation-assets.ts.
  *
  * The load stays in this process: at most a few hundred SDK clients, and the latency phases (1, 2) have
  * only a handful, so it adds little to what is timed; phase 3 measures bytes, not time. Nodes run with
@@ -28,6 +30,7 @@ import { parseArgs } from 'node:util';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import type { Message } from '../protocol/posbus/index.ts';
 import { type NodeProcess, prepareNode, cleanup as stopNodes, waitFor } from '../test/support/federation.ts';
+import { assetFirstByte } from './bench-federation-assets.ts';
 import {
   api,
   benchWallet,
@@ -60,7 +63,7 @@ const { values: opts } = parseArgs({
     /** World sizes for phase 4, each mirrored by a fresh node of its own. */
     objects: { type: 'string', default: '5000,10000' },
     /** Phases to run, e.g. `4` for the snapshot alone. */
-    phases: { type: 'string', default: '1,2,3,4,5' },
+    phases: { type: 'string', default: '1,2,3,4,5,6' },
     /** Phase 5: mints timed one after the other. */
     'chain-events': { type: 'string', default: '30' },
     'create-concurrency': { type: 'string', default: '8' },
@@ -481,6 +484,23 @@ async function main(): Promise<void> {
           `RSS during the mirror: A (serving), fresh node (mirroring)`,
           `A ${snap.a.before.toFixed(0)} → ${snap.a.peak.toFixed(0)} MiB; new node ${snap.d.before.toFixed(0)} → ${snap.d.peak.toFixed(0)} MiB`,
           `new node VmHWM ${snap.dHwm.toFixed(0)} MiB`,
+        ]);
+      }
+    }
+    if (PHASES.has(6)) {
+      for (const [sizeMb, tries] of [
+        [1, 3],
+        [50, 1],
+      ]) {
+        say(`5. asset first byte, ${sizeMb} MB`);
+        const r = await assetFirstByte(A, C, await tokenOf(A, owner), sizeMb, tries);
+        results[`assetFirstByte${sizeMb}`] = r;
+        const first = (xs: { firstMs: number }[]) => xs.map((x) => ms(x.firstMs)).join(', ');
+        const total = (xs: { totalMs: number }[]) => xs.map((x) => ms(x.totalMs)).join(', ');
+        rows.push([
+          `asset first byte, ${sizeMb} MB, on C which lacks it (from A) vs on A (local), ${tries} ${tries > 1 ? 'tries' : 'try'}`,
+          `C ${first(r.remote)} ms; A ${first(r.local)} ms`,
+          `whole file: C ${total(r.remote)} ms; A ${total(r.local)} ms`,
         ]);
       }
     }

@@ -1,6 +1,7 @@
 /**
  * Object storage routes: uploads (the general `POST /assets` and the original's 3D-asset and image
- * uploads), an asset's metadata, the listing, and garbage collection for node admins. Uploads stream
+ * uploads), an asset's metadata, the listing, and for node admins garbage collection and which peers
+ * hold an asset. Uploads stream
  * into the blockstore (api/multipart.ts); they are exempt from the JSON body limit and have per-kind
  * limits of their own, checked as the bytes arrive. The token check (api/app.ts) and the per-user upload
  * rate limit run before a byte of the body is read.
@@ -8,7 +9,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { DomainError, forbidden, invalid } from '../../common/errors.ts';
-import { ASSET_KINDS, type AssetKind, isAssetKind } from '../../node/assets/storage.ts';
+import {
+  ASSET_KINDS,
+  type AssetKind,
+  isAssetKind,
+  parseAssetRef,
+  umidOf,
+} from '../../node/assets/storage.ts';
 import { assetDto, assetSchema, findAsset } from '../asset-dto.ts';
 import type { ApiComponents, ApiEnv } from '../env.ts';
 import { byUser, rateLimit } from '../middleware/rate-limit.ts';
@@ -21,6 +28,9 @@ export const ASSET_PUBLIC = [/^\/assets\/(?!gc$)[^/]+(\/meta)?$/, /^\/media\/ren
 
 /** Routes whose bodies are uploads: app.ts keeps the JSON body limit off them. */
 export const UPLOAD_PATHS = ['/assets', '/assets-3d/upload', '/media/upload/image'];
+
+/** How long `GET /assets/:id/providers` waits for peers' answers. */
+const PROVIDERS_TIMEOUT_MS = 3_000;
 
 /** Room for the multipart framing and the small fields around the file. */
 const MULTIPART_OVERHEAD = 64 * 1024;
@@ -271,6 +281,65 @@ export function assetRoutes(c: ApiComponents) {
       responses: { 200: { description: 'the asset', ...json(assetSchema) }, ...errors(400, 404) },
     }),
     async (ctx) => ctx.json(assetDto(await findAsset(c.assets, ctx.req.valid('param').assetID)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/assets/{assetID}/providers',
+      tags: ['assets'],
+      summary:
+        'Which connected trusted peers hold an asset, by CID or UMID: each is asked over the asset-record protocol, with an answer within 3 s (node admins)',
+      security: bearer,
+      request: {
+        params: z.object({
+          assetID: z
+            .string()
+            .max(200)
+            .openapi({ param: { name: 'assetID', in: 'path' } }),
+        }),
+      },
+      responses: {
+        200: {
+          description: 'this node and every trusted peer asked',
+          ...json(
+            z.object({
+              umid: z.string(),
+              local: z.boolean(),
+              providers: z.array(z.string()),
+              peers: z.array(
+                z.object({ peer_id: z.string(), holds: z.boolean(), error: z.string().optional() }),
+              ),
+            }),
+          ),
+        },
+        ...errors(400, 401, 403),
+      },
+    }),
+    async (ctx) => {
+      if (!c.access.isNodeAdmin(ctx.get('user')))
+        throw forbidden('not_admin', 'only node admins may ask which peers hold an asset');
+      const ref = parseAssetRef(ctx.req.valid('param').assetID);
+      if (!ref) throw new DomainError('invalid', 'invalid_asset_id', 'expected a CID or an asset UMID');
+      const umid = ref.cid ? umidOf(ref.cid) : ref.umid;
+      const [local, answers] = await Promise.all([
+        c.assets.resolve(ref),
+        c.assetFetcher.providers(ref, PROVIDERS_TIMEOUT_MS),
+      ]);
+      return ctx.json(
+        {
+          umid,
+          local: !!local,
+          providers: answers.filter((a) => a.holds).map((a) => a.peer),
+          peers: answers.map((a) => ({
+            peer_id: a.peer,
+            holds: a.holds,
+            ...(a.error ? { error: a.error } : {}),
+          })),
+        },
+        200,
+      );
+    },
   );
 
   app.openapi(

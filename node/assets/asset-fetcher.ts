@@ -10,10 +10,16 @@
  * the UMID. Blocks come over bitswap and are checked against their CIDs by Helia; the size is read from
  * the UnixFS root and the MIME type sniffed from the first bytes, never taken from the peer.
  *
- * Policy (`--pin`): `referenced` (the above), `all-trusted` (also keeps, pinned, every asset fetched on
- * demand), `none` (fetches only to serve a download; nothing is pinned for anyone). Quota
- * (`--storage-quota-gb`): over it, assets only other nodes' worlds need are not fetched any more; those
- * of the node's own worlds (created or seeded here) and starter assets still are.
+ * Policy (`--pin`): `referenced` (the above), `all-trusted` (also every asset the trusted peers hold:
+ * their asset lists are read now and then, and every asset fetched on demand is kept), `none` (fetches
+ * only to serve a download; nothing is pinned for anyone). Quota (`--storage-quota-gb`): a fetch reserves
+ * the asset's size first (storage-usage.ts) and is not made when it does not fit, unless one of the
+ * node's own worlds (created or seeded here) or the starter set needs it; over the quota, nothing is
+ * pinned for others any more.
+ *
+ * On demand, lookups of the same asset at the same time share one lookup, and at most
+ * ON_DEMAND_LOOKUPS run at once (the others wait, within their timeout): a burst of downloads of
+ * missing assets cannot turn into a burst of peer streams.
  */
 import { CID } from 'multiformats/cid';
 import type { Logger } from 'pino';
@@ -35,6 +41,11 @@ export class AssetFetchTimeout extends Error {
 }
 
 class AssetNotFound extends Error {}
+
+/** On-demand lookups (record exchange, root block, first bytes) running at once. */
+export const ON_DEMAND_LOOKUPS = 8;
+/** Assets of one peer's list read per round under `all-trusted` (the rest next round). */
+const LIST_PER_ROUND = 2_000;
 
 export interface FetcherOptions {
   policy: PinPolicy;
@@ -64,6 +75,13 @@ export class AssetFetcher {
   /** UMIDs no peer had: when to ask again (doubling, up to an hour; a new reference asks at once). */
   private readonly backoff = new Map<string, { next: number; delayMs: number }>();
   private readonly stopping = new AbortController();
+  /** On-demand lookups under way, by UMID: a second download of the same asset joins the first. */
+  private readonly lookups = new Map<string, Promise<AssetRecord | undefined>>();
+  private activeLookups = 0;
+  private readonly lookupQueue: (() => void)[] = [];
+  readonly lookupStats = { started: 0, joined: 0 };
+  /** Under `all-trusted`: where the last round stopped in each peer's asset list. */
+  private readonly listCursor = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private readonly onReference = (umid: string) => {
     this.backoff.delete(umid);
@@ -116,7 +134,25 @@ export class AssetFetcher {
    */
   async onDemand(ref: AssetRef): Promise<AssetRecord | undefined> {
     if (!this.records.hasTrustedPeers()) return undefined;
+    const umid = ref.cid ? umidOf(ref.cid) : ref.umid;
+    const running = this.lookups.get(umid);
+    if (running) {
+      this.lookupStats.joined++;
+      return running;
+    }
+    this.lookupStats.started++;
+    const lookup = this.lookup(ref).finally(() => this.lookups.delete(umid));
+    this.lookups.set(umid, lookup);
+    return lookup;
+  }
+
+  private async lookup(ref: AssetRef): Promise<AssetRecord | undefined> {
     const signal = AbortSignal.any([AbortSignal.timeout(this.o.timeoutMs), this.stopping.signal]);
+    try {
+      await this.lookupSlot(signal);
+    } catch {
+      throw new AssetFetchTimeout(`too many asset lookups under way for ${this.o.timeoutMs} ms`);
+    }
     try {
       const umid = ref.cid ? umidOf(ref.cid) : ref.umid;
       const found = await this.locate(umid, ref.cid, signal);
@@ -128,7 +164,41 @@ export class AssetFetcher {
       if (signal.aborted)
         throw new AssetFetchTimeout(`no peer delivered the asset within ${this.o.timeoutMs} ms`);
       throw error;
+    } finally {
+      this.activeLookups--;
+      this.lookupQueue.shift()?.();
     }
+  }
+
+  /** Waits for one of the ON_DEMAND_LOOKUPS slots (given back in `lookup`'s finally). */
+  private async lookupSlot(signal: AbortSignal): Promise<void> {
+    if (this.activeLookups < ON_DEMAND_LOOKUPS) {
+      this.activeLookups++;
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const take = () => {
+        signal.removeEventListener('abort', giveUp);
+        this.activeLookups++;
+        resolve();
+      };
+      const giveUp = () => {
+        const at = this.lookupQueue.indexOf(take);
+        if (at >= 0) this.lookupQueue.splice(at, 1);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', giveUp, { once: true });
+      this.lookupQueue.push(take);
+    });
+  }
+
+  /** Which connected trusted peers hold an asset (their record exchange says so), within `timeoutMs`. */
+  providers(ref: AssetRef, timeoutMs: number) {
+    const umid = ref.cid ? umidOf(ref.cid) : ref.umid;
+    return this.records.providers(
+      umid,
+      AbortSignal.any([AbortSignal.timeout(timeoutMs), this.stopping.signal]),
+    );
   }
 
   /** True when a trusted peer is connected, so that a block missing here may still come. */
@@ -204,7 +274,47 @@ export class AssetFetcher {
   }
 
   private scheduleMissing(): void {
+    this.prune();
     for (const umid of this.references.referenced()) this.schedule(umid);
+    if (this.o.policy === 'all-trusted') void this.scheduleTrustedPeersAssets();
+  }
+
+  /**
+   * Forgets what is no longer worth remembering: backoffs and quota refusals of assets no world
+   * references (an asset seen in a peer's list under `all-trusted` comes back with the list), and list
+   * cursors of peers no longer connected.
+   */
+  private prune(): void {
+    const now = Date.now();
+    for (const [umid, wait] of this.backoff)
+      if (wait.next <= now && !this.references.isReferenced(umid)) this.backoff.delete(umid);
+    for (const umid of this.refusedForQuota)
+      if (!this.references.isReferenced(umid)) this.refusedForQuota.delete(umid);
+    const peers = new Set(this.records.trustedPeers());
+    for (const peer of this.listCursor.keys()) if (!peers.has(peer)) this.listCursor.delete(peer);
+  }
+
+  /** `all-trusted`: schedules what each trusted peer holds and this node does not, a page at a time. */
+  private async scheduleTrustedPeersAssets(): Promise<void> {
+    for (const peer of this.records.trustedPeers()) {
+      if (this.usage.overQuota || this.stopping.signal.aborted) return;
+      let after = this.listCursor.get(peer);
+      try {
+        for (let read = 0; read < LIST_PER_ROUND; ) {
+          const signal = AbortSignal.any([AbortSignal.timeout(this.o.timeoutMs), this.stopping.signal]);
+          const page = await this.records.list(peer, after, signal);
+          for (const cid of page.cids)
+            if (!(await this.assets.get(cid))) this.schedule(umidOf(CID.parse(cid)), CID.parse(cid));
+          read += page.cids.length;
+          after = page.next;
+          if (!after) break;
+        }
+        if (after) this.listCursor.set(peer, after);
+        else this.listCursor.delete(peer);
+      } catch (err) {
+        this.log.debug({ peer, err }, "could not read a trusted peer's asset list");
+      }
+    }
   }
 
   private schedule(umid: string, cid?: CID): void {
@@ -232,9 +342,14 @@ export class AssetFetcher {
     }
   }
 
-  private failed(umid: string, err: unknown): void {
+  private backOff(umid: string): number {
     const delayMs = Math.min((this.backoff.get(umid)?.delayMs ?? this.o.retryMs / 2) * 2, 3_600_000);
     this.backoff.set(umid, { next: Date.now() + delayMs, delayMs });
+    return delayMs;
+  }
+
+  private failed(umid: string, err: unknown): void {
+    const delayMs = this.backOff(umid);
     // Nobody having it is common (the original's built-in models have no bytes anywhere): not a warning.
     if (err instanceof AssetNotFound) this.log.debug({ umid, retryInMs: delayMs }, err.message);
     else this.log.warn({ umid, err, retryInMs: delayMs }, 'asset fetch failed; retried later');
@@ -258,9 +373,27 @@ export class AssetFetcher {
     const found = await this.locate(umid, knownCid, find);
     if (!found) throw new AssetNotFound('no trusted peer knows this asset');
     const record = await this.inspect(found.cid, found.claimed, find);
-    const whole = AbortSignal.any([AbortSignal.timeout(this.o.timeoutMs * 40), this.stopping.signal]);
-    await this.assets.pin(found.cid, whole);
-    await this.assets.adopt(record);
+    // Room first: fetches running at once must not together go past the quota.
+    const release = this.usage.reserve(record.size, this.neededHere(umid));
+    if (!release) {
+      if (!this.refusedForQuota.has(umid)) {
+        this.refusedForQuota.add(umid);
+        this.log.warn(
+          { umid, size: record.size, ...this.usage.view() },
+          'not enough room under the storage quota: not pinning an asset for other nodes',
+        );
+      }
+      // Asked again later, backing off as for a failure: room may come free, but not every few seconds.
+      this.backOff(umid);
+      return;
+    }
+    try {
+      const whole = AbortSignal.any([AbortSignal.timeout(this.o.timeoutMs * 40), this.stopping.signal]);
+      await this.assets.pin(found.cid, whole);
+      await this.assets.adopt(record);
+    } finally {
+      release();
+    }
     this.refusedForQuota.delete(umid);
     this.backoff.delete(umid);
     this.log.info(

@@ -66,6 +66,11 @@ export async function startAssets(c: {
     limits: assetLimits(c.config),
     allowPeer: c.isTrusted ?? (() => false),
   });
+  if (store.ipfs.migratedBlocks)
+    c.logger.info(
+      { blocks: store.ipfs.migratedBlocks },
+      'asset blocks moved from LevelDB into the file blockstore (ipfs/block-files)',
+    );
   const references = new AssetReferences(c.worlds);
   references.start();
   const starters = await starterAssets({

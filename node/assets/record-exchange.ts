@@ -8,6 +8,10 @@
  * checks: the CID must hash to the UMID (umidOf), and once the bytes are here the size comes from the
  * UnixFS root and the MIME type from the first bytes (asset-fetcher.ts). The name, the kind among those the
  * format allows, the uploader id and the creation time stay the peer's word. JSON, ≤ 4 KiB each way.
+ *
+ * The same stream also answers `{"list": {"after"?}}` with a page of the CIDs it holds in CID order,
+ * `{"cids": [...], "next"?}` (what a node pinning everything its trusted peers hold reads), and a
+ * node answers "which peers hold this asset" by asking every trusted peer for its record at once.
  */
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
@@ -20,6 +24,16 @@ import type { AssetKind } from '../../storage/assets/sniff.ts';
 export const ASSET_RECORD_PROTOCOL = '/odyssey/asset-record/1.0.0';
 const MAX_MESSAGE_BYTES = 4096;
 const KINDS: readonly string[] = ['model', 'texture', 'skybox', 'image'];
+/** CIDs per list page: 50 CIDs of ~60 characters stay well under MAX_MESSAGE_BYTES. */
+const LIST_PAGE = 50;
+
+/** One trusted peer's answer to "do you hold this asset?". */
+export interface ProviderAnswer {
+  peer: string;
+  holds: boolean;
+  /** Set when the peer did not answer in time, or its answer was refused. */
+  error?: string;
+}
 
 /** What a peer says about an asset; the CID is checked against the UMID, the rest is its word. */
 export interface PeerAssetRecord {
@@ -66,6 +80,48 @@ export class AssetRecordExchange {
     return this.host.getPeers().some((p) => this.isTrusted(p.toString()));
   }
 
+  /** The connected trusted peers. */
+  trustedPeers(): string[] {
+    return this.host
+      .getPeers()
+      .map((p) => p.toString())
+      .filter((p) => this.isTrusted(p));
+  }
+
+  /** Asks every connected trusted peer whether it holds the asset; all answers, when `signal` allows. */
+  async providers(umid: string, signal: AbortSignal): Promise<ProviderAnswer[]> {
+    const peers = this.host.getPeers().filter((p) => this.isTrusted(p.toString()));
+    return Promise.all(
+      peers.map(async (peer): Promise<ProviderAnswer> => {
+        try {
+          return { peer: peer.toString(), holds: !!(await this.ask(peer, umid, signal)) };
+        } catch (error) {
+          const reason = signal.aborted ? 'no answer in time' : (error as Error).message;
+          return { peer: peer.toString(), holds: false, error: reason };
+        }
+      }),
+    );
+  }
+
+  /** A page of the CIDs `peer` holds, after `after` (in CID order); `next` when there are more. */
+  async list(
+    peer: string,
+    after: string | undefined,
+    signal: AbortSignal,
+  ): Promise<{ cids: string[]; next?: string }> {
+    const target = this.host.getPeers().find((p) => p.toString() === peer);
+    if (!target) return { cids: [] };
+    const answer = (await this.exchange(target, { list: after ? { after } : {} }, signal)) as {
+      cids?: unknown;
+      next?: unknown;
+    } | null;
+    const cids = Array.isArray(answer?.cids)
+      ? answer.cids.filter((c): c is string => typeof c === 'string' && !!parseCidText(c)).slice(0, LIST_PAGE)
+      : [];
+    const next = typeof answer?.next === 'string' && cids.length ? answer.next : undefined;
+    return { cids, next };
+  }
+
   /** Asks every connected trusted peer at once; the first checked answer wins, undefined if none has it. */
   async lookup(umid: string, signal: AbortSignal): Promise<PeerAssetRecord | undefined> {
     const peers = this.host.getPeers().filter((p) => this.isTrusted(p.toString()));
@@ -85,20 +141,34 @@ export class AssetRecordExchange {
   }
 
   private async ask(peer: PeerId, umid: string, signal: AbortSignal): Promise<PeerAssetRecord | undefined> {
+    const answer = (await this.exchange(peer, { umid }, signal)) as { missing?: unknown } | null;
+    const record = checkAnswer(answer, umid, peer.toString());
+    if (!record && !answer?.missing)
+      this.log.warn({ peer: peer.toString(), umid }, 'bad asset record answer');
+    return record;
+  }
+
+  /** One request, one answer (parsed JSON) on a new stream. */
+  private async exchange(peer: PeerId, request: unknown, signal: AbortSignal): Promise<unknown> {
     const stream = await this.host.dialProtocol(peer, ASSET_RECORD_PROTOCOL, { signal });
     const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES });
     try {
-      await lp.write(Buffer.from(JSON.stringify({ umid })), { signal });
+      await lp.write(Buffer.from(JSON.stringify(request)), { signal });
       const answer = JSON.parse(Buffer.from((await lp.read({ signal })).subarray()).toString('utf8'));
       await stream.close();
-      const record = checkAnswer(answer, umid, peer.toString());
-      if (!record && !answer?.missing)
-        this.log.warn({ peer: peer.toString(), umid }, 'bad asset record answer');
-      return record;
+      return answer;
     } catch (error) {
       stream.abort(error as Error);
       throw error;
     }
+  }
+
+  /** A page of the CIDs this node holds, after `after` when it is a string of sane length. */
+  private async listPage(after: unknown): Promise<{ cids: string[]; next?: string }> {
+    const from = typeof after === 'string' && after.length <= 200 ? after : undefined;
+    const page = await this.assets.list({ after: from, limit: LIST_PAGE });
+    const cids = page.assets.map((record) => record.cid);
+    return page.next ? { cids, next: page.next } : { cids };
   }
 
   private async serve(stream: Stream, connection: Connection): Promise<void> {
@@ -114,6 +184,11 @@ export class AssetRecordExchange {
       const request = JSON.parse(
         Buffer.from((await lp.read({ signal: AbortSignal.timeout(10_000) })).subarray()).toString('utf8'),
       );
+      if (request?.list && typeof request.list === 'object') {
+        await lp.write(Buffer.from(JSON.stringify(await this.listPage(request.list.after))));
+        await stream.close();
+        return;
+      }
       const umid = typeof request?.umid === 'string' ? normalizeUmid(request.umid) : undefined;
       const record = umid ? await this.assets.resolve({ umid }) : undefined;
       const answer = record
@@ -134,6 +209,15 @@ export class AssetRecordExchange {
       this.log.debug({ peer, err: error }, 'asset record stream failed');
       stream.abort(error as Error);
     }
+  }
+}
+
+/** Parsed CID text, or undefined. */
+function parseCidText(text: string): CID | undefined {
+  try {
+    return CID.parse(text);
+  } catch {
+    return undefined;
   }
 }
 

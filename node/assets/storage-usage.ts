@@ -3,6 +3,10 @@
  * has records of (uploads and fetched ones), kept up to date from the store's events. Blocks of aborted
  * uploads and of downloads served on demand are not counted: they are unpinned and the next GC removes
  * them. Crossing the quota either way is logged once.
+ *
+ * A background fetch reserves the asset's size before its first block arrives and gives the reservation
+ * back once the asset is recorded (or the fetch failed): so fetches running at once cannot together
+ * overrun the quota, each seeing room the others are about to take.
  */
 import type { Logger } from 'pino';
 import type { AssetStore } from '../../storage/assets/asset-store.ts';
@@ -14,6 +18,8 @@ export class StorageUsage {
   private readonly log: Logger;
   private readonly sizes = new Map<string, number>();
   private used = 0;
+  /** Bytes of fetches under way. */
+  private reserved = 0;
   private wasOver = false;
   private readonly onImported = (r: AssetRecord) => this.add(r);
   private readonly onRemoved = (r: AssetRecord) => this.remove(r);
@@ -39,8 +45,36 @@ export class StorageUsage {
     return this.quotaBytes > 0 && this.used > this.quotaBytes;
   }
 
-  view(): { usedBytes: number; quotaBytes: number; overQuota: boolean } {
-    return { usedBytes: this.used, quotaBytes: this.quotaBytes, overQuota: this.overQuota };
+  view(): {
+    usedBytes: number;
+    reservedBytes: number;
+    quotaBytes: number;
+    overQuota: boolean;
+    pinningForOthers: boolean;
+  } {
+    return {
+      usedBytes: this.used,
+      reservedBytes: this.reserved,
+      quotaBytes: this.quotaBytes,
+      overQuota: this.overQuota,
+      pinningForOthers: !this.overQuota,
+    };
+  }
+
+  /**
+   * Reserves `bytes` for a fetch when they fit under the quota with everything stored and reserved (or
+   * unconditionally with `force`: what the node's own worlds need); the release function, or undefined.
+   */
+  reserve(bytes: number, force = false): (() => void) | undefined {
+    if (!force && this.quotaBytes > 0 && this.used + this.reserved + bytes > this.quotaBytes)
+      return undefined;
+    this.reserved += bytes;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.reserved -= bytes;
+    };
   }
 
   private add(record: AssetRecord): void {

@@ -5,7 +5,7 @@
  */
 export type { AssetStore } from '../../storage/assets/asset-store.ts';
 export { CAR_CONTENT_TYPE, carStream } from '../../storage/assets/car.ts';
-export { parseAssetRef, parseCid } from '../../storage/assets/ids.ts';
+export { parseAssetRef, parseCid, umidOf } from '../../storage/assets/ids.ts';
 export { Renditions } from '../../storage/assets/renditions.ts';
 export { ASSET_KINDS, type AssetKind, isAssetKind } from '../../storage/assets/sniff.ts';
 export type { AssetRecord } from '../../storage/db/records.ts';

@@ -1,5 +1,5 @@
 /**
- * Object storage: assets by content hash. Bytes are UnixFS DAGs in Helia's LevelDB blockstore (blocks
+ * Object storage: assets by content hash. Bytes are UnixFS DAGs in Helia's file blockstore (blocks
  * shared between assets are stored once); metadata lives in the node's LevelDB (`assets`: cid → record,
  * `assetUmids`: umid → cid). Every asset is pinned while it is wanted; whether it is wanted (referenced
  * by a world, or inside its grace period) is decided above this layer, which only pins, unpins and
@@ -15,6 +15,7 @@ import { ImportGate } from './gate.ts';
 import { type AssetRef, umidOf } from './ids.ts';
 import { IMPORT_OPTIONS, Ipfs } from './ipfs.ts';
 import type { PeerFilter } from './peer-gate.ts';
+import { localPinWalker } from './pin-walker.ts';
 import { Renditions } from './renditions.ts';
 import {
   type AssetFormat,
@@ -138,7 +139,7 @@ export class AssetStore extends EventEmitter<{ imported: [AssetRecord]; removed:
     const other = await this.db.assetUmids.get(record.umid);
     if (other && other !== key) throw new Error(`umid ${record.umid} of ${key} is taken by ${other}`);
     // Pin before the record: a crash in between leaves a pin without a record, which GC removes.
-    await this.pin(cid);
+    await this.pin(cid, undefined, { local: true });
     const used = await this.usedBytes(record.uploader);
     await this.db.level.batch([
       { type: 'put', sublevel: this.db.assets, key, value: record },
@@ -249,17 +250,22 @@ export class AssetStore extends EventEmitter<{ imported: [AssetRecord]; removed:
     }
   }
 
-  /** Pins the DAG; blocks missing here are fetched from peers (that is how a remote asset is fetched). */
-  async pin(cid: CID, signal?: AbortSignal): Promise<void> {
+  /**
+   * Pins the DAG; blocks missing here are fetched from peers (that is how a remote asset is fetched).
+   * `local`: every block is known to be here (just imported), so raw leaves need not be read.
+   */
+  async pin(cid: CID, signal?: AbortSignal, how: { local?: boolean } = {}): Promise<void> {
     if (await this.isPinned(cid)) return;
-    for await (const _ of this.ipfs.helia.pins.add(cid, { metadata: PIN_METADATA, signal })) {
+    const walker = how.local ? localPinWalker() : undefined;
+    for await (const _ of this.ipfs.helia.pins.add(cid, { metadata: PIN_METADATA, signal, walker })) {
       // Draining the generator is what pins each block of the DAG.
     }
   }
 
   async unpin(cid: CID): Promise<void> {
     if (!(await this.isPinned(cid))) return;
-    for await (const _ of this.ipfs.helia.pins.rm(cid)) {
+    // Unpinning needs no leaf bytes, and must not go looking for a missing block on the network.
+    for await (const _ of this.ipfs.helia.pins.rm(cid, { walker: localPinWalker() })) {
       // As above: each yielded CID is a block released.
     }
   }

@@ -1,5 +1,6 @@
 /**
- * Helia 7 on LevelDB (`<dir>/blocks`, `<dir>/datastore`), attached to a libp2p host that the node owns.
+ * Helia 7 with blocks as files (`<dir>/block-files`, file-blockstore.ts) and its datastore (pins) in
+ * LevelDB (`<dir>/datastore`), attached to a libp2p host that the node owns.
  *
  * Why not `createHelia()`: its defaults build their own libp2p (public bootstrap list, DHT, mDNS, UPnP,
  * autoNAT, relays) and add HTTP gateway routing and delegated routing to public servers. Here Helia is
@@ -11,12 +12,13 @@
 import { withBitswap } from '@helia/bitswap';
 import { type UnixFS, unixfs } from '@helia/unixfs';
 import type { Libp2p } from '@libp2p/interface';
-import { LevelBlockstore } from 'blockstore-level';
 import { LevelDatastore } from 'datastore-level';
 import { createHeliaLight, type Helia } from 'helia';
 import { fixedSize } from 'ipfs-unixfs-importer/chunker';
 import { balanced } from 'ipfs-unixfs-importer/layout';
 import type { CID } from 'multiformats/cid';
+import { migrateLevelBlocks } from './block-migration.ts';
+import { FileBlockstore } from './file-blockstore.ts';
 import { type PeerFilter, trustedView } from './peer-gate.ts';
 
 /**
@@ -35,33 +37,31 @@ export const IMPORT_OPTIONS = {
   layout: balanced({ maxChildrenPerNode: MAX_CHILDREN }),
 };
 
-/**
- * LevelDB tuned for 256 KiB values: with the defaults (4 MiB write buffer, 2 MiB table files) compaction
- * rewrites everything many times and a 300 MB import ran at ~50-70 MB/s; with these, ~160 MB/s (measured,
- * docs/benchmarks.md). Memory stays bounded by the write buffer (two memtables at most), not by file size.
- */
-const LEVEL_BLOCKS = { writeBufferSize: 64 << 20, maxFileSize: 64 << 20 };
-
 export type HeliaNode = Helia & { libp2p: Libp2p };
 
 export class Ipfs {
   readonly helia: HeliaNode;
-  /** The raw LevelDB blockstore under Helia's: local reads that must never touch the network. */
-  readonly blocks: LevelBlockstore;
+  /** The raw blockstore under Helia's: local reads that must never touch the network. */
+  readonly blocks: FileBlockstore;
   readonly datastore: LevelDatastore;
   readonly fs: UnixFS;
+  /** Blocks moved from the LevelDB blockstore of earlier versions when this store opened (0: none). */
+  readonly migratedBlocks: number;
 
-  private constructor(helia: HeliaNode, blocks: LevelBlockstore, datastore: LevelDatastore) {
+  private constructor(helia: HeliaNode, blocks: FileBlockstore, datastore: LevelDatastore, migrated: number) {
     this.helia = helia;
     this.blocks = blocks;
     this.datastore = datastore;
     this.fs = unixfs(helia);
+    this.migratedBlocks = migrated;
   }
 
   static async open(dir: string, libp2p: Libp2p, allowPeer?: PeerFilter): Promise<Ipfs> {
-    const blocks = new LevelBlockstore(`${dir}/blocks`, LEVEL_BLOCKS);
-    const datastore = new LevelDatastore(`${dir}/datastore`);
+    const blocks = new FileBlockstore(`${dir}/block-files`);
     await blocks.open();
+    // Before Helia sees the store: every block an earlier version kept in LevelDB is here when it starts.
+    const migrated = await migrateLevelBlocks(`${dir}/blocks`, blocks);
+    const datastore = new LevelDatastore(`${dir}/datastore`);
     await datastore.open();
     try {
       const helia = createHeliaLight({ blockstore: blocks, datastore, routers: [], blockBrokers: [] });
@@ -70,7 +70,7 @@ export class Ipfs {
       Object.defineProperty(helia, 'libp2p', { value: host, enumerable: true });
       const node = withBitswap(helia as HeliaNode);
       await node.start();
-      return new Ipfs(node, blocks, datastore);
+      return new Ipfs(node, blocks, datastore, migrated);
     } catch (e) {
       await blocks.close();
       await datastore.close();
@@ -86,10 +86,10 @@ export class Ipfs {
 
   /** A local block, or undefined. Never asks the network. */
   async block(cid: CID): Promise<Uint8Array | undefined> {
-    if (!(await this.blocks.has(cid))) return undefined;
-    const parts: Uint8Array[] = [];
-    for await (const part of this.blocks.get(cid)) parts.push(part);
-    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    return this.blocks.read(cid).catch((error: Error) => {
+      if (error.name === 'NotFoundError') return undefined;
+      throw error;
+    });
   }
 
   /**
@@ -106,7 +106,7 @@ export class Ipfs {
   /** Number of blocks stored (a full scan: tests and the GC report). */
   async countBlocks(): Promise<number> {
     let n = 0;
-    for await (const _ of this.blocks.getAll()) n++;
+    for await (const _ of this.blocks.cids()) n++;
     return n;
   }
 }

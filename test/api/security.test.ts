@@ -608,7 +608,7 @@ async function dbSnapshot(node: TestNode): Promise<Map<string, string>> {
   return out;
 }
 
-/** The CIDs of every block in the node's blockstore (Helia's own LevelDB, apart from the node's). */
+/** The CIDs of every block in the node's blockstore (files under ipfs/block-files, apart from the node's LevelDB). */
 async function blockSnapshot(node: TestNode): Promise<string> {
   const cids: string[] = [];
   for await (const { cid } of node.node.assets.store.ipfs.blocks.getAll()) cids.push(cid.toString());
@@ -883,8 +883,9 @@ describe('API security', () => {
     ];
     // Operator routes answer node admins only: they are read as one.
     const adminOnly = [`${API}/federation/peers`, `${API}/federation/traffic`];
+    const adminOnlyPattern = /\/assets\/[^/]+\/providers$/;
     for (const path of paths) {
-      const reader = adminOnly.includes(path) ? f.N : f.A;
+      const reader = adminOnly.includes(path) || adminOnlyPattern.test(path) ? f.N : f.A;
       const res = await fetch(`${f.node.url}${path}`, {
         headers: { authorization: `Bearer ${reader.token}` },
       });
