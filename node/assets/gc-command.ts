@@ -12,7 +12,7 @@ import { WorldStore } from '../world/world-store.ts';
 import { startAssets } from './index.ts';
 
 export async function collectGarbage(config: NodeConfig, version: string): Promise<GcReport> {
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, config.logFormat);
   const db = new Database(`${config.data}/db`, { logger });
   try {
     await db.open();

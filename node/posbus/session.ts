@@ -21,6 +21,7 @@ import type { UserStore } from '../user/user-store.ts';
 import type { Member } from '../world/room.ts';
 import type { WorldController } from '../world/world-controller.ts';
 import { CloseCode } from './close-codes.ts';
+import type { PosbusTraffic } from './traffic.ts';
 
 /** Frames a client may send behind its HandShake before the handshake is verified. */
 const EARLY_FRAMES = 8;
@@ -46,6 +47,8 @@ export interface SessionComponents {
   /** Where `UserStakedToOdyssey` reports go; without it they are only logged. */
   stakes?: StakeReporter;
   logger: Logger;
+  /** Frame counters for /metrics (node/posbus/traffic.ts). */
+  traffic?: PosbusTraffic;
   /** Binds the session to its user once the handshake passes; replaces an older session of that user. */
   bind(session: Session): void;
   /** Called once when the session ends. */
@@ -131,6 +134,7 @@ export class Session implements Member {
       return;
     }
     this.ws.send(frame);
+    this.c.traffic?.sent(frame);
   }
 
   get backlogged(): boolean {
@@ -138,8 +142,13 @@ export class Session implements Member {
   }
 
   sendDroppable(frame: Uint8Array): boolean {
-    if (this.ended || this.ws.readyState !== this.ws.OPEN || this.backlogged) return false;
+    if (this.ended || this.ws.readyState !== this.ws.OPEN) return false;
+    if (this.backlogged) {
+      if (this.c.traffic) this.c.traffic.dropped++;
+      return false;
+    }
     this.ws.send(frame);
+    this.c.traffic?.sent(frame);
     return true;
   }
 
@@ -163,9 +172,10 @@ export class Session implements Member {
       this.receive(data, isBinary);
     } else if (this.early) {
       // Unauthenticated memory stays small: a few normal-sized frames, no more.
-      if (this.early.length >= EARLY_FRAMES || toBytes(data).length > this.limits.maxFrameBytes)
+      if (this.early.length >= EARLY_FRAMES || toBytes(data).length > this.limits.maxFrameBytes) {
+        if (this.c.traffic) this.c.traffic.rejected++;
         this.close(CloseCode.Policy, 'too much sent before the handshake completed');
-      else this.early.push([data, isBinary]);
+      } else this.early.push([data, isBinary]);
     } else {
       this.early = [];
       void this.handshake(data, isBinary);
@@ -176,6 +186,7 @@ export class Session implements Member {
     clearTimeout(this.handshakeTimer);
     try {
       const frame = toBytes(data);
+      this.c.traffic?.received(frame);
       if (!isBinary)
         throw new HandshakeError(CloseCode.Policy, 'the first message must be a binary HandShake frame');
       if (frame.length > this.limits.maxHandshakeBytes)
@@ -193,6 +204,7 @@ export class Session implements Member {
     } catch (e) {
       const error =
         e instanceof HandshakeError ? e : new HandshakeError(CloseCode.Policy, 'handshake failed');
+      if (this.c.traffic) this.c.traffic.rejected++;
       this.log.info({ reason: error.message }, 'handshake refused');
       this.close(error.code, error.message);
       return;
@@ -235,7 +247,9 @@ export class Session implements Member {
 
   private receive(data: RawData, isBinary: boolean): void {
     const frame = toBytes(data);
+    this.c.traffic?.received(frame);
     if (frame.length > this.limits.maxFrameBytes) {
+      if (this.c.traffic) this.c.traffic.rejected++;
       this.close(CloseCode.TooBig, `frame over ${this.limits.maxFrameBytes} bytes`);
       return;
     }
@@ -339,6 +353,7 @@ export class Session implements Member {
   /** Counts a bad frame; past the limit the session is closed. */
   private bad(reason: string, code: number = CloseCode.InvalidPayload, counts = true): void {
     this.log.debug({ reason }, 'frame refused');
+    if (this.c.traffic) this.c.traffic.rejected++;
     if (!counts) return;
     this.badFrames++;
     if (this.badFrames > this.limits.maxBadFrames)

@@ -36,6 +36,8 @@ export interface WorldControllerComponents {
   nodeId: string;
   /** True when changes of an object attribute of this type go to everyone in the world (its `posbus_auto`). */
   relaysAttribute(pluginId: string, name: string): boolean;
+  /** Told how long each world's position tick took, in seconds (the tick histogram of /metrics). */
+  observeTick?: (seconds: number) => void;
 }
 
 /** What local members do that other nodes must hear of (federation listens). */
@@ -53,6 +55,7 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
   private readonly users: UserStore;
   private readonly access: Access;
   private readonly relaysAttribute: WorldControllerComponents['relaysAttribute'];
+  private readonly observeTick: WorldControllerComponents['observeTick'];
   private readonly log: Logger;
   private readonly nodeId: string;
   private readonly options: WorldControllerOptions;
@@ -70,6 +73,7 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
     this.users = components.users;
     this.access = components.access;
     this.relaysAttribute = components.relaysAttribute;
+    this.observeTick = components.observeTick;
     this.log = components.logger.child({ component: 'world' });
     this.nodeId = components.nodeId;
     this.options = options;
@@ -329,7 +333,11 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
       const tickRoom = room;
       this.timers.set(
         worldId,
-        setInterval(() => tickRoom.tick(Date.now()), this.options.tickMs),
+        setInterval(() => {
+          const started = performance.now();
+          tickRoom.tick(Date.now());
+          this.observeTick?.((performance.now() - started) / 1000);
+        }, this.options.tickMs),
       );
     }
     return room;

@@ -67,6 +67,15 @@ export class DatabaseError extends Error {
   override readonly name = 'DatabaseError';
 }
 
+/** LevelDB's LOCK file is held (by another process): classic-level says LEVEL_LOCKED on the cause. */
+function isLocked(error: unknown): boolean {
+  for (let e = error as { code?: string; cause?: unknown } | undefined, i = 0; e && i < 5; i++) {
+    if (e.code === 'LEVEL_LOCKED') return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
 export type Sublevel<V> = AbstractSublevel<Level<string, unknown>, string | Buffer | Uint8Array, string, V>;
 
 export class Database {
@@ -160,6 +169,11 @@ export class Database {
     try {
       await this.level.open();
     } catch (cause) {
+      if (isLocked(cause))
+        throw new DatabaseError(
+          `another process is using the data dir: LevelDB at ${this.level.location} is locked (is another node running on it?)`,
+          { cause },
+        );
       throw new DatabaseError(`cannot open LevelDB at ${this.level.location}: ${(cause as Error).message}`, {
         cause,
       });

@@ -1,0 +1,130 @@
+/**
+ * GET /metrics of a real node (LevelDB, libp2p on loopback, HTTP) after real PosBus traffic from SDK
+ * clients: the counters move, labels carry message types and route patterns, and access follows
+ * --metrics / --metrics-token.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_WORLD_ID } from '../../node/world/seed.ts';
+import { connectGuest, eventually, startNode, type TestClient, type TestNode } from '../support/node.ts';
+
+const TOKEN = 'metrics-token-0123456789';
+
+/** `name{labels} value` lines → value of the series whose name and labels match exactly. */
+function series(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  const want = Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .sort()
+    .join(',');
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_:]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got = (m[2] ?? '').split(',').filter(Boolean).sort().join(',');
+    if (got === want) return Number(m[3]);
+  }
+  return undefined;
+}
+
+describe('metrics', () => {
+  let t: TestNode;
+  const clients: TestClient[] = [];
+  const scrape = async (token = TOKEN) => {
+    const res = await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    return res.text();
+  };
+
+  beforeAll(async () => {
+    t = await startNode({ metrics: 'on', metricsToken: TOKEN, tickMs: 20 });
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.client.close()));
+    await t?.cleanup();
+  });
+
+  it('counts sessions, frames and bytes by type, ticks, HTTP requests and refused frames', async () => {
+    const before = await scrape();
+    expect(series(before, 'odyssey_posbus_sessions')).toBe(0);
+    expect(series(before, 'odyssey_worlds')).toBeGreaterThanOrEqual(1);
+    expect(series(before, 'odyssey_posbus_rejected_frames_total')).toBe(0);
+    expect(
+      series(before, 'odyssey_posbus_frames_total', { direction: 'in', type: 'MyTransform' }),
+    ).toBeUndefined();
+
+    const [a, b] = [await connectGuest(t), await connectGuest(t)];
+    clients.push(a, b);
+    await a.client.teleport(DEFAULT_WORLD_ID);
+    await b.client.teleport(DEFAULT_WORLD_ID);
+    for (let i = 1; i <= 3; i++) {
+      a.client.send({ type: 'MyTransform', position: { x: i, y: 2, z: 3 }, rotation: { x: 0, y: 0, z: 0 } });
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    await eventually(() => b.received.some((m) => m.type === 'UsersTransformList'), 5000, "b sees a's moves");
+    // A message only a server sends: refused by the session as unexpected.
+    a.client.send({ type: 'Signal', value: 7 } as never);
+
+    let after = '';
+    for (let i = 0; i < 50; i++) {
+      after = await scrape();
+      if ((series(after, 'odyssey_posbus_rejected_frames_total') ?? 0) >= 1) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(series(after, 'odyssey_posbus_sessions')).toBe(2);
+    expect(series(after, 'odyssey_posbus_frames_total', { direction: 'in', type: 'MyTransform' })).toBe(3);
+    expect(
+      series(after, 'odyssey_posbus_bytes_total', { direction: 'in', type: 'MyTransform' }),
+    ).toBeGreaterThan(3 * 8);
+    expect(series(after, 'odyssey_posbus_frames_total', { direction: 'in', type: 'HandShake' })).toBe(2);
+    expect(
+      series(after, 'odyssey_posbus_frames_total', { direction: 'out', type: 'UsersTransformList' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      series(after, 'odyssey_posbus_bytes_total', { direction: 'out', type: 'SetWorld' }),
+    ).toBeGreaterThan(0);
+    expect(series(after, 'odyssey_posbus_rejected_frames_total')).toBe(1);
+    expect(series(after, 'odyssey_posbus_dropped_frames_total')).toBe(0);
+    expect(series(after, 'odyssey_world_tick_duration_seconds_count')).toBeGreaterThan(0);
+    // Requests by route pattern and status: the guest tokens the clients took, and unmatched paths.
+    await fetch(`${t.url}/no/such/path/123`);
+    const http = await scrape();
+    expect(
+      series(http, 'odyssey_http_request_duration_seconds_count', {
+        method: 'POST',
+        route: '/api/v4/auth/guest-token',
+        status: '200',
+      }),
+    ).toBe(2);
+    expect(
+      series(http, 'odyssey_http_request_duration_seconds_count', {
+        method: 'GET',
+        route: 'unmatched',
+        status: '404',
+      }),
+    ).toBe(1);
+    expect(series(http, 'odyssey_asset_bytes')).toBeGreaterThan(0);
+    expect(series(http, 'odyssey_federation_peers')).toBe(0);
+    expect(series(http, 'odyssey_gossip_messages_total', { verdict: 'rejected' })).toBe(0);
+    expect(http).toMatch(/^process_resident_memory_bytes \d+/m);
+  });
+
+  it('needs the metrics token when one is set', async () => {
+    for (const authorization of [undefined, 'Bearer wrong-token-0123456789', `Basic ${TOKEN}`]) {
+      const res = await fetch(`${t.url}/metrics`, { headers: authorization ? { authorization } : {} });
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ error: { reason: 'failed_to_verify_access_token' } });
+    }
+  });
+});
+
+describe('metrics off (the default)', () => {
+  it('serves no /metrics', async () => {
+    const t = await startNode();
+    try {
+      const res = await fetch(`${t.url}/metrics`);
+      expect(res.status).toBe(404);
+      expect(t.node.metrics).toBeUndefined();
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
