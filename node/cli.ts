@@ -3,10 +3,12 @@
  * flags (flags win). SIGINT/SIGTERM stop it cleanly. `odyssey-node gc [--flags]`: asset garbage
  * collection on a stopped node's data dir. `--help`/`-h` on any command lists every flag (node/cli-help.ts).
  */
-import { collectGarbage } from './assets/gc-command.ts';
 import { COMMANDS, configKeys, flagName, helpText, suggest } from './cli-help.ts';
 import { ConfigError, configFromFlags, loadConfig } from './config.ts';
-import { OdysseyNode, VERSION } from './main.ts';
+
+// The node (libp2p, Helia, LevelDB...) is loaded only by the commands that run it: help and refusals of
+// bad flags answer at once.
+type OdysseyNode = import('./main.ts').OdysseyNode;
 
 const wantsHelp = (args: string[]) => args.some((a) => a === '--help' || a === '-h');
 
@@ -50,7 +52,9 @@ function configFrom(args: string[], command: string, extra: Record<string, strin
 async function start(args: string[]): Promise<number> {
   let node: OdysseyNode;
   try {
-    node = new OdysseyNode(configFrom(args, 'start'));
+    const config = configFrom(args, 'start');
+    const { OdysseyNode } = await import('./main.ts');
+    node = new OdysseyNode(config);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     console.error(`odyssey-node: ${e.message}`);
@@ -89,6 +93,10 @@ async function gc(args: string[]): Promise<number> {
     return 2;
   }
   try {
+    const [{ collectGarbage }, { VERSION }] = await Promise.all([
+      import('./assets/gc-command.ts'),
+      import('./main.ts'),
+    ]);
     const report = await collectGarbage(config, VERSION);
     console.log(JSON.stringify({ removed_assets: report.assets, removed_blocks: report.blocks }));
     return 0;

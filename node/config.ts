@@ -25,7 +25,9 @@ export const configSchema = z
       .string()
       .min(1)
       .default('./data')
-      .describe('Data directory: LevelDB, the node secret, later the blockstore.'),
+      .describe(
+        'Data directory: LevelDB (db/), the node secret, assets (ipfs/, cache/) and the libp2p key (peer-key).',
+      ),
     host: z.string().min(1).default('127.0.0.1').describe('Address the HTTP API and PosBus listen on.'),
     port: int(0, 65535).default(4000).describe('HTTP port of the API and PosBus (0 = any free port).'),
     name: z

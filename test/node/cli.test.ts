@@ -89,7 +89,7 @@ describe('help', () => {
     );
     expect(start).toMatch(/--log-format auto\|json\|pretty\n\s+env ODYSSEY_LOG_FORMAT, default auto/);
     expect(cli(['gc', '--help']).stdout).toMatch(/^usage: odyssey-node gc/);
-  });
+  }, 120_000);
 
   it('names an unknown command or flag, suggests the likely one, and exits 2', () => {
     const command = cli(['strat']);
@@ -103,7 +103,7 @@ describe('help', () => {
     const missing = cli(['start', '--data']);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/flag --data needs a value/);
-  });
+  }, 60_000);
 });
 
 describe('a node process', () => {

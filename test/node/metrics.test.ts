@@ -60,8 +60,8 @@ describe('metrics', () => {
       await new Promise((r) => setTimeout(r, 40));
     }
     await eventually(() => b.received.some((m) => m.type === 'UsersTransformList'), 5000, "b sees a's moves");
-    // A message only a server sends: refused by the session as unexpected.
-    a.client.send({ type: 'Signal', value: 7 } as never);
+    // A move out of the world's bounds: refused by the session.
+    a.client.send({ type: 'MyTransform', position: { x: 1e9, y: 0, z: 0 }, rotation: { x: 0, y: 0, z: 0 } });
 
     let after = '';
     for (let i = 0; i < 50; i++) {
@@ -70,10 +70,10 @@ describe('metrics', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(series(after, 'odyssey_posbus_sessions')).toBe(2);
-    expect(series(after, 'odyssey_posbus_frames_total', { direction: 'in', type: 'MyTransform' })).toBe(3);
+    expect(series(after, 'odyssey_posbus_frames_total', { direction: 'in', type: 'MyTransform' })).toBe(4);
     expect(
       series(after, 'odyssey_posbus_bytes_total', { direction: 'in', type: 'MyTransform' }),
-    ).toBeGreaterThan(3 * 8);
+    ).toBeGreaterThan(4 * 8);
     expect(series(after, 'odyssey_posbus_frames_total', { direction: 'in', type: 'HandShake' })).toBe(2);
     expect(
       series(after, 'odyssey_posbus_frames_total', { direction: 'out', type: 'UsersTransformList' }),
