@@ -3,9 +3,20 @@
  * clients: the counters move, labels carry message types and route patterns, and access follows
  * --metrics / --metrics-token.
  */
+import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { CORE_PLUGIN_ID } from '../../node/world/render.ts';
 import { DEFAULT_WORLD_ID } from '../../node/world/seed.ts';
-import { connectGuest, eventually, startNode, type TestClient, type TestNode } from '../support/node.ts';
+import { encode } from '../../protocol/posbus/index.ts';
+import {
+  connectGuest,
+  eventually,
+  guest,
+  startNode,
+  type TestClient,
+  type TestNode,
+} from '../support/node.ts';
 
 const TOKEN = 'metrics-token-0123456789';
 
@@ -127,4 +138,65 @@ describe('metrics off (the default)', () => {
       await t.cleanup();
     }
   });
+});
+
+describe('dropped frames', () => {
+  it('counts the position frames a client that does not read never got', async () => {
+    const t = await startNode({
+      metrics: 'on',
+      tickMs: 20,
+      positionBacklogBytes: 4096,
+      maxQueuedBytes: 512 * 1024 * 1024,
+      messagesPerSecond: 10_000,
+      messageBurst: 10_000,
+    });
+    const user = await guest(t);
+    const slow = new WebSocket(t.wsUrl);
+    let fast: TestClient | undefined;
+    try {
+      await new Promise((resolve) => slow.once('open', resolve));
+      slow.send(
+        encode({
+          type: 'HandShake',
+          handshakeVersion: 1,
+          protocolVersion: 1,
+          token: user.token,
+          userId: user.id,
+          sessionId: '018f0000-0000-7000-8000-00000000b2b2',
+        }),
+      );
+      slow.send(encode({ type: 'TeleportRequest', target: DEFAULT_WORLD_ID }));
+      await eventually(() => t.node.worlds.roomOf(user.id) !== undefined, 5000, 'slow client in the world');
+      // It stops reading: big world changes fill its socket, then position frames for it are dropped.
+      (slow as unknown as { _socket: Socket })._socket.pause();
+      fast = await connectGuest(t);
+      await fast.client.teleport(DEFAULT_WORLD_ID);
+      const big = 'x'.repeat(60_000);
+      const { store } = t.node;
+      for (let i = 0; i < 500 && t.node.metrics?.traffic.dropped === 0; i++) {
+        await store.apply(
+          store.attributeOp(
+            DEFAULT_WORLD_ID,
+            DEFAULT_WORLD_ID,
+            CORE_PLUGIN_ID,
+            'shaders',
+            { text: `${i}${big}` },
+            'system',
+          ),
+        );
+        fast.client.send({
+          type: 'MyTransform',
+          position: { x: i % 50, y: 0, z: 0 },
+          rotation: { x: 0, y: 0, z: 0 },
+        });
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const text = await (await fetch(`${t.url}/metrics`)).text();
+      expect(Number(/^odyssey_posbus_dropped_frames_total (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
+    } finally {
+      slow.terminate();
+      await fast?.client.close();
+      await t.cleanup();
+    }
+  }, 60_000);
 });
