@@ -4,12 +4,26 @@
  * typed arrays indexed through a Map lookup: no allocation per frame. The metrics registry reads them
  * at scrape time (node/metrics/).
  */
-import { frameTypeId, TYPE_IDS } from '../../protocol/posbus/index.ts';
+import { TYPE_IDS } from '../../protocol/posbus/index.ts';
 
 /** Labels in slot order: every message type of SPEC.md, then `unknown` (bad header, unknown id). */
 export const TRAFFIC_TYPES: readonly string[] = [...Object.keys(TYPE_IDS), 'unknown'];
 const UNKNOWN = TRAFFIC_TYPES.length - 1;
-const slotOfTypeId = new Map<number, number>(Object.values(TYPE_IDS).map((id, slot) => [id, slot]));
+
+/*
+ * Type ids are 32-bit; numbers that large are heap-allocated in V8, so a lookup by the whole id would
+ * allocate on every frame. The slot is found by the id's low 24 bits instead (small integers, never
+ * allocated; unique among the known ids, checked here) and confirmed by its top byte.
+ */
+const slotOfLow24 = new Map<number, number>();
+const topByteOfSlot = new Uint8Array(TRAFFIC_TYPES.length);
+Object.values(TYPE_IDS).forEach((id, slot) => {
+  const low = id & 0xffffff;
+  if (slotOfLow24.has(low))
+    throw new Error(`two PosBus type ids share their low 24 bits: ${id.toString(16)}`);
+  slotOfLow24.set(low, slot);
+  topByteOfSlot[slot] = id >>> 24;
+});
 
 export class PosbusTraffic {
   readonly framesIn = new Float64Array(TRAFFIC_TYPES.length);
@@ -34,7 +48,11 @@ export class PosbusTraffic {
   }
 }
 
-function slotOf(frame: Uint8Array): number {
-  const id = frameTypeId(frame);
-  return id === undefined ? UNKNOWN : (slotOfTypeId.get(id) ?? UNKNOWN);
+/** The frame's message type slot: header id known and trailer its bitwise NOT (SPEC.md §2), else `unknown`. */
+export function slotOf(frame: Uint8Array): number {
+  const n = frame.length;
+  if (n < 8) return UNKNOWN;
+  for (let i = 0; i < 4; i++) if ((frame[i] ^ frame[n - 4 + i]) !== 0xff) return UNKNOWN;
+  const slot = slotOfLow24.get(frame[0] | (frame[1] << 8) | (frame[2] << 16));
+  return slot !== undefined && topByteOfSlot[slot] === frame[3] ? slot : UNKNOWN;
 }
