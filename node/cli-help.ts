@@ -62,8 +62,9 @@ environment variables < flags. SIGINT/SIGTERM stop it cleanly.`;
 const GC_USAGE = `usage: odyssey-node gc [--config FILE] [--FLAG VALUE]...
 
 Asset garbage collection on a stopped node's data dir: removes assets no world references (after
---asset-gc-grace-ms) and the blocks no pin covers; prints one JSON line. It uses --data, --asset-gc-grace-ms,
---log-level and --log-format; every other flag is accepted (the same config as start) and ignored.`;
+--asset-gc-grace-ms) and the blocks no pin covers; prints one JSON line. It reads the same configuration
+as start (what matters: --data, --asset-gc-grace-ms, the asset and pinning keys, logging; logs at warn
+unless --log-level or ODYSSEY_LOG_LEVEL says otherwise).`;
 
 const MAIN_USAGE = `usage: odyssey-node [start|gc|help] [--FLAG VALUE]...
 
