@@ -12,8 +12,10 @@ import { parseTrustProxy } from '../node/http/client-address.ts';
 import { docsPage } from './docs-page.ts';
 import type { ApiComponents, ApiEnv } from './env.ts';
 import { errorBody, errorResponse } from './errors.ts';
+import { hasHandler, knownPaths } from './known-paths.ts';
 import { requireUser } from './middleware/auth.ts';
 import { clientAddressMiddleware } from './middleware/client-address.ts';
+import { httpMetrics } from './middleware/metrics.ts';
 import { activityRoutes } from './routes/activities.ts';
 import { ASSET_PUBLIC, assetRoutes, UPLOAD_PATHS } from './routes/assets.ts';
 import { attributeRoutes } from './routes/attributes.ts';
@@ -21,6 +23,7 @@ import { authRoutes } from './routes/auth.ts';
 import { federationRoutes } from './routes/federation.ts';
 import { gatewayRoutes } from './routes/gateway.ts';
 import { harvesterRoutes } from './routes/harvester.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { nodeRoutes } from './routes/nodes.ts';
 import { objectRoutes } from './routes/objects.ts';
 import { configRoutes, systemRoutes } from './routes/system.ts';
@@ -45,6 +48,7 @@ const PUBLIC = [
 export function createApp(c: ApiComponents): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook as never });
   const log = c.logger.child({ component: 'api' });
+  if (c.metrics) app.use('*', httpMetrics(c.metrics));
   app.use('*', clientAddressMiddleware(parseTrustProxy(c.config.trustProxy)));
 
   if (c.config.cors) {
@@ -72,9 +76,14 @@ export function createApp(c: ApiComponents): OpenAPIHono<ApiEnv> {
 
   const api = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook as never });
   const auth = requireUser(c);
+  const knownPath = knownPaths(app, API_PREFIX);
   api.use('*', async (ctx, next) => {
     const path = ctx.req.path.slice(API_PREFIX.length);
     if (PUBLIC.some((re) => re.test(path))) return next();
+    // A typo is not an auth failure: a path no route has (under any method) is 404 with or without a
+    // token. Only ever answers 404 here, never lets a request past the token check.
+    if (!hasHandler(ctx) && !knownPath(ctx.req.path))
+      throw notFound('not_found', `no route for ${ctx.req.method} ${ctx.req.path}`);
     return auth(ctx, next);
   });
   api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
@@ -108,6 +117,7 @@ export function createApp(c: ApiComponents): OpenAPIHono<ApiEnv> {
   });
 
   app.route('/', systemRoutes(c));
+  if (c.metrics) app.route('/', metricsRoutes(c.metrics, c.config.metricsToken));
   app.route(API_PREFIX, api);
   app.route('/', gatewayRoutes(c));
   app.get('/api/docs', (ctx) => ctx.html(docsPage(`${API_PREFIX}/openapi.json`)));

@@ -10,6 +10,7 @@ import type { AttributeService } from '../node/attributes/attribute-service.ts';
 import type { TokenService } from '../node/auth/tokens.ts';
 import type { NodeConfig } from '../node/config.ts';
 import type { Federation } from '../node/federation/federation.ts';
+import type { NodeMetrics } from '../node/metrics/node-metrics.ts';
 import type { PosbusServer } from '../node/posbus/posbus-server.ts';
 import type { StakeController } from '../node/stakes/stake-controller.ts';
 import type { UserRecord, UserStore } from '../node/user/user-store.ts';
@@ -54,6 +55,10 @@ export interface ApiComponents {
   /** The PosBus server (created after the API): who is online. */
   posbus(): PosbusServer;
   logger: Logger;
+  /** Prometheus metrics; present when --metrics is on. */
+  metrics?: NodeMetrics;
+  /** The commit the node runs from (/version), when known. */
+  gitCommit?: string;
   /** Live counters for /health. */
   stats(): {
     worlds: number;

@@ -1,38 +1,73 @@
 /**
  * `odyssey-node start [--flags]`: starts a node with config from --config FILE, ODYSSEY_* variables and
  * flags (flags win). SIGINT/SIGTERM stop it cleanly. `odyssey-node gc [--flags]`: asset garbage
- * collection on a stopped node's data dir.
+ * collection on a stopped node's data dir. `--help`/`-h` on any command lists every flag (cli-help.ts).
  */
 import { ConfigError, configFromFlags, loadConfig } from '../node/config.ts';
-import { collectGarbage } from './gc.ts';
-import { OdysseyNode, VERSION } from './main.ts';
+import { COMMANDS, configKeys, flagName, helpText, suggest } from './cli-help.ts';
 
-const USAGE = `usage: odyssey-node start [--config FILE] [--data DIR] [--host HOST] [--port PORT] [--tick-ms MS] [--name NAME] [--log-level LEVEL]
-       odyssey-node gc [--config FILE] [--data DIR] [--asset-gc-grace-ms MS]`;
+// The node (libp2p, Helia, LevelDB...) is loaded only by the commands that run it: help and refusals of
+// bad flags answer at once.
+type OdysseyNode = import('./main.ts').OdysseyNode;
+
+const wantsHelp = (args: string[]) => args.some((a) => a === '--help' || a === '-h');
 
 async function main(argv: string[]): Promise<number> {
-  const [command = 'start', ...rest] = argv;
-  if (command === '--help' || command === 'help') {
-    console.log(USAGE);
+  // No command, or flags first, means `start`.
+  const command = argv[0] === undefined || argv[0].startsWith('-') ? 'start' : argv[0];
+  const rest = command === argv[0] ? argv.slice(1) : argv;
+  if (command === 'help') {
+    console.log(helpText());
     return 0;
   }
-  if (command === 'gc') return gc(rest);
-  if (command !== 'start') {
-    console.error(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
+  if (command !== 'start' && command !== 'gc') {
+    const near = suggest(command, COMMANDS);
+    console.error(
+      `odyssey-node: unknown command ${JSON.stringify(command)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; commands: ${COMMANDS.join(', ')}. See odyssey-node --help.`,
+    );
     return 2;
   }
+  if (wantsHelp(rest)) {
+    // `odyssey-node --help` is the general help; `odyssey-node start --help` the command's.
+    console.log(helpText(command === argv[0] ? command : undefined));
+    return 0;
+  }
+  return command === 'gc' ? gc(rest) : start(rest);
+}
+
+/** Flags → config, with unknown flags named (and a likely intended one suggested). */
+function configFrom(args: string[], command: string, extra: Record<string, string> = {}) {
+  const { flags, configFile } = configFromFlags(args);
+  const keys = configKeys() as string[];
+  for (const key of Object.keys(flags)) {
+    if (keys.includes(key)) continue;
+    const near = suggest(flagName(key), keys.map(flagName));
+    throw new ConfigError(
+      `unknown flag --${flagName(key)}${near ? ` (did you mean --${near}?)` : ''}; see odyssey-node ${command} --help`,
+    );
+  }
+  return loadConfig({ file: configFile, env: process.env, flags: { ...extra, ...flags } });
+}
+
+async function start(args: string[]): Promise<number> {
   let node: OdysseyNode;
   try {
-    const { flags, configFile } = configFromFlags(rest);
-    node = new OdysseyNode(loadConfig({ file: configFile, env: process.env, flags }));
+    const config = configFrom(args, 'start');
+    const { OdysseyNode } = await import('./main.ts');
+    node = new OdysseyNode(config);
   } catch (e) {
-    if (e instanceof ConfigError) {
-      console.error(`odyssey-node: ${e.message}`);
-      return 2;
-    }
-    throw e;
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(`odyssey-node: ${e.message}`);
+    return 2;
   }
-  await node.start();
+  try {
+    await node.start();
+  } catch (e) {
+    // start() has already released what it opened (listeners, LevelDB lock, timers).
+    node.log.fatal({ err: e }, 'failed to start');
+    console.error(`odyssey-node: failed to start: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       node.log.info({ signal }, 'stopping');
@@ -49,16 +84,16 @@ async function main(argv: string[]): Promise<number> {
 async function gc(args: string[]): Promise<number> {
   let config: ReturnType<typeof loadConfig>;
   try {
-    const { flags, configFile } = configFromFlags(args);
     // Quiet unless asked: the command's output is its one JSON line.
-    const quiet = flags.logLevel || process.env.ODYSSEY_LOG_LEVEL ? {} : { logLevel: 'warn' };
-    config = loadConfig({ file: configFile, env: process.env, flags: { ...quiet, ...flags } });
+    const quiet: Record<string, string> = process.env.ODYSSEY_LOG_LEVEL ? {} : { logLevel: 'warn' };
+    config = configFrom(args, 'gc', quiet);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     console.error(`odyssey-node: ${e.message}`);
     return 2;
   }
   try {
+    const [{ collectGarbage }, { VERSION }] = await Promise.all([import('./gc.ts'), import('./main.ts')]);
     const report = await collectGarbage(config, VERSION);
     console.log(JSON.stringify({ removed_assets: report.assets, removed_blocks: report.blocks }));
     return 0;
@@ -71,10 +106,12 @@ async function gc(args: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // A failed start released what it opened; anything a library left behind (a timer, a socket it did
+    // not close) must not keep a failed command alive.
+    if (code !== 0) setTimeout(() => process.exit(code), 2000).unref();
   },
   (error) => {
-    console.error('odyssey-node: failed to start:', error instanceof Error ? error.message : error);
-    // Whatever started before the failure (libp2p listeners, LevelDB, timers) must not keep us alive.
+    console.error('odyssey-node:', error instanceof Error ? error.message : error);
     process.exit(1);
   },
 );

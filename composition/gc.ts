@@ -14,7 +14,7 @@ import type { GcReport } from '../storage/assets/asset-store.ts';
 import { Database } from '../storage/db/database.ts';
 
 export async function collectGarbage(config: NodeConfig, version: string): Promise<GcReport> {
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, config.logFormat);
   const db = new Database(`${config.data}/db`, { logger });
   try {
     await db.open();

@@ -27,6 +27,7 @@ import { Peers } from '../node/federation/peers.ts';
 import { parseTrustProxy } from '../node/http/client-address.ts';
 import { createHttpServer } from '../node/http/http-server.ts';
 import { createLogger } from '../node/log.ts';
+import { NodeMetrics } from '../node/metrics/node-metrics.ts';
 import { PosbusServer } from '../node/posbus/posbus-server.ts';
 import { StakeController } from '../node/stakes/stake-controller.ts';
 import { warnOfRenamedAdmins } from '../node/user/renamed-admins.ts';
@@ -41,6 +42,8 @@ import { WorldController } from '../node/world/world-controller.ts';
 import { WorldDirectory } from '../node/world/world-directory.ts';
 import { WorldStore } from '../node/world/world-store.ts';
 import { Database } from '../storage/db/database.ts';
+import { gitCommit } from './git-commit.ts';
+import { startSummary } from './start-summary.ts';
 
 export const VERSION: string = JSON.parse(
   await readFile(new URL('../package.json', import.meta.url), 'utf8'),
@@ -77,6 +80,10 @@ export class OdysseyNode {
   federation!: Federation;
   /** The node object's id (a UUID made at first start): the parent of worlds on the wire, node attributes. */
   nodeId!: string;
+  /** Prometheus metrics, with --metrics on. */
+  metrics: NodeMetrics | undefined;
+  /** The commit this node runs from, when known (/version). */
+  gitCommit: string | undefined;
   private http!: Server;
   private guestSweep: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
@@ -84,7 +91,7 @@ export class OdysseyNode {
 
   constructor(config: NodeConfig, logger?: Logger) {
     this.config = config;
-    this.log = logger ?? createLogger(config.logLevel);
+    this.log = logger ?? createLogger(config.logLevel, config.logFormat);
   }
 
   /** The bound HTTP address (useful with port 0). */
@@ -97,8 +104,23 @@ export class OdysseyNode {
     return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
   }
 
+  /**
+   * Starts every component. If any step fails, what was already started is stopped again (listeners
+   * closed, the LevelDB lock released) before the error is thrown, so a failed start leaves nothing behind.
+   */
   async start(): Promise<void> {
+    try {
+      await this.startComponents();
+    } catch (error) {
+      await this.release();
+      throw error;
+    }
+  }
+
+  private async startComponents(): Promise<void> {
     const c = this.config;
+    this.gitCommit = gitCommit(c.gitCommit);
+    this.metrics = c.metrics === 'on' ? new NodeMetrics() : undefined;
     await mkdir(c.data, { recursive: true });
     this.db = new Database(`${c.data}/db`, { logger: this.log });
     await this.db.open();
@@ -148,6 +170,7 @@ export class OdysseyNode {
         logger: this.log,
         nodeId,
         relaysAttribute: (pluginId, name) => relaysToWorld(attributeTypes.get(pluginId, name)?.options ?? {}),
+        observeTick: this.metrics?.observeTick,
       },
       {
         tickMs: c.tickMs,
@@ -280,6 +303,8 @@ export class OdysseyNode {
       federation: this.federation,
       posbus: () => this.posbus,
       logger: this.log,
+      metrics: this.metrics,
+      gitCommit: this.gitCommit,
       stats: () => ({
         worlds: this.store.worldIds().length,
         sessions: this.posbus.sessionCount,
@@ -308,9 +333,18 @@ export class OdysseyNode {
         userController,
         stakes: this.stakes,
         logger: this.log,
+        traffic: this.metrics?.traffic,
       },
       c,
     );
+    this.metrics?.setSources({
+      sessions: () => this.posbus.sessionCount,
+      worlds: () => this.store.worldIds().length,
+      assetBytes: () => this.assets.fetcher.usage.view().usedBytes,
+      harvesterLag: async () => this.harvester.lagByChain(),
+      connectedPeers: () => this.federation.connectedPeers().length,
+      gossip: () => this.federation.gossipTotals(),
+    });
     this.posbus.start();
     await new Promise<void>((resolve, reject) => {
       this.http.once('error', reject);
@@ -335,9 +369,46 @@ export class OdysseyNode {
     await this.federation.start();
     this.started = true;
     this.log.info(
-      { url: this.url, nodeId, peerId: this.federation.peerId, data: c.data, version: VERSION },
+      {
+        url: this.url,
+        nodeId,
+        data: c.data,
+        version: VERSION,
+        ...startSummary(c, {
+          peerId: this.federation.peerId,
+          listen: this.federation.listenAddresses(),
+          gitCommit: this.gitCommit,
+        }),
+      },
       'odyssey node started',
     );
+  }
+
+  /** After a failed start: stops whatever was started, in reverse order; one failing step does not stop the rest. */
+  private async release(): Promise<void> {
+    const attempt = async (what: string, step: () => unknown) => {
+      try {
+        await step();
+      } catch (error) {
+        this.log.debug({ err: error, what }, 'cleanup after a failed start');
+      }
+    };
+    clearInterval(this.guestSweep);
+    await attempt('http', () => {
+      if (!this.http?.listening) return;
+      const closed = new Promise((resolve) => this.http.close(resolve));
+      this.http.closeAllConnections();
+      return closed;
+    });
+    await attempt('posbus', () => this.posbus?.stop());
+    await attempt('federation', () => this.federation?.stop());
+    await attempt('harvester', () => this.harvester?.stop());
+    await attempt('stakes', () => this.stakes?.stop());
+    await attempt('worlds', () => this.worlds?.stop());
+    await attempt('store', () => this.store?.flush());
+    await attempt('assets', () => this.assets?.stop());
+    await attempt('p2p host', () => this.host?.stop());
+    await attempt('database', () => this.db?.close());
   }
 
   /** Guests whose last session ended more than guestTtlMs ago are deleted, as the original did. */

@@ -163,6 +163,11 @@ export class Harvester extends EventEmitter<HarvesterEvents> {
     this.loops = [];
   }
 
+  /** Blocks behind the head per chain (null until known), without the hint count status() reads. */
+  lagByChain(): { chain: string; lag: number | null }[] {
+    return this.runs.map((r) => ({ chain: r.config.name, lag: r.adapter.status().lag }));
+  }
+
   async status(): Promise<HarvesterStatus> {
     return {
       enabled: this.enabled,

@@ -1,6 +1,24 @@
 import { type Logger, pino } from 'pino';
+import pretty from 'pino-pretty';
 
-/** Structured JSON logs on stdout. */
-export function createLogger(level: string, name = 'odyssey-node'): Logger {
-  return pino({ name, level });
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+/** `auto`: readable lines for a person at a terminal, JSON for anything that collects logs. */
+export function resolveLogFormat(
+  format: LogFormat,
+  isTTY = Boolean(process.stdout.isTTY),
+): 'json' | 'pretty' {
+  return format === 'auto' ? (isTTY ? 'pretty' : 'json') : format;
+}
+
+/** pino on stdout: JSON (one object a line) or readable lines, written synchronously either way. */
+export function createLogger(level: string, format: LogFormat = 'auto', name = 'odyssey-node'): Logger {
+  if (resolveLogFormat(format) === 'json') return pino({ name, level });
+  const stream = pretty({
+    colorize: Boolean(process.stdout.isTTY),
+    sync: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,name',
+  });
+  return pino({ name, level }, stream);
 }

@@ -5,8 +5,18 @@
  *   npm run posbus:vectors -- ../shared/posbus/vectors.json
  */
 import { readFileSync } from 'node:fs';
-import { decode, encode, fromHex, type MessageType, TYPE_IDS, toHex } from '../protocol/posbus/index.ts';
+import {
+  decode,
+  encode,
+  fromHex,
+  type Message,
+  type MessageType,
+  TYPE_IDS,
+  toHex,
+} from '../protocol/posbus/index.ts';
 import { fromOriginalJson, toOriginalJson } from '../protocol/posbus/json.ts';
+import { type BodyCodec, codecs } from '../protocol/posbus/messages.ts';
+import { MusWriter } from '../protocol/posbus/writer.ts';
 
 interface Vector {
   message: string;
@@ -15,15 +25,64 @@ interface Vector {
   hex: string;
 }
 
-/** The first place where `actual` differs from `expected`, or undefined. f32 components compare after float32 rounding. */
+/** Stands, in a float32 mask, where the message holds a number the wire carries as float32. */
+export const F32 = Symbol('f32');
+
+/**
+ * Which numbers of `message` the wire carries as float32, found by running the message's own codec
+ * (protocol/posbus/messages.ts): the codec writes the message through a writer that notes every `f32`
+ * write, while the message's objects report which number was read last. Returns the original JSON
+ * fields of the message with `F32` at those places (other leaves as they are). Key names play no part:
+ * an AnyMap value shaped `{x,y,z}` is float64 on the wire and stays a plain number here.
+ */
+export function float32Mask(message: Message): Record<string, unknown> {
+  let last: [object, PropertyKey] | undefined;
+  const marked = new Map<object, Set<PropertyKey>>();
+  const plain = (v: unknown): v is object =>
+    typeof v === 'object' &&
+    v !== null &&
+    (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype);
+  const watch = <O extends object>(target: O): O =>
+    new Proxy(target, {
+      get(object, key, receiver) {
+        const value = Reflect.get(object, key, receiver);
+        if (typeof value === 'number') last = [object, key];
+        return plain(value) ? watch(value) : value;
+      },
+    });
+  class F32Recorder extends MusWriter {
+    override f32(v: number): void {
+      if (last) {
+        const [object, key] = last;
+        marked.set(object, (marked.get(object) ?? new Set()).add(key));
+      }
+      super.f32(v);
+    }
+  }
+  const codec = codecs[message.type] as BodyCodec<Message>;
+  codec.write(new F32Recorder(), watch(message));
+  // A copy of the message with F32 at the marked places, converted to JSON names like the message itself.
+  const mask = (value: unknown): unknown => {
+    if (!plain(value)) return value;
+    const keys = marked.get(value);
+    if (Array.isArray(value)) return value.map((v, i) => (keys?.has(String(i)) ? F32 : mask(v)));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, keys?.has(k) ? F32 : mask(v)]));
+  };
+  return toOriginalJson(mask(message) as Message) as Record<string, unknown>;
+}
+
+/**
+ * The first place where `actual` differs from `expected`, or undefined. Where `f32` (a float32 mask of
+ * the same message) holds `F32`, the expected number is compared after float32 rounding.
+ */
 export function firstDifference(
   actual: unknown,
   expected: unknown,
   path = '',
-  inVec3 = false,
+  f32: unknown = undefined,
 ): string | undefined {
   if (typeof expected === 'number') {
-    const want = inVec3 ? Math.fround(expected) : expected;
+    const want = f32 === F32 ? Math.fround(expected) : expected;
     return Object.is(actual, want) ? undefined : `${path}: expected ${show(want)}, got ${show(actual)}`;
   }
   if (expected === null || typeof expected !== 'object') {
@@ -37,11 +96,11 @@ export function firstDifference(
   const want = expected as Record<string, unknown>;
   const got = actual as Record<string, unknown>;
   const keys = new Set([...Object.keys(want), ...Object.keys(got)]);
-  const vec3 = !Array.isArray(expected) && Object.keys(want).sort().join() === 'x,y,z';
+  const mask = (f32 ?? {}) as Record<string, unknown>;
   for (const key of keys) {
     if (!(key in want)) return `${path}.${key}: unexpected field`;
     if (!(key in got)) return `${path}.${key}: missing`;
-    const diff = firstDifference(got[key], want[key], `${path}.${key}`, vec3);
+    const diff = firstDifference(got[key], want[key], `${path}.${key}`, mask[key]);
     if (diff) return diff;
   }
   return undefined;
@@ -67,7 +126,13 @@ export function checkVector(v: Vector, index: number): string[] {
     const decoded = decode(frame);
     if (decoded.type !== type) failures.push(`${label} decode: got message ${decoded.type}`);
     else {
-      const diff = firstDifference(toOriginalJson(decoded), v.fields, 'fields');
+      let f32: Record<string, unknown> | undefined;
+      try {
+        f32 = float32Mask(fromOriginalJson(type, v.fields as never));
+      } catch {
+        // Fields the codec cannot write: the encode check below reports them; compare numbers exactly.
+      }
+      const diff = firstDifference(toOriginalJson(decoded), v.fields, 'fields', f32);
       if (diff) failures.push(`${label} decode: ${diff}`);
     }
   } catch (e) {

@@ -15,7 +15,11 @@ export function systemRoutes(c: ApiComponents) {
   );
   app.get('/version', (ctx) => {
     const [major, minor, patch] = c.version.split('.').map(Number);
-    return ctx.json({ api: { major: 4, minor: 0, patch: 0 }, controller: { major, minor, patch, git: '' } });
+    // `git` only when the commit is known (README: /version).
+    return ctx.json({
+      api: { major: 4, minor: 0, patch: 0 },
+      controller: { major, minor, patch, ...(c.gitCommit ? { git: c.gitCommit } : {}) },
+    });
   });
   return app;
 }

@@ -214,6 +214,11 @@ export class Federation {
     return this.c.host.getMultiaddrs().map(String);
   }
 
+  /** Gossip accepted and rejected by the validators since start, from any peer. */
+  gossipTotals(): { accepted: number; rejected: number } {
+    return { ...this.peers.totals };
+  }
+
   connectedPeers(): string[] {
     return this.c.host.getPeers().map(String);
   }

@@ -15,6 +15,8 @@ export class Peers {
   private readonly trustAll: boolean;
   private readonly trusted: ReadonlySet<string>;
   private readonly counters = new Map<string, PeerCounters>();
+  /** Gossip accepted and rejected from any peer since start (/metrics). */
+  readonly totals = { accepted: 0, rejected: 0 };
 
   /** `spec`: comma-separated peer ids, `all`, or empty (nobody). */
   constructor(spec: string) {
@@ -32,12 +34,14 @@ export class Peers {
 
   accepted(peerId: string): void {
     const c = this.of(peerId);
+    this.totals.accepted++;
     c.received++;
     c.lastSeenAt = Date.now();
   }
 
   rejected(peerId: string, reason: string): void {
     const c = this.of(peerId);
+    this.totals.rejected++;
     c.rejected++;
     c.reasons[reason] = (c.reasons[reason] ?? 0) + 1;
   }

@@ -13,6 +13,7 @@ import type { UserController } from '../world/user-controller.ts';
 import type { WorldController } from '../world/world-controller.ts';
 import { CloseCode } from './close-codes.ts';
 import { Session, type SessionLimits, type StakeReporter } from './session.ts';
+import type { PosbusTraffic } from './traffic.ts';
 
 export const POSBUS_PATH = '/posbus';
 
@@ -25,6 +26,8 @@ export interface PosbusServerComponents {
   /** Where `UserStakedToOdyssey` reports go; without it they are only logged. */
   stakes?: StakeReporter;
   logger: Logger;
+  /** Frame counters for /metrics. */
+  traffic?: PosbusTraffic;
 }
 
 export class PosbusServer {

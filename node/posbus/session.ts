@@ -33,6 +33,8 @@ const CLASSIC_REQUEST: SessionRequest = {
   maxBytesPerSecond: 0,
 };
 
+import type { PosbusTraffic } from './traffic.ts';
+
 /** Frames a client may send behind its HandShake before the handshake is verified. */
 const EARLY_FRAMES = 8;
 
@@ -61,6 +63,8 @@ export interface SessionComponents {
   /** Where `UserStakedToOdyssey` reports go; without it they are only logged. */
   stakes?: StakeReporter;
   logger: Logger;
+  /** Frame counters for /metrics (node/posbus/traffic.ts). */
+  traffic?: PosbusTraffic;
   /** Binds the session to its user once the handshake passes; replaces an older session of that user. */
   bind(session: Session): void;
   /** Called once when the session ends (or, without a user, when its socket went to another session). */
@@ -176,6 +180,7 @@ export class Session implements Member {
     }
     this.ws.send(frame);
     this.ext?.positions?.onReliable(frame);
+    this.c.traffic?.sent(frame);
   }
 
   get backlogged(): boolean {
@@ -183,14 +188,22 @@ export class Session implements Member {
   }
 
   sendDroppable(frame: Uint8Array): boolean {
-    if (this.ended || this.ws.readyState !== this.ws.OPEN || this.backlogged) return false;
+    if (this.ended || this.ws.readyState !== this.ws.OPEN) return false;
+    if (this.backlogged) {
+      if (this.c.traffic) this.c.traffic.dropped++;
+      return false;
+    }
     const positions = this.ext?.positions;
     if (!positions) {
       this.ws.send(frame); // the classic stream: the tick's frame as it is
+      this.c.traffic?.sent(frame);
       return true;
     }
     const out = positions.next(frame);
-    if (out) this.ws.send(out);
+    if (out) {
+      this.ws.send(out);
+      this.c.traffic?.sent(out);
+    }
     return true;
   }
 
@@ -219,9 +232,10 @@ export class Session implements Member {
       this.receive(data, isBinary);
     } else if (this.early) {
       // Unauthenticated memory stays small: a few normal-sized frames, no more.
-      if (this.early.length >= EARLY_FRAMES || toBytes(data).length > this.limits.maxFrameBytes)
+      if (this.early.length >= EARLY_FRAMES || toBytes(data).length > this.limits.maxFrameBytes) {
+        if (this.c.traffic) this.c.traffic.rejected++;
         this.close(CloseCode.Policy, 'too much sent before the handshake completed');
-      else {
+      } else {
         this.early.push([data, isBinary]);
         this.earlyArrived?.();
       }
@@ -235,6 +249,7 @@ export class Session implements Member {
     clearTimeout(this.handshakeTimer);
     try {
       const frame = toBytes(data);
+      this.c.traffic?.received(frame);
       if (!isBinary)
         throw new HandshakeError(CloseCode.Policy, 'the first message must be a binary HandShake frame');
       if (frame.length > this.limits.maxHandshakeBytes)
@@ -269,6 +284,7 @@ export class Session implements Member {
               CloseCode.Policy,
               e instanceof SessionRequestError ? e.message : 'handshake failed',
             );
+      if (this.c.traffic) this.c.traffic.rejected++;
       this.log.info({ reason: error.message }, 'handshake refused');
       this.close(error.code, error.message);
       return;
@@ -387,7 +403,9 @@ export class Session implements Member {
 
   private receive(data: RawData, isBinary: boolean): void {
     const frame = toBytes(data);
+    this.c.traffic?.received(frame);
     if (frame.length > this.limits.maxFrameBytes) {
+      if (this.c.traffic) this.c.traffic.rejected++;
       this.close(CloseCode.TooBig, `frame over ${this.limits.maxFrameBytes} bytes`);
       return;
     }
@@ -491,6 +509,7 @@ export class Session implements Member {
   /** Counts a bad frame; past the limit the session is closed. */
   private bad(reason: string, code: number = CloseCode.InvalidPayload, counts = true): void {
     this.log.debug({ reason }, 'frame refused');
+    if (this.c.traffic) this.c.traffic.rejected++;
     if (!counts) return;
     this.badFrames++;
     if (this.badFrames > this.limits.maxBadFrames)

@@ -37,6 +37,8 @@ export interface WorldControllerComponents {
   nodeId: string;
   /** True when changes of an object attribute of this type go to everyone in the world (its `posbus_auto`). */
   relaysAttribute(pluginId: string, name: string): boolean;
+  /** Told how long each world's position tick took, in seconds (the tick histogram of /metrics). */
+  observeTick?: (seconds: number) => void;
 }
 
 /** What local members do that other nodes must hear of (federation listens). */
@@ -50,6 +52,7 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
   private readonly store: WorldStore;
   private readonly users: UserStore;
   private readonly access: Access;
+  private readonly observeTick: WorldControllerComponents['observeTick'];
   private readonly log: Logger;
   private readonly nodeId: string;
   private readonly options: WorldControllerOptions;
@@ -66,6 +69,7 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
     this.store = components.store;
     this.users = components.users;
     this.access = components.access;
+    this.observeTick = components.observeTick;
     this.log = components.logger.child({ component: 'world' });
     this.nodeId = components.nodeId;
     this.options = options;
@@ -331,7 +335,11 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
       const tickRoom = room;
       this.timers.set(
         worldId,
-        setInterval(() => tickRoom.tick(Date.now()), this.options.tickMs),
+        setInterval(() => {
+          const started = performance.now();
+          tickRoom.tick(Date.now());
+          this.observeTick?.((performance.now() - started) / 1000);
+        }, this.options.tickMs),
       );
     }
     return room;

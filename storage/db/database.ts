@@ -65,6 +65,15 @@ export const key = (...parts: string[]): string => parts.join('!');
 
 export { DatabaseError, type Sublevel } from './tables.ts';
 
+/** LevelDB's LOCK file is held (by another process): classic-level says LEVEL_LOCKED on the cause. */
+function isLocked(error: unknown): boolean {
+  for (let e = error as { code?: string; cause?: unknown } | undefined, i = 0; e && i < 5; i++) {
+    if (e.code === 'LEVEL_LOCKED') return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
 export class Database implements Tables {
   readonly level: Level<string, unknown>;
   readonly meta;
@@ -138,6 +147,11 @@ export class Database implements Tables {
     try {
       await this.level.open();
     } catch (cause) {
+      if (isLocked(cause))
+        throw new DatabaseError(
+          `another process is using the data dir: LevelDB at ${this.level.location} is locked (is another node running on it?)`,
+          { cause },
+        );
       throw new DatabaseError(`cannot open LevelDB at ${this.level.location}: ${(cause as Error).message}`, {
         cause,
       });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configFromEnv, configFromFlags, loadConfig } from '../../node/config.ts';
+import { configKeys, envName, flagName, helpText } from '../../composition/cli-help.ts';
+import { ConfigError, configFromEnv, configFromFlags, configSchema, loadConfig } from '../../node/config.ts';
+import { resolveLogFormat } from '../../node/log.ts';
 
 describe('config', () => {
   it('has working defaults', () => {
@@ -80,5 +82,42 @@ describe('config', () => {
     );
     expect(() => loadConfig({ flags: { region: 'eu central' } })).toThrow(/region/);
     expect(() => loadConfig({ flags: { maxSessions: '0' } })).toThrow(/maxSessions/);
+  });
+
+  it('describes every key, and the help lists each with the flag and variable the loaders read', () => {
+    const help = helpText('start');
+    const defaults = loadConfig({}) as Record<string, unknown>;
+    for (const key of configKeys()) {
+      const description = configSchema.shape[key].description;
+      expect(description, key).toMatch(/\S{3}/);
+      expect(help, key).toContain(`--${flagName(key)} `);
+      expect(help, key).toContain(envName(key));
+      expect(help, key).toContain(description);
+      // The names in the help are the ones the loaders map back to the key.
+      expect(Object.keys(configFromFlags([`--${flagName(key)}`, 'v']).flags), key).toEqual([key]);
+      expect(Object.keys(configFromEnv({ [envName(key)]: 'v' })), key).toEqual([key]);
+      expect(key in defaults, key).toBe(true);
+    }
+    expect(help).toMatch(/--port N\n\s+env ODYSSEY_PORT, default 4000\n/);
+    expect(help).toMatch(/--cors TEXT\n\s+env ODYSSEY_CORS, default \(empty\)\n/);
+  });
+
+  it('checks the operator keys: log format, metrics, metrics token, git commit', () => {
+    expect(loadConfig({})).toMatchObject({
+      logFormat: 'auto',
+      metrics: 'off',
+      metricsToken: '',
+      gitCommit: '',
+    });
+    expect(() => loadConfig({ flags: { logFormat: 'xml' } })).toThrow(/logFormat \(from flag --log-format\)/);
+    expect(() => loadConfig({ flags: { metrics: 'yes' } })).toThrow(/metrics \(from flag --metrics\)/);
+    expect(() => loadConfig({ env: { ODYSSEY_METRICS_TOKEN: 'short' } })).toThrow(
+      /metricsToken \(from environment\): expected at least 16 characters/,
+    );
+    expect(() => loadConfig({ flags: { gitCommit: 'not-hex' } })).toThrow(/gitCommit/);
+    expect(resolveLogFormat('auto', true)).toBe('pretty');
+    expect(resolveLogFormat('auto', false)).toBe('json');
+    expect(resolveLogFormat('json', true)).toBe('json');
+    expect(resolveLogFormat('pretty', false)).toBe('pretty');
   });
 });

@@ -134,3 +134,58 @@ describe('checkVector in-process', () => {
     expect(failures[1]).toMatch(/ encode: first differing byte at offset 5: expected end of frame/);
   });
 });
+
+describe('float32 is judged by the message schema, not by key names', () => {
+  const target = '9b1c7a0e-0d2f-4e58-b3a1-6c9d8e7f6a5b';
+  const plugin = 'f0f0f0f0-0f0f-4ff0-af0f-f0f0f0f0f0f0';
+  // An AnyMap value shaped {x,y,z}: the wire carries these as float64, not float32.
+  const anyMapVector = (fields: { x: number; y: number; z: number }): Vector => {
+    const frame = encode({
+      type: 'AttributeValueChanged',
+      pluginId: plugin,
+      attributeName: 'spot',
+      changeType: 'attribute_changed',
+      value: { x: 0.1, y: -2.5e-7, z: 1e300 },
+      targetId: target,
+    } as never);
+    return {
+      message: 'AttributeValueChanged',
+      type_id: '0x10DACDB7',
+      fields: {
+        plugin_id: plugin,
+        attribute_name: 'spot',
+        change_type: 'attribute_changed',
+        value: fields,
+        target_id: target,
+      },
+      hex: hex(frame),
+    };
+  };
+
+  it('passes a float64 AnyMap value shaped {x,y,z} that the codec decodes exactly', () => {
+    const v = anyMapVector({ x: 0.1, y: -2.5e-7, z: 1e300 });
+    expect((decode(bytes(v.hex)) as { value: unknown }).value).toEqual({ x: 0.1, y: -2.5e-7, z: 1e300 });
+    expect(checkVector(v, 0)).toEqual([]);
+  });
+
+  it('fails such a value when the fields hold its float32 rounding (float64 compares exactly)', () => {
+    const v = anyMapVector({ x: Math.fround(0.1), y: -2.5e-7, z: 1e300 });
+    expect(checkVector(v, 0).join('\n')).toMatch(/decode: fields\.value\.x: expected/);
+  });
+
+  it('still rounds the Vec3 fields of the schema to float32 (MyTransform, AddObjects transforms)', () => {
+    const transform = { position: { x: 0.1, y: 2, z: -3.3 }, rotation: { x: 0, y: 0.7, z: 0 } };
+    const frame = encode({ type: 'MyTransform', ...transform } as never);
+    expect(
+      checkVector({ message: 'MyTransform', type_id: '0xF878C4BF', fields: transform, hex: hex(frame) }, 0),
+    ).toEqual([]);
+    // A float32 field off by more than the rounding is still caught.
+    const off = structuredClone(transform);
+    off.position.x = 0.11;
+    expect(
+      checkVector({ message: 'MyTransform', type_id: '0xF878C4BF', fields: off, hex: hex(frame) }, 0).join(
+        '\n',
+      ),
+    ).toMatch(/decode: fields\.position\.x/);
+  });
+});
