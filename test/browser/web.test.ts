@@ -1,0 +1,122 @@
+/**
+ * The dashboard, the live viewer and the API docs in a real browser (Debian's chromium) against a real
+ * node: what an operator sees, checked through the DOM the pages expose.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_WORLD_ID } from '../../node/world/seed.ts';
+import { type Browser, ensureWebBuild, launchBrowser } from '../support/browser.ts';
+import { joinWorld, startNode, type TestClient, type TestNode } from '../support/node.ts';
+
+/** UPDATE_SCREENSHOTS=1 rewrites docs/dashboard.png and docs/viewer.png (shown in the README). */
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1';
+
+let node: TestNode;
+let browser: Browser;
+const clients: TestClient[] = [];
+
+beforeAll(async () => {
+  ensureWebBuild();
+  node = await startNode({ name: 'Browser test node' });
+  browser = await launchBrowser();
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.client.close()));
+  await browser?.close();
+  await node?.cleanup();
+});
+
+describe('dashboard', () => {
+  it('shows the node and the seeded world with its online users, live', async () => {
+    const page = await browser.page();
+    await page.goto(`${node.url}/`);
+    await expect.poll(() => page.textContent('#node-name')).toBe('Browser test node');
+    const world = page.locator(`tr[data-world-id="${DEFAULT_WORLD_ID}"]`);
+    await world.waitFor();
+    expect(await world.locator('.name').textContent()).toBe('Odyssey Plaza');
+    expect(await world.getAttribute('data-online')).toBe('0');
+
+    // Two people enter: the count follows without a reload (the page polls every 3 s).
+    await joinWorld(node, clients, DEFAULT_WORLD_ID);
+    await joinWorld(node, clients, DEFAULT_WORLD_ID);
+    await page
+      .locator(`tr[data-world-id="${DEFAULT_WORLD_ID}"][data-online="2"]`)
+      .waitFor({ timeout: 10_000 });
+    expect(await page.textContent('[data-fact="sessions"] dd')).toBe('2');
+    expect(await page.textContent('#harvester')).toContain('harvester is off');
+    // No injected wallet in this browser: the operator panel stays signed out and says why.
+    expect(await page.getAttribute('#operator', 'data-state')).toBe('signed-out');
+    expect(await page.textContent('#operator')).toContain('No browser wallet found');
+    if (SCREENSHOTS) await shoot(page, 'dashboard.png');
+    await page.close();
+    expect(browser.errors).toEqual([]);
+  });
+
+  it('says how to build the dashboard when the build is missing, and the node keeps serving', async () => {
+    const { webPageRoutes } = await import('../../api/web-pages.ts');
+    const app = webPageRoutes(join(node.dir, 'no-build-here'));
+    const res = await app.request('/');
+    expect(res.status).toBe(503);
+    expect(await res.text()).toContain('npm run build:web');
+    // A path that leaves the build folder is not served.
+    expect((await app.request('/ui/..%2f..%2fpackage.json')).status).toBe(404);
+  });
+});
+
+describe('live viewer', () => {
+  it('draws users from the PosBus stream: a mover’s dot moves, a leaver’s dot goes', async () => {
+    const page = await browser.page();
+    await page.goto(`${node.url}/viewer?world=${DEFAULT_WORLD_ID}`);
+    await page.locator('#status[data-state="open"]').waitFor();
+    // The seeded objects are on the map.
+    await expect.poll(() => page.getAttribute('#objects', 'data-count')).not.toBe('0');
+    expect(
+      await page.locator('#objects li[data-object-id="5e1f0d2c-7a41-4c39-9b1e-0d0000000101"]').count(),
+    ).toBe(1);
+
+    const walker = await joinWorld(node, clients, DEFAULT_WORLD_ID);
+    const watcher = await joinWorld(node, clients, DEFAULT_WORLD_ID);
+    const dot = page.locator(`#users li[data-user-id="${walker.user.id}"]`);
+    await dot.waitFor();
+    await page.locator(`#users li[data-user-id="${watcher.user.id}"]`).waitFor();
+    const before = { x: await dot.getAttribute('data-x'), z: await dot.getAttribute('data-z') };
+
+    walker.client.send({
+      type: 'MyTransform',
+      position: { x: 7.5, y: 0, z: -3.25 },
+      rotation: { x: 0, y: 0, z: 0 },
+    });
+    await page.locator(`#users li[data-user-id="${walker.user.id}"][data-x="7.5"][data-z="-3.25"]`).waitFor();
+    expect(before).not.toEqual({ x: '7.5', z: '-3.25' });
+    if (SCREENSHOTS) await shoot(page, 'viewer.png');
+
+    await walker.client.close();
+    await dot.waitFor({ state: 'detached' });
+    await page.close();
+    expect(browser.errors).toEqual([]);
+  });
+});
+
+describe('API docs', () => {
+  it('renders every operation of the OpenAPI document', async () => {
+    const spec = (await (await fetch(`${node.url}/api/v4/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const operations = Object.values(spec.paths).reduce((n, ops) => n + Object.keys(ops).length, 0);
+    const page = await browser.page();
+    await page.goto(`${node.url}/api/docs`);
+    await expect.poll(() => page.locator('#paths details').count()).toBe(operations);
+    expect(operations).toBeGreaterThan(50);
+    expect(await page.textContent('#paths')).toContain('/node/overview');
+    await page.close();
+    expect(browser.errors).toEqual([]);
+  });
+});
+
+async function shoot(page: import('playwright-core').Page, file: string): Promise<void> {
+  await mkdir(join(process.cwd(), 'docs'), { recursive: true });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(process.cwd(), 'docs', file) });
+}

@@ -1,0 +1,75 @@
+/**
+ * Debian's chromium driven by playwright-core: headless, no network of its own (no updates, sync or
+ * QUIC), a fresh profile per launch, and every console error and page error recorded for the test.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export interface Browser {
+  context: BrowserContext;
+  /** Console errors and uncaught page errors of every page opened, as text. */
+  errors: string[];
+  page(): Promise<Page>;
+  close(): Promise<void>;
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `no chromium at ${CHROMIUM}: install it with 'apt-get install -y chromium' (.ci/run does)`,
+    );
+  }
+  const profile = await mkdtemp(join(tmpdir(), 'odyssey-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 1280, height: 800 },
+  });
+  const errors: string[] = [];
+  const watch = (page: Page) => {
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => errors.push(`page: ${e.message}`));
+  };
+  context.on('page', watch);
+  for (const page of context.pages()) watch(page);
+  return {
+    context,
+    errors,
+    page: () => context.newPage(),
+    close: async () => {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Builds the dashboard (web/dist) when it is missing, as `npm install` would have. */
+export function ensureWebBuild(): void {
+  if (existsSync(join(process.cwd(), 'web/dist/index.html'))) return;
+  const result = spawnSync(
+    join(process.cwd(), 'node_modules/.bin/vite'),
+    ['build', '--config', 'web/vite.config.ts'],
+    {
+      encoding: 'utf8',
+    },
+  );
+  if (result.status !== 0) throw new Error(`vite build failed: ${result.stderr}${result.stdout}`);
+}
