@@ -57,6 +57,8 @@ export function webPageRoutes(dist = WEB_DIST) {
   };
 
   app.get('/', (ctx) => page(ctx, 'index.html'));
+  // Browsers ask for it on every page (the API docs too); nothing, rather than a 404 in their console.
+  app.get('/favicon.ico', (ctx) => ctx.body(null, 204));
   app.get('/viewer', (ctx) => page(ctx, 'viewer.html'));
   app.get(`${WEB_BASE}*`, async (ctx) => {
     let relative: string;

@@ -44,7 +44,7 @@ export async function launchBrowser(): Promise<Browser> {
   const errors: string[] = [];
   const watch = (page: Page) => {
     page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+      if (m.type() === 'error') errors.push(`console: ${m.text()} (${m.location().url})`);
     });
     page.on('pageerror', (e) => errors.push(`page: ${e.message}`));
   };
