@@ -6,8 +6,11 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_WORLD_ID } from '../../node/world/seed.ts';
+import { connect } from '../../protocol/client/index.ts';
 import { type Browser, ensureWebBuild, launchBrowser } from '../support/browser.ts';
+import { call } from '../support/http.ts';
 import { joinWorld, startNode, type TestClient, type TestNode } from '../support/node.ts';
+import { ethSigner, newEthAccount, signInAs } from '../support/sign-in.ts';
 
 /** UPDATE_SCREENSHOTS=1 rewrites docs/dashboard.png and docs/viewer.png (shown in the README). */
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1';
@@ -94,6 +97,59 @@ describe('live viewer', () => {
 
     await walker.client.close();
     await dot.waitFor({ state: 'detached' });
+    await page.close();
+    expect(browser.errors).toEqual([]);
+  });
+
+  it('follows objects: added over REST, dragged over PosBus, removed over REST', async () => {
+    const account = newEthAccount();
+    const { token, me } = await signInAs(node, account.address, ethSigner(account));
+    const world = await call<{ id: string }>(node, 'POST', '/api/v4/worlds', {
+      token,
+      body: { name: 'Workshop' },
+    });
+    expect(world.status).toBe(201);
+    const worldId = world.body.id;
+
+    const page = await browser.page();
+    await page.goto(`${node.url}/viewer?world=${worldId}`);
+    await page.locator('#status[data-state="open"]').waitFor();
+    await expect.poll(() => page.textContent('#world-name')).toBe('Workshop');
+
+    const transform = (x: number) => ({
+      position: { x, y: 1, z: 2 },
+      rotation: { x: 0, y: 0, z: 0 },
+      scale: { x: 1, y: 1, z: 1 },
+    });
+    const created = await call<{ object_id: string }>(node, 'POST', '/api/v4/objects', {
+      token,
+      body: {
+        object_name: 'Crate',
+        parent_id: worldId,
+        object_type_id: '4ed3a5bb-53f8-4511-941b-07902982c31c',
+        transform: transform(3),
+      },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.object_id;
+    await page.locator(`#objects li[data-object-id="${id}"][data-x="3"][data-z="2"]`).waitFor();
+
+    // The owner drags it as a client would: lock, transform, unlock.
+    const owner = await connect(node.wsUrl, { token, userId: me.id, reconnect: false });
+    try {
+      await owner.teleport(worldId);
+      owner.send({ type: 'LockObject', id });
+      expect((await owner.next('LockObjectResponse', { filter: (r) => r.id === id })).result).toBe(1);
+      owner.send({ type: 'ObjectTransform', id, transform: transform(-4) });
+      await page.locator(`#objects li[data-object-id="${id}"][data-x="-4"]`).waitFor();
+      owner.send({ type: 'UnlockObject', id });
+    } finally {
+      await owner.close();
+    }
+
+    expect((await call(node, 'DELETE', `/api/v4/objects/${id}`, { token })).status).toBe(200);
+    await page.locator(`#objects li[data-object-id="${id}"]`).waitFor({ state: 'detached' });
+    expect(await page.getAttribute('#objects', 'data-count')).toBe('0');
     await page.close();
     expect(browser.errors).toEqual([]);
   });

@@ -3,7 +3,7 @@
  * QUIC), a fresh profile per launch, and every console error and page error recorded for the test.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,11 +61,21 @@ export async function launchBrowser(): Promise<Browser> {
   };
 }
 
-/** Builds the dashboard (web/dist) when it is missing, as `npm install` would have. */
+/** Builds the dashboard (web/dist) when it is missing or older than its sources, as `npm install` would. */
 export function ensureWebBuild(): void {
-  if (existsSync(join(process.cwd(), 'web/dist/index.html'))) return;
+  const root = process.cwd();
+  const built = join(root, 'web/dist/index.html');
+  if (existsSync(built)) {
+    const builtAt = statSync(built).mtimeMs;
+    const sources = ['web', 'protocol/client', 'protocol/posbus'].flatMap((dir) =>
+      readdirSync(join(root, dir), { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile() && !e.parentPath.includes(`${join('web', 'dist')}`))
+        .map((e) => join(e.parentPath, e.name)),
+    );
+    if (sources.every((file) => statSync(file).mtimeMs <= builtAt)) return;
+  }
   const result = spawnSync(
-    join(process.cwd(), 'node_modules/.bin/vite'),
+    join(root, 'node_modules/.bin/vite'),
     ['build', '--config', 'web/vite.config.ts'],
     {
       encoding: 'utf8',

@@ -80,7 +80,7 @@ function draw(): void {
   g.fillRect(0, 0, width, height);
 
   const e = model.extent();
-  const margin = 40;
+  const margin = 60;
   const span = Math.max(e.maxX - e.minX, e.maxZ - e.minZ, 10);
   const scale = Math.min(width - 2 * margin, height - 2 * margin) / span;
   const cx = (e.minX + e.maxX) / 2;
@@ -94,22 +94,29 @@ function draw(): void {
   for (const o of model.objects.values()) {
     if (o.id === model.worldId) continue;
     const s = Math.max(6, size(o) * scale);
-    g.fillStyle = 'rgba(96, 165, 250, 0.35)';
-    g.strokeStyle = '#60a5fa';
+    const color = model.colors.get(o.id) ?? '#60a5fa';
+    g.fillStyle = `${color}99`;
+    g.strokeStyle = color;
     g.fillRect(sx(o.position.x) - s / 2, sz(o.position.z) - s / 2, s, s);
     g.strokeRect(sx(o.position.x) - s / 2, sz(o.position.z) - s / 2, s, s);
     g.fillStyle = '#93c5fd';
     g.fillText(o.name, sx(o.position.x) - s / 2, sz(o.position.z) - s / 2 - 4);
   }
+  // Users on one spot (everyone arrives at the spawn point) get their names stacked, not overprinted.
+  const drawn: { x: number; y: number }[] = [];
   for (const u of model.users.values()) {
     const x = sx(u.position.x);
     const y = sz(u.position.z);
-    g.beginPath();
-    g.arc(x, y, 6, 0, Math.PI * 2);
-    g.fillStyle = u.id === selfId ? '#a3a3a3' : '#fbbf24';
-    g.fill();
-    g.fillStyle = '#f5f5f5';
-    g.fillText(u.id === selfId ? `${u.name} (this viewer)` : u.name, x + 9, y + 4);
+    const below = drawn.filter((d) => Math.abs(d.x - x) < 8 && Math.abs(d.y - y) < 8).length;
+    drawn.push({ x, y });
+    if (below === 0) {
+      g.beginPath();
+      g.arc(x, y, 6, 0, Math.PI * 2);
+      g.fillStyle = u.id === selfId ? '#a3a3a3' : '#fbbf24';
+      g.fill();
+    }
+    g.fillStyle = u.id === selfId ? '#a3a3a3' : '#f5f5f5';
+    g.fillText(u.id === selfId ? `${u.name} (this viewer)` : u.name, x + 9, y + 4 - below * 14);
   }
 }
 
@@ -164,6 +171,8 @@ function mirror(): void {
       li.dataset.objectId = o.id;
       li.dataset.x = round(o.position.x);
       li.dataset.z = round(o.position.z);
+      const color = model.colors.get(o.id);
+      if (color) li.dataset.color = color;
       li.textContent = `${o.name || o.id.slice(0, 8)} — ${round(o.position.x)}, ${round(o.position.z)}`;
       return li;
     }),

@@ -30,6 +30,8 @@ export class WorldModel {
   worldName = '';
   readonly objects = new Map<string, ObjectShape>();
   readonly users = new Map<string, UserDot>();
+  /** `object_color` of objects that have one (ObjectData may come before or after the object). */
+  readonly colors = new Map<string, string>();
   /** Bumped on every change, so a renderer can skip frames where nothing moved. */
   version = 0;
 
@@ -42,6 +44,7 @@ export class WorldModel {
         this.worldName = message.name;
         this.objects.clear();
         this.users.clear();
+        this.colors.clear();
         break;
       case 'AddObjects':
         for (const o of message.objects) {
@@ -61,8 +64,18 @@ export class WorldModel {
         object.scale = { ...message.transform.scale };
         break;
       }
+      case 'ObjectData': {
+        const color = message.entries.string?.object_color;
+        // Only a plain #rrggbb reaches the canvas: the value is whatever an admin wrote.
+        if (typeof color !== 'string' || !/^#[0-9a-f]{6}$/i.test(color)) return false;
+        this.colors.set(message.id, color);
+        break;
+      }
       case 'RemoveObjects':
-        for (const id of message.objects) this.objects.delete(id);
+        for (const id of message.objects) {
+          this.objects.delete(id);
+          this.colors.delete(id);
+        }
         break;
       case 'AddUsers':
         for (const u of message.users) {
