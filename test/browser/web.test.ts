@@ -86,6 +86,12 @@ describe('live viewer', () => {
     await page.locator(`#users li[data-user-id="${watcher.user.id}"]`).waitFor();
     const before = { x: await dot.getAttribute('data-x'), z: await dot.getAttribute('data-z') };
 
+    watcher.client.send({
+      type: 'MyTransform',
+      position: { x: -3, y: 0, z: 6 },
+      rotation: { x: 0, y: 0, z: 0 },
+    });
+    await page.locator(`#users li[data-user-id="${watcher.user.id}"][data-x="-3"][data-z="6"]`).waitFor();
     walker.client.send({
       type: 'MyTransform',
       position: { x: 7.5, y: 0, z: -3.25 },
