@@ -56,16 +56,6 @@ describe('dashboard', () => {
     await page.close();
     expect(browser.errors).toEqual([]);
   });
-
-  it('says how to build the dashboard when the build is missing, and the node keeps serving', async () => {
-    const { webPageRoutes } = await import('../../api/web-pages.ts');
-    const app = webPageRoutes(join(node.dir, 'no-build-here'));
-    const res = await app.request('/');
-    expect(res.status).toBe(503);
-    expect(await res.text()).toContain('npm run build:web');
-    // A path that leaves the build folder is not served.
-    expect((await app.request('/ui/..%2f..%2fpackage.json')).status).toBe(404);
-  });
 });
 
 describe('live viewer', () => {
