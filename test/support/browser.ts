@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { PrivateKeyAccount } from 'viem/accounts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FLAGS = [
@@ -82,4 +83,25 @@ export function ensureWebBuild(): void {
     },
   );
   if (result.status !== 0) throw new Error(`vite build failed: ${result.stderr}${result.stdout}`);
+}
+
+/**
+ * A stand-in for a wallet extension (none runs headless): `window.ethereum` with the two EIP-1193 calls
+ * the dashboard makes, signing with a real key in the test process. The node's side is the real one.
+ */
+export async function injectWallet(page: Page, account: PrivateKeyAccount): Promise<void> {
+  await page.exposeFunction('__testWalletSign', (hex: `0x${string}`) =>
+    account.signMessage({ message: { raw: hex } }),
+  );
+  await page.addInitScript((address: string) => {
+    const sign = (globalThis as unknown as { __testWalletSign(hex: string): Promise<string> })
+      .__testWalletSign;
+    (globalThis as unknown as { ethereum: unknown }).ethereum = {
+      request: async ({ method, params }: { method: string; params?: unknown[] }) => {
+        if (method === 'eth_requestAccounts') return [address];
+        if (method === 'personal_sign') return sign(String(params?.[0]));
+        throw new Error(`unsupported ${method}`);
+      },
+    };
+  }, account.address);
 }
