@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Two groups, run one after the other: the node's own suites (files in parallel), then the suites that
- * start several node processes (federation, devnet), one file at a time, so that those processes get the
+ * start several processes (federation, devnet, the examples, chromium), one file at a time, so that those processes get the
  * machine's cores instead of racing every other suite for them.
  */
 export default defineConfig({
@@ -14,7 +14,7 @@ export default defineConfig({
         test: {
           name: 'node',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/federation/**', 'test/scripts/**'],
+          exclude: ['test/federation/**', 'test/scripts/**', 'test/browser/**'],
           sequence: { groupOrder: 0 },
         },
       },
@@ -22,7 +22,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'federation',
-          include: ['test/federation/**/*.test.ts', 'test/scripts/**/*.test.ts'],
+          include: ['test/federation/**/*.test.ts', 'test/scripts/**/*.test.ts', 'test/browser/**/*.test.ts'],
           fileParallelism: false,
           sequence: { groupOrder: 1 },
         },

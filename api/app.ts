@@ -26,10 +26,12 @@ import { harvesterRoutes } from './routes/harvester.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { nodeRoutes } from './routes/nodes.ts';
 import { objectRoutes } from './routes/objects.ts';
+import { OVERVIEW_PUBLIC, overviewRoutes } from './routes/overview.ts';
 import { configRoutes, systemRoutes } from './routes/system.ts';
 import { userRoutes } from './routes/users.ts';
 import { worldRoutes } from './routes/worlds.ts';
 import { validationHook } from './validation.ts';
+import { webPageRoutes } from './web-pages.ts';
 
 export const API_PREFIX = '/api/v4';
 
@@ -43,6 +45,8 @@ const PUBLIC = [
   /^\/nft\/\d+$/,
   // The node directory: what nodes announce about themselves is public, and browsers ask before sign-in.
   /^\/nodes(\/nearest)?$/,
+  // The dashboard's counts, readable before sign-in.
+  OVERVIEW_PUBLIC,
 ];
 
 export function createApp(c: ApiComponents): OpenAPIHono<ApiEnv> {
@@ -97,6 +101,7 @@ export function createApp(c: ApiComponents): OpenAPIHono<ApiEnv> {
   api.route('/', harvesterRoutes(c));
   api.route('/', federationRoutes(c));
   api.route('/', nodeRoutes(c));
+  api.route('/', overviewRoutes(c));
   api.route('/', userRoutes(c));
   api.route('/', configRoutes(c));
   api.route('/', attributeRoutes(c));
@@ -121,6 +126,8 @@ export function createApp(c: ApiComponents): OpenAPIHono<ApiEnv> {
   app.route(API_PREFIX, api);
   app.route('/', gatewayRoutes(c));
   app.get('/api/docs', (ctx) => ctx.html(docsPage(`${API_PREFIX}/openapi.json`)));
+  // The dashboard at `/`, the viewer at `/viewer`, their files under /ui/.
+  app.route('/', webPageRoutes());
 
   app.notFound((ctx) =>
     errorResponse(ctx, notFound('not_found', `no route for ${ctx.req.method} ${ctx.req.path}`)),
