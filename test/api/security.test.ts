@@ -576,6 +576,16 @@ const TABLE: Record<string, Row> = {
     other: NOT_ADMIN,
     control: { who: 'N', status: 200 },
   },
+  // This node follows no chain: the admin's request is valid and finds nothing to re-trust (the route's
+  // success is tested in test/federation/chains.test.ts).
+  'POST /harvester/chains/{chain}/peers/{peerId}/trust': {
+    request: () => ({
+      path: '/harvester/chains/nova/peers/12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq/trust',
+    }),
+    guest: NOT_ADMIN,
+    other: NOT_ADMIN,
+    control: { who: 'N', status: 404 },
+  },
   // ---- federation --------------------------------------------------------------------------------
   'POST /federation/mirrors': {
     request: (f) => ({ path: '/federation/mirrors', body: { world_id: f.world } }),
@@ -919,6 +929,9 @@ function rawRequest(node: TestNode, method: string, path: string, body: string):
 function fillPath(f: Fixture, path: string): string {
   const ids: Record<string, string> = {
     objectID: path.startsWith('/worlds/') ? f.world : f.object,
+    worldID: f.world,
+    chain: 'nova',
+    peerId: '12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq',
     userID: f.A.id,
     targetID: f.B.id,
     activityID: f.activity,
