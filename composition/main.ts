@@ -437,8 +437,9 @@ export class OdysseyNode {
     await closed;
     clearTimeout(grace);
     await this.sweeping;
-    await this.federation.stop();
+    // The harvester first: a block it commits while stopping is still published to peers.
     await this.harvester.stop();
+    await this.federation.stop();
     await this.stakes.stop();
     await this.worlds.stop();
     await this.store.flush();

@@ -39,9 +39,12 @@ export class LazyAdapter extends EventEmitter<AdapterEvents> implements ChainAda
     if (!this.inner) {
       const inner = await this.load();
       for (const event of EVENTS)
-        inner.on(event, (...args: unknown[]) =>
-          (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
-        );
+        inner.on(event, (...args: unknown[]) => {
+          // An adapter emits 'error' only to a listener (its failures are in its status): an error no one
+          // listens to here must not become an unhandled 'error' event that ends the follow loop.
+          if (event === 'error' && this.listenerCount('error') === 0) return;
+          (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
+        });
       this.inner = inner;
     }
     await this.inner.start();

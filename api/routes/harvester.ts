@@ -4,7 +4,7 @@
  * state. With no chain configured they answer empty lists, as the original did without a chain listener.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { DomainError, forbidden, notFound } from '../../common/errors.ts';
+import { forbidden, notFound } from '../../common/errors.ts';
 import { odysseyIdOf, odysseySequence } from '../../harvester/odyssey-id.ts';
 import type { StakeRow } from '../../harvester/queries.ts';
 import { total } from '../../harvester/queries.ts';

@@ -71,53 +71,79 @@ export async function startAssets(c: {
       { blocks: store.ipfs.migratedBlocks },
       'asset blocks moved from LevelDB into the file blockstore (ipfs/block-files)',
     );
-  const references = new AssetReferences(c.worlds);
-  references.start();
-  const starters = await starterAssets({
-    db: c.db,
-    assets: store,
-    references,
-    store: c.worlds,
-    logger: c.logger,
-    seed: c.seedStarters ?? true,
-  });
-  const pinPolicy = c.config.pin;
-  const keeper = new AssetKeeper({
-    assets: store,
-    references,
-    graceMs: c.config.assetGcGraceMs,
-    keepAlso: (record) => pinPolicy === 'all-trusted' && !!record.fetchedFrom,
-    logger: c.logger,
-  });
-  await keeper.start();
-  const isTrusted = c.isTrusted ?? (() => false);
-  const records = new AssetRecordExchange({ host, assets: store, isTrusted, logger: c.logger });
-  await records.start();
-  const fetcher = new AssetFetcher(
-    { assets: store, references, records, store: c.worlds, selfId: host.peerId.toString(), logger: c.logger },
-    {
-      policy: (c.networked ?? true) ? pinPolicy : 'none',
-      quotaBytes: Math.round(c.config.storageQuotaGb * 1e9),
-      timeoutMs: c.config.assetFetchTimeoutMs,
-      concurrency: c.config.assetFetchConcurrency,
-      retryMs: Math.max(5_000, c.config.assetFetchTimeoutMs),
-    },
-  );
-  await fetcher.start();
-  return {
-    host,
-    store,
-    references,
-    keeper,
-    fetcher,
-    starters,
-    async stop() {
-      await fetcher.stop();
-      await records.stop();
-      await keeper.stop();
-      references.stop();
-      // Helia only: bitswap leaves the host, which its owner stops afterwards.
-      await store.close();
-    },
+  // What has started so far is stopped again if a later step fails: a failed start releases everything.
+  const started: (() => unknown)[] = [() => store.close()];
+  const undo = async () => {
+    for (const stop of started.reverse()) {
+      try {
+        await stop();
+      } catch {
+        // Already failing: the start's own error is the one to report.
+      }
+    }
   };
+  try {
+    const references = new AssetReferences(c.worlds);
+    references.start();
+    started.push(() => references.stop());
+    const starters = await starterAssets({
+      db: c.db,
+      assets: store,
+      references,
+      store: c.worlds,
+      logger: c.logger,
+      seed: c.seedStarters ?? true,
+    });
+    const pinPolicy = c.config.pin;
+    const keeper = new AssetKeeper({
+      assets: store,
+      references,
+      graceMs: c.config.assetGcGraceMs,
+      keepAlso: (record) => pinPolicy === 'all-trusted' && !!record.fetchedFrom,
+      logger: c.logger,
+    });
+    await keeper.start();
+    started.push(() => keeper.stop());
+    const isTrusted = c.isTrusted ?? (() => false);
+    const records = new AssetRecordExchange({ host, assets: store, isTrusted, logger: c.logger });
+    await records.start();
+    started.push(() => records.stop());
+    const fetcher = new AssetFetcher(
+      {
+        assets: store,
+        references,
+        records,
+        store: c.worlds,
+        selfId: host.peerId.toString(),
+        logger: c.logger,
+      },
+      {
+        policy: (c.networked ?? true) ? pinPolicy : 'none',
+        quotaBytes: Math.round(c.config.storageQuotaGb * 1e9),
+        timeoutMs: c.config.assetFetchTimeoutMs,
+        concurrency: c.config.assetFetchConcurrency,
+        retryMs: Math.max(5_000, c.config.assetFetchTimeoutMs),
+      },
+    );
+    await fetcher.start();
+    return {
+      host,
+      store,
+      references,
+      keeper,
+      fetcher,
+      starters,
+      async stop() {
+        await fetcher.stop();
+        await records.stop();
+        await keeper.stop();
+        references.stop();
+        // Helia only: bitswap leaves the host, which its owner stops afterwards.
+        await store.close();
+      },
+    };
+  } catch (e) {
+    await undo();
+    throw e;
+  }
 }

@@ -110,6 +110,15 @@ export class Room {
     return Array.from(this.grid.around(presence.cell), (p) => userData(p.member.user, p.entry.transform));
   }
 
+  /**
+   * A member about to be sent its whole view again (a resume snapshot): the joins and leaves it was still
+   * owed are in that picture, so they are dropped rather than sent twice.
+   */
+  resetView(userId: string): void {
+    const presence = this.presences.get(userId);
+    if (presence) presence.viewChanges = undefined;
+  }
+
   /** Adds a member; the members who see it are told at the next tick (the newcomer asks `inViewOf`). */
   add(member: Member, pose: TransformNoScale): void {
     if (this.presences.has(member.user.id)) this.remove(member.user.id);

@@ -299,6 +299,7 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
     const state = room && this.store.get(room.worldId);
     if (!room || !state) return false;
     const batch = this.options.entryBatchSize;
+    room.resetView(userId);
     for (const frame of worldSnapshot(state, room, userId, this.nodeId, batch)) member.sendReliable(frame);
     return true;
   }
