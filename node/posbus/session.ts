@@ -183,6 +183,16 @@ export class Session implements Member {
     this.c.traffic?.sent(frame);
   }
 
+  /**
+   * A frame the replay log must not keep again: the session grants, and the frames a resume replays
+   * (already in the log). Counted and seen by the position stream like any reliable frame.
+   */
+  private sendUnrecorded(frame: Uint8Array): void {
+    this.ws.send(frame);
+    this.ext?.positions?.onReliable(frame);
+    this.c.traffic?.sent(frame);
+  }
+
   get backlogged(): boolean {
     return this.ext?.dropped === true || this.ws.bufferedAmount > this.limits.positionBacklogBytes;
   }
@@ -265,7 +275,11 @@ export class Session implements Member {
       const user = await this.authenticate(message);
       this.sessionId = message.sessionId;
       if (message.handshakeVersion === EXTENDED_HANDSHAKE_VERSION) {
-        const request = await readSessionRequest(() => this.nextEarly(), this.limits.handshakeTimeoutMs);
+        const request = await readSessionRequest(async () => {
+          const next = await this.nextEarly();
+          this.c.traffic?.received(toBytes(next[0]));
+          return next;
+        }, this.limits.handshakeTimeoutMs);
         if (this.ws.readyState !== this.ws.OPEN) return;
         if (this.resume(user, request)) return;
         this.userRecord = user;
@@ -292,7 +306,7 @@ export class Session implements Member {
     if (this.ws.readyState !== this.ws.OPEN) return;
     this.log = this.log.child({ userId: this.user.id });
     this.c.bind(this);
-    if (this.ext?.extended) this.ws.send(this.ext.grantFresh());
+    if (this.ext?.extended) this.sendUnrecorded(this.ext.grantFresh());
     for (const [early, binary] of this.early ?? []) this.receive(early, binary);
     this.early = undefined;
     this.ws.on('pong', this.onPong);
@@ -348,9 +362,9 @@ export class Session implements Member {
     this.alive = true;
     this.closedByServer = false;
     const { grant, replay } = ext.resumed(request);
-    ws.send(grant);
+    this.sendUnrecorded(grant);
     this.log.debug({ replayed: replay?.length, snapshot: !replay }, 'session resumed');
-    if (replay) for (const frame of replay) ws.send(frame);
+    if (replay) for (const frame of replay) this.sendUnrecorded(frame);
     else this.c.worlds.snapshot(this);
     for (const [data, binary] of early) this.receive(data, binary);
   }
