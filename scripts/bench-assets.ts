@@ -119,6 +119,7 @@ async function startNode(dir: string): Promise<{ child: ChildProcess; url: strin
       }
     });
     child.on('exit', () => reject(new Error('node exited')));
+    child.on('error', reject);
   });
   child.stdout?.resume();
   return { child, url };

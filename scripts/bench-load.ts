@@ -126,6 +126,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 function track(child: ChildProcess): ChildProcess {
   children.add(child);
   child.once('exit', () => children.delete(child));
+  // A process that cannot be spawned is reported; the run then fails on its start or result timeout.
+  child.on('error', (error) => console.error(`bench: ${child.spawnfile} failed: ${error.message}`));
   return child;
 }
 

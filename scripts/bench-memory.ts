@@ -94,6 +94,7 @@ async function main(): Promise<void> {
       const ms = Number(opts['start-timeout-ms']);
       const timer = setTimeout(() => reject(new Error(`node did not start in ${ms} ms`)), ms);
       node.once('exit', (code) => reject(new Error(`node exited with ${code}`)));
+      node.once('error', reject);
       createInterface({ input: node.stdout as NodeJS.ReadableStream }).on('line', (line) => {
         try {
           const entry = JSON.parse(line) as { msg?: string; url?: string };
@@ -136,11 +137,12 @@ async function main(): Promise<void> {
         { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
       );
       children.add(gen);
+      const genFailed = new Promise<never>((_, reject) => gen.once('error', reject));
       let sampled: Promise<void> | undefined;
       createInterface({ input: gen.stdout as NodeJS.ReadableStream }).on('line', (line) => {
         if (line.includes('"measure-end"')) sampled = sample(`${clients} users connected, moving at 10 Hz`);
       });
-      await new Promise((resolve) => gen.once('exit', resolve));
+      await Promise.race([new Promise((resolve) => gen.once('exit', resolve)), genFailed]);
       await sampled;
     }
     node.kill('SIGTERM');
