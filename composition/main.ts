@@ -27,7 +27,7 @@ import { Peers } from '../node/federation/peers.ts';
 import { parseTrustProxy } from '../node/http/client-address.ts';
 import { createHttpServer } from '../node/http/http-server.ts';
 import { createLogger } from '../node/log.ts';
-import { NodeMetrics } from '../node/metrics/node-metrics.ts';
+import type { NodeMetrics } from '../node/metrics/node-metrics.ts';
 import { PosbusServer } from '../node/posbus/posbus-server.ts';
 import { StakeController } from '../node/stakes/stake-controller.ts';
 import { warnOfRenamedAdmins } from '../node/user/renamed-admins.ts';
@@ -120,7 +120,9 @@ export class OdysseyNode {
   private async startComponents(): Promise<void> {
     const c = this.config;
     this.gitCommit = gitCommit(c.gitCommit);
-    this.metrics = c.metrics === 'on' ? new NodeMetrics() : undefined;
+    // prom-client is loaded only when metrics are on: an idle node does not carry it.
+    this.metrics =
+      c.metrics === 'on' ? new (await import('../node/metrics/node-metrics.ts')).NodeMetrics() : undefined;
     await mkdir(c.data, { recursive: true });
     this.db = new Database(`${c.data}/db`, { logger: this.log });
     await this.db.open();
