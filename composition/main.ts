@@ -411,6 +411,7 @@ export class OdysseyNode {
     await attempt('assets', () => this.assets?.stop());
     await attempt('p2p host', () => this.host?.stop());
     await attempt('database', () => this.db?.close());
+    this.metrics?.stop();
   }
 
   /** Guests whose last session ended more than guestTtlMs ago are deleted, as the original did. */
@@ -448,6 +449,7 @@ export class OdysseyNode {
     await this.assets.stop();
     await this.host.stop();
     await this.db.close();
+    this.metrics?.stop();
     this.log.info('odyssey node stopped');
   }
 }
