@@ -286,7 +286,6 @@ export class OdysseyNode {
       tokens: this.tokens,
       users: this.users,
       store: this.store,
-      worlds: this.worlds,
       access: this.access,
       objects: this.objects,
       worldDirectory: this.worldDirectory,
