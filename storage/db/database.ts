@@ -147,11 +147,6 @@ export class Database implements Tables {
       await this.meta.put('schema', version);
     }
   }
-
-  /** All values of a sublevel whose keys start with `prefix!`. */
-  valuesWithPrefix<V>(sublevel: Sublevel<V>, prefix: string): Promise<[string, V][]> {
-    return valuesWithPrefix(sublevel, prefix);
-  }
 }
 
 /** All entries of a sublevel whose keys start with `prefix!`. */
