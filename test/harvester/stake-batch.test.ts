@@ -14,6 +14,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Hex } from 'viem';
 import { foundry } from 'viem/chains';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { chainTables } from '../../harvester/chain-store.ts';
 import { ODYSSEY_ID_MASK, odysseyIdOf } from '../../harvester/odyssey-id.ts';
 import type { NodeConfig } from '../../node/config.ts';
 import { PENDING_STAKE_REMOVED, type PendingStakeRemoved } from '../../node/stakes/stake-controller.ts';
@@ -115,8 +116,9 @@ describe('stake effects in the block batch', () => {
   /** True when a batch writes the chain event of transaction `tx`. */
   const writesEventOf = (ops: unknown[], tx: string) =>
     ops.some((op) => {
-      const o = op as { sublevel: unknown; value?: { txHash?: string } };
-      return o.sublevel === node.node.db.chainEvents && o.value?.txHash === tx;
+      const o = op as { sublevel?: { prefix?: string }; value?: { txHash?: string } };
+      // A table is one sublevel object per declaration: the chain events' is told by its key prefix.
+      return o.sublevel?.prefix === chainTables(node.node.db).events.prefix && o.value?.txHash === tx;
     });
 
   beforeEach(async () => {
@@ -147,7 +149,7 @@ describe('stake effects in the block batch', () => {
       return result;
     });
     await mine();
-    await until(async () => (await node.node.db.chainEvents.get(`${CHAIN}:${hash}:0`)) !== undefined);
+    await until(async () => (await chainTables(node.node.db).events.get(`${CHAIN}:${hash}:0`)) !== undefined);
     // Everything the stake does was in that one batch.
     expect(await node.node.db.sublevel<PendingStakeRecord>('pending-stakes').get(hash)).toBeUndefined();
     expect(
@@ -182,7 +184,7 @@ describe('stake effects in the block batch', () => {
       failures++;
       // What the database holds right after the block's batch failed: none of the block's effects.
       between = [
-        await node.node.db.chainEvents.get(`${CHAIN}:${hash}:0`),
+        await chainTables(node.node.db).events.get(`${CHAIN}:${hash}:0`),
         (await node.node.db.sublevel<PendingStakeRecord>('pending-stakes').get(hash))?.comment,
         await node.node.db.sublevel<StakeCommentRecord>('stake-comments').get(`world!${world}`),
         (await activitiesOf(node, hash)).length,
