@@ -122,7 +122,7 @@ describe('stake effects in the block batch', () => {
     restore = undefined;
     await viewer?.client.close();
     await node?.cleanup();
-    await evm.stop();
+    await evm?.stop();
   });
 
   it('a crash right after the block batch loses none of its stake effects', async () => {

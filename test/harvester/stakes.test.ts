@@ -64,7 +64,7 @@ describe('stakes between clients and the chain', () => {
   afterEach(async () => {
     await viewer?.client.close();
     await node?.cleanup();
-    await evm.stop();
+    await evm?.stop();
   });
 
   it('REST: a pending stake is announced, confirmed by the Stake event, and its comment shown', async () => {
