@@ -6,9 +6,8 @@
  * - anvil (a child process) with the project's fixture contracts deployed.
  * Both are real chains; nothing here is faked. Each launcher returns one `stop` that ends what it started.
  */
-import { ApiPromise, Keyring, WsProvider } from '@polkadot/api';
+import type { ApiPromise } from '@polkadot/api';
 import type { KeyringPair } from '@polkadot/keyring/types';
-import { chainSpec } from '@substrate/connect-known-chains/rococo_v2_2_asset_hub';
 import type { BlockRef } from '../../harvester/adapter.ts';
 import {
   type Anvil,
@@ -45,7 +44,10 @@ type Server = { addr: string; close(): Promise<void> };
 
 export async function startChopsticks(): Promise<LocalSubstrate> {
   process.env.LOG_LEVEL ??= 'error'; // chopsticks' logger reads it on import
+  // Imported here, not at the top: the anvil-only suites that use this file never load them.
   const { setupWithServer } = await import('@acala-network/chopsticks');
+  const { ApiPromise, Keyring, WsProvider } = await import('@polkadot/api');
+  const { chainSpec } = await import('@substrate/connect-known-chains/rococo_v2_2_asset_hub');
   const server = (await setupWithServer({
     genesis: JSON.parse(chainSpec),
     host: '127.0.0.1',
@@ -55,7 +57,7 @@ export async function startChopsticks(): Promise<LocalSubstrate> {
   } as never)) as Server;
   const url = `ws://${server.addr}`;
   const provider = new WsProvider(url, false);
-  let api: ApiPromise;
+  let api: InstanceType<typeof ApiPromise>;
   try {
     await provider.connect();
     api = await ApiPromise.create({ provider, noInitWarn: true });
