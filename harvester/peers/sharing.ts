@@ -129,7 +129,7 @@ export class ChainSharing {
     if (wire.length > MAX_CHAIN_EVENTS || (accounts?.length ?? 0) > MAX_COVERED_ACCOUNTS) {
       this.log.warn(
         { chainId, block: block.number, events: wire.length, accounts: accounts?.length },
-        'block too large to publish',
+        'block not published: too many events, or more watched accounts than a publication may cover',
       );
     } else {
       this.publisher?.publish({
