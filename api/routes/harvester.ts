@@ -49,6 +49,13 @@ const chainStatusSchema = z.object({
   quorum: z.number().nullable(),
   gaps: z.number().nullable(),
   waiting: z.array(z.object({ number: z.number(), hash: z.string(), votes: z.number() })),
+  /**
+   * Peers chains with accounts (Substrate): the account ids the last applied publications covered
+   * (null: every account, or nothing applied yet), and the accounts this node watches that they do not
+   * cover. No balance is derived here for an uncovered account until a trusted publisher watches it.
+   */
+  covered_accounts: z.array(z.string()).nullable(),
+  uncovered_accounts: z.array(z.string()),
 });
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -122,6 +129,8 @@ export function harvesterRoutes(c: ApiComponents) {
             quorum: a.sharing.feed?.quorum ?? null,
             gaps: a.sharing.feed?.gaps ?? null,
             waiting: a.sharing.feed?.waiting ?? [],
+            covered_accounts: a.sharing.feed?.accounts ?? null,
+            uncovered_accounts: a.sharing.uncovered,
           })),
         },
         200,

@@ -26,6 +26,7 @@ import type {
 } from '../adapter.ts';
 import { newAdapterState } from '../follow-loop.ts';
 import type { StoredBlocks } from './blocks.ts';
+import { type Coverage, coverageOf } from './coverage.ts';
 import { BlockVotes, type Candidate, type WaitingBlock } from './votes.ts';
 import { blockDigest, fromWire } from './wire.ts';
 
@@ -44,6 +45,8 @@ export interface PeerFeedStatus {
   gaps: number;
   /** Blocks published but not (yet) by a quorum. */
   waiting: WaitingBlock[];
+  /** Account ids the last applied block's publishers covered; null = every account (or none applied). */
+  accounts: string[] | null;
 }
 
 export class PeerChainAdapter extends EventEmitter<AdapterEvents> implements ChainAdapter {
@@ -56,6 +59,8 @@ export class PeerChainAdapter extends EventEmitter<AdapterEvents> implements Cha
   private readonly state = newAdapterState();
   private head: number | null = null;
   private gaps = 0;
+  /** The accounts the last applied block's publishers covered (null: all); undefined before the first. */
+  lastCoverage: Coverage | undefined;
   private wake: (() => void) | undefined;
 
   constructor(options: PeerAdapterOptions) {
@@ -91,7 +96,12 @@ export class PeerChainAdapter extends EventEmitter<AdapterEvents> implements Cha
   }
 
   feedStatus(): PeerFeedStatus {
-    return { quorum: this.votes.quorum, gaps: this.gaps, waiting: this.votes.waiting() };
+    return {
+      quorum: this.votes.quorum,
+      gaps: this.gaps,
+      waiting: this.votes.waiting(),
+      accounts: this.lastCoverage ? [...this.lastCoverage].sort() : null,
+    };
   }
 
   status(): AdapterStatus {
@@ -142,6 +152,7 @@ export class PeerChainAdapter extends EventEmitter<AdapterEvents> implements Cha
             s.processed = Math.max(s.processed ?? -1, item.block.number);
           }
         }
+        this.lastCoverage = coverageOf(candidate.announcement);
         this.votes.done(candidate.announcement.number);
         if (s.processed !== null) this.votes.forgetBelow(s.processed);
       }

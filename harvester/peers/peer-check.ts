@@ -3,11 +3,14 @@
  * chain against what this node processed itself. A publication of a block this node has not reached yet
  * waits (bounded) until it has. A wrong hash, wrong events or a wrong link is a disagreement: counted,
  * logged, and the peer is distrusted for the chain (ChainPeerTrust) until an operator trusts it again.
+ * Events are compared on the accounts both this node and the publisher cover (coverage.ts): a Substrate
+ * balance (or balance event) of an account this node does not watch is not this node's to judge.
  */
 import type { ChainBlockAnnouncement } from '../../protocol/gossip/index.ts';
 import type { ChainEvent } from '../adapter.ts';
 import type { ChainStore } from '../chain-store.ts';
 import type { StoredBlocks } from './blocks.ts';
+import { type Coverage, coverageOf, intersect, sameCoverage, within } from './coverage.ts';
 import type { ChainPeerTrust } from './trust.ts';
 import { eventsDigest, isShared, sameLink, toWire } from './wire.ts';
 
@@ -21,6 +24,7 @@ export class PeerCheck {
   private readonly store: ChainStore;
   private readonly blocks: StoredBlocks;
   private readonly trust: ChainPeerTrust;
+  private readonly coverage: Coverage;
   private readonly queued: { announcement: ChainBlockAnnouncement; peer: string }[] = [];
   /** Publications compared with this node's reading, and the ones that could no longer be. */
   checked = 0;
@@ -31,11 +35,14 @@ export class PeerCheck {
     store: ChainStore;
     blocks: StoredBlocks;
     trust: ChainPeerTrust;
+    /** The accounts this node watches on the chain (null: every account, or a chain without accounts). */
+    coverage?: Coverage;
   }) {
     this.chainId = components.chainId;
     this.store = components.store;
     this.blocks = components.blocks;
     this.trust = components.trust;
+    this.coverage = components.coverage ?? null;
   }
 
   /** A publication received; false when it disagrees now (it is then refused, not relayed). */
@@ -86,7 +93,12 @@ export class PeerCheck {
       const e = await this.store.event(id);
       if (e && isShared(e)) own.push(e);
     }
-    if (eventsDigest(own.map(toWire)) !== eventsDigest(a.events)) return { disagrees: 'events' };
+    const theirs = coverageOf(a);
+    const common = intersect(this.coverage, theirs);
+    if (eventsDigest(within(own.map(toWire), common)) !== eventsDigest(within(a.events, common)))
+      return { disagrees: 'events' };
+    // Which blocks had events depends on the accounts covered: links compare between equals only.
+    if (!sameCoverage(this.coverage, theirs)) return 'agrees';
     if (!a.link || a.link.number >= oldest) {
       const expected = await this.blocks.lastWithEvents(this.chainId, a.number - 1);
       if (!sameLink(expected, a.link)) return { disagrees: 'link' };

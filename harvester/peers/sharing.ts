@@ -6,12 +6,18 @@
  * readings, not of echoes.
  */
 import type { Logger } from 'pino';
-import { type ChainBlockAnnouncement, MAX_CHAIN_EVENTS } from '../../protocol/gossip/index.ts';
+import {
+  type ChainBlockAnnouncement,
+  MAX_CHAIN_EVENTS,
+  MAX_COVERED_ACCOUNTS,
+} from '../../protocol/gossip/index.ts';
 import type { Database } from '../../storage/db/database.ts';
 import type { BlockRef, ChainEvent } from '../adapter.ts';
 import type { ChainStore } from '../chain-store.ts';
 import { type ChainConfig, chainIdOf } from '../config.ts';
+import { accountIdOf } from '../state.ts';
 import { StoredBlocks } from './blocks.ts';
+import { type Coverage, coversItsEvents, ownCoverage } from './coverage.ts';
 import { PeerChainAdapter, type PeerFeedStatus } from './peer-adapter.ts';
 import { PeerCheck } from './peer-check.ts';
 import { ChainPeerTrust, type ChainPeerView } from './trust.ts';
@@ -33,11 +39,18 @@ export interface ChainSharingStatus {
   unverifiable: number;
   /** Peers chains: quorum, gaps and blocks waiting for a quorum. */
   feed: PeerFeedStatus | null;
+  /**
+   * Peers chains: accounts this node is configured to watch that the publications it applied last do
+   * not cover. Nothing is derived for them here (no balance shown) until a publisher watches them.
+   */
+  uncovered: string[];
 }
 
 interface Shared {
   config: ChainConfig;
   chainId: string;
+  /** The accounts this node watches on the chain (what it publishes for); null = every account. */
+  coverage: Coverage;
   check?: PeerCheck;
   feed?: PeerChainAdapter;
   /** Last processed block with shared events (the link of the next publication); undefined = not read yet. */
@@ -65,7 +78,7 @@ export class ChainSharing {
     this.quorum = components.quorum;
     for (const config of components.chains) {
       const chainId = chainIdOf(config);
-      const shared: Shared = { config, chainId };
+      const shared: Shared = { config, chainId, coverage: ownCoverage(config) };
       if (config.source === 'peers') {
         shared.feed = new PeerChainAdapter({
           name: config.name,
@@ -81,6 +94,7 @@ export class ChainSharing {
           store: components.store,
           blocks: this.blocks,
           trust: this.trust,
+          coverage: shared.coverage,
         });
       }
       this.chains.set(chainId, shared);
@@ -111,8 +125,12 @@ export class ChainSharing {
     if (!shared?.check) return;
     shared.lastShared ??= await this.blocks.lastWithEvents(chainId, block.number - 1);
     const wire = events.filter(isShared).map(toWire);
-    if (wire.length > MAX_CHAIN_EVENTS) {
-      this.log.warn({ chainId, block: block.number, events: wire.length }, 'block too large to publish');
+    const accounts = shared.coverage ? [...shared.coverage] : undefined;
+    if (wire.length > MAX_CHAIN_EVENTS || (accounts?.length ?? 0) > MAX_COVERED_ACCOUNTS) {
+      this.log.warn(
+        { chainId, block: block.number, events: wire.length, accounts: accounts?.length },
+        'block not published: too many events, or more watched accounts than a publication may cover',
+      );
     } else {
       this.publisher?.publish({
         chainId,
@@ -120,6 +138,7 @@ export class ChainSharing {
         hash: block.hash,
         link: shared.lastShared,
         events: wire,
+        ...(accounts ? { accounts } : {}),
       });
     }
     if (wire.length) shared.lastShared = block;
@@ -138,6 +157,7 @@ export class ChainSharing {
     const shared = this.chains.get(a.chainId);
     if (!shared) return 'ignore';
     if (this.trust.isDistrusted(a.chainId, peer)) return 'ignore';
+    if (!coversItsEvents(a)) return { reject: 'outside_coverage' };
     if (shared.feed) return shared.feed.receive(a, peer);
     const fine = await shared.check?.receive(a, peer, processed);
     return fine === false ? { reject: 'chain_disagrees' } : 'accept';
@@ -156,6 +176,17 @@ export class ChainSharing {
       checked: shared?.check?.checked ?? 0,
       unverifiable: shared?.check?.unverifiable ?? 0,
       feed: shared?.feed?.feedStatus() ?? null,
+      uncovered: shared?.feed ? this.uncovered(shared, shared.feed.lastCoverage) : [],
     };
+  }
+
+  /** Accounts configured here (as configured) that the last applied publication did not cover. */
+  private uncovered(shared: Shared, applied: Coverage | undefined): string[] {
+    const { config } = shared;
+    if (config.family !== 'substrate' || applied === null) return [];
+    return config.accounts.filter((a) => {
+      const id = accountIdOf(a);
+      return !applied || !id || !applied.has(id);
+    });
   }
 }

@@ -16,26 +16,16 @@ import { foundry } from 'viem/chains';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainTables } from '../../harvester/chain-store.ts';
 import { ODYSSEY_ID_MASK, odysseyIdOf } from '../../harvester/odyssey-id.ts';
-import type { NodeConfig } from '../../node/config.ts';
 import { PENDING_STAKE_REMOVED, type PendingStakeRemoved } from '../../node/stakes/stake-controller.ts';
 import type { ActivityUpdate, GenericMessage } from '../../protocol/posbus/types.ts';
 import type { PendingStakeRecord, StakeCommentRecord } from '../../storage/db/chain-records.ts';
 import type { ActivityRecord } from '../../storage/db/records.ts';
 import { createWorld, enter, type SignedIn, walletUser } from '../api/world-fixtures.ts';
+import type { LocalEvm } from '../support/chains.ts';
 import { call, reason } from '../support/http.ts';
 import { startNode, type TestClient, type TestNode } from '../support/node.ts';
-import {
-  type Anvil,
-  accounts,
-  artifacts,
-  type Client,
-  type Deployed,
-  deployAll,
-  send,
-  startAnvil,
-  testClient,
-} from './chain.ts';
-import { anvilChain, until } from './support.ts';
+import { accounts, artifacts, type Client, type Deployed, send } from './chain.ts';
+import { startNodeOnAnvil, until } from './support.ts';
 
 const [, alice, bob] = accounts.map((a) => a.address.toLowerCase());
 const tokenOf = (n: bigint) => n | ODYSSEY_ID_MASK;
@@ -56,7 +46,7 @@ const removedBody = (m: GenericMessage) =>
   JSON.parse(new TextDecoder().decode(m.data)) as PendingStakeRemoved;
 
 describe('stake effects in the block batch', () => {
-  let anvil: Anvil;
+  let evm: LocalEvm;
   let chain: Client;
   let d: Deployed;
   let node: TestNode;
@@ -122,10 +112,8 @@ describe('stake effects in the block batch', () => {
     });
 
   beforeEach(async () => {
-    anvil = await startAnvil();
-    chain = testClient(anvil.url);
-    d = await deployAll(chain);
-    node = await startNode({ chains: [anvilChain(anvil.url, d)] as unknown as NodeConfig['chains'] });
+    ({ evm, node } = await startNodeOnAnvil());
+    ({ client: chain, d } = evm);
     await send(chain, d.nft, 'TestOdysseyNFT', 'safeMint', [bob]);
     await until(() => node.node.store.get(world) !== undefined, 10_000, 'minted world');
     me = await walletUser(node, alice);
@@ -136,7 +124,7 @@ describe('stake effects in the block batch', () => {
     restore = undefined;
     await viewer?.client.close();
     await node?.cleanup();
-    await anvil.stop();
+    await evm?.stop();
   });
 
   it('a crash right after the block batch loses none of its stake effects', async () => {
