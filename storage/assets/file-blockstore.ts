@@ -50,6 +50,10 @@ export class FileBlockstore implements Blockstore {
     await rm(join(this.dir, TMP), { recursive: true, force: true });
     await mkdir(join(this.dir, TMP), { recursive: true });
     await writeFile(join(this.dir, 'SHARDING'), '/repo/flatfs/shard/v1/next-to-last/2\n');
+    // Shards made by earlier runs: a put then makes no `mkdir` for them.
+    for (const entry of await readdir(this.dir, { withFileTypes: true })) {
+      if (entry.isDirectory() && entry.name !== TMP) this.shards.add(entry.name);
+    }
   }
 
   async close(): Promise<void> {}
