@@ -92,6 +92,9 @@ const cpuOf = (pid: number) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 };
+/** The kernel's part of it (stime): socket and page-cache copies, file creation. */
+const sysOf = (pid: number) =>
+  Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[12]) / 100;
 
 /**
  * The node's resident memory: private (anonymous: heap, buffers, LevelDB memtables) and file-backed
@@ -236,12 +239,14 @@ async function main() {
         peak.file = Math.max(peak.file, now.file);
       }, 20);
       const cpuBefore = cpuOf(pid);
+      const sysBefore = sysOf(pid);
       // The peak covers the upload and the download (both should be flat in the file's size).
       const up = await upload(url, guest.token, size, i + 1).catch((e) => {
         clearInterval(poll);
         throw e;
       });
       const upCpu = cpuOf(pid) - cpuBefore;
+      const upSys = sysOf(pid) - sysBefore;
       const cpuBeforeDown = cpuOf(pid);
       const down = await download(`${url}/api/v4/assets/${up.cid}`);
       const downCpu = cpuOf(pid) - cpuBeforeDown;
@@ -256,7 +261,7 @@ async function main() {
       const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`;
       rows.push(
         `| ${size / MB} MB | ${upMBs.toFixed(0)} MB/s | ${ceiling.wall.toFixed(0)} MB/s | ${pct(upMBs, ceiling.wall)} | ` +
-          `${upCpuMBs.toFixed(0)} MB/cpu-s | ${ceiling.cpu.toFixed(0)} MB/cpu-s | ${pct(upCpuMBs, ceiling.cpu)} | ` +
+          `${upCpuMBs.toFixed(0)} MB/cpu-s (${pct(upSys, Math.max(upCpu, 0.01))} kernel) | ${ceiling.cpu.toFixed(0)} MB/cpu-s | ${pct(upCpuMBs, ceiling.cpu)} | ` +
           `${downMBs.toFixed(0)} MB/s | ${disk.wall.toFixed(0)} MB/s | ${pct(downMBs, disk.wall)} | ` +
           `${down.firstByteMs.toFixed(0)} ms | ${downCpuMBs.toFixed(0)} MB/cpu-s | ${disk.cpu.toFixed(0)} MB/cpu-s | ` +
           `${pct(downCpuMBs, disk.cpu)} | ` +
