@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileBlockstore } from '../../storage/assets/file-blockstore.ts';
 import { CHUNK_SIZE, IMPORT_OPTIONS } from '../../storage/assets/ipfs.ts';
 import { leafPipeline, rawLeafCid } from '../../storage/assets/leaf-import.ts';
-import { readLocalFile } from '../../storage/assets/local-file.ts';
+import { parseFileData, readLocalFile } from '../../storage/assets/local-file.ts';
 
 let dir: string;
 let blocks: FileBlockstore;
@@ -109,5 +109,25 @@ describe('lean import', () => {
     await blocks.delete(rawLeafCid(data.subarray(96, 100)));
     await expect(collect(readLocalFile(blocks, cid, 0, 100))).rejects.toThrow(/no block/);
     expect(await collect(readLocalFile(blocks, cid, 0, 96))).toEqual(data.subarray(0, 96));
+  });
+
+  it('refuses UnixFS data that is truncated, overlong or not a file, with a clear error', () => {
+    const cid = rawLeafCid(new Uint8Array([1]));
+    // Type = file, blocksizes 3 and 300 (unpacked), as the importer writes them.
+    expect(parseFileData(Uint8Array.from([0x08, 0x02, 0x20, 0x03, 0x20, 0xac, 0x02]), cid)).toEqual({
+      blockSizes: [3, 300],
+    });
+    // The same sizes packed, and inline data.
+    expect(
+      parseFileData(Uint8Array.from([0x08, 0x02, 0x12, 0x01, 0x61, 0x22, 0x03, 0x03, 0xac, 0x02]), cid),
+    ).toEqual({ data: Uint8Array.from([0x61]), blockSizes: [3, 300] });
+    expect(() => parseFileData(Uint8Array.from([0x08, 0x02, 0x20, 0xac]), cid)).toThrow(/truncated/);
+    expect(() => parseFileData(Uint8Array.from([0x08, 0x02, 0x12, 0x09, 0x61]), cid)).toThrow(/truncated/);
+    expect(() => parseFileData(Uint8Array.from([0x08, 0x01]), cid)).toThrow(/not a UnixFS file/);
+    expect(() => parseFileData(Uint8Array.from([0x08, 0x02, 0x23]), cid)).toThrow(/bad UnixFS data/);
+    expect(() => parseFileData(new Uint8Array([0x20, ...new Array(10).fill(0xff), 0x01]), cid)).toThrow(
+      /overlong/,
+    );
+    expect(() => parseFileData(undefined, cid)).toThrow(/without UnixFS data/);
   });
 });
