@@ -1,16 +1,15 @@
 /**
  * Memory benchmark: the RSS of an idle node as `npm start` runs it (bin/odyssey-node.js; seeded world, no
- * chains), first on a fresh data dir with a cold compile cache, then restarted on the same data with the
- * cache warm (every later start), then with N users connected and moving in one world
+ * chains), first on a fresh data dir with an empty compile cache (bin/odyssey-node.js fills it in a child
+ * process first), then restarted on the same data with the cache filled (every later start), then with N users connected and moving in one world
  * (scripts/load-generator.ts) on the restarted node. Prints a markdown table with the node's RSS and
  * process.memoryUsage() (heap, external, array buffers) at each point.
  *
  *   node scripts/bench-memory.ts                  # idle, then 1,000 users
  *   node scripts/bench-memory.ts --clients 0      # idle only
  *
- * The node runs with the event-loop probe (scripts/bench-node-probe.ts), which answers SIGUSR2 with a JSON
- * line holding process.memoryUsage(). The compile cache is a temp dir of the run's own (NODE_COMPILE_CACHE,
- * which also covers the probe). Goals (issue 14): idle ≤ 150 MiB RSS; 1,000 users ≤ +100 MiB.
+ * The node runs with scripts/memory-probe.mjs, which answers SIGUSR2 with a JSON line holding
+ * process.memoryUsage(). The compile cache is a temp dir of the run's own (NODE_COMPILE_CACHE). Goals (issue 14): idle ≤ 150 MiB RSS; 1,000 users ≤ +100 MiB.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -64,7 +63,7 @@ function spawnNode(data: string, cacheDir: string): ChildProcess {
       // As `npm start` and bin/odyssey-node.js: a small young generation (docs/benchmarks.md, memory).
       '--max-semi-space-size=4',
       '--import',
-      './scripts/bench-node-probe.ts',
+      './scripts/memory-probe.mjs',
       'bin/odyssey-node.js',
       'start',
       '--data',
@@ -161,12 +160,12 @@ async function main(): Promise<void> {
     // First start: the world is seeded and the starter assets imported; Node strips every .ts file.
     const first = await startNode(data, cacheDir);
     await new Promise((r) => setTimeout(r, idleMs));
-    rows.push(await first.sample('idle, first start (seeds the world; compile cache cold)'));
+    rows.push(await first.sample('idle, first start (seeds the world; compile cache empty)'));
     await first.stop();
     // Every later start (as `npm start` runs a node day to day): the same data, the compile cache warm.
     const node = await startNode(data, cacheDir);
     await new Promise((r) => setTimeout(r, idleMs));
-    rows.push(await node.sample('idle, restarted (seeded world, no chains; compile cache warm)'));
+    rows.push(await node.sample('idle, restarted (seeded world, no chains; compile cache filled)'));
 
     const clients = Number(opts.clients);
     if (clients > 0) {
