@@ -5,8 +5,8 @@
  * most of an idle node's RSS must stay out: the chain libraries (viem, @polkadot: their adapters load with
  * a chain of their family), the IPFS host defaults of the `helia` entry point (@helia/libp2p and what it
  * pulls: DHT, WebRTC, AutoTLS), prom-client (with --metrics on only) and pino-pretty (readable logs only).
- * Object storage itself still runs: Helia's core and bitswap are loaded. The compile cache is written as
- * soon as the node has started, so a node that is killed still starts without type stripping next time.
+ * Object storage itself still runs: Helia's core and bitswap are loaded. The compile cache is filled by a
+ * child process before the first start (bin/odyssey-node.js), so the node never loads the type stripper.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -36,13 +36,15 @@ interface Run {
   modules: string[];
   started: boolean;
   cacheFilesWhileRunning: number;
+  /** bin/odyssey-node.js's marker: the cache was filled for this version of the code before the node loaded. */
+  warmedMarkers: number;
   code: number | null;
   stderr: string;
 }
 
-async function countFiles(dir: string): Promise<number> {
+async function countFiles(dir: string, named = /./): Promise<number> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).length;
+  return entries.filter((e) => e.isFile() && named.test(e.name)).length;
 }
 
 /** Starts a node, waits for its start line, counts the compile cache's files, stops it with SIGTERM. */
@@ -78,10 +80,11 @@ async function runNode(dir: string, record: string): Promise<Run> {
     if (!started) await new Promise((r) => setTimeout(r, 100));
   }
   const cacheFilesWhileRunning = await countFiles(cache);
+  const warmedMarkers = await countFiles(cache, /^odyssey-node-/);
   child.kill('SIGTERM');
   const code = await exited;
   const modules = (await readFile(record, 'utf8').catch(() => '')).split('\n').filter(Boolean);
-  return { modules, started, cacheFilesWhileRunning, code, stderr };
+  return { modules, started, cacheFilesWhileRunning, warmedMarkers, code, stderr };
 }
 
 describe('an idle node as npm start runs it', () => {
@@ -121,7 +124,10 @@ describe('an idle node as npm start runs it', () => {
     }
   });
 
-  it('writes the compile cache once started, not only at exit', () => {
+  it('fills the compile cache before the first start, once for this version of the code', () => {
     expect(first.cacheFilesWhileRunning).toBeGreaterThan(0);
+    expect(first.warmedMarkers).toBe(1);
+    // The restart found the marker and did not fill the cache again.
+    expect(second.warmedMarkers).toBe(1);
   });
 });
