@@ -1,21 +1,23 @@
 /**
  * Run by bin/odyssey-node.js in a short-lived child process when Node's compile cache does not yet hold
- * this version of the code (a fresh install, an upgrade): loads every TypeScript module a node may load,
- * lazily loaded ones included, so that they are type-stripped and cached here and the long-running node
- * that starts next finds them all in the cache. The node itself then never instantiates Node's WebAssembly
+ * this version of the code (a fresh install, an upgrade): loads every TypeScript module a node without
+ * chains may load, lazily loaded ones included, so that they are type-stripped and cached here and the
+ * long-running node that starts next finds them all in the cache. The node itself then never instantiates Node's WebAssembly
  * type stripper, which would hold ~18 MiB of its RSS until it exits (docs/benchmarks.md, "Memory").
  * Loading is all it does: nothing is started, and it exits when the modules are in.
  */
 import { flushCompileCache } from 'node:module';
 
+// Not the chain adapters (harvester/evm, harvester/substrate): loading viem and @polkadot/api here would
+// triple the time this takes, for nodes that carry those libraries' 100+ MiB anyway. A node that follows a
+// chain strips its adapter once; the cache keeps it for the next start
+// (written when the node has started and again when it exits).
 const MODULES = [
   './cli-help.ts',
   '../node/config.ts',
   './main.ts',
   './gc.ts',
   '../node/metrics/node-metrics.ts',
-  '../harvester/evm/evm-adapter.ts',
-  '../harvester/substrate/substrate-adapter.ts',
 ];
 
 // One at a time, each failure told: a module that fails here fails in the node too, with its own error.
