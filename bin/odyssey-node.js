@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { constants, enableCompileCache } from 'node:module';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** The folders of the node's own TypeScript (tests, scripts and the browser pages are never loaded). */
@@ -41,7 +41,14 @@ function warmCompileCache(directory) {
   if (existsSync(marker)) return;
   const child = spawnSync(
     process.execPath,
-    ['--max-semi-space-size=4', join(root, 'composition/warm-compile-cache.ts')],
+    [
+      '--max-semi-space-size=4',
+      '--import',
+      pathToFileURL(join(root, 'composition/warm-compile-cache.ts')).href,
+      // The command's own module too: `help` loads it, prints (to nowhere) and exits.
+      join(root, 'composition/cli.ts'),
+      'help',
+    ],
     {
       // The folder this process was given (with NODE_COMPILE_CACHE, `directory` is its per-version subfolder).
       env: { ...process.env, NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE || directory },

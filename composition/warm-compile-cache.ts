@@ -1,13 +1,13 @@
 /**
- * Run by bin/odyssey-node.js in a short-lived child process when Node's compile cache does not yet hold
- * this version of the code (a fresh install, an upgrade): loads every TypeScript module a node without
- * chains may load, lazily loaded ones included, so that they are type-stripped and cached here and the
- * long-running node that starts next finds them all in the cache. The node itself then never instantiates Node's WebAssembly
- * type stripper, which would hold ~18 MiB of its RSS until it exits (docs/benchmarks.md, "Memory").
- * Loading is all it does: nothing is started, and it exits when the modules are in.
+ * Preloaded by bin/odyssey-node.js in a short-lived child process (`node --import` this file
+ * `composition/cli.ts help`: the command's own module is cached too, and `help` prints and exits without
+ * running a node) when Node's compile cache does not yet hold this version of the code (a fresh install,
+ * an upgrade). It loads every TypeScript module a node without chains may load, lazily loaded ones
+ * included, so that they are type-stripped and cached here and the long-running node that starts next
+ * finds them all in the cache: it then never instantiates Node's WebAssembly type stripper, which would
+ * hold ~18 MiB of its RSS until it exits (docs/benchmarks.md, "Memory"). Loading is all it does: nothing
+ * is started. Node writes the cache when the child exits.
  */
-import { flushCompileCache } from 'node:module';
-
 // Not the chain adapters (harvester/evm, harvester/substrate): loading viem and @polkadot/api here would
 // triple the time this takes, for nodes that carry those libraries' 100+ MiB anyway. A node that follows a
 // chain strips its adapter once; the cache keeps it for the next start
@@ -20,15 +20,5 @@ const MODULES = [
   '../node/metrics/node-metrics.ts',
 ];
 
-// One at a time, each failure told: a module that fails here fails in the node too, with its own error.
-let failed = 0;
-for (const module of MODULES) {
-  try {
-    await import(module);
-  } catch (error) {
-    failed++;
-    console.error(`warm-compile-cache: ${module}: ${(error as Error).message}`);
-  }
-}
-flushCompileCache();
-process.exit(failed ? 1 : 0);
+// One at a time; a module that fails here fails the warm-up (the node then reports it itself).
+for (const module of MODULES) await import(module);
