@@ -3,6 +3,7 @@
  * flags (flags win). SIGINT/SIGTERM stop it cleanly. `odyssey-node gc [--flags]`: asset garbage
  * collection on a stopped node's data dir. `--help`/`-h` on any command lists every flag (cli-help.ts).
  */
+import { flushCompileCache } from 'node:module';
 import { ConfigError, configFromFlags, loadConfig } from '../node/config.ts';
 import { COMMANDS, configKeys, flagName, helpText, suggest } from './cli-help.ts';
 
@@ -68,6 +69,9 @@ async function start(args: string[]): Promise<number> {
     console.error(`odyssey-node: failed to start: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
+  // Every module the running node needs is loaded: write the compile cache now (bin/odyssey-node.js), not
+  // only at exit, so that a node that is killed rather than stopped still starts lean the next time.
+  flushCompileCache?.();
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       node.log.info({ signal }, 'stopping');

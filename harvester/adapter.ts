@@ -13,6 +13,10 @@
  */
 import type { EventEmitter } from 'node:events';
 
+/** The EVM zero address: a transfer from it is a mint, to it a burn (kept here, not in evm/abi.ts, so that
+ * chain state does not load viem on a node that follows no EVM chain). */
+export const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
+
 export type ChainFamily = 'evm' | 'substrate';
 
 export type ChainEventKind =

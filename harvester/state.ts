@@ -16,10 +16,11 @@
  *                                                    the account (account id: 0x public key, the user
  *                                                    wallet form; address: SS58 in the chain's prefix)
  */
-import { u8aToHex } from '@polkadot/util';
-import { decodeAddress } from '@polkadot/util-crypto';
-import { type ChainEvent, eventId, freeBalanceId } from './adapter.ts';
-import { ZERO_ADDRESS } from './evm/abi.ts';
+// Every node imports chain state (the harvester's store), chains or not: SS58 is decoded by our own
+// common/ss58.ts and the zero address comes from adapter.ts, so that viem and @polkadot/util-crypto (~80 MiB
+// of RSS together) load only with a chain of their family (lazy-adapter.ts).
+import { decodeSs58 } from '../common/ss58.ts';
+import { type ChainEvent, eventId, freeBalanceId, ZERO_ADDRESS } from './adapter.ts';
 
 export const stateKey = (...parts: (string | number)[]): string => parts.join('!');
 
@@ -108,7 +109,7 @@ export async function applyEvent(view: StateView, e: ChainEvent, touched: Touche
 export function accountIdOf(address: string): string | undefined {
   if (/^0x[0-9a-fA-F]{40}$/.test(address)) return address.toLowerCase();
   try {
-    return address.startsWith('0x') ? undefined : u8aToHex(decodeAddress(address));
+    return address.startsWith('0x') ? undefined : `0x${Buffer.from(decodeSs58(address)).toString('hex')}`;
   } catch {
     return undefined;
   }

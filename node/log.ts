@@ -1,5 +1,8 @@
+import { createRequire } from 'node:module';
 import { type Logger, pino } from 'pino';
-import pretty from 'pino-pretty';
+
+// pino-pretty (~30 modules) is loaded only for readable lines: a node logging JSON does not carry it.
+const require = createRequire(import.meta.url);
 
 export type LogFormat = 'auto' | 'json' | 'pretty';
 
@@ -14,6 +17,7 @@ export function resolveLogFormat(
 /** pino on stdout: JSON (one object a line) or readable lines, written synchronously either way. */
 export function createLogger(level: string, format: LogFormat = 'auto', name = 'odyssey-node'): Logger {
   if (resolveLogFormat(format) === 'json') return pino({ name, level });
+  const pretty: typeof import('pino-pretty') = require('pino-pretty');
   const stream = pretty({
     colorize: Boolean(process.stdout.isTTY),
     sync: true,

@@ -36,7 +36,7 @@ export const TOPICS = {
   nodeMngmt: toEventSelector(NODE_MANAGEMENT_ABI[1]),
 } as const;
 
-export const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
+export { ZERO_ADDRESS } from '../adapter.ts';
 
 /** Which contract plays which role; addresses lowercase. */
 export interface EvmContracts {

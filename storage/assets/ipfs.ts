@@ -13,12 +13,13 @@ import { withBitswap } from '@helia/bitswap';
 import { type UnixFS, unixfs } from '@helia/unixfs';
 import type { Libp2p } from '@libp2p/interface';
 import { LevelDatastore } from 'datastore-level';
-import { createHeliaLight, type Helia } from 'helia';
+import type { Helia } from 'helia';
 import { fixedSize } from 'ipfs-unixfs-importer/chunker';
 import { balanced } from 'ipfs-unixfs-importer/layout';
 import type { CID } from 'multiformats/cid';
 import { migrateLevelBlocks } from './block-migration.ts';
 import { FileBlockstore } from './file-blockstore.ts';
+import { createHeliaCore } from './helia-core.ts';
 import { type PeerFilter, trustedView } from './peer-gate.ts';
 
 /**
@@ -64,7 +65,7 @@ export class Ipfs {
     const datastore = new LevelDatastore(`${dir}/datastore`);
     await datastore.open();
     try {
-      const helia = createHeliaLight({ blockstore: blocks, datastore, routers: [], blockBrokers: [] });
+      const helia = createHeliaCore({ blockstore: blocks, datastore, routers: [], blockBrokers: [] });
       // Attach the node's host; bitswap (added next) reads `helia.libp2p` when Helia starts.
       const host = allowPeer ? trustedView(libp2p, allowPeer) : libp2p;
       Object.defineProperty(helia, 'libp2p', { value: host, enumerable: true });
