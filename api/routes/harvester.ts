@@ -48,6 +48,8 @@ const chainStatusSchema = z.object({
   /** Peers chains: the quorum, blocks applied without their predecessor, blocks waiting for a quorum. */
   quorum: z.number().nullable(),
   gaps: z.number().nullable(),
+  /** Peers chains: pulls of missed blocks asked of peers (catch-ups and gap fills). */
+  pulls: z.number().nullable(),
   waiting: z.array(z.object({ number: z.number(), hash: z.string(), votes: z.number() })),
 });
 
@@ -121,6 +123,7 @@ export function harvesterRoutes(c: ApiComponents) {
             peer_blocks_unverifiable: a.sharing.unverifiable,
             quorum: a.sharing.feed?.quorum ?? null,
             gaps: a.sharing.feed?.gaps ?? null,
+            pulls: a.sharing.feed?.pulls ?? null,
             waiting: a.sharing.feed?.waiting ?? [],
           })),
         },

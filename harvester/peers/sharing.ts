@@ -11,6 +11,7 @@ import type { Database } from '../../storage/db/database.ts';
 import type { BlockRef, ChainEvent } from '../adapter.ts';
 import type { ChainStore } from '../chain-store.ts';
 import { type ChainConfig, chainIdOf } from '../config.ts';
+import { answerPull, type PullAnswer } from './answer.ts';
 import { StoredBlocks } from './blocks.ts';
 import { PeerChainAdapter, type PeerFeedStatus } from './peer-adapter.ts';
 import { PeerCheck } from './peer-check.ts';
@@ -20,6 +21,14 @@ import { isShared, toWire } from './wire.ts';
 /** Where this node's processed blocks go: the federation's chain topic. */
 export interface ChainBlockPublisher {
   publish(block: ChainBlockAnnouncement): void;
+}
+
+/**
+ * How a `source: peers` chain asks trusted peers for blocks it lacks (the federation's chain pull): every
+ * block of every answer comes back through `receive`, as that peer's vote. `to` null: up to the peers' head.
+ */
+export interface ChainGapFiller {
+  fill(chainId: string, from: number, to: number | null, signal: AbortSignal): Promise<void>;
 }
 
 export type ReceiveVerdict = 'accept' | 'ignore' | { reject: string };
@@ -51,6 +60,7 @@ export class ChainSharing {
   private readonly quorum: number;
   private readonly chains = new Map<string, Shared>();
   private publisher: ChainBlockPublisher | undefined;
+  private readonly store: ChainStore;
 
   constructor(components: {
     db: Database;
@@ -63,6 +73,7 @@ export class ChainSharing {
     this.log = components.logger.child({ component: 'chain-sharing' });
     this.trust = new ChainPeerTrust({ db: components.db, logger: this.log });
     this.quorum = components.quorum;
+    this.store = components.store;
     for (const config of components.chains) {
       const chainId = chainIdOf(config);
       const shared: Shared = { config, chainId };
@@ -99,6 +110,30 @@ export class ChainSharing {
 
   setPublisher(publisher: ChainBlockPublisher | undefined): void {
     this.publisher = publisher;
+  }
+
+  /** Plugs the federation's chain pull into every `source: peers` chain (undefined: gossip only). */
+  setGapFiller(filler: ChainGapFiller | undefined): void {
+    for (const shared of this.chains.values()) shared.feed?.setGapFiller(filler);
+  }
+
+  /** A trusted peer became reachable: `source: peers` chains ask it for what they missed. */
+  peersAvailable(): void {
+    for (const shared of this.chains.values()) shared.feed?.catchUp();
+  }
+
+  /**
+   * A trusted peer asks for committed blocks of a chain. Answered only for a chain this node reads through
+   * its own RPC: what it applied from peers would be an echo, and a quorum must be independent readings.
+   */
+  async answer(
+    request: { chainId: string; from: number; to: number },
+    processed: number | null,
+  ): Promise<PullAnswer | { refused: string }> {
+    const shared = this.chains.get(request.chainId);
+    if (!shared) return { refused: 'unknown_chain' };
+    if (!shared.check) return { refused: 'not_read_here' };
+    return answerPull({ blocks: this.blocks, store: this.store }, request, processed);
   }
 
   async load(): Promise<void> {
