@@ -252,7 +252,7 @@ describe('a peers-source node that missed blocks pulls them from its trusted pee
     expect(s.pulls).toBeGreaterThan(0);
     expect(s.gaps).toBe(0);
     expect(asked.some((r) => r.chainId === CHAIN && r.from <= block && r.to >= block)).toBe(true);
-  });
+  }, 90_000);
 
   const world2 = worldOf(2n);
   const forgedWorld = worldOf(7n);
@@ -269,7 +269,7 @@ describe('a peers-source node that missed blocks pulls them from its trusted pee
     );
     await waitFor(() => asked.length > before, 10_000, 'C asked the refusing peer');
     expect(await ownerOn(C, world2)).toBeNull();
-  });
+  }, 90_000);
 
   it('a forged answer is one more vote for another block: nothing changes', async () => {
     mode = 'forged';
@@ -281,7 +281,7 @@ describe('a peers-source node that missed blocks pulls them from its trusted pee
     );
     expect(await ownerOn(C, world2)).toBeNull();
     expect(await ownerOn(C, forgedWorld)).toBeNull();
-  });
+  }, 60_000);
 
   it('malformed, oversized and out-of-range answers are refused with the reason counted; C keeps running', async () => {
     const expected: [Mode, string][] = [
@@ -298,7 +298,7 @@ describe('a peers-source node that missed blocks pulls them from its trusted pee
     const s = await status(C);
     expect(s.waiting.filter((w) => w.number === mint2)).toHaveLength(2);
     expect(await ownerOn(C, world2)).toBeNull();
-  });
+  }, 120_000);
 
   it('a second honest answer makes the quorum: the real mint is applied, the forged one never', async () => {
     mode = 'honest';
@@ -306,5 +306,5 @@ describe('a peers-source node that missed blocks pulls them from its trusted pee
     await waitFor(async () => (await ownerOn(C, world2)) === walletUserId(alice), 30_000, 'world 2 on C');
     expect(await ownerOn(C, forgedWorld)).toBeNull();
     expect((await status(C)).gaps).toBe(0);
-  });
+  }, 60_000);
 });
