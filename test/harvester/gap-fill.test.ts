@@ -126,6 +126,7 @@ describe('answering a peer’s pull', () => {
       chainId: CHAIN,
       blockNumber: n,
       blockHash: hash(n),
+      kind: 'token.transfer',
     });
     await store.applyBlock(CHAIN, { number: 3, hash: hash(3) }, [event(3)], 1000);
     await store.applyBlock(CHAIN, { number: 4, hash: hash(4) }, [], 1000);
