@@ -45,6 +45,8 @@ const chainStatusSchema = z.object({
   /** RPC chains: peer publications compared with this node's reading (and those too old to compare). */
   peer_blocks_checked: z.number(),
   peer_blocks_unverifiable: z.number(),
+  /** RPC chains: peer blocks another hash than this node's because of a reorg, not held against the peer. */
+  peer_blocks_superseded: z.number(),
   /** Peers chains: the quorum, blocks applied without their predecessor, blocks waiting for a quorum. */
   quorum: z.number().nullable(),
   gaps: z.number().nullable(),
@@ -121,6 +123,7 @@ export function harvesterRoutes(c: ApiComponents) {
             })),
             peer_blocks_checked: a.sharing.checked,
             peer_blocks_unverifiable: a.sharing.unverifiable,
+            peer_blocks_superseded: a.sharing.superseded,
             quorum: a.sharing.feed?.quorum ?? null,
             gaps: a.sharing.feed?.gaps ?? null,
             pulls: a.sharing.feed?.pulls ?? null,

@@ -40,6 +40,8 @@ export interface ChainSharingStatus {
   /** RPC chains: peer publications compared with this node's reading, and those too old to compare. */
   checked: number;
   unverifiable: number;
+  /** RPC chains: peer blocks that differ from this node's because of a reorg (not held against the peer). */
+  superseded: number;
   /** Peers chains: quorum, gaps and blocks waiting for a quorum. */
   feed: PeerFeedStatus | null;
 }
@@ -92,6 +94,8 @@ export class ChainSharing {
           store: components.store,
           blocks: this.blocks,
           trust: this.trust,
+          confirmations:
+            config.family === 'evm' && typeof config.confirmations === 'number' ? config.confirmations : 0,
         });
       }
       this.chains.set(chainId, shared);
@@ -158,6 +162,7 @@ export class ChainSharing {
       });
     }
     if (wire.length) shared.lastShared = block;
+    shared.check.processedBlock(block);
     await shared.check.caughtUp(block.number);
   }
 
@@ -190,6 +195,7 @@ export class ChainSharing {
       peers: this.trust.of(chainId),
       checked: shared?.check?.checked ?? 0,
       unverifiable: shared?.check?.unverifiable ?? 0,
+      superseded: shared?.check?.superseded ?? 0,
       feed: shared?.feed?.feedStatus() ?? null,
     };
   }
