@@ -117,7 +117,8 @@ export class PeerCheck {
       this.unverifiable++;
       return true;
     }
-    if (typeof result === 'object' && (await this.otherBlock(announcement, result.disagrees))) {
+    let reason = result === 'agrees' ? undefined : result.disagrees;
+    if (reason && (await this.otherBlock(announcement, reason))) {
       if (processed < announcement.number + this.settleDepth) {
         // Not settled here yet: judged when this node's reading is deep enough (or the peer says otherwise).
         this.enqueue(item);
@@ -127,10 +128,12 @@ export class PeerCheck {
         this.superseded++;
         return true;
       }
+      // A block this node's chain does not have at that height, whatever else differs.
+      reason = 'hash';
     }
     this.checked++;
-    if (result === 'agrees') return true;
-    await this.trust.disagreement(this.chainId, peer, result.disagrees, announcement.number);
+    if (!reason) return true;
+    await this.trust.disagreement(this.chainId, peer, reason, announcement.number);
     return false;
   }
 
