@@ -9,11 +9,11 @@
  * hash as this node's is judged at once (its events and link follow from the hash), but another block
  * (another hash, or events at a height where this node's block had none) is judged only once this node's reading is `settleDepth` blocks past it, and even then it is no lie when
  * - this node itself once processed that hash at that height (it was canonical here too, then reorged);
- * - the peer has since published another block at that height (only its latest word there is judged);
- * - the peer has since published a later block whose link passes below that height (it dropped the block
- *   with its events, as a reorg does);
+ * - the peer has published another block at that height before it was judged (only its latest word at a
+ *   height is judged: an honest publisher re-publishes the heights its reorg changed that have events);
  * - both blocks are quiet (no events on either side): two empty blocks differ in nothing a state holds.
- * Such publications are counted as superseded, not as disagreements.
+ * Such publications are counted as superseded, not as disagreements. A later block whose link passes below
+ * the height does not excuse it: every liar's next honest block would look like that.
  */
 import type { ChainBlockAnnouncement } from '../../protocol/gossip/index.ts';
 import type { ChainStore } from '../chain-store.ts';
@@ -45,8 +45,6 @@ export class PeerCheck {
   private queued: Queued[] = [];
   /** height → hashes this node processed there (a later reorg does not make them lies). */
   private readonly seen = new Map<number, Set<string>>();
-  /** Per peer, its latest publication (highest block): tells whether it dropped an earlier one. */
-  private readonly latest = new Map<string, ChainBlockAnnouncement>();
   /** Publications compared with this node's reading, the ones that could no longer be, and reorged ones. */
   checked = 0;
   unverifiable = 0;
@@ -87,8 +85,6 @@ export class PeerCheck {
     // The peer's newer word at a height replaces its older one, queued or held for settling.
     const n = announcement.number;
     this.queued = this.queued.filter((q) => q.peer !== peer || q.announcement.number !== n);
-    const before = this.latest.get(peer);
-    if (!before || announcement.number >= before.number) this.latest.set(peer, announcement);
     if (processed === null || announcement.number > processed) {
       this.enqueue({ announcement, peer });
       return true;
@@ -124,7 +120,7 @@ export class PeerCheck {
         this.enqueue(item);
         return true;
       }
-      if (await this.reorgedOut(announcement, peer)) {
+      if (await this.reorgedOut(announcement)) {
         this.superseded++;
         return true;
       }
@@ -147,11 +143,8 @@ export class PeerCheck {
   }
 
   /** Whether a block with another hash than this node's was canonical once, for this node or the peer. */
-  private async reorgedOut(a: ChainBlockAnnouncement, peer: string): Promise<boolean> {
+  private async reorgedOut(a: ChainBlockAnnouncement): Promise<boolean> {
     if (this.seen.get(a.number)?.has(a.hash)) return true;
-    const later = this.latest.get(peer);
-    if (later && later.number > a.number && a.events.length > 0 && (later.link?.number ?? -1) < a.number)
-      return true;
     const stored = await this.blocks.at(this.chainId, a.number);
     return a.events.length === 0 && (await sharedEventsOf(this.store, stored)).length === 0;
   }
