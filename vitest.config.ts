@@ -8,6 +8,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     testTimeout: 30_000,
+    // Set-up hooks start chains and node processes; vitest's 10 s default is less than one start on a
+    // busy 2-core host.
+    hookTimeout: 60_000,
     projects: [
       {
         extends: true,

@@ -121,7 +121,21 @@ export function serveFile(ctx: Context, file: FileSource, log: Logger): Response
   const status = range ? 206 : 200;
   if (ctx.req.method === 'HEAD' || length === 0) return new Response(null, { status, headers });
   return new Response(
-    streamBody(ctx, () => file.read({ offset: start, length }), log),
+    streamBody(ctx, () => exactly(file.read({ offset: start, length }), length), log),
     { status, headers },
   );
+}
+
+/**
+ * The source's bytes, failing (which cuts the connection) when it yields fewer or more than the
+ * Content-Length announced: a DAG that does not hold the record's size must not look like a whole file.
+ */
+async function* exactly(source: AsyncIterable<Uint8Array>, length: number): AsyncGenerator<Uint8Array> {
+  let sent = 0;
+  for await (const chunk of source) {
+    sent += chunk.length;
+    if (sent > length) throw new Error(`the file has more than the ${length} bytes announced`);
+    yield chunk;
+  }
+  if (sent < length) throw new Error(`the file ended after ${sent} of the ${length} bytes announced`);
 }

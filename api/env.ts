@@ -16,7 +16,6 @@ import type { StakeController } from '../node/stakes/stake-controller.ts';
 import type { UserRecord, UserStore } from '../node/user/user-store.ts';
 import type { Access } from '../node/world/access.ts';
 import type { ObjectService } from '../node/world/objects.ts';
-import type { WorldController } from '../node/world/world-controller.ts';
 import type { WorldDirectory } from '../node/world/world-directory.ts';
 import type { WorldStore } from '../node/world/world-store.ts';
 
@@ -27,9 +26,13 @@ export interface ApiComponents {
   nodeId: string;
   tokens: TokenService;
   users: UserStore;
-  store: WorldStore;
-  worlds: WorldController;
-  access: Access;
+  /**
+   * Which worlds and objects exist (a route's 404s). Lookups only: every change to a world goes through
+   * a service (`objects`, `worldDirectory`, `attributes`), which checks it and makes the op.
+   */
+  store: Pick<WorldStore, 'get' | 'findObject'>;
+  /** Whether the caller administers the node (admin-only routes); object admins are the services' concern. */
+  access: Pick<Access, 'isNodeAdmin'>;
   /** Objects on behalf of a user: what the objects routes call. */
   objects: ObjectService;
   /** Worlds on behalf of a user: what the worlds routes call. */

@@ -286,7 +286,6 @@ export class OdysseyNode {
       tokens: this.tokens,
       users: this.users,
       store: this.store,
-      worlds: this.worlds,
       access: this.access,
       objects: this.objects,
       worldDirectory: this.worldDirectory,
@@ -411,6 +410,7 @@ export class OdysseyNode {
     await attempt('assets', () => this.assets?.stop());
     await attempt('p2p host', () => this.host?.stop());
     await attempt('database', () => this.db?.close());
+    this.metrics?.stop();
   }
 
   /** Guests whose last session ended more than guestTtlMs ago are deleted, as the original did. */
@@ -448,6 +448,7 @@ export class OdysseyNode {
     await this.assets.stop();
     await this.host.stop();
     await this.db.close();
+    this.metrics?.stop();
     this.log.info('odyssey node stopped');
   }
 }

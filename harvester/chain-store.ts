@@ -4,7 +4,11 @@
  * `rollback` undoes blocks above a common ancestor in ONE batch. An event already stored is skipped, so
  * replaying a block changes nothing.
  */
-import type { ChainBlockRecord, ChainEventRecord } from '../storage/db/chain-records.ts';
+import type {
+  ChainBlockRecord,
+  ChainCheckpointRecord,
+  ChainEventRecord,
+} from '../storage/db/chain-records.ts';
 import type { Database } from '../storage/db/database.ts';
 import type { BlockRef, ChainEvent, ProcessedBlocks } from './adapter.ts';
 import type { BlockEffects, BatchOp as Op } from './block-effects.ts';
@@ -14,6 +18,25 @@ import { applyEvent, canonicalId, emptyTouched, type StateView, stateKey, type T
 const pad = (n: number) => `${n}`.padStart(12, '0');
 export const blockKey = (chainId: string, n: number) => `${chainId}!${pad(n)}`;
 
+/**
+ * The tables of chain state (names are on-disk key prefixes: never rename them). Blocks are still
+ * declared by `Database` (`chainBlocks`): chain sharing's reads (`harvester/peers/blocks.ts`) name them
+ * there until they move here too.
+ */
+export function chainTables(db: Database) {
+  return {
+    level: db.level,
+    /** chainId → last processed block */
+    checkpoints: db.sublevel<ChainCheckpointRecord>('chain-checkpoints'),
+    /** chainId!<block number, 12 digits> → processed block (hash, event ids, undo entries) */
+    blocks: db.chainBlocks,
+    /** event id (chainId:txHash:logIndex) → normalised event */
+    events: db.sublevel<ChainEventRecord>('chain-events'),
+    /** derived state (balances, NFT owners, stakes) → value, see state.ts */
+    state: db.sublevel<string>('chain-state'),
+  };
+}
+
 export interface Applied {
   /** Events applied now (not seen before). */
   events: ChainEvent[];
@@ -21,11 +44,11 @@ export interface Applied {
 }
 
 export class ChainStore {
-  private readonly db: Database;
+  private readonly db: ReturnType<typeof chainTables>;
   private effects: BlockEffects | undefined;
 
   constructor(components: { db: Database }) {
-    this.db = components.db;
+    this.db = chainTables(components.db);
   }
 
   /** What the node adds to every block's batch, whichever way the block arrives (see block-effects.ts). */
@@ -34,7 +57,7 @@ export class ChainStore {
   }
 
   async checkpoint(chainId: string): Promise<BlockRef | undefined> {
-    const c = await this.db.chainCheckpoints.get(chainId);
+    const c = await this.db.checkpoints.get(chainId);
     return c ? { number: c.number, hash: c.hash } : undefined;
   }
 
@@ -43,7 +66,7 @@ export class ChainStore {
     return {
       below: async (height, limit) => {
         const refs: BlockRef[] = [];
-        const it = this.db.chainBlocks.values({
+        const it = this.db.blocks.values({
           gte: `${chainId}!`,
           lt: blockKey(chainId, Math.max(0, height)),
           reverse: true,
@@ -83,7 +106,7 @@ export class ChainStore {
     // Writes of this block, readable by its later events; the database still holds the values before it.
     const pending = new Map<string, string | null>();
     const view: StateView = {
-      get: async (k) => (pending.has(k) ? (pending.get(k) ?? null) : ((await db.chainState.get(k)) ?? null)),
+      get: async (k) => (pending.has(k) ? (pending.get(k) ?? null) : ((await db.state.get(k)) ?? null)),
       set: (k, v) => void pending.set(k, v),
     };
     const touched = emptyTouched();
@@ -91,21 +114,21 @@ export class ChainStore {
     const ops: Op[] = [];
     for (const raw of events) {
       const e = { ...raw, id: canonicalId(raw) };
-      if (applied.some((a) => a.id === e.id) || (await db.chainEvents.get(e.id))) continue;
+      if (applied.some((a) => a.id === e.id) || (await db.events.get(e.id))) continue;
       await applyEvent(view, e, touched);
       applied.push(e);
-      ops.push({ type: 'put', sublevel: db.chainEvents, key: e.id, value: e as unknown as ChainEventRecord });
+      ops.push({ type: 'put', sublevel: db.events, key: e.id, value: e as unknown as ChainEventRecord });
     }
     const undo: [string, string | null][] = [];
-    for (const k of pending.keys()) undo.push([k, (await db.chainState.get(k)) ?? null]);
+    for (const k of pending.keys()) undo.push([k, (await db.state.get(k)) ?? null]);
     for (const [k, v] of pending) {
       ops.push(
         v === null
-          ? { type: 'del', sublevel: db.chainState, key: k }
-          : { type: 'put', sublevel: db.chainState, key: k, value: v },
+          ? { type: 'del', sublevel: db.state, key: k }
+          : { type: 'put', sublevel: db.state, key: k, value: v },
       );
     }
-    const existing = await db.chainBlocks.get(blockKey(chainId, block.number));
+    const existing = await db.blocks.get(blockKey(chainId, block.number));
     const record: ChainBlockRecord = {
       number: block.number,
       hash: block.hash,
@@ -114,19 +137,19 @@ export class ChainStore {
       undo: [...(existing?.hash === block.hash ? existing.undo : []), ...undo],
       processedAt: Date.now(),
     };
-    ops.push({ type: 'put', sublevel: db.chainBlocks, key: blockKey(chainId, block.number), value: record });
+    ops.push({ type: 'put', sublevel: db.blocks, key: blockKey(chainId, block.number), value: record });
     ops.push({
       type: 'put',
-      sublevel: db.chainCheckpoints,
+      sublevel: db.checkpoints,
       key: chainId,
       value: { number: block.number, hash: block.hash, updatedAt: Date.now() },
     });
-    for await (const k of db.chainBlocks.keys({
+    for await (const k of db.blocks.keys({
       gte: `${chainId}!`,
       lt: blockKey(chainId, Math.max(0, block.number - keepBlocks)),
       limit: 256,
     })) {
-      ops.push({ type: 'del', sublevel: db.chainBlocks, key: k });
+      ops.push({ type: 'del', sublevel: db.blocks, key: k });
     }
     const effect = applied.length && effects ? await effects.prepare(applied) : undefined;
     if (effect) ops.push(...effect.ops);
@@ -157,35 +180,35 @@ export class ChainStore {
     const touched = emptyTouched();
     const undone: ChainEvent[] = [];
     const from = ancestor ? blockKey(chainId, ancestor.number + 1) : `${chainId}!`;
-    for await (const [k, b] of db.chainBlocks.iterator({ gte: from, lt: `${chainId}!\xff`, reverse: true })) {
+    for await (const [k, b] of db.blocks.iterator({ gte: from, lt: `${chainId}!\xff`, reverse: true })) {
       for (let i = b.undo.length - 1; i >= 0; i--) {
         const [sk, prev] = b.undo[i];
         ops.push(
           prev === null
-            ? { type: 'del', sublevel: db.chainState, key: sk }
-            : { type: 'put', sublevel: db.chainState, key: sk, value: prev },
+            ? { type: 'del', sublevel: db.state, key: sk }
+            : { type: 'put', sublevel: db.state, key: sk, value: prev },
         );
       }
       for (const id of b.eventIds) {
-        const e = (await db.chainEvents.get(id)) as unknown as ChainEvent | undefined;
+        const e = (await db.events.get(id)) as unknown as ChainEvent | undefined;
         if (e) {
           undone.push(e);
           // What the event touched needs reconciling now that it is gone.
           await applyEvent({ get: async () => null, set: () => {} }, e, touched);
         }
-        ops.push({ type: 'del', sublevel: db.chainEvents, key: id });
+        ops.push({ type: 'del', sublevel: db.events, key: id });
       }
-      ops.push({ type: 'del', sublevel: db.chainBlocks, key: k });
+      ops.push({ type: 'del', sublevel: db.blocks, key: k });
     }
     ops.push(
       ancestor
         ? {
             type: 'put',
-            sublevel: db.chainCheckpoints,
+            sublevel: db.checkpoints,
             key: chainId,
             value: { number: ancestor.number, hash: ancestor.hash, updatedAt: Date.now() },
           }
-        : { type: 'del', sublevel: db.chainCheckpoints, key: chainId },
+        : { type: 'del', sublevel: db.checkpoints, key: chainId },
     );
     const effect = undone.length && effects ? await effects.undo(undone) : undefined;
     if (effect) ops.push(...effect.ops);
@@ -194,15 +217,15 @@ export class ChainStore {
   }
 
   async event(id: string): Promise<ChainEvent | undefined> {
-    return (await this.db.chainEvents.get(id)) as unknown as ChainEvent | undefined;
+    return (await this.db.events.get(id)) as unknown as ChainEvent | undefined;
   }
 
   /** The applied events of one transaction on any followed chain (event ids are `chainId:txHash:logIndex`). */
   async eventsOfTransaction(transactionHash: string): Promise<ChainEvent[]> {
     const events: ChainEvent[] = [];
-    for await (const chainId of this.db.chainCheckpoints.keys()) {
+    for await (const chainId of this.db.checkpoints.keys()) {
       const prefix = `${chainId}:${transactionHash}:`;
-      for await (const e of this.db.chainEvents.values({ gte: prefix, lt: `${prefix}\xff` })) {
+      for await (const e of this.db.events.values({ gte: prefix, lt: `${prefix}\xff` })) {
         events.push(e as unknown as ChainEvent);
       }
     }
@@ -213,13 +236,13 @@ export class ChainStore {
   async entries(...prefix: string[]): Promise<[string[], string][]> {
     const p = `${stateKey(...prefix)}!`;
     const out: [string[], string][] = [];
-    for await (const [k, v] of this.db.chainState.iterator({ gte: p, lt: `${p}\xff` })) {
+    for await (const [k, v] of this.db.state.iterator({ gte: p, lt: `${p}\xff` })) {
       out.push([k.slice(p.length).split('!'), v]);
     }
     return out;
   }
 
   async value(...parts: string[]): Promise<string | undefined> {
-    return this.db.chainState.get(stateKey(...parts));
+    return this.db.state.get(stateKey(...parts));
   }
 }

@@ -1,12 +1,17 @@
 /**
  * `npm run bench:assets`: upload and download throughput of object storage for 1 MB, 50 MB and 500 MB
- * files, the node's peak RSS during each upload, SHA-256 over the same bytes as the ceiling of an
+ * files, the node's peak RSS during each upload and download, SHA-256 over the same bytes as the ceiling of an
  * upload (which hashes every byte once, and does everything else besides) in wall time and in CPU time
  * (the node's own, from /proc: fair on a shared machine), and reading the same bytes from a file as the
  * yardstick of a download. The node runs as a child process on
  * a loopback port with a temp data dir, so its RSS is its own; everything stops by itself.
  *
  *   npm run bench:assets [-- --sizes=1,50,500]   (sizes in MB)
+ *   npm run bench:assets -- --profile=DIR          (+ the node's --cpu-prof, written to DIR on exit;
+ *                                                    summarise with `npm run bench:posbus -- --summarize-profile FILE`)
+ *
+ * Downloads are judged in wall time (the goal's "as fast as reading the file") and in CPU time: the node's
+ * CPU per downloaded MB against the CPU a read stream spends on the same bytes from the page cache.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
@@ -21,6 +26,14 @@ const MB = 1_000_000;
 const CHUNK = 1 << 20;
 const arg = process.argv.find((a) => a.startsWith('--sizes='));
 const SIZES = (arg ? arg.slice(8).split(',').map(Number) : [1, 50, 500]).map((n) => n * MB);
+const PROFILE_DIR = process.argv.find((a) => a.startsWith('--profile='))?.slice(10);
+/** Extra V8/Node flags for the node (e.g. `--node-flags=--trace-gc`), its stdout then copied to ours. */
+const NODE_FLAGS =
+  process.argv
+    .find((a) => a.startsWith('--node-flags='))
+    ?.slice(13)
+    .split(' ')
+    .filter(Boolean) ?? [];
 
 /** Deterministic incompressible bytes (AES-CTR over zeros), generated as they are sent: nothing is held. */
 function* content(size: number, seed: number): Generator<Buffer> {
@@ -55,17 +68,23 @@ function sha256Speed(size: number, seed: number): { wall: number; cpu: number } 
  * The download's yardstick: the same bytes written to a file in the same file system, then read back
  * with a read stream (from the page cache, as the node's freshly written blocks are).
  */
-async function fileReadSpeed(dir: string, size: number, seed: number): Promise<number> {
+async function fileReadSpeed(
+  dir: string,
+  size: number,
+  seed: number,
+): Promise<{ wall: number; cpu: number }> {
   const file = join(dir, `plain-${seed}`);
   const out = createWriteStream(file);
   for (const chunk of content(size, seed)) if (!out.write(chunk)) await once(out, 'drain');
   await new Promise((resolve) => out.end(resolve));
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   let bytes = 0;
   for await (const chunk of createReadStream(file, { highWaterMark: CHUNK })) bytes += chunk.length;
   const ms = performance.now() - start;
+  const cpu = process.cpuUsage(cpu0);
   await rm(file);
-  return bytes / MB / (ms / 1000);
+  return { wall: bytes / MB / (ms / 1000), cpu: bytes / MB / ((cpu.user + cpu.system) / 1e6) };
 }
 
 /** CPU time the node process has used so far (user + system), from /proc, in seconds. */
@@ -73,6 +92,9 @@ const cpuOf = (pid: number) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 };
+/** The kernel's part of it (stime): socket and page-cache copies, file creation. */
+const sysOf = (pid: number) =>
+  Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[12]) / 100;
 
 /**
  * The node's resident memory: private (anonymous: heap, buffers, LevelDB memtables) and file-backed
@@ -89,6 +111,10 @@ async function startNode(dir: string): Promise<{ child: ChildProcess; url: strin
   const child = spawn(
     process.execPath,
     [
+      // As bin/odyssey-node.js and `npm start` run it (the flag decides how often V8 collects garbage).
+      '--max-semi-space-size=4',
+      ...(PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []),
+      ...NODE_FLAGS,
       'bin/odyssey-node.js',
       'start',
       '--data',
@@ -121,7 +147,8 @@ async function startNode(dir: string): Promise<{ child: ChildProcess; url: strin
     child.on('exit', () => reject(new Error('node exited')));
     child.on('error', reject);
   });
-  child.stdout?.resume();
+  if (NODE_FLAGS.length) child.stdout?.pipe(process.stderr);
+  else child.stdout?.resume();
   return { child, url };
 }
 
@@ -168,13 +195,27 @@ function upload(
   });
 }
 
-async function download(url: string): Promise<{ bytes: number; ms: number }> {
+/** A download with node:http (leaner than fetch on the client side, which shares the machine). */
+function download(url: string): Promise<{ bytes: number; ms: number; firstByteMs: number }> {
   const start = performance.now();
-  const res = await fetch(url);
-  if (!res.ok || !res.body) throw new Error(`download: ${res.status}`);
-  let bytes = 0;
-  for await (const chunk of res.body) bytes += chunk.length;
-  return { bytes, ms: performance.now() - start };
+  return new Promise((resolve, reject) => {
+    const req = request(url, (res) => {
+      if ((res.statusCode ?? 0) !== 200) {
+        res.resume();
+        return reject(new Error(`download: ${res.statusCode}`));
+      }
+      let bytes = 0;
+      let firstByteMs = 0;
+      res.on('data', (chunk: Buffer) => {
+        if (bytes === 0) firstByteMs = performance.now() - start;
+        bytes += chunk.length;
+      });
+      res.on('end', () => resolve({ bytes, ms: performance.now() - start, firstByteMs }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 async function main() {
@@ -198,20 +239,32 @@ async function main() {
         peak.file = Math.max(peak.file, now.file);
       }, 20);
       const cpuBefore = cpuOf(pid);
-      const up = await upload(url, guest.token, size, i + 1).finally(() => clearInterval(poll));
+      const sysBefore = sysOf(pid);
+      // The peak covers the upload and the download (both should be flat in the file's size).
+      const up = await upload(url, guest.token, size, i + 1).catch((e) => {
+        clearInterval(poll);
+        throw e;
+      });
       const upCpu = cpuOf(pid) - cpuBefore;
+      const upSys = sysOf(pid) - sysBefore;
+      const cpuBeforeDown = cpuOf(pid);
       const down = await download(`${url}/api/v4/assets/${up.cid}`);
+      const downCpu = cpuOf(pid) - cpuBeforeDown;
+      clearInterval(poll);
       if (down.bytes !== size) throw new Error(`downloaded ${down.bytes} of ${size} bytes`);
       const upMBs = size / MB / (up.ms / 1000);
       const upCpuMBs = size / MB / Math.max(upCpu, 0.01);
       const downMBs = size / MB / (down.ms / 1000);
+      const downCpuMBs = size / MB / Math.max(downCpu, 0.01);
       const ceiling = sha256Speed(size, i + 1);
       const disk = await fileReadSpeed(dir, size, i + 1);
       const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`;
       rows.push(
         `| ${size / MB} MB | ${upMBs.toFixed(0)} MB/s | ${ceiling.wall.toFixed(0)} MB/s | ${pct(upMBs, ceiling.wall)} | ` +
-          `${upCpuMBs.toFixed(0)} MB/cpu-s | ${ceiling.cpu.toFixed(0)} MB/cpu-s | ${pct(upCpuMBs, ceiling.cpu)} | ` +
-          `${downMBs.toFixed(0)} MB/s | ${disk.toFixed(0)} MB/s | ${pct(downMBs, disk)} | ` +
+          `${upCpuMBs.toFixed(0)} MB/cpu-s (${pct(upSys, Math.max(upCpu, 0.01))} kernel) | ${ceiling.cpu.toFixed(0)} MB/cpu-s | ${pct(upCpuMBs, ceiling.cpu)} | ` +
+          `${downMBs.toFixed(0)} MB/s | ${disk.wall.toFixed(0)} MB/s | ${pct(downMBs, disk.wall)} | ` +
+          `${down.firstByteMs.toFixed(0)} ms | ${downCpuMBs.toFixed(0)} MB/cpu-s | ${disk.cpu.toFixed(0)} MB/cpu-s | ` +
+          `${pct(downCpuMBs, disk.cpu)} | ` +
           `${MiB(baseline.anon)} → ${MiB(peak.anon)} MiB | ${MiB(baseline.file)} → ${MiB(peak.file)} MiB |`,
       );
       console.error(rows.at(-1));
@@ -223,9 +276,12 @@ async function main() {
   }
   console.log(
     '| file | upload | SHA-256 | upload / SHA-256 | node CPU per upload | SHA-256 per CPU | CPU ratio | ' +
-      'download | file read | download / read | node private RSS (peak) | node file-backed RSS (peak) |',
+      'download | file read | download / read | first byte | node CPU per download | file read per CPU | ' +
+      'download CPU ratio | node private RSS (peak) | node file-backed RSS (peak) |',
   );
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |');
+  console.log(
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
+  );
   for (const row of rows) console.log(row);
 }
 

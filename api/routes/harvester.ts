@@ -53,6 +53,13 @@ const chainStatusSchema = z.object({
   /** Peers chains: pulls of missed blocks asked of peers (catch-ups and gap fills). */
   pulls: z.number().nullable(),
   waiting: z.array(z.object({ number: z.number(), hash: z.string(), votes: z.number() })),
+  /**
+   * Peers chains with accounts (Substrate): the account ids the last applied publications covered
+   * (null: every account, or nothing applied yet), and the accounts this node watches that they do not
+   * cover. No balance is derived here for an uncovered account until a trusted publisher watches it.
+   */
+  covered_accounts: z.array(z.string()).nullable(),
+  uncovered_accounts: z.array(z.string()),
 });
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -128,6 +135,8 @@ export function harvesterRoutes(c: ApiComponents) {
             gaps: a.sharing.feed?.gaps ?? null,
             pulls: a.sharing.feed?.pulls ?? null,
             waiting: a.sharing.feed?.waiting ?? [],
+            covered_accounts: a.sharing.feed?.accounts ?? null,
+            uncovered_accounts: a.sharing.uncovered,
           })),
         },
         200,

@@ -41,6 +41,8 @@ export async function answerPull(
   components: { blocks: StoredBlocks; store: ChainStore },
   request: { chainId: string; from: number; to: number },
   head: number | null,
+  /** The accounts this node's publications say they cover (undefined: every account). */
+  accounts?: string[],
 ): Promise<PullAnswer> {
   const { blocks, store } = components;
   const { chainId, from } = request;
@@ -54,7 +56,8 @@ export async function answerPull(
     const events = (await sharedEventsOf(store, record)).map(toWire);
     const block = { number: record.number, hash: record.hash };
     // A block too large to publish is left out here too: gossip never carried it either.
-    if (events.length <= MAX_CHAIN_EVENTS) out.push({ chainId, ...block, link, events });
+    if (events.length <= MAX_CHAIN_EVENTS)
+      out.push({ chainId, ...block, link, events, ...(accounts ? { accounts } : {}) });
     link = block;
   }
   const full = found.length >= MAX_PULL_BLOCKS;

@@ -33,6 +33,7 @@ import type {
 } from '../adapter.ts';
 import { newAdapterState } from '../follow-loop.ts';
 import type { StoredBlocks } from './blocks.ts';
+import { type Coverage, coverageOf } from './coverage.ts';
 import type { ChainGapFiller } from './sharing.ts';
 import { BlockVotes, type Candidate, type WaitingBlock } from './votes.ts';
 import { blockDigest, fromWire } from './wire.ts';
@@ -57,6 +58,8 @@ export interface PeerFeedStatus {
   pulls: number;
   /** Blocks published but not (yet) by a quorum. */
   waiting: WaitingBlock[];
+  /** Account ids the last applied block's publishers covered; null = every account (or none applied). */
+  accounts: string[] | null;
 }
 
 export class PeerChainAdapter extends EventEmitter<AdapterEvents> implements ChainAdapter {
@@ -69,6 +72,8 @@ export class PeerChainAdapter extends EventEmitter<AdapterEvents> implements Cha
   private readonly state = newAdapterState();
   private head: number | null = null;
   private gaps = 0;
+  /** The accounts the last applied block's publishers covered (null: all); undefined before the first. */
+  lastCoverage: Coverage | undefined;
   private wake: (() => void) | undefined;
   private filler: ChainGapFiller | undefined;
   /** A catch-up pull is due (at start, when a peer became reachable, after a quiet while). */
@@ -110,7 +115,13 @@ export class PeerChainAdapter extends EventEmitter<AdapterEvents> implements Cha
   }
 
   feedStatus(): PeerFeedStatus {
-    return { quorum: this.votes.quorum, gaps: this.gaps, pulls: this.pulls, waiting: this.votes.waiting() };
+    return {
+      quorum: this.votes.quorum,
+      gaps: this.gaps,
+      pulls: this.pulls,
+      waiting: this.votes.waiting(),
+      accounts: this.lastCoverage ? [...this.lastCoverage].sort() : null,
+    };
   }
 
   setGapFiller(filler: ChainGapFiller | undefined): void {
@@ -183,6 +194,7 @@ export class PeerChainAdapter extends EventEmitter<AdapterEvents> implements Cha
             s.processed = Math.max(s.processed ?? -1, item.block.number);
           }
         }
+        this.lastCoverage = coverageOf(candidate.announcement);
         this.votes.done(candidate.announcement.number);
         if (s.processed !== null) this.votes.forgetBelow(s.processed);
       }

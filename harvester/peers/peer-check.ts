@@ -3,6 +3,8 @@
  * chain against what this node processed itself. A publication of a block this node has not reached yet
  * waits (bounded) until it has. A wrong hash, wrong events or a wrong link is a disagreement: counted,
  * logged, and the peer is distrusted for the chain (ChainPeerTrust) until an operator trusts it again.
+ * Events are compared on the accounts both this node and the publisher cover (coverage.ts): a Substrate
+ * balance (or balance event) of an account this node does not watch is not this node's to judge.
  *
  * Reorgs make an honest peer's block differ from this node's without any lie: at few confirmations a peer
  * publishes the block that was canonical for it then, and the chain moves on. So a block with the same
@@ -19,6 +21,7 @@ import type { ChainBlockAnnouncement } from '../../protocol/gossip/index.ts';
 import type { ChainStore } from '../chain-store.ts';
 import { sharedEventsOf } from './answer.ts';
 import type { StoredBlocks } from './blocks.ts';
+import { type Coverage, coverageOf, intersect, sameCoverage, within } from './coverage.ts';
 import type { ChainPeerTrust } from './trust.ts';
 import { eventsDigest, sameLink, toWire } from './wire.ts';
 
@@ -41,6 +44,7 @@ export class PeerCheck {
   private readonly store: ChainStore;
   private readonly blocks: StoredBlocks;
   private readonly trust: ChainPeerTrust;
+  private readonly coverage: Coverage;
   private readonly settleDepth: number;
   private queued: Queued[] = [];
   /** height → hashes this node processed there (a later reorg does not make them lies). */
@@ -57,11 +61,14 @@ export class PeerCheck {
     trust: ChainPeerTrust;
     /** The chain's confirmations (0 when unknown); another hash is judged SETTLE_DEPTH blocks deep. */
     confirmations?: number;
+    /** The accounts this node watches on the chain (null: every account, or a chain without accounts). */
+    coverage?: Coverage;
   }) {
     this.chainId = components.chainId;
     this.store = components.store;
     this.blocks = components.blocks;
     this.trust = components.trust;
+    this.coverage = components.coverage ?? null;
     this.settleDepth = Math.max(0, SETTLE_DEPTH - (components.confirmations ?? 0));
   }
 
@@ -157,7 +164,12 @@ export class PeerCheck {
     if (stored && stored.hash !== a.hash) return { disagrees: 'hash' };
     // A height this node read through without events (or a block with them) must show the same events.
     const own = await sharedEventsOf(this.store, stored);
-    if (eventsDigest(own.map(toWire)) !== eventsDigest(a.events)) return { disagrees: 'events' };
+    const theirs = coverageOf(a);
+    const common = intersect(this.coverage, theirs);
+    if (eventsDigest(within(own.map(toWire), common)) !== eventsDigest(within(a.events, common)))
+      return { disagrees: 'events' };
+    // Which blocks had events depends on the accounts covered: links compare between equals only.
+    if (!sameCoverage(this.coverage, theirs)) return 'agrees';
     if (!a.link || a.link.number >= oldest) {
       const expected = await this.blocks.lastWithEvents(this.chainId, a.number - 1);
       if (!sameLink(expected, a.link)) return { disagrees: 'link' };

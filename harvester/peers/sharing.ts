@@ -6,13 +6,19 @@
  * readings, not of echoes.
  */
 import type { Logger } from 'pino';
-import { type ChainBlockAnnouncement, MAX_CHAIN_EVENTS } from '../../protocol/gossip/index.ts';
+import {
+  type ChainBlockAnnouncement,
+  MAX_CHAIN_EVENTS,
+  MAX_COVERED_ACCOUNTS,
+} from '../../protocol/gossip/index.ts';
 import type { Database } from '../../storage/db/database.ts';
 import type { BlockRef, ChainEvent } from '../adapter.ts';
 import type { ChainStore } from '../chain-store.ts';
 import { type ChainConfig, chainIdOf } from '../config.ts';
+import { accountIdOf } from '../state.ts';
 import { answerPull, type PullAnswer } from './answer.ts';
 import { StoredBlocks } from './blocks.ts';
+import { type Coverage, coversItsEvents, ownCoverage } from './coverage.ts';
 import { PeerChainAdapter, type PeerFeedStatus } from './peer-adapter.ts';
 import { PeerCheck } from './peer-check.ts';
 import { ChainPeerTrust, type ChainPeerView } from './trust.ts';
@@ -44,11 +50,18 @@ export interface ChainSharingStatus {
   superseded: number;
   /** Peers chains: quorum, gaps and blocks waiting for a quorum. */
   feed: PeerFeedStatus | null;
+  /**
+   * Peers chains: accounts this node is configured to watch that the publications it applied last do
+   * not cover. Nothing is derived for them here (no balance shown) until a publisher watches them.
+   */
+  uncovered: string[];
 }
 
 interface Shared {
   config: ChainConfig;
   chainId: string;
+  /** The accounts this node watches on the chain (what it publishes for); null = every account. */
+  coverage: Coverage;
   check?: PeerCheck;
   feed?: PeerChainAdapter;
   /** Last processed block with shared events (the link of the next publication); undefined = not read yet. */
@@ -78,7 +91,7 @@ export class ChainSharing {
     this.store = components.store;
     for (const config of components.chains) {
       const chainId = chainIdOf(config);
-      const shared: Shared = { config, chainId };
+      const shared: Shared = { config, chainId, coverage: ownCoverage(config) };
       if (config.source === 'peers') {
         shared.feed = new PeerChainAdapter({
           name: config.name,
@@ -96,6 +109,7 @@ export class ChainSharing {
           trust: this.trust,
           confirmations:
             config.family === 'evm' && typeof config.confirmations === 'number' ? config.confirmations : 0,
+          coverage: shared.coverage,
         });
       }
       this.chains.set(chainId, shared);
@@ -137,7 +151,10 @@ export class ChainSharing {
     const shared = this.chains.get(request.chainId);
     if (!shared) return { refused: 'unknown_chain' };
     if (!shared.check) return { refused: 'not_read_here' };
-    return answerPull({ blocks: this.blocks, store: this.store }, request, processed);
+    // The accounts this node covers, as its publications say (Substrate): an answer must match them.
+    const accounts = shared.coverage ? [...shared.coverage] : undefined;
+    if ((accounts?.length ?? 0) > MAX_COVERED_ACCOUNTS) return { refused: 'not_published' };
+    return answerPull({ blocks: this.blocks, store: this.store }, request, processed, accounts);
   }
 
   async load(): Promise<void> {
@@ -150,8 +167,12 @@ export class ChainSharing {
     if (!shared?.check) return;
     shared.lastShared ??= await this.blocks.lastWithEvents(chainId, block.number - 1);
     const wire = events.filter(isShared).map(toWire);
-    if (wire.length > MAX_CHAIN_EVENTS) {
-      this.log.warn({ chainId, block: block.number, events: wire.length }, 'block too large to publish');
+    const accounts = shared.coverage ? [...shared.coverage] : undefined;
+    if (wire.length > MAX_CHAIN_EVENTS || (accounts?.length ?? 0) > MAX_COVERED_ACCOUNTS) {
+      this.log.warn(
+        { chainId, block: block.number, events: wire.length, accounts: accounts?.length },
+        'block not published: too many events, or more watched accounts than a publication may cover',
+      );
     } else {
       this.publisher?.publish({
         chainId,
@@ -159,6 +180,7 @@ export class ChainSharing {
         hash: block.hash,
         link: shared.lastShared,
         events: wire,
+        ...(accounts ? { accounts } : {}),
       });
     }
     if (wire.length) shared.lastShared = block;
@@ -178,6 +200,7 @@ export class ChainSharing {
     const shared = this.chains.get(a.chainId);
     if (!shared) return 'ignore';
     if (this.trust.isDistrusted(a.chainId, peer)) return 'ignore';
+    if (!coversItsEvents(a)) return { reject: 'outside_coverage' };
     if (shared.feed) return shared.feed.receive(a, peer);
     const fine = await shared.check?.receive(a, peer, processed);
     return fine === false ? { reject: 'chain_disagrees' } : 'accept';
@@ -197,6 +220,17 @@ export class ChainSharing {
       unverifiable: shared?.check?.unverifiable ?? 0,
       superseded: shared?.check?.superseded ?? 0,
       feed: shared?.feed?.feedStatus() ?? null,
+      uncovered: shared?.feed ? this.uncovered(shared, shared.feed.lastCoverage) : [],
     };
+  }
+
+  /** Accounts configured here (as configured) that the last applied publication did not cover. */
+  private uncovered(shared: Shared, applied: Coverage | undefined): string[] {
+    const { config } = shared;
+    if (config.family !== 'substrate' || applied === null) return [];
+    return config.accounts.filter((a) => {
+      const id = accountIdOf(a);
+      return !applied || !id || !applied.has(id);
+    });
   }
 }

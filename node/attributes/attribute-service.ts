@@ -6,8 +6,13 @@
  */
 import { DomainError, forbidden, notFound } from '../../common/errors.ts';
 import { type AnyMap, encode } from '../../protocol/posbus/index.ts';
-import type { Database } from '../../storage/db/database.ts';
-import type { AttributeOptions, AttributeTypeRecord, UserRecord } from '../../storage/db/records.ts';
+import { type Database, type Sublevel, valuesWithPrefix } from '../../storage/db/database.ts';
+import type {
+  AttributeOptions,
+  AttributeRecord,
+  AttributeTypeRecord,
+  UserRecord,
+} from '../../storage/db/records.ts';
 import type { UserStore } from '../user/user-store.ts';
 import type { Access } from '../world/access.ts';
 import { subtreeChildrenFirst } from '../world/object-tree.ts';
@@ -25,6 +30,28 @@ import {
 import type { AttributeTypes } from './types.ts';
 import { type AttributeValue, checkValue } from './values.ts';
 
+/** The families this service keeps itself; object attributes are the world store's (see `worldTables`). */
+type OwnFamily = Exclude<AttributeTarget['family'], 'object'>;
+
+/**
+ * The tables of attribute values and per-row options (names are on-disk key prefixes: never rename
+ * them). The object family's values are not here: they replicate with their world, so `WorldStore` owns
+ * them and this service goes through it; their per-row options are node-local and stay here.
+ */
+export function attributeTables(db: Database) {
+  const values: Record<OwnFamily, Sublevel<AttributeRecord>> = {
+    node: db.sublevel('attr-node'),
+    objectUser: db.sublevel('attr-object-user'),
+    user: db.sublevel('attr-user'),
+    userUser: db.sublevel('attr-user-user'),
+  };
+  return {
+    values,
+    /** family!<the attribute's key in its family's table> → per-row options overriding the type's */
+    options: db.sublevel<AttributeOptions>('attr-options'),
+  };
+}
+
 export interface AttributeServiceComponents {
   db: Database;
   store: WorldStore;
@@ -40,11 +67,13 @@ export interface AttributeServiceComponents {
 export class AttributeService {
   readonly types: AttributeTypes;
   private readonly c: AttributeServiceComponents;
+  private readonly db: ReturnType<typeof attributeTables>;
   /** Per attribute: read-modify-write of sub values must not interleave. */
   private readonly tails = new Map<string, Promise<unknown>>();
 
   constructor(components: AttributeServiceComponents) {
     this.c = components;
+    this.db = attributeTables(components.db);
     this.types = components.types;
   }
 
@@ -141,7 +170,7 @@ export class AttributeService {
     this.requireObject(objectId);
     const prefix = objectUserPrefix(objectId, ref);
     const out: { userId: string; value: AttributeValue; updatedAt: number }[] = [];
-    for (const [k, record] of await this.c.db.valuesWithPrefix(this.c.db.attributes.objectUser, prefix)) {
+    for (const [k, record] of await valuesWithPrefix(this.db.values.objectUser, prefix)) {
       const userId = k.slice(prefix.length + 1);
       if (!record.value) continue;
       if (!(await this.rowReadableByEveryUser({ family: 'objectUser', objectId, userId }, ref))) continue;
@@ -174,10 +203,10 @@ export class AttributeService {
       throw forbidden('not_admin', 'only an admin of the object may publicize its attributes');
     const k = optionsKey({ family: 'object', objectId }, ref);
     const options: AttributeOptions = {
-      ...(await this.c.db.attributeOptions.get(k)),
+      ...(await this.db.options.get(k)),
       permissions: { read: 'any', write: 'user' },
     };
-    await this.c.db.attributeOptions.put(k, options);
+    await this.db.options.put(k, options);
     return options;
   }
 
@@ -241,7 +270,7 @@ export class AttributeService {
   ): Promise<AttributeTypeRecord> {
     const type = this.requireType(ref);
     await this.requireTarget(target);
-    const row = await this.c.db.attributeOptions.get(optionsKey(target, ref));
+    const row = await this.db.options.get(optionsKey(target, ref));
     const permission = effectivePermissions(type.options, row)[op];
     if (!allows(permission, rolesOf(caller, target, this.c.access, this.c.nodeId)))
       throw forbidden('operation_not_permitted', `${op} of ${ref.name} needs ${permission}`);
@@ -256,7 +285,7 @@ export class AttributeService {
 
   /** A row whose own options narrow reading is left out of "read all" answers. */
   private async rowReadableByEveryUser(target: AttributeTarget, ref: AttributeRef): Promise<boolean> {
-    const row = await this.c.db.attributeOptions.get(optionsKey(target, ref));
+    const row = await this.db.options.get(optionsKey(target, ref));
     return !row?.permissions?.read || readableByEveryUser(effectivePermissions({}, row));
   }
 
@@ -265,7 +294,7 @@ export class AttributeService {
       const state = this.c.store.findObject(target.objectId)?.state;
       return state?.attributes.get(storageKey(target, ref))?.value ?? null;
     }
-    return (await this.c.db.attributes[target.family].get(storageKey(target, ref)))?.value ?? null;
+    return (await this.db.values[target.family].get(storageKey(target, ref)))?.value ?? null;
   }
 
   /**
@@ -313,7 +342,7 @@ export class AttributeService {
       return;
     }
     const record = { value, stamp: this.c.store.clock.now(), updatedAt: Date.now() };
-    await this.c.db.attributes[target.family].put(storageKey(target, ref), record);
+    await this.db.values[target.family].put(storageKey(target, ref), record);
     if (target.family === 'user' && type.options.posbus_auto?.scope.includes('user')) {
       // Only a user who is in a world has a session to tell; the others read it when they need it.
       const session = this.c.worlds?.roomOf(target.userId)?.member(target.userId);

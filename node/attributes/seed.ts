@@ -9,6 +9,7 @@
 import { type Database, key } from '../../storage/db/database.ts';
 import type { AttributeOptions, AttributeTypeRecord, PluginRecord } from '../../storage/db/records.ts';
 import { CORE_PLUGIN_ID, renderSlotOf } from '../world/render.ts';
+import { catalogTables } from './types.ts';
 
 /** Full ids from the original's plugin seed migration; ODYSSEY_API §3 lists most of them by prefix only. */
 export const PLUGINS = {
@@ -145,11 +146,12 @@ export async function seedAttributeTypes(db: Database): Promise<boolean> {
     createdAt: now,
     updatedAt: now,
   }));
+  const catalog = catalogTables(db);
   await db.level.batch([
-    ...plugins.map((p) => ({ type: 'put' as const, sublevel: db.plugins, key: p.id, value: p })),
+    ...plugins.map((p) => ({ type: 'put' as const, sublevel: catalog.plugins, key: p.id, value: p })),
     ...SEEDED_ATTRIBUTE_TYPES.map((t) => ({
       type: 'put' as const,
-      sublevel: db.attributeTypes,
+      sublevel: catalog.attributeTypes,
       key: key(t.pluginId, t.name),
       value: { ...t, createdAt: now, updatedAt: now },
     })),

@@ -3,7 +3,7 @@
  * Keys put the owner first so that prefix scans serve the listing reads: every user's value of one
  * attribute on an object, every attribute of a user.
  */
-import { type AttributeFamily, key } from '../../storage/db/database.ts';
+import { key } from '../../storage/db/database.ts';
 import { attributeKey } from '../world/world-store.ts';
 
 export type AttributeTarget =
@@ -42,5 +42,5 @@ export function objectUserPrefix(objectId: string, ref: AttributeRef): string {
 
 /** The key of the attribute's per-row options (one sublevel for all families). */
 export function optionsKey(target: AttributeTarget, ref: AttributeRef): string {
-  return key(target.family satisfies AttributeFamily, storageKey(target, ref));
+  return key(target.family, storageKey(target, ref));
 }

@@ -5,6 +5,16 @@
 import { type Database, key } from '../../storage/db/database.ts';
 import type { AttributeOptions, AttributeTypeRecord, PluginRecord } from '../../storage/db/records.ts';
 
+/** The tables of the catalog (names are on-disk key prefixes: never rename them). */
+export function catalogTables(db: Database) {
+  return {
+    /** pluginId → plugin */
+    plugins: db.sublevel<PluginRecord>('plugins'),
+    /** pluginId!name → attribute type */
+    attributeTypes: db.sublevel<AttributeTypeRecord>('attribute-types'),
+  };
+}
+
 export class AttributeTypes {
   private readonly types: Map<string, AttributeTypeRecord>;
   private readonly pluginsById: Map<string, PluginRecord>;
@@ -15,10 +25,11 @@ export class AttributeTypes {
   }
 
   static async load(db: Database): Promise<AttributeTypes> {
+    const tables = catalogTables(db);
     const types: AttributeTypeRecord[] = [];
-    for await (const t of db.attributeTypes.values()) types.push(t);
+    for await (const t of tables.attributeTypes.values()) types.push(t);
     const plugins: PluginRecord[] = [];
-    for await (const p of db.plugins.values()) plugins.push(p);
+    for await (const p of tables.plugins.values()) plugins.push(p);
     return new AttributeTypes(types, plugins);
   }
 

@@ -3,8 +3,9 @@
  * nodes in one process). Hot-path counts (PosBus frames) live in plain typed arrays (node/posbus/traffic.ts)
  * and are copied into the registry only when it is scraped; the rest is read from the components then.
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { PosbusTraffic, TRAFFIC_TYPES } from '../posbus/traffic.ts';
+import { collectProcessMetrics, type ProcessMetrics } from './process-metrics.ts';
 
 /** What the registry reads at scrape time; each is asked only then. */
 export interface MetricSources {
@@ -27,10 +28,11 @@ export class NodeMetrics {
   private readonly tick: Histogram;
   private readonly http: Histogram<'method' | 'route' | 'status'>;
   private sources: MetricSources | undefined;
+  private readonly process: ProcessMetrics;
 
   constructor() {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
+    this.process = collectProcessMetrics(this.registry);
     this.tick = new Histogram({
       name: 'odyssey_world_tick_duration_seconds',
       help: "Duration of one world's position tick (encode and send to every member).",
@@ -140,6 +142,11 @@ export class NodeMetrics {
 
   observeHttp(method: string, route: string, status: number, seconds: number): void {
     this.http.observe({ method, route, status: String(status) }, seconds);
+  }
+
+  /** Stops what samples by itself (the process metrics' event-loop and GC watchers); the node's stop calls it. */
+  stop(): void {
+    this.process.stop();
   }
 
   /** The text exposition format, and its content type. */

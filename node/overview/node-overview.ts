@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { CID } from 'multiformats/cid';
 import type { Harvester } from '../../harvester/harvester.ts';
 import type { AssetRecord } from '../../storage/db/records.ts';
+import type { Overview } from './overview-body.ts';
 
 export interface OverviewSources {
   name: string;
@@ -23,54 +24,6 @@ export interface OverviewSources {
   holds: (worldId: string) => boolean;
   assets: { records(): AsyncIterable<AssetRecord>; isPinned(cid: CID): Promise<boolean> };
   harvester: Pick<Harvester, 'status' | 'on'>;
-}
-
-export interface WorldFact {
-  id: string;
-  name: string;
-  online: number;
-  hosted: boolean;
-  nodes: number;
-}
-
-export interface RecentAsset {
-  cid: string;
-  name: string;
-  kind: AssetRecord['kind'];
-  mime: string;
-  size: number;
-  createdAt: number;
-  pinned: boolean;
-}
-
-export interface Overview {
-  node: {
-    name: string;
-    version: string;
-    uptimeSeconds: number;
-    peerId: string;
-    peers: number;
-    sessions: number;
-    cpuPercent: number;
-    rssBytes: number;
-    dataDirBytes: number;
-  };
-  worlds: WorldFact[];
-  assets: { count: number; bytes: number; pinned: number; unpinned: number; recent: RecentAsset[] };
-  harvester: {
-    enabled: boolean;
-    chains: {
-      name: string;
-      family: string;
-      health: string;
-      head: number | null;
-      processed: number | null;
-      lag: number | null;
-      events: number;
-      reorgs: number;
-      lastError: string | null;
-    }[];
-  };
 }
 
 /** Above this many asset records the counts stop (and say so by being a lower bound); a dashboard read stays cheap. */

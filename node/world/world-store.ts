@@ -4,7 +4,7 @@
  * It knows nothing of transports, so a remote op goes through it unchanged.
  */
 import { EventEmitter } from 'node:events';
-import { type Database, key } from '../../storage/db/database.ts';
+import { type Database, key, valuesWithPrefix } from '../../storage/db/database.ts';
 import type { AttributeRecord, ObjectFields, ObjectRecord } from '../../storage/db/records.ts';
 import type { HybridClock } from './hlc.ts';
 import { type AttributePutOp, mergeAttribute, mergeObject, type ObjectPutOp, type WorldOp } from './ops.ts';
@@ -46,8 +46,26 @@ export interface WorldState {
 export const attributeKey = (objectId: string, pluginId: string, name: string) =>
   key(objectId, pluginId, name);
 
+/**
+ * The tables of worlds (names are on-disk key prefixes: never rename them). The object attributes are
+ * here and not with the other attribute families of `AttributeService`: they replicate with the objects,
+ * merged by stamp in `apply` and fanned out from its 'change', so only this store may write them.
+ * `AttributeService` reads them from the loaded world state and writes them as ops through `apply`.
+ */
+export function worldTables(db: Database) {
+  return {
+    level: db.level,
+    /** objectId → object (a world is the object whose world is itself) */
+    objects: db.sublevel<ObjectRecord>('objects'),
+    /** worldId!objectId → 1: the objects of a world, for loading a world without a scan. */
+    worldObjects: db.sublevel<number>('world-objects'),
+    /** objectId!pluginId!name → object attribute (see `attributeKey`) */
+    objectAttributes: db.sublevel<AttributeRecord>('attr-object'),
+  };
+}
+
 export class WorldStore extends EventEmitter<WorldStoreEvents> {
-  private readonly db: Database;
+  private readonly db: ReturnType<typeof worldTables>;
   readonly clock: HybridClock;
   private readonly worlds = new Map<string, WorldState>();
   /** objectId → worldId, for every object of every loaded world */
@@ -57,7 +75,7 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
 
   constructor(components: { db: Database; clock: HybridClock }) {
     super();
-    this.db = components.db;
+    this.db = worldTables(components.db);
     this.clock = components.clock;
   }
 
@@ -70,13 +88,13 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
 
   private async load(worldId: string): Promise<WorldState> {
     const state: WorldState = { id: worldId, objects: new Map(), attributes: new Map() };
-    for (const [k] of await this.db.valuesWithPrefix(this.db.worldObjects, worldId)) {
+    for (const [k] of await valuesWithPrefix(this.db.worldObjects, worldId)) {
       const objectId = k.slice(worldId.length + 1);
       const object = await this.db.objects.get(objectId);
       if (!object) continue;
       state.objects.set(objectId, object);
       this.objectWorld.set(objectId, worldId);
-      for (const [attrKey, attr] of await this.db.valuesWithPrefix(this.db.attributes.object, objectId)) {
+      for (const [attrKey, attr] of await valuesWithPrefix(this.db.objectAttributes, objectId)) {
         state.attributes.set(attrKey, attr);
       }
     }
@@ -161,7 +179,7 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
     const k = attributeKey(op.objectId, op.pluginId, op.name);
     const next = mergeAttribute(state.attributes.get(k), op, now);
     if (!next) return undefined;
-    await this.db.attributes.object.put(k, next);
+    await this.db.objectAttributes.put(k, next);
     this.worlds.set(op.worldId, state);
     state.attributes.set(k, next);
     const change: AttributeChange = {

@@ -49,10 +49,21 @@ export interface ChainBlockAnnouncement {
   hash: string;
   link: BlockLink | null;
   events: WireChainEvent[];
+  /**
+   * The accounts the publisher watches on this chain (account ids, 0x hex), when its events are limited
+   * to them (Substrate balance events and `balances.free` snapshots); absent = every account. Two honest
+   * publishers watching different accounts publish different events for one block: receivers compare
+   * and vote knowing what each one covers.
+   */
+  accounts?: string[];
 }
 
 /** Events a publisher puts in one block; a block with more is not published (receivers see a gap). */
 export const MAX_CHAIN_EVENTS = 2000;
+/** Accounts a publication may say it covers; a publisher watching more does not publish the chain. */
+export const MAX_COVERED_ACCOUNTS = 256;
+/** An account id: a 32-byte public key, or a 20-byte (EVM-style) account. */
+const ACCOUNT_ID = /^0x([0-9a-f]{64}|[0-9a-f]{40})$/;
 /** Largest `raw.data` (hex characters) of one event. */
 export const MAX_RAW_DATA = 16 * 1024;
 const MAX_TOPICS = 8;
@@ -81,13 +92,20 @@ export function readChainBlock(m: Record<string, unknown>): ChainBlockAnnounceme
   const link = m.link === null ? null : blockLink(m.link);
   const number = blockNumber(m, 'number');
   if (link && link.number >= number) throw new GossipDecodeError('bad_field', 'link');
-  return {
+  const block: ChainBlockAnnouncement = {
     chainId,
     number,
     hash: hash(m, 'hash'),
     link,
     events: list(m, 'events', MAX_CHAIN_EVENTS).map(wireEvent),
   };
+  if (m.accounts !== undefined) {
+    block.accounts = list(m, 'accounts', MAX_COVERED_ACCOUNTS).map((a) => {
+      if (typeof a !== 'string' || !ACCOUNT_ID.test(a)) throw new GossipDecodeError('bad_field', 'accounts');
+      return a;
+    });
+  }
+  return block;
 }
 
 function blockNumber(m: Record<string, unknown>, field: string): number {
@@ -120,7 +138,8 @@ function matching(m: Record<string, unknown>, field: string, pattern: RegExp, ma
 function wireEvent(value: unknown): WireChainEvent {
   if (!isRecord(value)) throw new GossipDecodeError('bad_field', 'events');
   const logIndex = finite(value, 'logIndex');
-  if (!Number.isInteger(logIndex) || logIndex < 0 || logIndex > 2 ** 32)
+  // -1: a snapshot read at the block (`balances.free`), not a log.
+  if (!Number.isInteger(logIndex) || logIndex < -1 || logIndex > 2 ** 32)
     throw new GossipDecodeError('bad_field', 'logIndex');
   const raw = value.raw;
   if (!isRecord(raw)) throw new GossipDecodeError('bad_field', 'raw');

@@ -7,13 +7,16 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Libp2p } from '@libp2p/interface';
+import { importByteStream } from 'ipfs-unixfs-importer';
 import { CID } from 'multiformats/cid';
 import { DomainError, invalid } from '../../common/errors.ts';
 import type { Database } from '../db/database.ts';
 import type { AssetRecord } from '../db/records.ts';
 import { ImportGate } from './gate.ts';
 import { type AssetRef, umidOf } from './ids.ts';
-import { IMPORT_OPTIONS, Ipfs } from './ipfs.ts';
+import { CHUNK_SIZE, IMPORT_OPTIONS, Ipfs } from './ipfs.ts';
+import { leafPipeline } from './leaf-import.ts';
+import { readLocalFile } from './local-file.ts';
 import type { PeerFilter } from './peer-gate.ts';
 import { localPinWalker } from './pin-walker.ts';
 import { Renditions } from './renditions.ts';
@@ -97,10 +100,14 @@ export class AssetStore extends EventEmitter<{ imported: [AssetRecord]; removed:
     await this.gate.enter();
     try {
       const info: Sniffed = { size: 0 };
-      const cid = await this.ipfs.fs.addByteStream(
-        guard(source, request.kind, this.limits, info),
-        IMPORT_OPTIONS,
-      );
+      // Straight into the file blockstore, past Helia's wrappers: the import gate already keeps GC out,
+      // and no peer can want blocks of a DAG whose CID nobody knows yet. Each leaf is written before the
+      // import resolves, so the answer to the upload comes after every byte is stored.
+      const blocks = this.ipfs.blocks;
+      const { cid } = await importByteStream(guard(source, request.kind, this.limits, info), blocks, {
+        ...IMPORT_OPTIONS,
+        ...leafPipeline(CHUNK_SIZE, blocks),
+      });
       // One commit at a time: two uploads of the same new bytes must not both create (and both be charged
       // for) the record, and two of one uploader must not both read the same usage and each add to it.
       return await this.serially(() => this.commit(cid, info, request));
@@ -225,9 +232,10 @@ export class AssetStore extends EventEmitter<{ imported: [AssetRecord]; removed:
     for await (const record of this.db.assets.values()) yield record;
   }
 
-  /** The file's bytes (or a range of them), local blocks only. */
+  /** The file's bytes (or a range of them), local blocks only, read from the block files (local-file.ts). */
   read(cid: CID, range: { offset?: number; length?: number } = {}): AsyncIterable<Uint8Array> {
-    return this.ipfs.fs.cat(cid, { ...range, offline: true });
+    const offset = range.offset ?? 0;
+    return readLocalFile(this.ipfs.blocks, cid, offset, range.length ?? Number.POSITIVE_INFINITY);
   }
 
   /** As `read`, but blocks missing here are fetched from peers (hash-checked) until `signal` aborts. */

@@ -9,11 +9,19 @@
  *
  * Why our own rather than blockstore-fs (same layout): about 150 lines and no dependency to add; each
  * shard directory is made once instead of a `mkdir -p` per block; a block is written to a temp file and
- * renamed into place, so a crash never leaves a half-written block under its real name. Like LevelDB's
- * default (and Kubo's flatfs without `sync`) it does not fsync each block.
+ * renamed into place, so a crash never leaves a half-written block under its real name.
+ *
+ * Durability: a put resolves once the block's bytes are written (in the kernel's page cache) and renamed
+ * into place, so a block whose upload was acknowledged survives a crash of the process, as a LevelDB write
+ * does (LevelDB's default, and Kubo's flatfs without `sync`: no fsync per block; a power loss may lose
+ * what the kernel had not flushed yet).
+ *
+ * The write path uses the callback fs API (one libuv request per syscall, no FileHandle objects or
+ * promise per step): a put costs open+write+close+rename and nothing else, not even a `stat`, since the
+ * same CID always names the same bytes and rewriting a block in place is harmless.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { close, open, read, rename as renameCb, writeFile as writeFileCb } from 'node:fs';
+import { mkdir, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AbortOptions } from '@libp2p/interface';
 import type { Blockstore, InputPair, Pair } from 'interface-blockstore';
@@ -30,6 +38,8 @@ export class FileBlockstore implements Blockstore {
   readonly dir: string;
   /** Shard directories known to exist (made at most once each). */
   private readonly shards = new Set<string>();
+  /** Names temp files: unique within this process, and the temp directory is emptied on open. */
+  private tmpCounter = 0;
 
   constructor(dir: string) {
     this.dir = dir;
@@ -40,9 +50,18 @@ export class FileBlockstore implements Blockstore {
     await rm(join(this.dir, TMP), { recursive: true, force: true });
     await mkdir(join(this.dir, TMP), { recursive: true });
     await writeFile(join(this.dir, 'SHARDING'), '/repo/flatfs/shard/v1/next-to-last/2\n');
+    // Shards made by earlier runs: a put then makes no `mkdir` for them.
+    for (const entry of await readdir(this.dir, { withFileTypes: true })) {
+      if (entry.isDirectory() && entry.name !== TMP) this.shards.add(entry.name);
+    }
   }
 
   async close(): Promise<void> {}
+
+  /** The file that holds a block (whether or not it exists). */
+  pathOf(cid: CID): string {
+    return this.locate(cid).file;
+  }
 
   private locate(cid: CID): { shard: string; file: string } {
     const key = base32upper.baseEncode(cid.multihash.bytes);
@@ -66,10 +85,14 @@ export class FileBlockstore implements Blockstore {
       await mkdir(join(this.dir, shard), { recursive: true });
       this.shards.add(shard);
     }
-    const tmp = join(this.dir, TMP, randomBytes(8).toString('hex'));
+    const tmp = join(this.dir, TMP, `${process.pid}-${++this.tmpCounter}`);
     try {
-      await writeFile(tmp, data);
-      await rename(tmp, file);
+      await new Promise<void>((resolve, reject) =>
+        writeFileCb(tmp, data, (error) => (error ? reject(error) : resolve())),
+      );
+      await new Promise<void>((resolve, reject) =>
+        renameCb(tmp, file, (error) => (error ? reject(error) : resolve())),
+      );
     } catch (error) {
       await unlink(tmp).catch(() => {});
       throw error;
@@ -93,6 +116,42 @@ export class FileBlockstore implements Blockstore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`no block ${cid}`);
       throw error;
     }
+  }
+
+  /** A block's size in bytes (from its file; nothing read). */
+  async sizeOf(cid: CID): Promise<number> {
+    try {
+      return (await stat(this.locate(cid).file)).size;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`no block ${cid}`);
+      throw error;
+    }
+  }
+
+  /**
+   * `length` bytes of a block from `position` (fewer at its end), read into a buffer of their own with
+   * one open/read/close: a download reads exactly the bytes it sends.
+   */
+  readRange(cid: CID, position: number, length: number): Promise<Buffer> {
+    const file = this.locate(cid).file;
+    return new Promise((resolve, reject) => {
+      open(file, 'r', (error, fd) => {
+        if (error) {
+          return reject(error.code === 'ENOENT' ? new NotFoundError(`no block ${cid}`) : error);
+        }
+        const buffer = Buffer.allocUnsafeSlow(length);
+        const done = (failure: Error | null, result?: Buffer) =>
+          close(fd, () => (failure ? reject(failure) : resolve(result as Buffer)));
+        const next = (filled: number) =>
+          read(fd, buffer, filled, length - filled, position + filled, (failure, n) => {
+            if (failure) return done(failure);
+            if (n === 0 || filled + n === length) return done(null, buffer.subarray(0, filled + n));
+            next(filled + n);
+          });
+        if (length === 0) done(null, buffer);
+        else next(0);
+      });
+    });
   }
 
   async *getMany(source: Iterable<CID> | AsyncIterable<CID>, options?: AbortOptions): AsyncGenerator<Pair> {

@@ -6,21 +6,10 @@
 import { decode as cborDecode, encode as cborEncode } from 'cbor-x';
 import { Level } from 'level';
 import { type Logger, pino } from 'pino';
-import type {
-  ChainBlockRecord,
-  ChainCheckpointRecord,
-  ChainEventRecord,
-  ChainPeerRecord,
-} from './chain-records.ts';
+import type { ChainBlockRecord, ChainPeerRecord } from './chain-records.ts';
+import { migrateUploadUsage } from './migrations/upload-usage.ts';
 import { migrateWalletUserIds } from './migrations/wallet-user-ids.ts';
-import type {
-  AssetRecord,
-  AttributeOptions,
-  AttributeRecord,
-  AttributeTypeRecord,
-  ObjectRecord,
-  PluginRecord,
-} from './records.ts';
+import type { AssetRecord } from './records.ts';
 import { DatabaseError, type Sublevel, type Tables } from './tables.ts';
 
 const cbor = <V>() => ({
@@ -33,32 +22,24 @@ const cbor = <V>() => ({
 /** The schema this code writes. Bump it with a migration in MIGRATIONS. */
 export const SCHEMA_VERSION = 4;
 
-type Migration = (db: Database, log: Logger) => Promise<void>;
+type Migration = (db: Tables, log: Logger) => Promise<void>;
 /**
- * MIGRATIONS[n] upgrades a database at version n to n+1. Version 0 is an empty database. A migration must
- * be safe to run again from the start after a crash part way: the version is bumped only after it returns.
+ * MIGRATIONS[n] upgrades a database at version n to n+1. A migration must be safe to run again from the
+ * start after a crash part way: the version is bumped only after it returns. A new, empty database is
+ * written at SCHEMA_VERSION directly and runs none of them (see `migrate`).
  */
 const MIGRATIONS: Record<number, Migration> = {
+  // Version 0: a database with records but no schema mark, written before versions were kept: its
+  // records already have the shape of version 1.
   0: async () => {},
   1: migrateWalletUserIds,
-  // Upload usage per uploader, from the asset records already stored (after the renames above).
-  2: async (db) => {
-    // Derived data: rebuilt from scratch, so a rerun (or a table left by a crash) ends the same.
-    await db.uploadUsage.clear();
-    const usage = new Map<string, number>();
-    for await (const record of db.assets.values()) {
-      usage.set(record.uploader, (usage.get(record.uploader) ?? 0) + record.size);
-    }
-    await db.uploadUsage.batch([...usage].map(([key, value]) => ({ type: 'put' as const, key, value })));
-  },
+  2: migrateUploadUsage,
   // The "hints from peers" stub kept unverified events that nothing ever acted on; chains shared between
   // nodes (harvester/peers/peer-adapter.ts) apply only blocks a quorum of peers published, so the hints are dropped.
   3: async (db) => {
-    await db.level.sublevel('chain-hints').clear();
+    await db.sublevel('chain-hints').clear();
   },
 };
-
-export type AttributeFamily = 'node' | 'object' | 'objectUser' | 'user' | 'userUser';
 
 /** A key inside a sublevel. `!` never occurs in UMIDs, plugin ids or attribute names we accept. */
 export const key = (...parts: string[]): string => parts.join('!');
@@ -77,24 +58,12 @@ function isLocked(error: unknown): boolean {
 export class Database implements Tables {
   readonly level: Level<string, unknown>;
   readonly meta;
-  readonly objects;
-  /** worldId!objectId → 1: the objects of a world, for loading a world without a scan. */
-  readonly worldObjects;
-  readonly attributes: Record<AttributeFamily, Sublevel<AttributeRecord>>;
-  /** pluginId → plugin */
-  readonly plugins;
-  /** pluginId!name → attribute type */
-  readonly attributeTypes;
-  /** family!<the attribute's key in its family sublevel> → per-row options overriding the type's */
-  readonly attributeOptions;
-  /** Harvester: chainId → last processed block. */
-  readonly chainCheckpoints;
+  // The stores own their tables and declare them with `sublevel` (worlds: `worldTables`, attributes:
+  // `attributeTables` and `catalogTables`, chain state: `chainTables`, users, grants, activities, stakes).
+  // The tables below are still declared here: their readers in harvester/peers/ and storage/assets/ name
+  // them on `Database` until they move to their owners the same way.
   /** Harvester: chainId!<block number, 12 digits> → processed block (hash, event ids, undo entries). */
   readonly chainBlocks;
-  /** Harvester: event id (chainId:txHash:logIndex) → normalised event. */
-  readonly chainEvents;
-  /** Harvester: derived state (balances, NFT owners, stakes) → value, see harvester/state.ts. */
-  readonly chainState;
   /** Harvester: chainId!peerId → disagreements found in the peer's chain publications, distrust. */
   readonly chainPeers;
   /** cid → asset metadata (object storage) */
@@ -113,22 +82,7 @@ export class Database implements Tables {
     });
     const sub = <V>(name: string) => this.sublevel<V>(name);
     this.meta = sub<unknown>('meta');
-    this.objects = sub<ObjectRecord>('objects');
-    this.worldObjects = sub<number>('world-objects');
-    this.attributes = {
-      node: sub<AttributeRecord>('attr-node'),
-      object: sub<AttributeRecord>('attr-object'),
-      objectUser: sub<AttributeRecord>('attr-object-user'),
-      user: sub<AttributeRecord>('attr-user'),
-      userUser: sub<AttributeRecord>('attr-user-user'),
-    };
-    this.plugins = sub<PluginRecord>('plugins');
-    this.attributeTypes = sub<AttributeTypeRecord>('attribute-types');
-    this.attributeOptions = sub<AttributeOptions>('attr-options');
-    this.chainCheckpoints = sub<ChainCheckpointRecord>('chain-checkpoints');
     this.chainBlocks = sub<ChainBlockRecord>('chain-blocks');
-    this.chainEvents = sub<ChainEventRecord>('chain-events');
-    this.chainState = sub<string>('chain-state');
     this.chainPeers = sub<ChainPeerRecord>('chain-peers');
     this.assets = sub<AssetRecord>('assets');
     this.assetUmids = sub<string>('asset-umids');
@@ -167,6 +121,12 @@ export class Database implements Tables {
     return ((await this.meta.get('schema')) as number | undefined) ?? 0;
   }
 
+  /** True when LevelDB holds no key at all: a data dir created just now. */
+  private async isEmpty(): Promise<boolean> {
+    for await (const _ of this.level.keys({ limit: 1 })) return false;
+    return true;
+  }
+
   private async migrate(): Promise<void> {
     let version = await this.schemaVersion();
     if (version > SCHEMA_VERSION) {
@@ -174,17 +134,18 @@ export class Database implements Tables {
         `data was written by a newer odyssey-node (schema ${version} > ${SCHEMA_VERSION})`,
       );
     }
+    // Nothing to upgrade in a new database: it starts at the schema this code writes. Version 0 alone
+    // does not say so, since a database written before versions were kept has records and no mark.
+    if (version === 0 && (await this.isEmpty())) {
+      await this.meta.put('schema', SCHEMA_VERSION);
+      return;
+    }
     while (version < SCHEMA_VERSION) {
       if (version > 0) this.log.info({ from: version, to: version + 1 }, 'migrating the database');
       await MIGRATIONS[version](this, this.log);
       version++;
       await this.meta.put('schema', version);
     }
-  }
-
-  /** All values of a sublevel whose keys start with `prefix!`. */
-  valuesWithPrefix<V>(sublevel: Sublevel<V>, prefix: string): Promise<[string, V][]> {
-    return valuesWithPrefix(sublevel, prefix);
   }
 }
 

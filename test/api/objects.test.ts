@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CORE_PLUGIN_ID } from '../../node/world/render.ts';
 import { DEFAULT_WORLD_ID, OBJECT_TYPES } from '../../node/world/seed.ts';
+import { worldTables } from '../../node/world/world-store.ts';
 import { NIL_UMID } from '../../protocol/posbus/index.ts';
 import type { UserRecord } from '../../storage/db/records.ts';
 import { call, type ErrorBody, reason } from '../support/http.ts';
@@ -53,7 +54,7 @@ describe('objects API', () => {
       minimap: true,
     });
     // Straight from LevelDB, not the in-memory store: the write happened before the 201.
-    expect(await node.node.db.objects.get(id)).toMatchObject({
+    expect(await worldTables(node.node.db).objects.get(id)).toMatchObject({
       name: 'Lamp',
       parentId: world,
       removed: false,
@@ -124,7 +125,7 @@ describe('objects API', () => {
     const res = await call(node, 'DELETE', `${api}/objects/${parent}`, { token: owner.token });
     expect([res.status, res.body]).toEqual([200, null]);
     for (const id of [parent, child, grandchild])
-      expect((await node.node.db.objects.get(id))?.removed).toBe(true);
+      expect((await worldTables(node.node.db).objects.get(id))?.removed).toBe(true);
 
     const removals = () =>
       viewer.received.flatMap((m) => (m.type === 'RemoveObjects' ? m.objects : [])).sort();

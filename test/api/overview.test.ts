@@ -1,8 +1,8 @@
 /** GET /api/v4/node/overview: the dashboard's public facts, read from a real node as it changes. */
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Overview } from '../../node/overview/node-overview.ts';
 import { directorySize } from '../../node/overview/node-overview.ts';
+import type { Overview } from '../../node/overview/overview-body.ts';
 import { DEFAULT_WORLD_ID } from '../../node/world/seed.ts';
 import { call } from '../support/http.ts';
 import { guest, joinWorld, startNode, type TestClient, type TestNode } from '../support/node.ts';

@@ -153,5 +153,5 @@ describe('odyssey-node gc', () => {
 
     node = await startNode({}, node.dir);
     expect((await call(node, 'GET', `/api/v4/assets/${up.body.cid}/meta`)).status).toBe(404);
-  }, 30_000);
+  }, 90_000); // two node starts and three CLI runs, each a process that loads the node's modules
 });

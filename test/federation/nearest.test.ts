@@ -265,5 +265,5 @@ describe('node directory and the nearest node', () => {
         connectTimeoutMs: 2000,
       }),
     ).rejects.toBeInstanceOf(NoNodeReachableError);
-  });
+  }, 120_000); // two node processes start in this test
 });

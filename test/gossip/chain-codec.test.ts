@@ -12,6 +12,7 @@ import {
   encodeChainBlock,
   GossipDecodeError,
   MAX_CHAIN_EVENTS,
+  MAX_COVERED_ACCOUNTS,
 } from '../../protocol/gossip/index.ts';
 
 const MAX = 1 << 20;
@@ -87,7 +88,9 @@ describe('chain block codec', () => {
     expect(reasonOf(withFields({ link: { number: 42, hash: HASH } }))).toBe('bad_field: link');
     expect(reasonOf(withFields({ events: {} }))).toBe('bad_field: events');
     expect(reasonOf(withFields({ events: ['x'] }))).toBe('bad_field: events');
-    expect(reasonOf(withEvent({ logIndex: -1 }))).toBe('bad_field: logIndex');
+    // -1 is a snapshot's index (`balances.free`, read at the block, not a log); nothing lower.
+    expect(reasonOf(withEvent({ logIndex: -2 }))).toBe('bad_field: logIndex');
+    expect(reasonOf(withEvent({ logIndex: -1 }))).toBe('decoded');
     expect(reasonOf(withEvent({ txHash: 'not hex' }))).toBe('bad_field: txHash');
     expect(reasonOf(withEvent({ kind: 'Drop Table' }))).toBe('bad_field: kind');
     expect(reasonOf(withEvent({ amount: '-5' }))).toBe('bad_field: amount');
@@ -102,6 +105,20 @@ describe('chain block codec', () => {
     );
     expect(reasonOf(withEvent({ raw: { topics: [7], data: '0x' } }))).toBe('bad_field: topics');
     expect(reasonOf(withEvent({ raw: { topics: [], data: 'zz' } }))).toBe('bad_field: data');
+  });
+
+  it('takes the accounts a publication covers, bounded and as account ids only', () => {
+    const ids = [`0x${'12'.repeat(32)}`, `0x${'34'.repeat(20)}`];
+    expect(decodeChainBlock(withFields({ accounts: ids }), MAX).accounts).toEqual(ids);
+    expect(decodeChainBlock(encodeChainBlock(block), MAX)).not.toHaveProperty('accounts');
+    expect(reasonOf(withFields({ accounts: 'all' }))).toBe('bad_field: accounts');
+    expect(reasonOf(withFields({ accounts: ['HNZata7iMYWmk5RvZRTiAsSDhV8366zq2YGb3tLH5Upf74F'] }))).toBe(
+      'bad_field: accounts',
+    );
+    expect(reasonOf(withFields({ accounts: [`0x${'AB'.repeat(32)}`] }))).toBe('bad_field: accounts');
+    expect(reasonOf(withFields({ accounts: Array(MAX_COVERED_ACCOUNTS + 1).fill(ids[0]) }))).toBe(
+      'bad_field: accounts',
+    );
   });
 
   it('refuses oversized messages, too many events, other versions and non-CBOR', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChainEvent } from '../../harvester/adapter.ts';
-import { ChainStore } from '../../harvester/chain-store.ts';
+import { ChainStore, chainTables } from '../../harvester/chain-store.ts';
 import { ZERO_ADDRESS } from '../../harvester/evm/abi.ts';
 import { freeBalanceEvent, touchedAccounts } from '../../harvester/substrate/events.ts';
 import { Database } from '../../storage/db/database.ts';
@@ -81,7 +81,7 @@ describe('chain store', () => {
     expect([await balance(A), await balance(B)]).toEqual(['0', '0']);
     expect(await store.checkpoint(CHAIN)).toBeUndefined();
     let events = 0;
-    for await (const _ of db.chainEvents.keys()) events++;
+    for await (const _ of chainTables(db).events.keys()) events++;
     expect(events).toBe(0);
   });
 

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { foundry } from 'viem/chains';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { chainTables } from '../../harvester/chain-store.ts';
 import { ODYSSEY_ID_MASK, odysseyIdOf } from '../../harvester/odyssey-id.ts';
 import type { ChainBlockAnnouncement } from '../../protocol/gossip/index.ts';
 import { Database } from '../../storage/db/database.ts';
@@ -95,7 +96,7 @@ describe('harvester on anvil', () => {
     expect(await v('unbond', alice, CHAIN)).toBe('0');
 
     const kinds: string[] = [];
-    for await (const e of h.db.chainEvents.values()) kinds.push(e.kind);
+    for await (const e of chainTables(h.db).events.values()) kinds.push(e.kind);
     expect(kinds.filter((k) => k === 'token.transfer')).toHaveLength(3); // not the Approval
     expect(published.flatMap((b) => b.events)).toHaveLength(kinds.length);
     // Each block links to the previous published block that had events: the same for every publisher.
@@ -135,7 +136,7 @@ describe('harvester on anvil', () => {
     );
     const db = new Database(join(first.dir, 'db'));
     await db.open();
-    const stoppedAt = (await db.chainCheckpoints.get(CHAIN))?.number ?? 0;
+    const stoppedAt = (await chainTables(db).checkpoints.get(CHAIN))?.number ?? 0;
     await db.close();
     expect(stoppedAt).toBeGreaterThanOrEqual(d.block + 10);
     expect(stoppedAt).toBeLessThan(last);
@@ -148,13 +149,13 @@ describe('harvester on anvil', () => {
     await h.stop();
     const again = new Database(join(h.dir, 'db'));
     await again.open();
-    await again.chainCheckpoints.del(CHAIN);
+    await chainTables(again).checkpoints.del(CHAIN);
     await again.close();
     h = await h.restart();
     await processed(h.harvester, last);
     expect(await value(h.harvester, 'bal', bob, CHAIN, d.token.toLowerCase())).toBe('30');
     let events = 0;
-    for await (const _ of h.db.chainEvents.keys()) events++;
+    for await (const _ of chainTables(h.db).events.keys()) events++;
     expect(events).toBe(31);
   });
 

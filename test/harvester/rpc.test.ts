@@ -4,6 +4,7 @@
  */
 import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { chainTables } from '../../harvester/chain-store.ts';
 import {
   type Anvil,
   accounts,
@@ -92,7 +93,7 @@ describe('harvester and unreliable RPCs', () => {
     expect((await h.harvester.status()).chains[0].lastError).toMatch(
       /serves chain 31337, configured chainId is 1/,
     );
-    expect(await h.db.chainCheckpoints.get('eip155:1')).toBeUndefined();
+    expect(await chainTables(h.db).checkpoints.get('eip155:1')).toBeUndefined();
   });
 
   it('follows over a WebSocket URL too', async () => {

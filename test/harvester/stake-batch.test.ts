@@ -14,27 +14,18 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Hex } from 'viem';
 import { foundry } from 'viem/chains';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { chainTables } from '../../harvester/chain-store.ts';
 import { ODYSSEY_ID_MASK, odysseyIdOf } from '../../harvester/odyssey-id.ts';
-import type { NodeConfig } from '../../node/config.ts';
 import { PENDING_STAKE_REMOVED, type PendingStakeRemoved } from '../../node/stakes/stake-controller.ts';
 import type { ActivityUpdate, GenericMessage } from '../../protocol/posbus/types.ts';
 import type { PendingStakeRecord, StakeCommentRecord } from '../../storage/db/chain-records.ts';
 import type { ActivityRecord } from '../../storage/db/records.ts';
 import { createWorld, enter, type SignedIn, walletUser } from '../api/world-fixtures.ts';
+import type { LocalEvm } from '../support/chains.ts';
 import { call, reason } from '../support/http.ts';
 import { startNode, type TestClient, type TestNode } from '../support/node.ts';
-import {
-  type Anvil,
-  accounts,
-  artifacts,
-  type Client,
-  type Deployed,
-  deployAll,
-  send,
-  startAnvil,
-  testClient,
-} from './chain.ts';
-import { anvilChain, until } from './support.ts';
+import { accounts, artifacts, type Client, type Deployed, send } from './chain.ts';
+import { startNodeOnAnvil, until } from './support.ts';
 
 const [, alice, bob] = accounts.map((a) => a.address.toLowerCase());
 const tokenOf = (n: bigint) => n | ODYSSEY_ID_MASK;
@@ -55,7 +46,7 @@ const removedBody = (m: GenericMessage) =>
   JSON.parse(new TextDecoder().decode(m.data)) as PendingStakeRemoved;
 
 describe('stake effects in the block batch', () => {
-  let anvil: Anvil;
+  let evm: LocalEvm;
   let chain: Client;
   let d: Deployed;
   let node: TestNode;
@@ -115,15 +106,14 @@ describe('stake effects in the block batch', () => {
   /** True when a batch writes the chain event of transaction `tx`. */
   const writesEventOf = (ops: unknown[], tx: string) =>
     ops.some((op) => {
-      const o = op as { sublevel: unknown; value?: { txHash?: string } };
-      return o.sublevel === node.node.db.chainEvents && o.value?.txHash === tx;
+      const o = op as { sublevel?: { prefix?: string }; value?: { txHash?: string } };
+      // A table is one sublevel object per declaration: the chain events' is told by its key prefix.
+      return o.sublevel?.prefix === chainTables(node.node.db).events.prefix && o.value?.txHash === tx;
     });
 
   beforeEach(async () => {
-    anvil = await startAnvil();
-    chain = testClient(anvil.url);
-    d = await deployAll(chain);
-    node = await startNode({ chains: [anvilChain(anvil.url, d)] as unknown as NodeConfig['chains'] });
+    ({ evm, node } = await startNodeOnAnvil());
+    ({ client: chain, d } = evm);
     await send(chain, d.nft, 'TestOdysseyNFT', 'safeMint', [bob]);
     await until(() => node.node.store.get(world) !== undefined, 10_000, 'minted world');
     me = await walletUser(node, alice);
@@ -134,7 +124,7 @@ describe('stake effects in the block batch', () => {
     restore = undefined;
     await viewer?.client.close();
     await node?.cleanup();
-    await anvil.stop();
+    await evm?.stop();
   });
 
   it('a crash right after the block batch loses none of its stake effects', async () => {
@@ -147,7 +137,7 @@ describe('stake effects in the block batch', () => {
       return result;
     });
     await mine();
-    await until(async () => (await node.node.db.chainEvents.get(`${CHAIN}:${hash}:0`)) !== undefined);
+    await until(async () => (await chainTables(node.node.db).events.get(`${CHAIN}:${hash}:0`)) !== undefined);
     // Everything the stake does was in that one batch.
     expect(await node.node.db.sublevel<PendingStakeRecord>('pending-stakes').get(hash)).toBeUndefined();
     expect(
@@ -182,7 +172,7 @@ describe('stake effects in the block batch', () => {
       failures++;
       // What the database holds right after the block's batch failed: none of the block's effects.
       between = [
-        await node.node.db.chainEvents.get(`${CHAIN}:${hash}:0`),
+        await chainTables(node.node.db).events.get(`${CHAIN}:${hash}:0`),
         (await node.node.db.sublevel<PendingStakeRecord>('pending-stakes').get(hash))?.comment,
         await node.node.db.sublevel<StakeCommentRecord>('stake-comments').get(`world!${world}`),
         (await activitiesOf(node, hash)).length,

@@ -9,31 +9,21 @@ import type { Hex } from 'viem';
 import { foundry } from 'viem/chains';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ODYSSEY_ID_MASK, odysseyIdOf } from '../../harvester/odyssey-id.ts';
-import type { NodeConfig } from '../../node/config.ts';
 import { transactionUmid } from '../../node/stakes/stake-controller.ts';
 import type { ActivityUpdate, AddPendingStake } from '../../protocol/posbus/types.ts';
 import { enter, type SignedIn, walletUser } from '../api/world-fixtures.ts';
+import type { LocalEvm } from '../support/chains.ts';
 import { call, reason } from '../support/http.ts';
-import { guest, startNode, type TestClient, type TestNode } from '../support/node.ts';
-import {
-  type Anvil,
-  accounts,
-  artifacts,
-  type Client,
-  type Deployed,
-  deployAll,
-  send,
-  startAnvil,
-  testClient,
-} from './chain.ts';
-import { anvilChain, until } from './support.ts';
+import { guest, type TestClient, type TestNode } from '../support/node.ts';
+import { accounts, artifacts, type Client, type Deployed, send } from './chain.ts';
+import { startNodeOnAnvil, until } from './support.ts';
 
 const [, alice, bob] = accounts.map((a) => a.address.toLowerCase());
 const tokenOf = (n: bigint) => n | ODYSSEY_ID_MASK;
 const worldOf = (n: bigint) => odysseyIdOf(tokenOf(n)) as string;
 
 describe('stakes between clients and the chain', () => {
-  let anvil: Anvil;
+  let evm: LocalEvm;
   let chain: Client;
   let d: Deployed;
   let node: TestNode;
@@ -64,10 +54,8 @@ describe('stakes between clients and the chain', () => {
     });
 
   beforeEach(async () => {
-    anvil = await startAnvil();
-    chain = testClient(anvil.url);
-    d = await deployAll(chain);
-    node = await startNode({ chains: [anvilChain(anvil.url, d)] as unknown as NodeConfig['chains'] });
+    ({ evm, node } = await startNodeOnAnvil());
+    ({ client: chain, d } = evm);
     await send(chain, d.nft, 'TestOdysseyNFT', 'safeMint', [bob]);
     await until(() => node.node.store.get(world) !== undefined, 10_000, 'minted world');
     me = await walletUser(node, alice);
@@ -76,7 +64,7 @@ describe('stakes between clients and the chain', () => {
   afterEach(async () => {
     await viewer?.client.close();
     await node?.cleanup();
-    await anvil.stop();
+    await evm?.stop();
   });
 
   it('REST: a pending stake is announced, confirmed by the Stake event, and its comment shown', async () => {

@@ -4,17 +4,17 @@
  * it names appear in `GET /users/me/wallets` of their users, equal to what the runtime holds at that
  * block; a `dev_setHead` fork rolls them back and the new branch's balances replace them.
  */
-import { ApiPromise, Keyring, WsProvider } from '@polkadot/api';
+
+import { Keyring } from '@polkadot/api';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { u8aToHex } from '@polkadot/util';
-import { chainSpec } from '@substrate/connect-known-chains/rococo_v2_2_asset_hub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeConfig } from '../../node/config.ts';
+import { type LocalSubstrate, startChopsticks } from '../support/chains.ts';
 import { call } from '../support/http.ts';
 import { startNode, type TestNode } from '../support/node.ts';
 import { until } from './support.ts';
 
-type Server = { addr: string; close(): Promise<void> };
 type WalletRow = {
   wallet_id: string;
   contract_id: string;
@@ -24,58 +24,29 @@ type WalletRow = {
 };
 
 describe('substrate derived balances on chopsticks', () => {
-  let server: Server;
-  let api: ApiPromise;
-  let provider: WsProvider;
+  let chain: LocalSubstrate;
   let node: TestNode | undefined;
 
   beforeAll(async () => {
-    process.env.LOG_LEVEL ??= 'error'; // chopsticks' logger reads it on import
-    const { setupWithServer } = await import('@acala-network/chopsticks');
-    server = await setupWithServer({
-      genesis: JSON.parse(chainSpec),
-      host: '127.0.0.1',
-      port: 0,
-      'build-block-mode': 'Manual',
-      'runtime-log-level': 0,
-    } as never);
-    provider = new WsProvider(`ws://${server.addr}`, false);
-    await provider.connect();
-    api = await ApiPromise.create({ provider, noInitWarn: true });
+    chain = await startChopsticks();
   }, 60_000);
 
   afterAll(async () => {
     await node?.cleanup();
-    await api?.disconnect();
-    await server?.close();
+    await chain?.stop();
   });
 
-  const rpc = (method: string, params: unknown[]) => provider.send(method, params);
-  const head = async () => {
-    const header = await api.rpc.chain.getHeader();
-    return { number: header.number.toNumber(), hash: header.hash.toHex() };
-  };
-  /** The runtime's own free balance of an account at a block. */
-  const freeAt = async (hash: string, who: KeyringPair) =>
-    `${((await (await api.at(hash)).query.system.account(who.address)) as unknown as { data: { free: bigint } }).data.free}`;
-
   it('a transfer shows as free balances; a fork rolls them back', async () => {
-    const keyring = new Keyring({ type: 'sr25519', ss58Format: 2 });
-    const [alice, bob, charlie, dave] = ['//Alice', '//Bob', '//Charlie', '//Dave'].map((uri) =>
-      keyring.addFromUri(uri),
-    );
-    await rpc('dev_setStorage', [
-      { System: { Account: [[[alice.address], { providers: 1, data: { free: 10n ** 15n } }]] } },
-    ]);
+    const { api, head, freeAt, rpc, genesisHash, chainId } = chain;
+    const [alice, bob, charlie, dave] = ['//Alice', '//Bob', '//Charlie', '//Dave'].map(chain.account);
+    await chain.fund(alice, 10n ** 15n);
     const base = await head();
-    const genesisHash = api.genesisHash.toHex();
-    const chainId = `polkadot:${genesisHash.slice(2, 34)}`;
     node = await startNode({
       chains: [
         {
           name: 'asset-hub',
           family: 'substrate',
-          rpcUrl: `ws://${server.addr}`,
+          rpcUrl: chain.url,
           genesisHash,
           startBlock: base.number,
           pollIntervalMs: 20,

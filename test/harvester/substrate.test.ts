@@ -4,58 +4,35 @@
  * SS58 prefix 2). Blocks are built on demand (Manual mode) and count as finalized at once. No Polkadot or
  * Kusama relay-chain node runs here or in CI: their decoding is covered by substrate-decode.test.ts.
  */
-import { ApiPromise, Keyring, WsProvider } from '@polkadot/api';
-import { chainSpec } from '@substrate/connect-known-chains/rococo_v2_2_asset_hub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChainEvent } from '../../harvester/adapter.ts';
 import { substrateChainSchema } from '../../harvester/config.ts';
+import { type LocalSubstrate, startChopsticks } from '../support/chains.ts';
 import { type HarvesterHarness, startHarvester, until } from './support.ts';
 
-type Server = { addr: string; close(): Promise<void> };
-
 describe('substrate adapter on chopsticks', () => {
-  let server: Server;
-  let api: ApiPromise;
-  let provider: WsProvider;
+  let chain: LocalSubstrate;
   let url: string;
   let genesisHash: string;
   let h: HarvesterHarness | undefined;
 
   beforeAll(async () => {
-    process.env.LOG_LEVEL ??= 'error'; // chopsticks' logger reads it on import
-    const { setupWithServer } = await import('@acala-network/chopsticks');
-    server = await setupWithServer({
-      genesis: JSON.parse(chainSpec),
-      host: '127.0.0.1',
-      port: 0,
-      'build-block-mode': 'Manual',
-      'runtime-log-level': 0,
-    } as never);
-    url = `ws://${server.addr}`;
-    provider = new WsProvider(url, false);
-    await provider.connect();
-    api = await ApiPromise.create({ provider, noInitWarn: true });
-    genesisHash = api.genesisHash.toHex();
+    chain = await startChopsticks();
+    ({ url, genesisHash } = chain);
   }, 60_000);
 
   afterAll(async () => {
     await h?.cleanup();
-    await api?.disconnect();
-    await server?.close();
+    await chain?.stop();
   });
 
-  const rpc = (method: string, params: unknown[]) => provider.send(method, params);
-  const head = async () => {
-    const header = await api.rpc.chain.getHeader();
-    return { number: header.number.toNumber(), hash: header.hash.toHex() };
-  };
+  const rpc = (method: string, params: unknown[]) => chain.rpc(method, params);
+  const head = () => chain.head();
 
   it('sees a transfer as balances.transfer with SS58 prefix 2, and rolls back a fork', async () => {
-    const keyring = new Keyring({ type: 'sr25519', ss58Format: 2 });
-    const [alice, bob, charlie] = ['//Alice', '//Bob', '//Charlie'].map((uri) => keyring.addFromUri(uri));
-    await rpc('dev_setStorage', [
-      { System: { Account: [[[alice.address], { providers: 1, data: { free: 10n ** 15n } }]] } },
-    ]);
+    const { api } = chain;
+    const [alice, bob, charlie] = ['//Alice', '//Bob', '//Charlie'].map(chain.account);
+    await chain.fund(alice, 10n ** 15n);
     const base = await head();
 
     const config = substrateChainSchema.parse({

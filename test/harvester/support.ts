@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { type ChainConfig, type EvmChainConfig, evmChainSchema } from '../../harvester/config.ts';
 import { Harvester, type HarvesterComponents } from '../../harvester/harvester.ts';
+import type { NodeConfig } from '../../node/config.ts';
 import { Database } from '../../storage/db/database.ts';
+import { type LocalEvm, startEvm } from '../support/chains.ts';
+import { startNode, type TestNode } from '../support/node.ts';
 import type { Deployed } from './chain.ts';
 
 export const silent = pino({ level: 'silent' });
@@ -22,6 +25,18 @@ export function anvilChain(rpcUrl: string, d: Deployed, more: Record<string, unk
     contracts: { tokens: [d.token, d.dad], odysseyNft: d.nft, staking: d.staking, nodeManagement: d.node },
     ...more,
   });
+}
+
+/** anvil with the fixture contracts, and a real node (in process) following it. */
+export async function startNodeOnAnvil(): Promise<{ evm: LocalEvm; node: TestNode }> {
+  const evm = await startEvm();
+  try {
+    const chains = [anvilChain(evm.anvil.url, evm.d)] as unknown as NodeConfig['chains'];
+    return { evm, node: await startNode({ chains }) };
+  } catch (error) {
+    await evm.stop();
+    throw error;
+  }
 }
 
 export interface HarvesterHarness {

@@ -9,8 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { walletUserId } from '../../common/user-id.ts';
+import { attributeTables } from '../../node/attributes/attribute-service.ts';
 import type { Membership } from '../../node/world/access.ts';
 import { ZERO_STAMP } from '../../node/world/hlc.ts';
+import { worldTables } from '../../node/world/world-store.ts';
 import { Database, key } from '../../storage/db/database.ts';
 import type { ObjectRecord, PositionRecord, UserRecord } from '../../storage/db/records.ts';
 
@@ -68,8 +70,18 @@ describe('migration of two users holding one wallet', () => {
       },
       { type: 'put', sublevel: setup.sublevel<string>('wallets'), key: SHARED, value: newer },
       { type: 'put', sublevel: setup.sublevel<string>('wallets'), key: SECOND, value: newer },
-      { type: 'put', sublevel: setup.objects, key: objectOfOlder, value: object(objectOfOlder, older) },
-      { type: 'put', sublevel: setup.objects, key: objectOfNewer, value: object(objectOfNewer, newer) },
+      {
+        type: 'put',
+        sublevel: worldTables(setup).objects,
+        key: objectOfOlder,
+        value: object(objectOfOlder, older),
+      },
+      {
+        type: 'put',
+        sublevel: worldTables(setup).objects,
+        key: objectOfNewer,
+        value: object(objectOfNewer, newer),
+      },
       {
         type: 'put',
         sublevel: setup.sublevel<Membership>('members'),
@@ -90,19 +102,19 @@ describe('migration of two users holding one wallet', () => {
       },
       {
         type: 'put',
-        sublevel: setup.attributes.user,
+        sublevel: attributeTables(setup).values.user,
         key: key(older, PLUGIN, 'bio'),
         value: { value: { v: 'old' }, stamp: '00000000000b:0000:n1', updatedAt: 1 },
       },
       {
         type: 'put',
-        sublevel: setup.attributes.user,
+        sublevel: attributeTables(setup).values.user,
         key: key(newer, PLUGIN, 'bio'),
         value: { value: { v: 'new' }, stamp: '00000000000a:0000:n1', updatedAt: 2 },
       },
       {
         type: 'put',
-        sublevel: setup.attributes.user,
+        sublevel: attributeTables(setup).values.user,
         key: key(newer, PLUGIN, 'only'),
         value: { value: { v: 1 }, stamp: ZERO_STAMP, updatedAt: 2 },
       },
@@ -125,7 +137,7 @@ describe('migration of two users holding one wallet', () => {
       expect(await db.sublevel<string>('wallets').get(SHARED)).toBe(id);
       expect(await db.sublevel<string>('wallets').get(SECOND)).toBe(id);
       for (const o of [objectOfOlder, objectOfNewer]) {
-        expect(await db.objects.get(o)).toMatchObject({
+        expect(await worldTables(db).objects.get(o)).toMatchObject({
           ownerId: id,
           stamps: { ownerId: '00000000000a:0000:n1' },
         });
@@ -134,7 +146,7 @@ describe('migration of two users holding one wallet', () => {
       expect(await db.sublevel<PositionRecord>('positions').iterator().all()).toEqual([
         [key(id, WORLD), expect.objectContaining({ at: 20 })],
       ]);
-      expect(Object.fromEntries(await db.attributes.user.iterator().all())).toEqual({
+      expect(Object.fromEntries(await attributeTables(db).values.user.iterator().all())).toEqual({
         [key(id, PLUGIN, 'bio')]: expect.objectContaining({ value: { v: 'old' } }),
         [key(id, PLUGIN, 'only')]: expect.objectContaining({ value: { v: 1 } }),
       });

@@ -17,6 +17,7 @@ import { pino } from 'pino';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { walletUserId } from '../../common/user-id.ts';
+import { attributeTables } from '../../node/attributes/attribute-service.ts';
 import { PLUGINS } from '../../node/attributes/seed.ts';
 import { optionsKey } from '../../node/attributes/targets.ts';
 import { warnOfRenamedAdmins } from '../../node/user/renamed-admins.ts';
@@ -130,7 +131,9 @@ describe('wallet user id migration (schema 1 → 2)', () => {
     const highFive = { family: 'userUser' as const, sourceId: a.id, targetId: b.id };
     await attributes.set(me, highFive, ref('high_five'), { count: 1 });
     // No route writes per-row options of user families yet; the key format is the service's.
-    await db.attributeOptions.put(optionsKey(highFive, ref('high_five')), { permissions: { read: 'any' } });
+    await attributeTables(db).options.put(optionsKey(highFive, ref('high_five')), {
+      permissions: { read: 'any' },
+    });
     const post = await call(node, 'POST', `/api/v4/objects/${worldId}/timeline`, {
       token,
       body: { type: 'screenshot', hash: 'd41d8cd98f00b204e9800998ecf8427e', description: 'first light' },

@@ -89,14 +89,19 @@ export async function prepareNode(name: string): Promise<NodeProcess> {
       };
       child.stdout?.on('data', keep);
       child.stderr?.on('data', keep);
-      await waitFor(async () => {
-        if (child.exitCode !== null) throw new Error(`${name} exited: ${node.logs.join('').slice(-2000)}`);
-        try {
-          return (await fetch(`${node.url}/health`)).ok;
-        } catch {
-          return false;
-        }
-      }, 30_000);
+      // A node process loads every module on start: on a busy 2-core host that alone can take 30 s.
+      await waitFor(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`${name} exited: ${node.logs.join('').slice(-2000)}`);
+          try {
+            return (await fetch(`${node.url}/health`)).ok;
+          } catch {
+            return false;
+          }
+        },
+        60_000,
+        `${name} to answer /health`,
+      );
     },
     stop: async () => {
       const child = node.child;

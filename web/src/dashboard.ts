@@ -2,53 +2,10 @@
  * The dashboard: public facts from /api/v4/node/overview every few seconds; the operator panel (peers,
  * gossip traffic, GC) once a node admin signed in with an injected wallet.
  */
+import type { Overview } from '../../node/overview/overview-body.ts';
 import { bytes, duration, el, orDash } from './format.ts';
 import { type ApiError, getJson, postJson } from './http.ts';
 import { forgetToken, injectedWallet, savedToken, signIn } from './wallet.ts';
-
-interface Overview {
-  node: {
-    name: string;
-    version: string;
-    uptimeSeconds: number;
-    peerId: string;
-    peers: number;
-    sessions: number;
-    cpuPercent: number;
-    rssBytes: number;
-    dataDirBytes: number;
-  };
-  worlds: { id: string; name: string; online: number; hosted: boolean; nodes: number }[];
-  assets: {
-    count: number;
-    bytes: number;
-    pinned: number;
-    unpinned: number;
-    recent: {
-      cid: string;
-      name: string;
-      kind: string;
-      mime: string;
-      size: number;
-      createdAt: number;
-      pinned: boolean;
-    }[];
-  };
-  harvester: {
-    enabled: boolean;
-    chains: {
-      name: string;
-      family: string;
-      health: string;
-      head: number | null;
-      processed: number | null;
-      lag: number | null;
-      events: number;
-      reorgs: number;
-      lastError: string | null;
-    }[];
-  };
-}
 
 interface Peer {
   peerId: string;

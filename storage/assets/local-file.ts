@@ -1,0 +1,161 @@
+/**
+ * A file's bytes (or a range of them) read straight from the block files, for a DAG whose blocks are all
+ * here. The UnixFS exporter went through Helia's blockstore for every leaf (a lock, a `stat`, the block
+ * read whole and copied once more into one buffer) and so ran at a few per cent of a plain file read.
+ * Here the few dag-pb nodes above the leaves are decoded to learn which leaf holds which bytes, and each
+ * leaf needed is read with one open/read/close, only the bytes the range wants.
+ *
+ * Local blocks were hash-checked when they were written (an upload hashes every leaf it writes; a fetch
+ * from peers checks each block on arrival), so they are not hashed again here. Bytes from peers never
+ * come this way (asset-fetcher.ts reads those through bitswap, which checks them).
+ *
+ * UnixFS file semantics as the exporter applies them: a node's content is its own `Data` bytes followed by
+ * its children's, the i-th child holding `blocksizes[i]` bytes; a raw leaf is all content. A DAG that is
+ * not a UnixFS file fails the read (the caller has checked the size against the record).
+ */
+import * as dagPb from '@ipld/dag-pb';
+import type { CID } from 'multiformats/cid';
+import * as raw from 'multiformats/codecs/raw';
+import { identity } from 'multiformats/hashes/identity';
+import type { FileBlockstore } from './file-blockstore.ts';
+
+/** The parts of a UnixFS `Data` message a file read needs. */
+interface FileNode {
+  data?: Uint8Array;
+  blockSizes: number[];
+}
+
+interface Entry {
+  cid: CID;
+  start: number;
+  size: number;
+}
+
+const UNIXFS_RAW = 0;
+const UNIXFS_FILE = 2;
+
+/** Yields [offset, offset + length) of the file at `root`, each leaf's part as one buffer. */
+export async function* readLocalFile(
+  blocks: FileBlockstore,
+  root: CID,
+  offset: number,
+  length: number,
+): AsyncGenerator<Uint8Array> {
+  const end = offset + length;
+  // Depth-first in link order; each entry is a node, the file offset where its content starts and its
+  // content's size (from its parent's blocksizes; unknown for the root).
+  const stack: Entry[] = [{ cid: root, start: 0, size: Number.POSITIVE_INFINITY }];
+  while (stack.length) {
+    const { cid, start, size } = stack.pop() as Entry;
+    if (cid.multihash.code === identity.code) {
+      // Inline bytes: the block is the digest (the identity "hash").
+      if (cid.code !== raw.code) throw new Error(`cannot read ${cid}: not a raw identity block`);
+      yield* part(cid.multihash.digest, start, offset, end);
+      continue;
+    }
+    if (cid.code === raw.code) {
+      const leafSize = Number.isFinite(size) ? size : await blocks.sizeOf(cid);
+      const from = Math.max(offset, start) - start;
+      const to = Math.min(end, start + leafSize) - start;
+      if (to > from) yield await blocks.readRange(cid, from, to - from);
+      continue;
+    }
+    if (cid.code !== dagPb.code) throw new Error(`cannot read ${cid}: not a UnixFS file`);
+    const node = dagPb.decode(await blocks.read(cid));
+    const file = parseFileData(node.Data, cid);
+    let at = start;
+    if (file.data?.length) {
+      yield* part(file.data, at, offset, end);
+      at += file.data.length;
+    }
+    if (file.blockSizes.length !== node.Links.length) {
+      throw new Error(`cannot read ${cid}: ${node.Links.length} links but ${file.blockSizes.length} sizes`);
+    }
+    // Children that end before the range or start after it are skipped unread.
+    const children: Entry[] = [];
+    for (let i = 0; i < node.Links.length; i++) {
+      const childSize = file.blockSizes[i];
+      if (at < end && at + childSize > offset) {
+        children.push({ cid: node.Links[i].Hash, start: at, size: childSize });
+      }
+      at += childSize;
+    }
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
+  }
+}
+
+/** The part of inline bytes that falls into the range. */
+function* part(bytes: Uint8Array, start: number, offset: number, end: number): Generator<Uint8Array> {
+  const from = Math.max(offset, start) - start;
+  const to = Math.min(end, start + bytes.length) - start;
+  if (to > from) yield bytes.subarray(from, to);
+}
+
+/**
+ * Reads the UnixFS `Data` protobuf of a file node: field 1 Type (varint), 2 Data (bytes), 4 blocksizes
+ * (repeated varint, packed or not); the other fields (filesize, mode, mtime...) are skipped.
+ */
+export function parseFileData(bytes: Uint8Array | undefined, cid: CID): FileNode {
+  if (!bytes) throw new Error(`cannot read ${cid}: a dag-pb node without UnixFS data`);
+  const bad = (why: string) => new Error(`cannot read ${cid}: ${why} UnixFS data`);
+  const node: FileNode = { blockSizes: [] };
+  let type: number | undefined;
+  const reader = new VarintReader(bytes, bad);
+  while (!reader.done()) {
+    const key = reader.varint();
+    const field = Math.floor(key / 8);
+    const wire = key & 7;
+    if (wire === 0) {
+      const value = reader.varint();
+      if (field === 1) type = value;
+      else if (field === 4) node.blockSizes.push(value);
+    } else if (wire === 2) {
+      const inner = reader.bytes(reader.varint());
+      if (field === 2) node.data = inner;
+      else if (field === 4) {
+        const sizes = new VarintReader(inner, bad);
+        while (!sizes.done()) node.blockSizes.push(sizes.varint());
+      }
+    } else if (wire === 5) reader.bytes(4);
+    else if (wire === 1) reader.bytes(8);
+    else throw bad('bad');
+  }
+  if (type !== UNIXFS_FILE && type !== UNIXFS_RAW) throw new Error(`cannot read ${cid}: not a UnixFS file`);
+  return node;
+}
+
+/** Protobuf varints (up to 2^53) and length-delimited fields, bounds-checked. */
+class VarintReader {
+  private at = 0;
+  private readonly buffer: Uint8Array;
+  private readonly bad: (why: string) => Error;
+
+  constructor(buffer: Uint8Array, bad: (why: string) => Error) {
+    this.buffer = buffer;
+    this.bad = bad;
+  }
+
+  done(): boolean {
+    return this.at >= this.buffer.length;
+  }
+
+  varint(): number {
+    let value = 0;
+    let scale = 1;
+    for (;;) {
+      if (this.at >= this.buffer.length) throw this.bad('truncated');
+      const byte = this.buffer[this.at++];
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) return value;
+      scale *= 128;
+      if (scale > 2 ** 49) throw this.bad('an overlong varint in');
+    }
+  }
+
+  bytes(length: number): Uint8Array {
+    if (this.at + length > this.buffer.length) throw this.bad('truncated');
+    const out = this.buffer.subarray(this.at, this.at + length);
+    this.at += length;
+    return out;
+  }
+}
