@@ -20,7 +20,7 @@ import { answerPull, type PullAnswer } from './answer.ts';
 import { StoredBlocks } from './blocks.ts';
 import { type Coverage, coversItsEvents, ownCoverage } from './coverage.ts';
 import { PeerChainAdapter, type PeerFeedStatus } from './peer-adapter.ts';
-import { PeerCheck } from './peer-check.ts';
+import { PeerCheck, SETTLE_DEPTH } from './peer-check.ts';
 import { ChainPeerTrust, type ChainPeerView } from './trust.ts';
 import { isShared, toWire } from './wire.ts';
 
@@ -107,8 +107,7 @@ export class ChainSharing {
           store: components.store,
           blocks: this.blocks,
           trust: this.trust,
-          confirmations:
-            config.family === 'evm' && typeof config.confirmations === 'number' ? config.confirmations : 0,
+          confirmations: settledAfter(config),
           coverage: shared.coverage,
         });
       }
@@ -233,4 +232,13 @@ export class ChainSharing {
       return !applied || !id || !applied.has(id);
     });
   }
+}
+
+/**
+ * Confirmations a block of this chain has when this node processes it: a chain followed at its finalized
+ * head (Substrate, EVM `finalized`) does not reorganise, so its blocks are settled at once.
+ */
+function settledAfter(config: ChainConfig): number {
+  if (config.family !== 'evm' || config.confirmations === 'finalized') return SETTLE_DEPTH;
+  return config.confirmations;
 }
