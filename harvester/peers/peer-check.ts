@@ -9,7 +9,8 @@
  * Reorgs make an honest peer's block differ from this node's without any lie: at few confirmations a peer
  * publishes the block that was canonical for it then, and the chain moves on. So a block with the same
  * hash as this node's is judged at once (its events and link follow from the hash), but another block
- * (another hash, or events at a height where this node's block had none) is judged only once this node's reading is `settleDepth` blocks past it, and even then it is no lie when
+ * (another hash, or events at a height where this node's block had none) is judged only once this node's
+ * reading is `settleDepth` blocks past it, and even then it is no lie when
  * - this node itself once processed that hash at that height (it was canonical here too, then reorged);
  * - the peer has published another block at that height before it was judged (only its latest word at a
  *   height is judged: an honest publisher re-publishes the heights its reorg changed that have events);
