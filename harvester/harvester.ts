@@ -21,8 +21,10 @@ import { Backoff } from './follow-loop.ts';
 import { LazyAdapter } from './lazy-adapter.ts';
 import { odysseyIdOf, odysseySequence } from './odyssey-id.ts';
 import type { OdysseyWorlds } from './odyssey-worlds.ts';
+import type { PullAnswer } from './peers/answer.ts';
 import {
   type ChainBlockPublisher,
+  type ChainGapFiller,
   ChainSharing,
   type ChainSharingStatus,
   type ReceiveVerdict,
@@ -143,6 +145,25 @@ export class Harvester extends EventEmitter<HarvesterEvents> {
 
   setPublisher(publisher: ChainBlockPublisher | undefined): void {
     this.sharing.setPublisher(publisher);
+  }
+
+  setGapFiller(filler: ChainGapFiller | undefined): void {
+    this.sharing.setGapFiller(filler);
+  }
+
+  peersAvailable(): void {
+    this.sharing.peersAvailable();
+  }
+
+  /** A trusted peer's pull of committed blocks (see ChainSharing.answer). */
+  async answerPeerPull(request: {
+    chainId: string;
+    from: number;
+    to: number;
+  }): Promise<PullAnswer | { refused: string }> {
+    const run = this.runs.find((r) => r.adapter.chainId === request.chainId);
+    if (!run) return { refused: 'unknown_chain' };
+    return this.sharing.answer(request, run.adapter.status().processed);
   }
 
   async start(): Promise<void> {

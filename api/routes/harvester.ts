@@ -45,9 +45,13 @@ const chainStatusSchema = z.object({
   /** RPC chains: peer publications compared with this node's reading (and those too old to compare). */
   peer_blocks_checked: z.number(),
   peer_blocks_unverifiable: z.number(),
+  /** RPC chains: peer blocks another hash than this node's because of a reorg, not held against the peer. */
+  peer_blocks_superseded: z.number(),
   /** Peers chains: the quorum, blocks applied without their predecessor, blocks waiting for a quorum. */
   quorum: z.number().nullable(),
   gaps: z.number().nullable(),
+  /** Peers chains: pulls of missed blocks asked of peers (catch-ups and gap fills). */
+  pulls: z.number().nullable(),
   waiting: z.array(z.object({ number: z.number(), hash: z.string(), votes: z.number() })),
   /**
    * Peers chains with accounts (Substrate): the account ids the last applied publications covered
@@ -126,8 +130,10 @@ export function harvesterRoutes(c: ApiComponents) {
             })),
             peer_blocks_checked: a.sharing.checked,
             peer_blocks_unverifiable: a.sharing.unverifiable,
+            peer_blocks_superseded: a.sharing.superseded,
             quorum: a.sharing.feed?.quorum ?? null,
             gaps: a.sharing.feed?.gaps ?? null,
+            pulls: a.sharing.feed?.pulls ?? null,
             waiting: a.sharing.feed?.waiting ?? [],
             covered_accounts: a.sharing.feed?.accounts ?? null,
             uncovered_accounts: a.sharing.uncovered,

@@ -52,6 +52,20 @@ export class StoredBlocks {
     return out;
   }
 
+  /** Stored blocks with shared events from `from` to `to` (inclusive), lowest first, at most `limit`. */
+  async withEventsIn(chainId: string, from: number, to: number, limit: number): Promise<ChainBlockRecord[]> {
+    const out: ChainBlockRecord[] = [];
+    for await (const b of this.db.chainBlocks.values({
+      gte: blockKey(chainId, from),
+      lte: blockKey(chainId, to),
+    })) {
+      if (!hasShared(b)) continue;
+      out.push(b);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
   /** The highest stored block strictly below `n`. */
   async below(chainId: string, n: number): Promise<BlockRef | null> {
     for await (const b of this.db.chainBlocks.values({

@@ -8,9 +8,16 @@
  * - a block already stored with the same hash: nothing to do;
  * - blocks with events stored above the link, or a different hash stored at this height: they are off
  *   the chain the quorum follows, so roll back to the link (or below) first, as for an RPC reorg;
- * - a link this node never stored (it missed publications, or started late): apply anyway, counted as
- *   a gap and logged: the state lacks the missed events, which only an RPC could fill in;
+ * - a link this node never stored, above what it processed (it missed publications: started late,
+ *   restarted, partitioned): first ask trusted peers for the missing heights (the gap filler, a chain
+ *   pull); their answers are votes like gossip, so the missed blocks are applied once a quorum answered,
+ *   lowest first. If no quorum answers, the block is applied anyway, counted as a gap and logged: the
+ *   state then lacks the missed events;
  * - a block without events below what was processed: stale news, dropped.
+ *
+ * Besides a link it lacks, a node pulls when a trusted peer becomes reachable (start, restart, end of a
+ * partition: `catchUp`) and when no block was ready for IDLE_PULL_MS (gossip that never arrives), each time
+ * from the height after what it processed up to the head the answering peers report.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -27,8 +34,12 @@ import type {
 import { newAdapterState } from '../follow-loop.ts';
 import type { StoredBlocks } from './blocks.ts';
 import { type Coverage, coverageOf } from './coverage.ts';
+import type { ChainGapFiller } from './sharing.ts';
 import { BlockVotes, type Candidate, type WaitingBlock } from './votes.ts';
 import { blockDigest, fromWire } from './wire.ts';
+
+/** With no block ready for this long, the node asks trusted peers whether it missed any. */
+export const IDLE_PULL_MS = 30_000;
 
 export interface PeerAdapterOptions {
   name: string;
@@ -43,6 +54,8 @@ export interface PeerFeedStatus {
   quorum: number;
   /** Blocks applied without their link (missed publications). */
   gaps: number;
+  /** Pulls of missed blocks asked of peers (catch-ups and gap fills). */
+  pulls: number;
   /** Blocks published but not (yet) by a quorum. */
   waiting: WaitingBlock[];
   /** Account ids the last applied block's publishers covered; null = every account (or none applied). */
@@ -62,6 +75,12 @@ export class PeerChainAdapter extends EventEmitter<AdapterEvents> implements Cha
   /** The accounts the last applied block's publishers covered (null: all); undefined before the first. */
   lastCoverage: Coverage | undefined;
   private wake: (() => void) | undefined;
+  private filler: ChainGapFiller | undefined;
+  /** A catch-up pull is due (at start, when a peer became reachable, after a quiet while). */
+  private pullWanted = true;
+  /** The candidate whose missing link was last pulled for: asked once, then applied as it is. */
+  private filledFor: string | undefined;
+  private pulls = 0;
 
   constructor(options: PeerAdapterOptions) {
     super();
@@ -99,9 +118,21 @@ export class PeerChainAdapter extends EventEmitter<AdapterEvents> implements Cha
     return {
       quorum: this.votes.quorum,
       gaps: this.gaps,
+      pulls: this.pulls,
       waiting: this.votes.waiting(),
       accounts: this.lastCoverage ? [...this.lastCoverage].sort() : null,
     };
+  }
+
+  setGapFiller(filler: ChainGapFiller | undefined): void {
+    this.filler = filler;
+    this.wake?.();
+  }
+
+  /** Asks peers for what this node missed, at the loop's next turn. */
+  catchUp(): void {
+    this.pullWanted = true;
+    this.wake?.();
   }
 
   status(): AdapterStatus {
@@ -130,12 +161,23 @@ export class PeerChainAdapter extends EventEmitter<AdapterEvents> implements Cha
     signal.addEventListener('abort', stop, { once: true });
     try {
       while (!signal.aborted) {
+        if (this.pullWanted && this.filler) {
+          this.pullWanted = false;
+          await this.pull((s.processed ?? -1) + 1, null, signal);
+          continue;
+        }
         const candidate = this.votes.next();
         if (!candidate) {
-          await new Promise<void>((resolve) => {
-            this.wake = resolve;
-          });
-          this.wake = undefined;
+          await this.idle();
+          continue;
+        }
+        const a = candidate.announcement;
+        const filled = `${a.number}:${candidate.digest}`;
+        if (this.filler && this.filledFor !== filled && (await this.missesLink(a, s.processed))) {
+          // The heights between what was processed and this block: lower blocks a quorum answers for
+          // become ready and are applied first, then this one finds its link.
+          this.filledFor = filled;
+          await this.pull((s.processed ?? -1) + 1, a.number - 1, signal);
           continue;
         }
         // The head is what a quorum published: one peer's claim of a far block does not move it.
@@ -159,6 +201,41 @@ export class PeerChainAdapter extends EventEmitter<AdapterEvents> implements Cha
     } finally {
       signal.removeEventListener('abort', stop);
     }
+  }
+
+  /** Whether the block's link is above what was processed and not stored here: publications were missed. */
+  private async missesLink(a: ChainBlockAnnouncement, processed: number | null): Promise<boolean> {
+    if (!a.link || a.link.number <= (processed ?? -1)) return false;
+    return (await this.blocks.at(this.chainId, a.link.number))?.hash !== a.link.hash;
+  }
+
+  private async pull(from: number, to: number | null, signal: AbortSignal): Promise<void> {
+    const filler = this.filler;
+    if (!filler) return;
+    this.pulls++;
+    try {
+      await filler.fill(this.chainId, from, to, signal);
+    } catch (error) {
+      if (!signal.aborted) this.log.warn({ err: error, from, to }, 'pulling missed blocks from peers failed');
+    }
+  }
+
+  /** Waits for a vote or a wake-up; after IDLE_PULL_MS of neither, a catch-up pull is due. */
+  private async idle(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = this.filler
+        ? setTimeout(() => {
+            this.pullWanted = true;
+            resolve();
+          }, IDLE_PULL_MS)
+        : undefined;
+      timer?.unref();
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wake = undefined;
   }
 
   /** What applying a block a quorum published takes here: nothing, the block, or a rollback first. */

@@ -16,16 +16,25 @@ import type { BlockRef, ChainEvent } from '../adapter.ts';
 import type { ChainStore } from '../chain-store.ts';
 import { type ChainConfig, chainIdOf } from '../config.ts';
 import { accountIdOf } from '../state.ts';
+import { answerPull, type PullAnswer } from './answer.ts';
 import { StoredBlocks } from './blocks.ts';
 import { type Coverage, coversItsEvents, ownCoverage } from './coverage.ts';
 import { PeerChainAdapter, type PeerFeedStatus } from './peer-adapter.ts';
-import { PeerCheck } from './peer-check.ts';
+import { PeerCheck, SETTLE_DEPTH } from './peer-check.ts';
 import { ChainPeerTrust, type ChainPeerView } from './trust.ts';
 import { isShared, toWire } from './wire.ts';
 
 /** Where this node's processed blocks go: the federation's chain topic. */
 export interface ChainBlockPublisher {
   publish(block: ChainBlockAnnouncement): void;
+}
+
+/**
+ * How a `source: peers` chain asks trusted peers for blocks it lacks (the federation's chain pull): every
+ * block of every answer comes back through `receive`, as that peer's vote. `to` null: up to the peers' head.
+ */
+export interface ChainGapFiller {
+  fill(chainId: string, from: number, to: number | null, signal: AbortSignal): Promise<void>;
 }
 
 export type ReceiveVerdict = 'accept' | 'ignore' | { reject: string };
@@ -37,6 +46,8 @@ export interface ChainSharingStatus {
   /** RPC chains: peer publications compared with this node's reading, and those too old to compare. */
   checked: number;
   unverifiable: number;
+  /** RPC chains: peer blocks that differ from this node's because of a reorg (not held against the peer). */
+  superseded: number;
   /** Peers chains: quorum, gaps and blocks waiting for a quorum. */
   feed: PeerFeedStatus | null;
   /**
@@ -64,6 +75,7 @@ export class ChainSharing {
   private readonly quorum: number;
   private readonly chains = new Map<string, Shared>();
   private publisher: ChainBlockPublisher | undefined;
+  private readonly store: ChainStore;
 
   constructor(components: {
     db: Database;
@@ -76,6 +88,7 @@ export class ChainSharing {
     this.log = components.logger.child({ component: 'chain-sharing' });
     this.trust = new ChainPeerTrust({ db: components.db, logger: this.log });
     this.quorum = components.quorum;
+    this.store = components.store;
     for (const config of components.chains) {
       const chainId = chainIdOf(config);
       const shared: Shared = { config, chainId, coverage: ownCoverage(config) };
@@ -94,6 +107,7 @@ export class ChainSharing {
           store: components.store,
           blocks: this.blocks,
           trust: this.trust,
+          confirmations: settledAfter(config),
           coverage: shared.coverage,
         });
       }
@@ -113,6 +127,33 @@ export class ChainSharing {
 
   setPublisher(publisher: ChainBlockPublisher | undefined): void {
     this.publisher = publisher;
+  }
+
+  /** Plugs the federation's chain pull into every `source: peers` chain (undefined: gossip only). */
+  setGapFiller(filler: ChainGapFiller | undefined): void {
+    for (const shared of this.chains.values()) shared.feed?.setGapFiller(filler);
+  }
+
+  /** A trusted peer became reachable: `source: peers` chains ask it for what they missed. */
+  peersAvailable(): void {
+    for (const shared of this.chains.values()) shared.feed?.catchUp();
+  }
+
+  /**
+   * A trusted peer asks for committed blocks of a chain. Answered only for a chain this node reads through
+   * its own RPC: what it applied from peers would be an echo, and a quorum must be independent readings.
+   */
+  async answer(
+    request: { chainId: string; from: number; to: number },
+    processed: number | null,
+  ): Promise<PullAnswer | { refused: string }> {
+    const shared = this.chains.get(request.chainId);
+    if (!shared) return { refused: 'unknown_chain' };
+    if (!shared.check) return { refused: 'not_read_here' };
+    // The accounts this node covers, as its publications say (Substrate): an answer must match them.
+    const accounts = shared.coverage ? [...shared.coverage] : undefined;
+    if ((accounts?.length ?? 0) > MAX_COVERED_ACCOUNTS) return { refused: 'not_published' };
+    return answerPull({ blocks: this.blocks, store: this.store }, request, processed, accounts);
   }
 
   async load(): Promise<void> {
@@ -142,6 +183,7 @@ export class ChainSharing {
       });
     }
     if (wire.length) shared.lastShared = block;
+    shared.check.processedBlock(block);
     await shared.check.caughtUp(block.number);
   }
 
@@ -175,6 +217,7 @@ export class ChainSharing {
       peers: this.trust.of(chainId),
       checked: shared?.check?.checked ?? 0,
       unverifiable: shared?.check?.unverifiable ?? 0,
+      superseded: shared?.check?.superseded ?? 0,
       feed: shared?.feed?.feedStatus() ?? null,
       uncovered: shared?.feed ? this.uncovered(shared, shared.feed.lastCoverage) : [],
     };
@@ -189,4 +232,13 @@ export class ChainSharing {
       return !applied || !id || !applied.has(id);
     });
   }
+}
+
+/**
+ * Confirmations a block of this chain has when this node processes it: a chain followed at its finalized
+ * head (Substrate, EVM `finalized`) does not reorganise, so its blocks are settled at once.
+ */
+function settledAfter(config: ChainConfig): number {
+  if (config.family !== 'evm' || config.confirmations === 'finalized') return SETTLE_DEPTH;
+  return config.confirmations;
 }

@@ -26,6 +26,7 @@ import type { Access } from '../world/access.ts';
 import { remoteUser } from '../world/remote-member.ts';
 import type { WorldController } from '../world/world-controller.ts';
 import type { WorldChange, WorldStore } from '../world/world-store.ts';
+import { ChainPull } from './chain-pull.ts';
 import { BootstrapDialer, parseBootstrap } from './dialer.ts';
 import { type FederatedWorld, type KnownNode, NodeDirectory } from './directory.ts';
 import { Gossip, type HandlerVerdict, type TrafficCounters } from './gossip.ts';
@@ -98,6 +99,7 @@ export class Federation {
   private readonly people: FederatedPeople;
   private readonly dialer: BootstrapDialer;
   private readonly chainTopics: SharedChainTopics | undefined;
+  private readonly chainPull: ChainPull | undefined;
   private readonly held = new Set<string>();
   private readonly mirroring = new Map<string, Promise<boolean>>();
   private readonly syncing = new Map<string, Promise<void>>();
@@ -148,6 +150,12 @@ export class Federation {
           { maxMessageBytes: options.maxMessageBytes },
         )
       : undefined;
+    this.chainPull = components.chains
+      ? new ChainPull(
+          { host: components.host, peers: this.peers, chains: components.chains, logger: this.log },
+          { maxMessageBytes: options.maxMessageBytes },
+        )
+      : undefined;
     this.rules = {
       access: components.access,
       worldOfObject: (objectId) => components.store.worldOfObject(objectId),
@@ -171,6 +179,7 @@ export class Federation {
     this.people.start();
     this.gossip.on(DIRECTORY_TOPIC, (data, from) => this.onAnnouncement(data, from));
     this.chainTopics?.start();
+    await this.chainPull?.start();
     for (const worldId of this.c.store.worldIds()) this.hold(worldId);
     this.c.store.on('change', this.onChange);
     this.c.worlds.setWorldSource((worldId) => this.mirror(worldId));
@@ -205,6 +214,7 @@ export class Federation {
     this.c.store.off('change', this.onChange);
     this.people.stop();
     this.chainTopics?.stop();
+    await this.chainPull?.stop();
     for (const topic of this.gossip.subscribed) this.gossip.off(topic);
     await this.sync.stop();
     await Promise.allSettled([...this.syncing.values(), ...this.mirroring.values()]);

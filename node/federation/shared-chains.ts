@@ -4,7 +4,8 @@
  * towards a quorum on a `source: peers` chain, cross-checked on an RPC chain).
  */
 import type { Logger } from 'pino';
-import type { ChainBlockPublisher, ReceiveVerdict } from '../../harvester/peers/sharing.ts';
+import type { PullAnswer } from '../../harvester/peers/answer.ts';
+import type { ChainBlockPublisher, ChainGapFiller, ReceiveVerdict } from '../../harvester/peers/sharing.ts';
 import {
   type ChainBlockAnnouncement,
   chainTopic,
@@ -18,6 +19,14 @@ export interface SharedChains {
   readonly sharedChains: string[];
   receivePeerBlock(block: ChainBlockAnnouncement, from: string): Promise<ReceiveVerdict>;
   setPublisher(publisher: ChainBlockPublisher | undefined): void;
+  /** Gap fill (chain-pull.ts): how `source: peers` chains ask peers, and the nudge when one connects. */
+  setGapFiller(filler: ChainGapFiller | undefined): void;
+  peersAvailable(): void;
+  answerPeerPull(request: {
+    chainId: string;
+    from: number;
+    to: number;
+  }): Promise<PullAnswer | { refused: string }>;
 }
 
 export class SharedChainTopics {

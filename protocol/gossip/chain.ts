@@ -82,7 +82,11 @@ export function encodeChainBlock(a: ChainBlockAnnouncement): Uint8Array {
 }
 
 export function decodeChainBlock(bytes: Uint8Array, maxBytes: number): ChainBlockAnnouncement {
-  const m = decodeRecord(bytes, maxBytes);
+  return readChainBlock(decodeRecord(bytes, maxBytes));
+}
+
+/** A block's fields from an already decoded record (a gossip message, or a frame of a chain pull). */
+export function readChainBlock(m: Record<string, unknown>): ChainBlockAnnouncement {
   const chainId = text(m, 'chainId', 80);
   if (!CHAIN_ID.test(chainId)) throw new GossipDecodeError('bad_field', 'chainId');
   const link = m.link === null ? null : blockLink(m.link);

@@ -14,6 +14,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { walletUserId } from '../../common/user-id.ts';
 import { ODYSSEY_ID_MASK, odysseyIdOf } from '../../harvester/odyssey-id.ts';
+import { SETTLE_DEPTH } from '../../harvester/peers/peer-check.ts';
 import { createP2pHost, type P2pHost } from '../../node/federation/p2p-host.ts';
 import { chainTopic, decodeChainBlock, encodeChainBlock } from '../../protocol/gossip/index.ts';
 import {
@@ -238,8 +239,9 @@ describe('a chain followed by one node and shared with two', () => {
     );
     expect(await ownerOn(C, forgedWorld)).toBeNull();
 
-    // The chain reaches that height: A compares the forged block with its own reading.
-    await client.mine({ blocks: 1 });
+    // The chain reaches that height and settles past it: A compares the forged block with its own reading
+    // (another hash is judged SETTLE_DEPTH blocks deep, so that a reorg does not make an honest peer a liar).
+    await client.mine({ blocks: 1 + SETTLE_DEPTH });
     await waitFor(
       async () => (await status(A)).peers.some((p) => p.peer_id === rogue.peerId.toString() && p.distrusted),
       20_000,

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChainEvent } from '../../harvester/adapter.ts';
 import { ChainStore } from '../../harvester/chain-store.ts';
 import { StoredBlocks } from '../../harvester/peers/blocks.ts';
-import { PeerCheck } from '../../harvester/peers/peer-check.ts';
+import { PeerCheck, SETTLE_DEPTH } from '../../harvester/peers/peer-check.ts';
 import { ChainPeerTrust } from '../../harvester/peers/trust.ts';
 import { toWire } from '../../harvester/peers/wire.ts';
 import type { ChainBlockAnnouncement } from '../../protocol/gossip/index.ts';
@@ -103,10 +103,16 @@ describe('cross-checking peers on a node with its own RPC', () => {
   });
 
   it('waits for its own reading, then distrusts a peer that disagrees until an operator trusts it again', async () => {
-    expect(await check.receive(published({ number: 8, hash: hash(8), events: [] }), 'liar', 6)).toBe(true);
+    // A block with events this node's chain never had at 8 (its 8 has another hash).
+    const forged = published({ number: 8, hash: hash(8), events: [toWire(mint(8, 7))] });
+    expect(await check.receive(forged, 'liar', 6)).toBe(true);
     expect(trust.isDistrusted(CHAIN, 'liar')).toBe(false);
     await store.applyBlock(CHAIN, { number: 8, hash: hash(8, 1) }, [], 100);
     await check.caughtUp(8);
+    // Another hash is judged only once this node's reading is SETTLE_DEPTH blocks past it.
+    expect(trust.isDistrusted(CHAIN, 'liar')).toBe(false);
+    await store.applyBlock(CHAIN, { number: 8 + SETTLE_DEPTH, hash: hash(8 + SETTLE_DEPTH) }, [], 100);
+    await check.caughtUp(8 + SETTLE_DEPTH);
     expect(trust.isDistrusted(CHAIN, 'liar')).toBe(true);
     expect(await check.receive(published(), 'liar', 8)).toBe(false);
     expect(await check.receive(published(), 'honest', 8)).toBe(true);
@@ -128,5 +134,69 @@ describe('cross-checking peers on a node with its own RPC', () => {
     await trust.load();
     expect(trust.isDistrusted(CHAIN, 'liar')).toBe(false);
     expect(check.checked).toBe(2);
+  });
+
+  describe('after a reorg at 0 confirmations, an honest peer is not called a liar', () => {
+    /** This node's reading moved on to `n` (a quiet block), and the check caught up. */
+    const reach = async (n: number) => {
+      await store.applyBlock(CHAIN, { number: n, hash: hash(n) }, [], 100);
+      await check.caughtUp(n);
+    };
+    // Block 8 with events, as a peer saw it before the chain reorganised; this node's 8 is another block.
+    const before = published({
+      number: 8,
+      hash: hash(8, 2),
+      link: { number: 5, hash: hash(5) },
+      events: [toWire(mint(8, 7))],
+    });
+
+    it('when this node itself processed that block before the reorg', async () => {
+      await store.applyBlock(CHAIN, before, [{ ...mint(8, 7), blockNumber: 8, blockHash: hash(8, 2) }], 100);
+      check.processedBlock(before);
+      await store.rollback(CHAIN, { number: 6, hash: hash(6) });
+      await store.applyBlock(CHAIN, { number: 8, hash: hash(8, 1) }, [], 100);
+      expect(await check.receive(before, 'honest', 8)).toBe(true);
+      await reach(8 + SETTLE_DEPTH);
+      expect(trust.isDistrusted(CHAIN, 'honest')).toBe(false);
+      expect(check.superseded).toBe(1);
+    });
+
+    it('when the peer published another block at that height before it was judged, but not when it only moved on', async () => {
+      await store.applyBlock(CHAIN, { number: 8, hash: hash(8, 1) }, [], 100);
+      expect(await check.receive(before, 'republished', 8)).toBe(true);
+      await check.receive(
+        published({ number: 8, hash: hash(8, 1), link: { number: 5, hash: hash(5) }, events: [] }),
+        'republished',
+        8,
+      );
+      // A later block whose link passes below 8 is what any liar's next honest block looks like: no excuse.
+      expect(await check.receive(before, 'moved-on', 8)).toBe(true);
+      await check.receive(
+        published({ number: 9, hash: hash(9), link: { number: 5, hash: hash(5) }, events: [] }),
+        'moved-on',
+        8,
+      );
+      await reach(9);
+      await reach(8 + SETTLE_DEPTH);
+      expect(trust.isDistrusted(CHAIN, 'republished')).toBe(false);
+      expect(trust.of(CHAIN)).toEqual([
+        expect.objectContaining({ peerId: 'moved-on', distrusted: true, lastReason: 'hash', lastBlock: 8 }),
+      ]);
+    });
+
+    it('when both blocks are quiet; a block with events nobody retracted is still a lie', async () => {
+      await store.applyBlock(CHAIN, { number: 8, hash: hash(8, 1) }, [], 100);
+      await check.receive(
+        published({ number: 8, hash: hash(8, 3), link: { number: 5, hash: hash(5) }, events: [] }),
+        'quiet',
+        8,
+      );
+      await check.receive(before, 'liar', 8);
+      await reach(8 + SETTLE_DEPTH);
+      expect(trust.isDistrusted(CHAIN, 'quiet')).toBe(false);
+      expect(trust.of(CHAIN)).toEqual([
+        expect.objectContaining({ peerId: 'liar', distrusted: true, lastReason: 'hash' }),
+      ]);
+    });
   });
 });

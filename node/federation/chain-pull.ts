@@ -1,0 +1,215 @@
+/**
+ * Chain pull over `/odyssey/chain-blocks/1.0.0` (protocol/gossip/chain-pull.ts): the federation's side of
+ * gap fill. Asking: a `source: peers` chain that missed publications asks every connected trusted peer,
+ * in parallel, for the blocks of a range; each well-formed answer's blocks go to the harvester exactly as
+ * gossiped blocks from that peer do (`receivePeerBlock`: distrust, chain and kind checks, one vote per peer
+ * and height), so a quorum still needs that many distinct trusted peers. An answer that breaks the
+ * protocol (malformed, oversized, out of range, too slow) is dropped whole, counted against the peer
+ * (`pull_<reason>`) and logged; nothing of it is voted. Answering: only to trusted peers, only for chains
+ * this node reads through its own RPC, from committed blocks; a bounded number of streams at once.
+ */
+import type { Connection, PeerId, Stream } from '@libp2p/interface';
+import { lpStream } from '@libp2p/utils';
+import type { Logger } from 'pino';
+import type { ChainGapFiller } from '../../harvester/peers/sharing.ts';
+import {
+  CHAIN_PULL_PROTOCOL,
+  type ChainBlockAnnouncement,
+  type ChainPullRequest,
+  decodeChainPullFrame,
+  decodeChainPullRequest,
+  encodeChainPullFrame,
+  encodeChainPullRequest,
+  GossipDecodeError,
+  MAX_PULL_ANSWER_BYTES,
+  MAX_PULL_RANGE,
+  MAX_PULL_REQUEST_BYTES,
+  PullAnswerReader,
+} from '../../protocol/gossip/index.ts';
+import type { P2pHost } from './p2p-host.ts';
+import type { Peers } from './peers.ts';
+import type { SharedChains } from './shared-chains.ts';
+
+/** A whole answer must arrive within this; a peer that stalls is cut off and the others still count. */
+export const PULL_TIMEOUT_MS = 15_000;
+const DIAL_TIMEOUT_MS = 5_000;
+/** Requests one catch-up makes of one peer (each up to MAX_PULL_RANGE heights). */
+const MAX_ROUNDS = 16;
+/** After a trusted peer connects, the wait before catching up (its protocols are known by then). */
+const CONNECT_SETTLE_MS = 500;
+/** Frame bytes beyond the block itself (frame kind, version). */
+const FRAME_OVERHEAD = 1024;
+
+interface Answer {
+  blocks: ChainBlockAnnouncement[];
+  next: number;
+  head: number | null;
+  oldest: number | null;
+}
+
+export class ChainPull implements ChainGapFiller {
+  private readonly host: P2pHost;
+  private readonly peers: Peers;
+  private readonly chains: SharedChains;
+  private readonly log: Logger;
+  private readonly maxFrameBytes: number;
+  private settle: NodeJS.Timeout | undefined;
+  private readonly onConnect = (event: CustomEvent<PeerId>) => {
+    if (!this.peers.isTrusted(event.detail.toString())) return;
+    clearTimeout(this.settle);
+    this.settle = setTimeout(() => this.chains.peersAvailable(), CONNECT_SETTLE_MS);
+    this.settle.unref();
+  };
+
+  constructor(
+    components: { host: P2pHost; peers: Peers; chains: SharedChains; logger: Logger },
+    options: { maxMessageBytes: number },
+  ) {
+    this.host = components.host;
+    this.peers = components.peers;
+    this.chains = components.chains;
+    this.log = components.logger.child({ component: 'chain-pull' });
+    this.maxFrameBytes = options.maxMessageBytes + FRAME_OVERHEAD;
+  }
+
+  async start(): Promise<void> {
+    await this.host.handle(CHAIN_PULL_PROTOCOL, (stream, connection) => this.serve(stream, connection), {
+      maxInboundStreams: 4,
+    });
+    this.host.addEventListener('peer:connect', this.onConnect);
+    this.chains.setGapFiller(this);
+    // Peers already connected (the host was started before federation) count as just arrived.
+    if (this.host.getPeers().some((p) => this.peers.isTrusted(p.toString()))) this.chains.peersAvailable();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.settle);
+    this.chains.setGapFiller(undefined);
+    this.host.removeEventListener('peer:connect', this.onConnect);
+    await this.host.unhandle(CHAIN_PULL_PROTOCOL);
+  }
+
+  /** Asks every connected trusted peer for `from..to` (to null: up to the head each reports). */
+  async fill(chainId: string, from: number, to: number | null, signal: AbortSignal): Promise<void> {
+    const peers = this.host.getPeers().filter((p) => this.peers.isTrusted(p.toString()));
+    await Promise.allSettled(peers.map((peer) => this.pullFrom(peer, chainId, from, to, signal)));
+  }
+
+  private async pullFrom(
+    peer: PeerId,
+    chainId: string,
+    from: number,
+    to: number | null,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const name = peer.toString();
+    let next = from;
+    try {
+      for (let round = 0; round < MAX_ROUNDS && !signal.aborted; round++) {
+        const last = Math.min(to ?? Number.MAX_SAFE_INTEGER, next + MAX_PULL_RANGE - 1);
+        if (last < next) return;
+        const answer = await this.ask(peer, { chainId, from: next, to: last }, signal);
+        if (!answer) return;
+        for (const block of answer.blocks) {
+          const verdict = await this.chains.receivePeerBlock(block, name);
+          if (typeof verdict === 'object') this.peers.rejected(name, `pull_${verdict.reject}`);
+          else if (verdict === 'accept') this.peers.accepted(name);
+        }
+        // Below what the peer keeps it cannot answer: go on from there.
+        next = Math.max(answer.next, answer.oldest ?? 0);
+        if (next > (to ?? answer.head ?? -1)) return;
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+      const reason = reasonOf(error);
+      if (reason) this.peers.rejected(name, `pull_${reason}`);
+      this.log.warn(
+        { peer: name, chainId, from: next, to, reason: reason ?? 'unreachable', err: error },
+        'a peer’s answer to a chain pull was refused; nothing of it counted',
+      );
+    }
+  }
+
+  /** One request and its answer, checked whole before any block of it is used; null when refused. */
+  private async ask(peer: PeerId, request: ChainPullRequest, signal: AbortSignal): Promise<Answer | null> {
+    const stream = await this.host.dialProtocol(peer, CHAIN_PULL_PROTOCOL, {
+      signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]),
+    });
+    const deadline = AbortSignal.any([signal, AbortSignal.timeout(PULL_TIMEOUT_MS)]);
+    const lp = lpStream(stream, { maxDataLength: this.maxFrameBytes });
+    try {
+      await lp.write(encodeChainPullRequest(request), { signal: deadline });
+      const reader = new PullAnswerReader(request);
+      for (;;) {
+        const bytes = (await lp.read({ signal: deadline })).subarray();
+        const frame = decodeChainPullFrame(bytes, this.maxFrameBytes);
+        if (frame.t === 'block') {
+          reader.block(frame.block, bytes.byteLength);
+          continue;
+        }
+        await stream.close();
+        if (frame.t === 'refused') {
+          this.log.debug({ peer: peer.toString(), ...request, reason: frame.reason }, 'chain pull refused');
+          return null;
+        }
+        reader.end(frame);
+        return { blocks: reader.blocks, next: frame.next, head: frame.head, oldest: frame.oldest };
+      }
+    } catch (error) {
+      stream.abort(error as Error);
+      throw error;
+    }
+  }
+
+  private async serve(stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer.toString();
+    const lp = lpStream(stream, { maxDataLength: MAX_PULL_REQUEST_BYTES });
+    try {
+      if (!this.peers.isTrusted(peer)) {
+        // Refused before a byte of the request is read: an untrusted peer costs nothing here.
+        this.peers.rejected(peer, 'untrusted');
+        await lp.write(encodeChainPullFrame({ t: 'refused', reason: 'untrusted' }));
+        await stream.close();
+        return;
+      }
+      const deadline = AbortSignal.timeout(PULL_TIMEOUT_MS);
+      const request = decodeChainPullRequest((await lp.read({ signal: deadline })).subarray());
+      const answer = await this.chains.answerPeerPull(request);
+      if ('refused' in answer) {
+        await lp.write(encodeChainPullFrame({ t: 'refused', reason: answer.refused }), { signal: deadline });
+      } else {
+        let bytes = 0;
+        let next = answer.next;
+        for (const block of answer.blocks) {
+          const frame = encodeChainPullFrame({ t: 'block', block });
+          // Too large for a frame: not publishable by gossip either; the asker sees a gap.
+          if (frame.byteLength > this.maxFrameBytes) continue;
+          if (bytes > 0 && bytes + frame.byteLength > MAX_PULL_ANSWER_BYTES) {
+            next = block.number;
+            break;
+          }
+          bytes += frame.byteLength;
+          await lp.write(frame, { signal: deadline });
+        }
+        const end = { t: 'end' as const, next, head: answer.head, oldest: answer.oldest };
+        await lp.write(encodeChainPullFrame(end), { signal: deadline });
+      }
+      await stream.close();
+    } catch (error) {
+      const reason = reasonOf(error);
+      if (reason) this.peers.rejected(peer, `pull_request_${reason}`);
+      this.log.debug({ peer, err: error }, 'chain pull stream failed');
+      stream.abort(error as Error);
+    }
+  }
+}
+
+/** Why an answer was refused, when the peer is to blame; null for a peer that is merely unreachable. */
+function reasonOf(error: unknown): string | null {
+  if (error instanceof GossipDecodeError) return error.reason;
+  const name = (error as Error | undefined)?.name;
+  if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError') return 'too_large';
+  if (name === 'TimeoutError') return 'timeout';
+  if (name === 'UnexpectedEOFError') return 'truncated';
+  return null;
+}
