@@ -62,6 +62,9 @@ interface ChainStatusBody {
   }[];
 }
 
+/** Gossipsub's message cache: 5 heartbeats of 1 s (its defaults, which p2p-host.ts keeps), and a margin. */
+const GOSSIP_HISTORY_MS = 6500;
+
 type Mode = 'honest' | 'refuse' | 'forged' | 'malformed' | 'oversized' | 'wrong-range';
 
 let anvil: Anvil;
@@ -192,6 +195,9 @@ async function mintWhileCIsDown(): Promise<number> {
   await C.stop();
   const { block } = await send(client, d.nft, 'TestOdysseyNFT', 'safeMint', [alice]);
   await waitFor(async () => ((await status(A)).processed ?? -1) >= block, 20_000, 'the mint on A');
+  // Gossipsub keeps offering a message to returning peers (IHAVE) for a few heartbeats after it was
+  // published: a C back within that window gets the block by gossip, not by a pull. Wait it out.
+  await new Promise((r) => setTimeout(r, GOSSIP_HISTORY_MS));
   await C.start();
   tokens.set(C, await tokenFor(C, operator.address, ethSigner(operator)));
   await rogue.dial(multiaddr(C.address));
