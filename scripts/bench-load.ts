@@ -374,6 +374,9 @@ async function runScenario(scenario: Scenario, profile: boolean): Promise<Measur
     );
     const genProc = gen;
     const genPid = genProc.pid as number;
+    /** The generator and its worker processes (scripts/load-worker.ts), named in its 'ready' line. */
+    let genPids = [genPid];
+    const genCpuSeconds = () => genPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
     const nodePid = nodeProc.pid as number;
     let start:
       | {
@@ -398,13 +401,14 @@ async function runScenario(scenario: Scenario, profile: boolean): Promise<Measur
       }
       if (message.event === 'ready') {
         measured.nodeSetupCpuS = cpuSeconds(nodePid);
+        if (Array.isArray(message.workerPids)) genPids = [genPid, ...(message.workerPids as number[])];
       } else if (message.event === 'measure-start') {
         nodeProc.kill('SIGUSR2');
         start = {
           wall: performance.now(),
           node: cpuSeconds(nodePid),
           nodeSys: cpuSplit(nodePid).sys,
-          gen: cpuSeconds(genPid),
+          gen: genCpuSeconds(),
           machine: machineJiffies(),
           processes: processCpu(),
         };
@@ -417,7 +421,7 @@ async function runScenario(scenario: Scenario, profile: boolean): Promise<Measur
         const seconds = (performance.now() - start.wall) / 1000;
         measured.nodeCpuPct = ((cpuSeconds(nodePid) - start.node) / seconds) * 100;
         measured.nodeSysPct = ((cpuSplit(nodePid).sys - start.nodeSys) / seconds) * 100;
-        measured.loadgenProcCpuPct = ((cpuSeconds(genPid) - start.gen) / seconds) * 100;
+        measured.loadgenProcCpuPct = ((genCpuSeconds() - start.gen) / seconds) * 100;
         const machine = machineJiffies();
         const jiffies = machine.total - start.machine.total;
         const cores = availableParallelism();
@@ -426,7 +430,7 @@ async function runScenario(scenario: Scenario, profile: boolean): Promise<Measur
         measured.stealPct = ((machine.steal - start.machine.steal) / jiffies) * 100 * cores;
         const others: [string, number][] = [];
         for (const [pid, now] of processCpu()) {
-          if (pid === nodePid || pid === genPid || pid === process.pid) continue;
+          if (pid === nodePid || genPids.includes(pid) || pid === process.pid) continue;
           const pct = ((now.seconds - (start.processes.get(pid)?.seconds ?? 0)) / seconds) * 100;
           if (pct > 0) others.push([now.name, pct]);
         }
