@@ -138,8 +138,8 @@ for (let w = 0; w < WORKERS; w++) {
   child.on('message', (report: LoadWorkerReport) => {
     if (report.type === 'progress') joinedByWorker[w] = report.joined;
     if (report.type === 'error') workerFailure = `worker ${w}: ${report.message}`;
-    let byWorker = reports.get(report.type);
-    if (!byWorker) reports.set(report.type, (byWorker = new Map()));
+    const byWorker = reports.get(report.type) ?? new Map<number, LoadWorkerReport>();
+    reports.set(report.type, byWorker);
     byWorker.set(w, report);
     for (const wake of waiters) wake();
   });
