@@ -30,6 +30,12 @@ export interface Member {
   readonly backlogged: boolean;
   /** True for a person on another node (world/remote-member.ts): shown here, served there. */
   readonly remote?: boolean;
+  /**
+   * Holds the member's writes until `uncork`, so that the frames sent in between (a tick's joins, leaves
+   * and positions; a world's entry frames) leave in one socket write: the same bytes, fewer syscalls.
+   */
+  cork?(): void;
+  uncork?(): void;
 }
 
 interface Presence {
@@ -199,18 +205,26 @@ export class Room {
     const all = this.grid.cellSize === 0 ? moved.get(0) : undefined;
     let everyone: Map<number, Uint8Array[]> | undefined;
     for (const presence of this.presences.values()) {
-      if (presence.member.remote) continue;
-      if (presence.viewChanges) this.tellViewChanges(presence);
-      if (presence.missed) {
-        // Latest wins: a member that missed frames gets the current picture of its neighbourhood instead of
-        // the backlog — once it has caught up; until then nothing is encoded for it.
-        if (presence.member.backlogged) continue;
-        everyone ??= this.encodeCells(now, false);
-        presence.missed = !this.sendNeighbourhood(presence, everyone);
-      } else if (all) {
-        presence.missed = !sendAll(presence.member, all);
-      } else if (moved.size) {
-        presence.missed = !this.sendNeighbourhood(presence, moved);
+      const member = presence.member;
+      if (member.remote) continue;
+      // One write per member per tick however many frames it gets (two lists past `batchSize` users in
+      // view, joins and leaves before them): socket writes are what the tick costs (docs/benchmarks.md).
+      member.cork?.();
+      try {
+        if (presence.viewChanges) this.tellViewChanges(presence);
+        if (presence.missed) {
+          // Latest wins: a member that missed frames gets the current picture of its neighbourhood instead
+          // of the backlog — once it has caught up; until then nothing is encoded for it.
+          if (member.backlogged) continue;
+          everyone ??= this.encodeCells(now, false);
+          presence.missed = !this.sendNeighbourhood(presence, everyone);
+        } else if (all) {
+          presence.missed = !sendAll(member, all);
+        } else if (moved.size) {
+          presence.missed = !this.sendNeighbourhood(presence, moved);
+        }
+      } finally {
+        member.uncork?.();
       }
     }
   }
