@@ -12,11 +12,11 @@ import {
   type Message,
   PosbusDecodeError,
   type SessionRequest,
-  SignalType,
 } from '../../protocol/posbus/index.ts';
 import type { UserRecord } from '../../storage/db/records.ts';
 import type { Member } from '../world/room.ts';
 import { CloseCode } from './close-codes.ts';
+import { dispatchMessage, type MessageContext } from './dispatch.ts';
 import { Extension, readSessionRequest, SessionRequestError } from './extension.ts';
 import {
   authenticate,
@@ -82,6 +82,14 @@ export class Session implements Member {
       () => this.close(CloseCode.Timeout, 'no handshake in time'),
       limits.handshakeTimeoutMs,
     );
+    this.handler = {
+      member: this,
+      components: this.c,
+      user: () => this.user,
+      logger: () => this.log,
+      bad: (reason, code, counts) => this.bad(reason, code, counts),
+      guard: (work) => this.guard(work),
+    };
     this.listen(ws);
   }
 
@@ -405,64 +413,13 @@ export class Session implements Member {
     }
   }
 
+  /** What dispatch.ts may do with this session: it is the member, and it counts refused frames. */
+  private readonly handler: MessageContext;
+
   /** Handles one message; returns a promise only for work later messages must wait for. */
   private dispatch(message: Message): Promise<void> | undefined {
     if (this.ended) return undefined;
-    const { worlds, userController } = this.c;
-    switch (message.type) {
-      case 'MyTransform':
-        if (!userController.move(this, message))
-          this.bad('position rejected (not in a world, not finite or out of bounds)');
-        return undefined;
-      case 'TeleportRequest':
-        return this.guard(worlds.teleport(this, message.target).then(() => {}));
-      case 'Signal':
-        if (message.value === SignalType.LeaveWorld) return this.guard(worlds.leave(this.user.id));
-        return undefined;
-      case 'LockObject':
-        worlds.lock(this, message.id);
-        return undefined;
-      case 'UnlockObject':
-        worlds.unlock(this, message.id);
-        return undefined;
-      case 'ObjectTransform':
-        // Not awaited by later messages: the world store already orders writes per world, and a drag
-        // must not hold up the user's own movement behind a LevelDB write.
-        void this.guard(
-          worlds.moveObject(this, message.id, message.transform).then((moved) => {
-            if (!moved) this.bad('object transform refused (no lock or invalid transform)', undefined, false);
-          }),
-        );
-        return undefined;
-      case 'HighFive':
-        userController.highFive(this, message);
-        return undefined;
-      case 'UserStakedToOdyssey': {
-        // Validated by the stake controller (the original crashed on hashes or wallets under 2 chars).
-        this.log.info(
-          { tx: message.transactionHash, objectId: message.objectId },
-          'stake reported by client',
-        );
-        const stakes = this.c.stakes;
-        if (!stakes) return undefined;
-        const report = {
-          transactionId: message.transactionHash,
-          odysseyId: message.objectId,
-          wallet: message.wallet,
-          amount: message.amount,
-          comment: message.comment,
-          kind: message.kind,
-        };
-        void stakes.report(this.user, report).then(
-          () => {},
-          (error: Error) => this.bad(`stake report refused: ${error.message}`, undefined, false),
-        );
-        return undefined;
-      }
-      default:
-        this.bad(`unexpected message ${message.type}`);
-        return undefined;
-    }
+    return dispatchMessage(this.handler, message);
   }
 
   /** A controller failure is logged and ends nothing else: other sessions never see it. */
