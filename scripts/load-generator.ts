@@ -204,6 +204,7 @@ async function main(): Promise<void> {
   const tokenFailures = tokens.reduce((sum, t) => sum + t.failed, 0);
   const tokensMs = performance.now() - setupStart;
   say(`${N - tokenFailures} guest tokens in ${tokensMs.toFixed(0)} ms (${WORKERS} workers)`);
+  emit('tokens', { tokensMs });
 
   const enterStart = performance.now();
   const progress = setInterval(() => {
