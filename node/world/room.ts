@@ -248,11 +248,15 @@ export class Room {
 
   /** UsersTransformList frames per grid cell: of the movers (and users due a refresh), or of everyone. */
   private encodeCells(now: number, onlyMovers: boolean): Map<number, Uint8Array[]> {
-    const due = now - this.options.refreshMs;
+    // Refreshes fall on common boundaries of the clock (every refreshMs), not on each user's own phase:
+    // a member whose neighbours stand still gets one frame per refreshMs, not one nearly every tick (with
+    // ~100 neighbours on their own phases, one is due almost every tick: a write per member per tick while
+    // 5,000 people are entering). A user is still re-sent at least every refreshMs (plus one tick).
+    const due = now - (now % this.options.refreshMs);
     const byCell = new Map<number, UserTransform[]>();
     for (const presence of this.presences.values()) {
       if (onlyMovers) {
-        if (!presence.moved && presence.lastSentAt > due) continue;
+        if (!presence.moved && presence.lastSentAt >= due) continue;
         presence.moved = false;
         presence.lastSentAt = now;
       }

@@ -87,4 +87,30 @@ describe('Room tick: one write per member', () => {
     expect(() => room.tick(1000)).toThrow('socket gone');
     expect(m.events.at(-1)).toBe('uncork');
   });
+
+  it('re-sends users who stand still together, once per refresh period', () => {
+    const room = new Room('w', { batchSize: 512, entryBatchSize: 100, refreshMs: 1000, interestCellSize: 0 });
+    const a = member(1, false);
+    const b = member(2, false);
+    room.add(a, pose(0));
+    room.tick(1050); // a's entry: sent as a mover
+    room.add(b, pose(1));
+    room.tick(1550); // b's entry
+    a.events.length = 0;
+    for (let t = 1650; t < 2000; t += 100) room.tick(t);
+    expect(a.events).toEqual([]); // nobody moved, nobody due before the boundary
+    room.tick(2050);
+    // Both refreshed in the same tick (each on its own phase, b would be due only at 2,550).
+    const lists = a.events.map((f) => decode(f as Uint8Array));
+    expect(lists).toHaveLength(1);
+    expect(lists[0].type === 'UsersTransformList' && lists[0].value.map((e) => e.id)).toEqual([
+      a.user.id,
+      b.user.id,
+    ]);
+    a.events.length = 0;
+    for (let t = 2150; t < 3000; t += 100) room.tick(t);
+    expect(a.events).toEqual([]);
+    room.tick(3050);
+    expect(a.events).toHaveLength(1);
+  });
 });
