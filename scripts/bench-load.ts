@@ -260,6 +260,9 @@ interface Measured {
   nodeLoop?: { p50Ms: number; p99Ms: number; maxMs: number };
   /** CPU seconds the node spent from its start until every client was in the world (tokens and entering). */
   nodeSetupCpuS?: number;
+  /** Of nodeSetupCpuS: until the node said it started, and until every guest token was issued. */
+  nodeStartCpuS?: number;
+  nodeTokensCpuS?: number;
   nodeWarnings: number;
   nodeLogTail: string[];
   profile?: string;
@@ -334,6 +337,7 @@ async function runScenario(scenario: Scenario, profile: boolean): Promise<Measur
           entry = { msg: line };
         }
         if (entry.msg === 'odyssey node started' && entry.url) {
+          measured.nodeStartCpuS = cpuSeconds(nodeProc.pid as number);
           clearTimeout(timer);
           resolve(entry.url);
         }
@@ -374,6 +378,9 @@ async function runScenario(scenario: Scenario, profile: boolean): Promise<Measur
     );
     const genProc = gen;
     const genPid = genProc.pid as number;
+    /** The generator and its worker processes (scripts/load-worker.ts), named in its 'ready' line. */
+    let genPids = [genPid];
+    const genCpuSeconds = () => genPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
     const nodePid = nodeProc.pid as number;
     let start:
       | {
@@ -396,15 +403,24 @@ async function runScenario(scenario: Scenario, profile: boolean): Promise<Measur
       } catch {
         return;
       }
-      if (message.event === 'ready') {
+      if (message.event === 'tokens') {
+        measured.nodeTokensCpuS = cpuSeconds(nodePid);
+      } else if (message.event === 'ready') {
         measured.nodeSetupCpuS = cpuSeconds(nodePid);
+        const { nodeStartCpuS: start = 0, nodeTokensCpuS: tokens = start, nodeSetupCpuS: all } = measured;
+        const n = scenario.clients;
+        // Where entering costs the node: its CPU per client for the guest token and for the entry itself.
+        console.error(
+          `  node CPU: start ${start.toFixed(1)} s, guest tokens ${(tokens - start).toFixed(1)} s (${(((tokens - start) / n) * 1000).toFixed(2)} ms each), entering ${(all - tokens).toFixed(1)} s (${(((all - tokens) / n) * 1000).toFixed(2)} ms each)`,
+        );
+        if (Array.isArray(message.workerPids)) genPids = [genPid, ...(message.workerPids as number[])];
       } else if (message.event === 'measure-start') {
         nodeProc.kill('SIGUSR2');
         start = {
           wall: performance.now(),
           node: cpuSeconds(nodePid),
           nodeSys: cpuSplit(nodePid).sys,
-          gen: cpuSeconds(genPid),
+          gen: genCpuSeconds(),
           machine: machineJiffies(),
           processes: processCpu(),
         };
@@ -417,7 +433,7 @@ async function runScenario(scenario: Scenario, profile: boolean): Promise<Measur
         const seconds = (performance.now() - start.wall) / 1000;
         measured.nodeCpuPct = ((cpuSeconds(nodePid) - start.node) / seconds) * 100;
         measured.nodeSysPct = ((cpuSplit(nodePid).sys - start.nodeSys) / seconds) * 100;
-        measured.loadgenProcCpuPct = ((cpuSeconds(genPid) - start.gen) / seconds) * 100;
+        measured.loadgenProcCpuPct = ((genCpuSeconds() - start.gen) / seconds) * 100;
         const machine = machineJiffies();
         const jiffies = machine.total - start.machine.total;
         const cores = availableParallelism();
@@ -426,7 +442,7 @@ async function runScenario(scenario: Scenario, profile: boolean): Promise<Measur
         measured.stealPct = ((machine.steal - start.machine.steal) / jiffies) * 100 * cores;
         const others: [string, number][] = [];
         for (const [pid, now] of processCpu()) {
-          if (pid === nodePid || pid === genPid || pid === process.pid) continue;
+          if (pid === nodePid || genPids.includes(pid) || pid === process.pid) continue;
           const pct = ((now.seconds - (start.processes.get(pid)?.seconds ?? 0)) / seconds) * 100;
           if (pct > 0) others.push([now.name, pct]);
         }
@@ -648,7 +664,7 @@ function detailTable(rows: Measured[]): string {
   const head = [
     'scenario',
     'setup s (of which entering)',
-    'node CPU-s until all in',
+    'node CPU-s: start / guest tokens / entering',
     'frames/s to clients',
     'entries/s (exact, incl. own echo)',
     'per observer: others/s',
@@ -671,7 +687,9 @@ function detailTable(rows: Measured[]): string {
         r
           ? `${fmt(r.setupMs / 1000, 1)} (${fmt(r.enterMs === undefined ? undefined : r.enterMs / 1000, 1)})`
           : '–',
-        fmt(m.nodeSetupCpuS, 1),
+        m.nodeSetupCpuS === undefined
+          ? '–'
+          : `${fmt(m.nodeStartCpuS, 1)} / ${fmt((m.nodeTokensCpuS ?? 0) - (m.nodeStartCpuS ?? 0), 1)} / ${fmt(m.nodeSetupCpuS - (m.nodeTokensCpuS ?? 0), 1)}`,
         thousands(r?.framesPerSec),
         thousands(r?.entriesPerSec),
         thousands(r?.observerOthersPerSec),

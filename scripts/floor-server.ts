@@ -41,7 +41,12 @@ interface Client {
 
 const clients = new Set<Client>();
 
+const say = (message: string) => process.stderr.write(`[floor] ${message}\n`);
+
 const http = createServer((req, res) => {
+  // A client that resets mid-request must not end the process (an unheard 'error' would).
+  req.on('error', () => {});
+  res.on('error', () => {});
   if (req.method === 'POST' && req.url === '/api/v4/auth/guest-token') {
     req.resume();
     req.on('end', () => {
@@ -53,7 +58,16 @@ const http = createServer((req, res) => {
   res.writeHead(404).end();
 });
 
+// A listen failure (port taken, bad host) ends the run with a message rather than an unhandled event.
+http.on('error', (error) => {
+  say(`server failed: ${error.message}`);
+  process.exit(1);
+});
+// A socket that errors before the HTTP parser hands it over (reset during the upgrade, garbage bytes).
+http.on('clientError', (_error, socket) => socket.destroy());
+
 const wss = new WebSocketServer({ server: http, path: '/posbus', perMessageDeflate: false });
+wss.on('error', (error) => say(`websocket server error: ${error.message}`));
 wss.on('connection', (ws) => {
   const client: Client = { ws, entry: undefined, moved: false, inWorld: false };
   clients.add(client);

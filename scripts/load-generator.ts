@@ -8,26 +8,36 @@
  * Every client: a guest token from POST /api/v4/auth/guest-token, HandShake + TeleportRequest, then
  * MyTransform every 1000/rate ms, the clients' send slots spread evenly over one period. A client sends
  * from its home position (uniform over ±spread in x/z) plus a small random walk; position.y carries its
- * sequence number modulo 1000 (an exact float32 integer), and the send time of each sequence number is
- * kept in a per-client ring buffer.
+ * sequence number modulo 1000 (an exact float32 integer) and rotation.x its send time (wall clock).
+ *
+ * The clients live in --workers child processes (scripts/load-worker.ts, client i in worker i mod W):
+ * this process only starts them, steps them through the phases together (tokens; entering, timed from
+ * the first socket to the last SetWorld; sending; the window) and merges their counters into one result.
  *
  * Receiving: every client counts UsersTransformList frames, their payload bytes and their entries (the
  * list length is the varint right after the type id: no decode). K observer clients decode every frame
- * with the protocol codec and, for each entry from another user, look up that user's send time of that
- * sequence number: move-to-arrival latency, on one clock (performance.now(), same process). An entry
- * whose (sender, sequence) an observer has already seen (a refresh of a user who did not move) counts as
- * a duplicate, not as a latency sample.
+ * with the protocol codec and, for each entry from another user, take the move's send time from the
+ * entry itself: move-to-arrival latency, on the machine's wall clock (one machine, every worker). An
+ * entry whose (sender, sequence) an observer has already seen (a refresh of a user who did not move)
+ * counts as a duplicate, not as a latency sample.
  *
  * Protocol with the parent, on stdout, one JSON object per line: {"event":"ready"} once every client
  * is in the world, {"event":"measure-start"} and {"event":"measure-end"} around the measurement window,
  * then {"event":"result",...}. Progress and problems go to stderr. The process exits by itself: every
  * phase has a deadline.
  */
-import { randomUUID } from 'node:crypto';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { type ChildProcess, fork } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import WebSocket from 'ws';
-import { decode, encode, TYPE_IDS } from '../protocol/posbus/index.ts';
+import {
+  LATENCY_BUCKET_MS,
+  type LoadWorkerCommand,
+  type LoadWorkerOptions,
+  type LoadWorkerReport,
+  type WorkerCounters,
+  type WorkerResult,
+} from './load-worker.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -48,7 +58,13 @@ const { values: opts } = parseArgs({
     'warmup-ms': { type: 'string', default: '3000' },
     'measure-ms': { type: 'string', default: '10000' },
     'setup-timeout-ms': { type: 'string', default: '90000' },
-    concurrency: { type: 'string', default: '32' },
+    /** Guest tokens and WebSocket openings in flight at once, over all workers. */
+    concurrency: { type: 'string', default: '64' },
+    /**
+     * Worker processes sharing the clients (scripts/load-worker.ts); 0: one per 1,500 clients, at most
+     * the machine's cores. One process alone cannot keep 5,000 sockets on schedule.
+     */
+    workers: { type: 'string', default: '0' },
   },
   strict: true,
 });
@@ -59,7 +75,6 @@ const num = (name: keyof typeof opts) => {
   return v;
 };
 const BASE_URL = String(opts.url).replace(/\/$/, '');
-const WS_URL = `${BASE_URL.replace(/^http/, 'ws')}/posbus`;
 const WORLD_ID = String(opts.world);
 const N = num('clients');
 const K = Math.min(N, num('observers'));
@@ -71,10 +86,10 @@ const WARMUP_MS = num('warmup-ms');
 const MEASURE_MS = num('measure-ms');
 const SETUP_TIMEOUT_MS = num('setup-timeout-ms');
 const CONCURRENCY = num('concurrency');
-const RING = 1000;
-
-const TYPE_USERS_TRANSFORM_LIST = TYPE_IDS.UsersTransformList;
-const TYPE_SET_WORLD = TYPE_IDS.SetWorld;
+const WORKERS = Math.max(
+  1,
+  Math.min(N, num('workers') || Math.min(availableParallelism(), Math.ceil(N / 1500))),
+);
 
 const emit = (event: string, data: Record<string, unknown> = {}) =>
   process.stdout.write(`${JSON.stringify({ event, ...data })}\n`);
@@ -84,429 +99,260 @@ const say = (message: string) => process.stderr.write(`[loadgen] ${message}\n`);
 const hardStop = setTimeout(
   () => {
     say('hard deadline reached: exiting');
+    for (const w of workers) w.kill('SIGKILL');
     process.exit(3);
   },
-  SETUP_TIMEOUT_MS + WARMUP_MS + MEASURE_MS + 15_000,
+  2 * SETUP_TIMEOUT_MS + WARMUP_MS + MEASURE_MS + 15_000,
 );
 hardStop.unref();
 
-// ---- clients --------------------------------------------------------------------------------------
+// ---- workers ----------------------------------------------------------------------------------------
 
-interface Client {
-  readonly index: number;
-  id: string;
-  token: string;
-  ws: WebSocket | undefined;
-  readonly homeX: number;
-  readonly homeZ: number;
-  x: number;
-  z: number;
-  seq: number;
-  /** performance.now() of the send of sequence number s, at s % RING. */
-  readonly sentAt: Float64Array;
-  joined: boolean;
-  /** Closed by the node (or failed) before the generator closed it. */
-  lost: boolean;
-  /** Observers only: the last sequence number seen from each other client (-1: none yet). */
-  lastSeen: Int32Array | undefined;
-}
+const WORKER_FILE = fileURLToPath(new URL('./load-worker.ts', import.meta.url));
+const workers: ChildProcess[] = [];
+/** Reports of each kind, per worker, as they arrive. */
+const reports = new Map<string, Map<number, LoadWorkerReport>>();
+const waiters = new Set<() => void>();
+let joinedByWorker: number[] = [];
+let workerFailure: string | undefined;
 
-const clients: Client[] = [];
-/** Uniform over ±SPREAD, but (with CELL) at least WANDER inside a grid cell. */
-function home(): number {
-  const v = (Math.random() * 2 - 1) * SPREAD;
-  if (!(CELL > 2 * WANDER)) return v;
-  const cellStart = Math.floor(v / CELL) * CELL;
-  return cellStart + WANDER + Math.random() * (CELL - 2 * WANDER);
-}
-for (let i = 0; i < N; i++) {
-  const homeX = home();
-  const homeZ = home();
-  clients.push({
-    index: i,
-    id: '',
-    token: '',
-    ws: undefined,
-    homeX,
-    homeZ,
-    x: homeX,
-    z: homeZ,
-    seq: 0,
-    sentAt: new Float64Array(RING),
-    joined: false,
-    lost: false,
-    lastSeen: undefined,
-  });
-}
-// Observers are spread over the index range (homes are random, so this is a random sample of places).
-const observerSet = new Set<number>();
-for (let k = 0; k < K; k++) observerSet.add(Math.floor((k * N) / K));
-for (const i of observerSet) clients[i].lastSeen = new Int32Array(N).fill(-1);
-const indexById = new Map<string, number>();
-
-// ---- counters -------------------------------------------------------------------------------------
-
-let measuring = false;
-let stopping = false;
-const counters = {
-  movesSent: 0,
-  /** Send slots skipped because the generator fell more than a whole period behind. */
-  slotsSkipped: 0,
-  framesReceived: 0,
-  bytesReceived: 0,
-  /** Entries of every UsersTransformList received by any client (own echo included). */
-  entriesReceived: 0,
-  otherFrames: 0,
-  otherBytes: 0,
-  // observers
-  obsFrames: 0,
-  obsEntries: 0,
-  obsSelf: 0,
-  obsDuplicates: 0,
-  /** Entries whose y was not one of the sender's sequence numbers (e.g. the spawn point). */
-  obsUnmatched: 0,
-  /** Moves of a neighbour an observer never got: superseded by a later move before a tick sent them, or dropped. */
-  obsSkipped: 0,
-};
-let latencies = new Float64Array(1 << 16);
-let latencyCount = 0;
-const closeCodes = new Map<string, number>();
-let failedConnect = 0;
-let lostDuringRun = 0;
-
-function recordLatency(ms: number): void {
-  if (latencyCount === latencies.length) {
-    const bigger = new Float64Array(latencies.length * 2);
-    bigger.set(latencies);
-    latencies = bigger;
-  }
-  latencies[latencyCount++] = ms;
-}
-
-function onFrame(client: Client, data: Buffer): void {
-  const now = performance.now();
-  if (data.length < 8) return;
-  const typeId = data.readUInt32LE(0);
-  if (typeId !== TYPE_USERS_TRANSFORM_LIST) {
-    if (typeId === TYPE_SET_WORLD) client.joined = true;
-    if (measuring) {
-      counters.otherFrames++;
-      counters.otherBytes += data.length;
-    }
-    return;
-  }
-  if (!measuring) return;
-  counters.framesReceived++;
-  counters.bytesReceived += data.length;
-  counters.entriesReceived += listLength(data);
-  if (client.lastSeen) observe(client, data, now);
-}
-
-/** The element count of a list body at offset 4: a zigzag varint (MUS `int`). */
-function listLength(data: Buffer): number {
-  let v = 0;
-  let shift = 0;
-  for (let pos = 4; pos < data.length && shift < 35; pos++, shift += 7) {
-    const b = data[pos];
-    v += (b & 0x7f) * 2 ** shift;
-    if (b < 0x80) break;
-  }
-  return Math.floor(v / 2);
-}
-
-function observe(observer: Client, data: Buffer, now: number): void {
-  const message = decode(data);
-  if (message.type !== 'UsersTransformList') return;
-  counters.obsFrames++;
-  const lastSeen = observer.lastSeen as Int32Array;
-  for (const entry of message.value) {
-    counters.obsEntries++;
-    const sender = indexById.get(entry.id);
-    if (sender === undefined) continue;
-    if (sender === observer.index) {
-      counters.obsSelf++;
-      continue;
-    }
-    const slot = entry.transform.position.y;
-    const from = clients[sender];
-    if (!Number.isInteger(slot) || slot < 0 || slot >= RING || from.sentAt[slot] === 0) {
-      counters.obsUnmatched++;
-      continue;
-    }
-    const last = lastSeen[sender];
-    if (last === slot) {
-      counters.obsDuplicates++;
-      continue;
-    }
-    if (last >= 0) counters.obsSkipped += (slot - last - 1 + RING) % RING;
-    lastSeen[sender] = slot;
-    recordLatency(now - from.sentAt[slot]);
-  }
-}
-
-// ---- setup ----------------------------------------------------------------------------------------
-
-async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const run = async () => {
-    while (next < items.length) await work(items[next++]);
+for (let w = 0; w < WORKERS; w++) {
+  const options: LoadWorkerOptions = {
+    url: BASE_URL,
+    world: WORLD_ID,
+    clients: N,
+    workers: WORKERS,
+    worker: w,
+    observers: K,
+    periodMs: PERIOD_MS,
+    spread: SPREAD,
+    wander: WANDER,
+    cell: CELL,
+    concurrency: Math.max(1, Math.ceil(CONCURRENCY / WORKERS)),
+    setupTimeoutMs: SETUP_TIMEOUT_MS,
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
-}
-
-async function guestToken(client: Client): Promise<void> {
-  const res = await fetch(`${BASE_URL}/api/v4/auth/guest-token`, {
-    method: 'POST',
-    body: '{}',
-    signal: AbortSignal.timeout(20_000),
+  // Same runtime and V8 flags as this process; stdout stays ours (the JSON lines), stderr is shared.
+  const child = fork(WORKER_FILE, [JSON.stringify(options)], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
-  if (!res.ok) throw new Error(`guest-token: HTTP ${res.status}`);
-  const body = (await res.json()) as { id: string; token: string };
-  client.id = body.id;
-  client.token = body.token;
-  indexById.set(body.id, client.index);
+  child.on('message', (report: LoadWorkerReport) => {
+    if (report.type === 'progress') joinedByWorker[w] = report.joined;
+    if (report.type === 'error') workerFailure = `worker ${w}: ${report.message}`;
+    const byWorker = reports.get(report.type) ?? new Map<number, LoadWorkerReport>();
+    reports.set(report.type, byWorker);
+    byWorker.set(w, report);
+    for (const wake of waiters) wake();
+  });
+  child.on('error', (error) => {
+    workerFailure = `worker ${w}: ${error.message}`;
+    for (const wake of waiters) wake();
+  });
+  child.on('exit', (code, signal) => {
+    if (!stopping) workerFailure ??= `worker ${w} exited (${signal ?? code}) before the end`;
+    for (const wake of waiters) wake();
+  });
+  workers.push(child);
 }
+joinedByWorker = workers.map(() => 0);
+let stopping = false;
 
-function open(client: Client): Promise<void> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(WS_URL, { perMessageDeflate: false, handshakeTimeout: 20_000 });
-    client.ws = ws;
-    let opened = false;
-    ws.on('open', () => {
-      opened = true;
-      ws.send(
-        encode({
-          type: 'HandShake',
-          handshakeVersion: 1,
-          protocolVersion: 1,
-          token: client.token,
-          userId: client.id,
-          sessionId: randomUUID(),
-        }),
-      );
-      ws.send(encode({ type: 'TeleportRequest', target: WORLD_ID }));
-      // Straight to its home (applied right after the entry): without it every client stays at the spawn
-      // point until sending starts, one crowd in one interest cell where everyone sees everyone.
-      sendMove(client, performance.now());
-      resolve();
-    });
-    ws.on('message', (data, isBinary) => {
-      if (isBinary) onFrame(client, data as Buffer);
-    });
-    ws.on('error', (error) => {
-      if (!opened) {
-        failedConnect++;
-        client.lost = true;
-        say(`client ${client.index}: connect failed: ${error.message}`);
+const tell = (command: LoadWorkerCommand) => {
+  for (const w of workers) if (w.connected) w.send(command);
+};
+
+/** Every worker's report of `type`, once all are in (or the deadline passes: an error). */
+async function fromAll<T extends LoadWorkerReport['type']>(
+  type: T,
+  deadline: number,
+): Promise<Extract<LoadWorkerReport, { type: T }>[]> {
+  for (;;) {
+    if (workerFailure) throw new Error(workerFailure);
+    const got = reports.get(type);
+    if (got && got.size === WORKERS) return [...got.values()] as Extract<LoadWorkerReport, { type: T }>[];
+    const left = deadline - performance.now();
+    if (left <= 0) throw new Error(`timed out waiting for the workers' ${type}`);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, Math.min(left, 1000));
+      function done() {
+        clearTimeout(timer);
+        waiters.delete(done);
         resolve();
       }
+      waiters.add(done);
     });
-    ws.on('close', (code) => {
-      if (stopping || !opened) return;
-      client.lost = true;
-      lostDuringRun++;
-      closeCodes.set(String(code), (closeCodes.get(String(code)) ?? 0) + 1);
-    });
-  });
-}
-
-async function waitFor(predicate: () => boolean, deadline: number, what: string): Promise<void> {
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-// ---- sending --------------------------------------------------------------------------------------
-
-function sendMove(client: Client, now: number): void {
-  const ws = client.ws;
-  if (!ws || client.lost || ws.readyState !== WebSocket.OPEN) return;
-  client.x = clamp(client.x + (Math.random() - 0.5) * 2, client.homeX - WANDER, client.homeX + WANDER);
-  client.z = clamp(client.z + (Math.random() - 0.5) * 2, client.homeZ - WANDER, client.homeZ + WANDER);
-  const slot = client.seq % RING;
-  client.seq++;
-  client.sentAt[slot] = now;
-  ws.send(
-    encode({
-      type: 'MyTransform',
-      position: { x: client.x, y: slot, z: client.z },
-      rotation: { x: 0, y: (client.seq % 360) - 180, z: 0 },
-    }),
-  );
-  if (measuring) counters.movesSent++;
-}
-
-const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
-
-/**
- * Client i's k-th send is due at t0 + k*PERIOD + i*PERIOD/N. One timer walks the slots in due order, so
- * the N clients cost one timer, not N. A slot more than a whole period late is skipped (and counted):
- * no client ever sends faster than the rate to catch up.
- */
-function startSending(): () => void {
-  const t0 = performance.now();
-  const slotMs = PERIOD_MS / N;
-  let done = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    const due = Math.floor((now - t0) / slotMs) + 1;
-    if (due - done > N) {
-      if (measuring) counters.slotsSkipped += due - N - done;
-      done = due - N;
-    }
-    for (; done < due; done++) sendMove(clients[done % N], now);
-  }, 2);
-  return () => clearInterval(timer);
 }
 
 // ---- run ------------------------------------------------------------------------------------------
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
+/** The value at quantile p of a histogram (bucket → count), as its bucket's middle. */
+function percentile(buckets: Map<number, number>, total: number, p: number): number {
+  if (total === 0) return Number.NaN;
+  const rank = Math.max(1, Math.ceil(p * total));
+  let seen = 0;
+  for (const b of [...buckets.keys()].sort((x, y) => x - y)) {
+    seen += buckets.get(b) as number;
+    if (seen >= rank) return (b + 0.5) * LATENCY_BUCKET_MS;
+  }
+  return Number.NaN;
 }
 
 async function main(): Promise<void> {
   const setupStart = performance.now();
   const deadline = setupStart + SETUP_TIMEOUT_MS;
-  let tokenFailures = 0;
-  await pool(clients, CONCURRENCY, async (c) => {
-    try {
-      await guestToken(c);
-    } catch (e) {
-      tokenFailures++;
-      c.lost = true;
-      say(`client ${c.index}: ${(e as Error).message}`);
-    }
-  });
+  const tokens = await fromAll('tokens', deadline);
+  const tokenFailures = tokens.reduce((sum, t) => sum + t.failed, 0);
   const tokensMs = performance.now() - setupStart;
-  say(`${N - tokenFailures} guest tokens in ${tokensMs.toFixed(0)} ms`);
+  say(`${N - tokenFailures} guest tokens in ${tokensMs.toFixed(0)} ms (${WORKERS} workers)`);
+  emit('tokens', { tokensMs });
+
   const enterStart = performance.now();
   const progress = setInterval(() => {
-    const joined = clients.filter((c) => c.joined).length;
+    const joined = joinedByWorker.reduce((a, b) => a + b, 0);
     say(`${joined} of ${N} in the world after ${((performance.now() - enterStart) / 1000).toFixed(0)} s`);
   }, 5000);
-  await pool(
-    clients.filter((c) => !c.lost),
-    CONCURRENCY,
-    (c) => open(c),
+  tell({ cmd: 'enter' });
+  const entered = await fromAll('entered', enterStart + SETUP_TIMEOUT_MS).finally(() =>
+    clearInterval(progress),
   );
-  await waitFor(
-    () => clients.every((c) => c.joined || c.lost),
-    deadline,
-    'every client in the world',
-  ).finally(() => clearInterval(progress));
   const setupMs = performance.now() - setupStart;
   /** From the first WebSocket opened to the last client's SetWorld: entering, tokens not included. */
   const enterMs = performance.now() - enterStart;
-  const inWorld = clients.filter((c) => c.joined && !c.lost).length;
+  const inWorld = entered.reduce((sum, e) => sum + e.inWorld, 0);
+  const failedConnect = entered.reduce((sum, e) => sum + e.failedConnect, 0);
+  const notInWorld = entered.reduce((sum, e) => sum + e.notInWorld, 0);
+  if (notInWorld > 0)
+    throw new Error(`timed out waiting for every client in the world (${notInWorld} not in)`);
   say(
     `${inWorld} of ${N} clients in the world after ${setupMs.toFixed(0)} ms (entering: ${enterMs.toFixed(0)} ms)`,
   );
-  emit('ready', { inWorld, setupMs });
+  emit('ready', { inWorld, setupMs, workerPids: workers.map((w) => w.pid) });
 
-  const stopSending = startSending();
+  // Every worker starts its schedule from the same wall-clock instant, a little ahead.
+  tell({ cmd: 'send', t0: performance.timeOrigin + performance.now() + 50 });
   await new Promise((r) => setTimeout(r, WARMUP_MS));
 
-  const loop = monitorEventLoopDelay({ resolution: 10 });
-  loop.enable();
-  const cpu0 = process.cpuUsage();
-  for (const key of Object.keys(counters) as (keyof typeof counters)[]) counters[key] = 0;
-  latencyCount = 0;
-  const lostBefore = lostDuringRun;
   const t0 = performance.now();
-  measuring = true;
+  tell({ cmd: 'measure-start' });
   emit('measure-start');
   await new Promise((r) => setTimeout(r, MEASURE_MS));
-  measuring = false;
+  tell({ cmd: 'measure-end' });
   const seconds = (performance.now() - t0) / 1000;
   emit('measure-end');
-  const cpu = process.cpuUsage(cpu0);
-  loop.disable();
-  stopSending();
+  const results = (await fromAll('result', performance.now() + 30_000)).map((r) => r.result);
+  emit(
+    'result',
+    merge(results, { seconds, inWorld, setupMs, enterMs, tokensMs, tokenFailures, failedConnect }),
+  );
+}
 
-  const sorted = latencies.slice(0, latencyCount).sort();
-  let sum = 0;
-  for (const v of sorted) sum += v;
+function merge(
+  results: WorkerResult[],
+  run: {
+    seconds: number;
+    inWorld: number;
+    setupMs: number;
+    enterMs: number;
+    tokensMs: number;
+    tokenFailures: number;
+    failedConnect: number;
+  },
+) {
+  const { seconds, inWorld } = run;
+  const c = {} as WorkerCounters;
+  for (const key of Object.keys(results[0].counters) as (keyof WorkerCounters)[])
+    c[key] = results.reduce((sum, r) => sum + r.counters[key], 0);
+  const buckets = new Map<number, number>();
+  for (const r of results) for (const [b, n] of r.latency) buckets.set(b, (buckets.get(b) ?? 0) + n);
+  const samples = results.reduce((sum, r) => sum + r.latencyCount, 0);
+  const latencySum = results.reduce((sum, r) => sum + r.latencySumMs, 0);
+  const closeCodes: Record<string, number> = {};
+  for (const r of results)
+    for (const [code, n] of Object.entries(r.closeCodes)) closeCodes[code] = (closeCodes[code] ?? 0) + n;
   const perSecond = (v: number) => Math.round(v / seconds);
-  const observerCount = [...observerSet].filter((i) => !clients[i].lost).length;
-  const obsOthers = counters.obsEntries - counters.obsSelf;
+  const observerCount = results.reduce((sum, r) => sum + r.observers, 0);
+  const obsOthers = c.obsEntries - c.obsSelf;
   // Own echoes of all clients, estimated from the observers' (every client gets its own entry per tick it moved).
-  const selfEstimate = observerCount ? (counters.obsSelf / observerCount) * inWorld : 0;
-  const result = {
+  const selfEstimate = observerCount ? (c.obsSelf / observerCount) * inWorld : 0;
+  const closedBeforeMeasure = results.reduce((sum, r) => sum + r.closedBeforeMeasure, 0);
+  return {
     clients: N,
+    workers: WORKERS,
     inWorld,
     observers: observerCount,
-    setupMs: Math.round(setupMs),
-    enterMs: Math.round(enterMs),
-    tokensMs: Math.round(tokensMs),
+    setupMs: Math.round(run.setupMs),
+    enterMs: Math.round(run.enterMs),
+    tokensMs: Math.round(run.tokensMs),
     seconds: Number(seconds.toFixed(3)),
-    movesSentPerSec: perSecond(counters.movesSent),
-    slotsSkipped: counters.slotsSkipped,
-    framesPerSec: perSecond(counters.framesReceived),
+    movesSentPerSec: perSecond(c.movesSent),
+    slotsSkipped: c.slotsSkipped,
+    framesPerSec: perSecond(c.framesReceived),
     /** Payload bytes of UsersTransformList frames to all clients (WebSocket headers not included). */
-    bytesPerSec: perSecond(counters.bytesReceived),
+    bytesPerSec: perSecond(c.bytesReceived),
     /** Exact: entries of every UsersTransformList any client received, own echo included. */
-    entriesPerSec: perSecond(counters.entriesReceived),
+    entriesPerSec: perSecond(c.entriesReceived),
     /** entriesPerSec minus the own echoes (estimated from the observers). */
-    deliveredToOthersPerSec: perSecond(counters.entriesReceived - selfEstimate),
+    deliveredToOthersPerSec: perSecond(c.entriesReceived - selfEstimate),
     /** Observer-measured: other users' entries per observer per second. */
     observerOthersPerSec: observerCount ? perSecond(obsOthers / observerCount) : 0,
     /** Observer-measured, scaled: other users' entries per second per observer × clients in the world. */
     deliveredScaledPerSec: observerCount ? perSecond((obsOthers / observerCount) * inWorld) : 0,
-    otherFramesPerSec: perSecond(counters.otherFrames),
-    otherBytesPerSec: perSecond(counters.otherBytes),
+    otherFramesPerSec: perSecond(c.otherFrames),
+    otherBytesPerSec: perSecond(c.otherBytes),
     observer: {
-      frames: counters.obsFrames,
-      entries: counters.obsEntries,
-      self: counters.obsSelf,
-      duplicates: counters.obsDuplicates,
-      unmatched: counters.obsUnmatched,
-      samples: latencyCount,
-      skipped: counters.obsSkipped,
+      frames: c.obsFrames,
+      entries: c.obsEntries,
+      self: c.obsSelf,
+      duplicates: c.obsDuplicates,
+      unmatched: c.obsUnmatched,
+      samples,
+      skipped: c.obsSkipped,
     },
     /** Of the neighbours' moves an observer could have got, the share it never got (superseded or dropped). */
-    skippedPct: round((counters.obsSkipped / (counters.obsSkipped + latencyCount || 1)) * 100),
+    skippedPct: round((c.obsSkipped / (c.obsSkipped + samples || 1)) * 100),
     latencyMs: {
-      p50: round(percentile(sorted, 0.5)),
-      p90: round(percentile(sorted, 0.9)),
-      p99: round(percentile(sorted, 0.99)),
-      max: round(sorted.length ? sorted[sorted.length - 1] : Number.NaN),
-      mean: round(latencyCount ? sum / latencyCount : Number.NaN),
+      p50: round(percentile(buckets, samples, 0.5)),
+      p90: round(percentile(buckets, samples, 0.9)),
+      p99: round(percentile(buckets, samples, 0.99)),
+      max: round(samples ? Math.max(...results.map((r) => r.latencyMaxMs)) : Number.NaN),
+      mean: round(samples ? latencySum / samples : Number.NaN),
     },
     errors: {
-      failedTokens: tokenFailures,
-      failedConnect,
-      notInWorld: N - tokenFailures - failedConnect - inWorld,
-      closedBeforeMeasure: lostBefore,
-      closedDuringMeasure: lostDuringRun - lostBefore,
-      closeCodes: Object.fromEntries(closeCodes),
+      failedTokens: run.tokenFailures,
+      failedConnect: run.failedConnect,
+      notInWorld: N - run.tokenFailures - run.failedConnect - inWorld,
+      closedBeforeMeasure,
+      closedDuringMeasure: results.reduce((sum, r) => sum + r.closedDuringMeasure, 0),
+      closeCodes,
     },
     loadgen: {
-      cpuPct: round(((cpu.user + cpu.system) / 1e6 / seconds) * 100),
-      eventLoopDelayP99Ms: round(loop.percentile(99) / 1e6),
-      eventLoopDelayMaxMs: round(loop.max / 1e6),
-      rssMB: round(process.memoryUsage.rss() / 2 ** 20),
+      /** All workers together (this process only coordinates). */
+      cpuPct: round((results.reduce((sum, r) => sum + r.cpuMs, 0) / 1000 / seconds) * 100),
+      eventLoopDelayP99Ms: round(Math.max(...results.map((r) => r.eventLoopDelayP99Ms))),
+      eventLoopDelayMaxMs: round(Math.max(...results.map((r) => r.eventLoopDelayMaxMs))),
+      rssMB: round(results.reduce((sum, r) => sum + r.rssMB, 0)),
     },
   };
-  emit('result', result);
-  stopping = true;
-  for (const c of clients) c.ws?.terminate();
 }
 
 const round = (v: number) => (Number.isFinite(v) ? Math.round(v * 10) / 10 : null);
 
+function finish(code: number): void {
+  stopping = true;
+  tell({ cmd: 'stop' });
+  // Workers close their sockets and exit; whatever is left after a moment is killed.
+  setTimeout(() => {
+    for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+    process.exit(code);
+  }, 500).unref();
+}
+
 main().then(
-  () => {
-    // Sockets were terminated; give stdout a moment to drain, then leave whatever is still pending.
-    setTimeout(() => process.exit(0), 200).unref();
-  },
+  () => finish(0),
   (error) => {
-    say(`failed: ${error instanceof Error ? error.message : String(error)}`);
-    emit('error', { message: error instanceof Error ? error.message : String(error) });
-    stopping = true;
-    for (const c of clients) c.ws?.terminate();
-    setTimeout(() => process.exit(1), 200).unref();
+    const message = error instanceof Error ? error.message : String(error);
+    say(`failed: ${message}`);
+    emit('error', { message });
+    finish(1);
   },
 );

@@ -2,99 +2,44 @@
  * One PosBus connection: handshake, then the user's messages dispatched to the controllers, with limits
  * on frame size, rate and malformed input, and a bounded send queue.
  */
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
-import { DomainError } from '../../common/errors.ts';
 import { TokenBucket } from '../../common/token-bucket.ts';
 import {
   decode,
   EXTENDED_HANDSHAKE_VERSION,
-  type HandShake,
   type Message,
   PosbusDecodeError,
   type SessionRequest,
-  SignalType,
 } from '../../protocol/posbus/index.ts';
 import type { UserRecord } from '../../storage/db/records.ts';
-import type { TokenService } from '../auth/tokens.ts';
-import type { NodeConfig } from '../config.ts';
-import type { UserStore } from '../user/user-store.ts';
 import type { Member } from '../world/room.ts';
-import type { UserController } from '../world/user-controller.ts';
-import type { WorldController } from '../world/world-controller.ts';
 import { CloseCode } from './close-codes.ts';
+import { dispatchMessage, type MessageContext } from './dispatch.ts';
 import { Extension, readSessionRequest, SessionRequestError } from './extension.ts';
+import {
+  authenticate,
+  CLASSIC_REQUEST,
+  HandshakeError,
+  type SessionComponents,
+  type SessionLimits,
+  type StakeReporter,
+  toBytes,
+} from './session-components.ts';
+import {
+  adopt,
+  type EarlyFrame,
+  parksOnClose,
+  type ResumeParty,
+  type Resumer,
+  resumeInto,
+} from './session-resume.ts';
 
-/** What a classic client (HandShake v1) is taken to ask for: nothing. */
-const CLASSIC_REQUEST: SessionRequest = {
-  features: 0,
-  resumeToken: '',
-  receivedFrames: 0,
-  maxBytesPerSecond: 0,
-};
-
-import type { PosbusTraffic } from './traffic.ts';
+export type { SessionComponents, SessionLimits, StakeReporter };
 
 /** Frames a client may send behind its HandShake before the handshake is verified. */
 const EARLY_FRAMES = 8;
-
-export type SessionLimits = Pick<
-  NodeConfig,
-  | 'maxFrameBytes'
-  | 'maxHandshakeBytes'
-  | 'handshakeTimeoutMs'
-  | 'messagesPerSecond'
-  | 'messageBurst'
-  | 'maxBadFrames'
-  | 'positionBacklogBytes'
-  | 'maxQueuedBytes'
-  | 'pingIntervalMs'
-  | 'resumeGraceMs'
-  | 'resumeReplayBytes'
-  | 'clientBudgetBytesPerSecond'
-  | 'positionBatch'
->;
-
-export interface SessionComponents {
-  tokens: TokenService;
-  users: UserStore;
-  worlds: WorldController;
-  userController: UserController;
-  /** Where `UserStakedToOdyssey` reports go; without it they are only logged. */
-  stakes?: StakeReporter;
-  logger: Logger;
-  /** Frame counters for /metrics (node/posbus/traffic.ts). */
-  traffic?: PosbusTraffic;
-  /** Binds the session to its user once the handshake passes; replaces an older session of that user. */
-  bind(session: Session): void;
-  /** Called once when the session ends (or, without a user, when its socket went to another session). */
-  unbind(session: Session): void;
-  /** The live or dropped session a resume request names, when its token matches; undefined otherwise. */
-  resumable(session: Session, token: string): Session | undefined;
-}
-
-/** Takes client-reported stakes (the harvester's stake controller); rejects what it refuses. */
-export interface StakeReporter {
-  report(
-    user: UserRecord,
-    input: {
-      transactionId: string;
-      odysseyId: string;
-      wallet: string;
-      amount: string;
-      comment: string;
-      kind: number;
-    },
-  ): Promise<unknown>;
-}
-
-class HandshakeError extends Error {
-  readonly code: number;
-  constructor(code: number, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
 
 export class Session implements Member {
   private ws: WebSocket;
@@ -137,6 +82,14 @@ export class Session implements Member {
       () => this.close(CloseCode.Timeout, 'no handshake in time'),
       limits.handshakeTimeoutMs,
     );
+    this.handler = {
+      member: this,
+      components: this.c,
+      user: () => this.user,
+      logger: () => this.log,
+      bad: (reason, code, counts) => this.bad(reason, code, counts),
+      guard: (work) => this.guard(work),
+    };
     this.listen(ws);
   }
 
@@ -193,6 +146,23 @@ export class Session implements Member {
     this.c.traffic?.sent(frame);
   }
 
+  /** The socket under `cork`, uncorked by `uncork` even if the session swapped sockets in between. */
+  private corked: Socket | undefined;
+
+  cork(): void {
+    // ws keeps its net.Socket as `_socket` (no public accessor); its own sends cork it per message too.
+    const socket = (this.ws as unknown as { _socket?: Socket })._socket;
+    if (!socket || this.corked) return;
+    socket.cork();
+    this.corked = socket;
+  }
+
+  uncork(): void {
+    const socket = this.corked;
+    this.corked = undefined;
+    socket?.uncork();
+  }
+
   get backlogged(): boolean {
     return this.ext?.dropped === true || this.ws.bufferedAmount > this.limits.positionBacklogBytes;
   }
@@ -235,7 +205,7 @@ export class Session implements Member {
    * Clients send their first requests right behind the handshake, before it is verified: those wait
    * here (bounded like any other input) and run in order once the user is known.
    */
-  private early: [RawData, boolean][] | undefined;
+  private early: EarlyFrame[] | undefined;
 
   private onMessage(data: RawData, isBinary: boolean): void {
     if (this.userRecord) {
@@ -272,7 +242,7 @@ export class Session implements Member {
       }
       if (message.type !== 'HandShake')
         throw new HandshakeError(CloseCode.Policy, `expected HandShake, got ${message.type}`);
-      const user = await this.authenticate(message);
+      const user = await authenticate(this.c, message);
       this.sessionId = message.sessionId;
       if (message.handshakeVersion === EXTENDED_HANDSHAKE_VERSION) {
         const request = await readSessionRequest(async () => {
@@ -281,7 +251,9 @@ export class Session implements Member {
           return next;
         }, this.limits.handshakeTimeoutMs);
         if (this.ws.readyState !== this.ws.OPEN) return;
-        if (this.resume(user, request)) return;
+        // The server finds the session to resume by this one's user.
+        this.userRecord = user;
+        if (resumeInto(request, this.resumer, this.log, user.id)) return;
         this.userRecord = user;
         this.ext = new Extension(request, this.limits, user.id, () => this.selfPosition());
       } else {
@@ -317,7 +289,7 @@ export class Session implements Member {
   private earlyArrived: (() => void) | undefined;
 
   /** The next frame sent behind the HandShake (waits for it). */
-  private async nextEarly(): Promise<[RawData, boolean]> {
+  private async nextEarly(): Promise<EarlyFrame> {
     while (!this.early?.length) {
       if (this.ws.readyState !== this.ws.OPEN) throw new HandshakeError(CloseCode.Policy, 'socket closed');
       await new Promise<void>((resolve) => {
@@ -325,48 +297,45 @@ export class Session implements Member {
       });
       this.earlyArrived = undefined;
     }
-    return this.early.shift() as [RawData, boolean];
+    return this.early.shift() as EarlyFrame;
   }
 
-  /**
-   * A resume request naming a session of this user: that session takes this socket (and the frames
-   * queued behind the request) and this one dissolves. False when there is nothing to resume.
-   */
-  private resume(user: UserRecord, request: SessionRequest): boolean {
-    if (!request.resumeToken) return false;
-    this.userRecord = user;
-    const target = this.c.resumable(this, request.resumeToken);
-    if (!target) {
-      this.log.debug({ userId: user.id }, 'resume refused: no such session or wrong token');
-      return false;
-    }
-    this.unlisten(this.ws);
-    this.ended = true;
-    clearTimeout(this.handshakeTimer);
-    this.userRecord = undefined;
-    this.c.unbind(this);
-    target.adopt(this.ws, request, this.early ?? []);
-    this.early = undefined;
-    return true;
-  }
+  /** The new connection's side of a resume (session-resume.ts). */
+  private readonly resumer: Resumer = {
+    find: (token) => this.c.resumable(this, token),
+    dissolve: () => {
+      const ws = this.ws;
+      const early = this.early ?? [];
+      this.unlisten(ws);
+      this.ended = true;
+      clearTimeout(this.handshakeTimer);
+      this.userRecord = undefined;
+      this.c.unbind(this);
+      this.early = undefined;
+      return { ws, early };
+    },
+  };
 
-  /** Goes on over a new socket: the grant, then what the client missed (or a snapshot), then live frames. */
-  private adopt(ws: WebSocket, request: SessionRequest, early: [RawData, boolean][]): void {
-    const ext = this.ext as Extension;
-    const old = this.ws;
-    this.unlisten(old);
-    if (old.readyState !== old.CLOSED) old.terminate();
-    this.ws = ws;
-    this.listen(ws);
-    ws.on('pong', this.onPong);
-    this.alive = true;
-    this.closedByServer = false;
-    const { grant, replay } = ext.resumed(request);
-    this.sendUnrecorded(grant);
-    this.log.debug({ replayed: replay?.length, snapshot: !replay }, 'session resumed');
-    if (replay) for (const frame of replay) this.sendUnrecorded(frame);
-    else this.c.worlds.snapshot(this);
-    for (const [data, binary] of early) this.receive(data, binary);
+  /** The resumed session's side (session-resume.ts): its socket, sends and input. */
+  private readonly party: ResumeParty = {
+    takeSocket: (ws) => {
+      const old = this.ws;
+      this.unlisten(old);
+      if (old.readyState !== old.CLOSED) old.terminate();
+      this.ws = ws;
+      this.listen(ws);
+      ws.on('pong', this.onPong);
+      this.alive = true;
+      this.closedByServer = false;
+    },
+    sendUnrecorded: (frame) => this.sendUnrecorded(frame),
+    snapshot: () => this.c.worlds.snapshot(this),
+    receive: (data, binary) => this.receive(data, binary),
+  };
+
+  /** Goes on over a new socket (a resume of this session from another connection). */
+  adopt(ws: WebSocket, request: SessionRequest, early: EarlyFrame[]): void {
+    adopt(this.party, this.ext as Extension, this.log, ws, request, early);
   }
 
   /** True when a resume request with `token` may take this session over (live or dropped). */
@@ -382,26 +351,15 @@ export class Session implements Member {
   /** The socket closed: the end of the session, or with resume negotiated and a dropped connection, a pause. */
   private onClosed(code: number): void {
     // 1006: the connection went away without a closing handshake (a cut, not a goodbye).
-    if (this.ext?.canPark && !this.closedByServer && code === 1006 && !this.ended) {
+    if (
+      this.ext &&
+      parksOnClose(this.ext, code, { closedByServer: this.closedByServer, ended: this.ended })
+    ) {
       this.ext.park(() => void this.end());
       this.log.debug({ graceMs: this.limits.resumeGraceMs }, 'connection dropped: kept for a resume');
       return;
     }
     void this.end();
-  }
-
-  private async authenticate(message: HandShake): Promise<UserRecord> {
-    let sub: string;
-    try {
-      sub = (await this.c.tokens.verify(message.token)).sub;
-    } catch (e) {
-      throw new HandshakeError(CloseCode.Policy, e instanceof DomainError ? e.message : 'invalid token');
-    }
-    if (sub !== message.userId)
-      throw new HandshakeError(CloseCode.Policy, 'token does not belong to user_id');
-    const user = await this.c.users.get(sub);
-    if (!user) throw new HandshakeError(CloseCode.Policy, 'unknown user');
-    return user;
   }
 
   private ping(): void {
@@ -455,64 +413,13 @@ export class Session implements Member {
     }
   }
 
+  /** What dispatch.ts may do with this session: it is the member, and it counts refused frames. */
+  private readonly handler: MessageContext;
+
   /** Handles one message; returns a promise only for work later messages must wait for. */
   private dispatch(message: Message): Promise<void> | undefined {
     if (this.ended) return undefined;
-    const { worlds, userController } = this.c;
-    switch (message.type) {
-      case 'MyTransform':
-        if (!userController.move(this, message))
-          this.bad('position rejected (not in a world, not finite or out of bounds)');
-        return undefined;
-      case 'TeleportRequest':
-        return this.guard(worlds.teleport(this, message.target).then(() => {}));
-      case 'Signal':
-        if (message.value === SignalType.LeaveWorld) return this.guard(worlds.leave(this.user.id));
-        return undefined;
-      case 'LockObject':
-        worlds.lock(this, message.id);
-        return undefined;
-      case 'UnlockObject':
-        worlds.unlock(this, message.id);
-        return undefined;
-      case 'ObjectTransform':
-        // Not awaited by later messages: the world store already orders writes per world, and a drag
-        // must not hold up the user's own movement behind a LevelDB write.
-        void this.guard(
-          worlds.moveObject(this, message.id, message.transform).then((moved) => {
-            if (!moved) this.bad('object transform refused (no lock or invalid transform)', undefined, false);
-          }),
-        );
-        return undefined;
-      case 'HighFive':
-        userController.highFive(this, message);
-        return undefined;
-      case 'UserStakedToOdyssey': {
-        // Validated by the stake controller (the original crashed on hashes or wallets under 2 chars).
-        this.log.info(
-          { tx: message.transactionHash, objectId: message.objectId },
-          'stake reported by client',
-        );
-        const stakes = this.c.stakes;
-        if (!stakes) return undefined;
-        const report = {
-          transactionId: message.transactionHash,
-          odysseyId: message.objectId,
-          wallet: message.wallet,
-          amount: message.amount,
-          comment: message.comment,
-          kind: message.kind,
-        };
-        void stakes.report(this.user, report).then(
-          () => {},
-          (error: Error) => this.bad(`stake report refused: ${error.message}`, undefined, false),
-        );
-        return undefined;
-      }
-      default:
-        this.bad(`unexpected message ${message.type}`);
-        return undefined;
-    }
+    return dispatchMessage(this.handler, message);
   }
 
   /** A controller failure is logged and ends nothing else: other sessions never see it. */
@@ -538,10 +445,4 @@ export class Session implements Member {
     this.ext?.stop();
     this.c.unbind(this);
   }
-}
-
-function toBytes(data: RawData): Uint8Array {
-  if (Array.isArray(data)) return Buffer.concat(data);
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return data;
 }

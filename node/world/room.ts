@@ -30,6 +30,12 @@ export interface Member {
   readonly backlogged: boolean;
   /** True for a person on another node (world/remote-member.ts): shown here, served there. */
   readonly remote?: boolean;
+  /**
+   * Holds the member's writes until `uncork`, so that the frames sent in between (a tick's joins, leaves
+   * and positions; a world's entry frames) leave in one socket write: the same bytes, fewer syscalls.
+   */
+  cork?(): void;
+  uncork?(): void;
 }
 
 interface Presence {
@@ -199,18 +205,26 @@ export class Room {
     const all = this.grid.cellSize === 0 ? moved.get(0) : undefined;
     let everyone: Map<number, Uint8Array[]> | undefined;
     for (const presence of this.presences.values()) {
-      if (presence.member.remote) continue;
-      if (presence.viewChanges) this.tellViewChanges(presence);
-      if (presence.missed) {
-        // Latest wins: a member that missed frames gets the current picture of its neighbourhood instead of
-        // the backlog — once it has caught up; until then nothing is encoded for it.
-        if (presence.member.backlogged) continue;
-        everyone ??= this.encodeCells(now, false);
-        presence.missed = !this.sendNeighbourhood(presence, everyone);
-      } else if (all) {
-        presence.missed = !sendAll(presence.member, all);
-      } else if (moved.size) {
-        presence.missed = !this.sendNeighbourhood(presence, moved);
+      const member = presence.member;
+      if (member.remote) continue;
+      // One write per member per tick however many frames it gets (two lists past `batchSize` users in
+      // view, joins and leaves before them): socket writes are what the tick costs (docs/benchmarks.md).
+      member.cork?.();
+      try {
+        if (presence.viewChanges) this.tellViewChanges(presence);
+        if (presence.missed) {
+          // Latest wins: a member that missed frames gets the current picture of its neighbourhood instead
+          // of the backlog — once it has caught up; until then nothing is encoded for it.
+          if (member.backlogged) continue;
+          everyone ??= this.encodeCells(now, false);
+          presence.missed = !this.sendNeighbourhood(presence, everyone);
+        } else if (all) {
+          presence.missed = !sendAll(member, all);
+        } else if (moved.size) {
+          presence.missed = !this.sendNeighbourhood(presence, moved);
+        }
+      } finally {
+        member.uncork?.();
       }
     }
   }
@@ -234,11 +248,15 @@ export class Room {
 
   /** UsersTransformList frames per grid cell: of the movers (and users due a refresh), or of everyone. */
   private encodeCells(now: number, onlyMovers: boolean): Map<number, Uint8Array[]> {
-    const due = now - this.options.refreshMs;
+    // Refreshes fall on common boundaries of the clock (every refreshMs), not on each user's own phase:
+    // a member whose neighbours stand still gets one frame per refreshMs, not one nearly every tick (with
+    // ~100 neighbours on their own phases, one is due almost every tick: a write per member per tick while
+    // 5,000 people are entering). A user is still re-sent at least every refreshMs (plus one tick).
+    const due = now - (now % this.options.refreshMs);
     const byCell = new Map<number, UserTransform[]>();
     for (const presence of this.presences.values()) {
       if (onlyMovers) {
-        if (!presence.moved && presence.lastSentAt > due) continue;
+        if (!presence.moved && presence.lastSentAt >= due) continue;
         presence.moved = false;
         presence.lastSentAt = now;
       }

@@ -135,7 +135,21 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
     // The socket may have closed, or a newer session of the user taken over, during the awaits above.
     if (!member.connected) return false;
     const pose = last ? { position: last.position, rotation: last.rotation } : spawnPoint(state);
-    // Everything below is synchronous: no other message can slip between the entry frames.
+    // Everything below is synchronous: no other message can slip between the entry frames, and they leave
+    // in one socket write.
+    member.cork?.();
+    try {
+      this.enter(member, state, pose);
+    } finally {
+      member.uncork?.();
+    }
+    return true;
+  }
+
+  /** The entry frames (the world, its objects, who is in view) and the member's place in the room. */
+  private enter(member: Member, state: WorldState, pose: TransformNoScale): void {
+    const worldId = state.id;
+    const userId = member.user.id;
     const root = state.objects.get(worldId) as ObjectRecord;
     member.sendReliable(
       encode({
@@ -168,7 +182,6 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
     }
     this.log.debug({ userId, worldId, users: room.size }, 'entered world');
     this.emit('entered', worldId, member, pose);
-    return true;
   }
 
   /** Leaves the current world: position saved, locks released, the others told. */
