@@ -20,7 +20,7 @@
  * promise per step): a put costs open+write+close+rename and nothing else, not even a `stat`, since the
  * same CID always names the same bytes and rewriting a block in place is harmless.
  */
-import { close, open, read, rename as renameCb, writeFile as writeFileCb } from 'node:fs';
+import { close, fstat, open, read, rename as renameCb, writeFile as writeFileCb } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AbortOptions } from '@libp2p/interface';
@@ -33,6 +33,9 @@ import * as Digest from 'multiformats/hashes/digest';
 
 const EXTENSION = '.data';
 const TMP = '.tmp';
+
+/** Reads up to this size allocate what they ask for; larger ones are bounded by the block's size first. */
+const LARGEST_PLAIN_READ = 4 * 1024 * 1024;
 
 export class FileBlockstore implements Blockstore {
   readonly dir: string;
@@ -139,17 +142,32 @@ export class FileBlockstore implements Blockstore {
         if (error) {
           return reject(error.code === 'ENOENT' ? new NotFoundError(`no block ${cid}`) : error);
         }
-        const buffer = Buffer.allocUnsafeSlow(length);
         const done = (failure: Error | null, result?: Buffer) =>
           close(fd, () => (failure ? reject(failure) : resolve(result as Buffer)));
-        const next = (filled: number) =>
-          read(fd, buffer, filled, length - filled, position + filled, (failure, n) => {
-            if (failure) return done(failure);
-            if (n === 0 || filled + n === length) return done(null, buffer.subarray(0, filled + n));
-            next(filled + n);
-          });
-        if (length === 0) done(null, buffer);
-        else next(0);
+        // The length comes from a DAG's blocksizes, which a hostile DAG can inflate: past what any leaf
+        // holds, the block's real size bounds the buffer (one fstat, never on an ordinary leaf). And an
+        // allocation that throws here, in an fs callback, would be an uncaught exception with the file open.
+        const start = (size: number) => {
+          let buffer: Buffer;
+          try {
+            buffer = Buffer.allocUnsafeSlow(size);
+          } catch (failure) {
+            return done(failure as Error);
+          }
+          const next = (filled: number) =>
+            read(fd, buffer, filled, size - filled, position + filled, (failure, n) => {
+              if (failure) return done(failure);
+              if (n === 0 || filled + n === size) return done(null, buffer.subarray(0, filled + n));
+              next(filled + n);
+            });
+          if (size === 0) done(null, buffer);
+          else next(0);
+        };
+        if (length <= LARGEST_PLAIN_READ) return start(length);
+        fstat(fd, (failure, stats) => {
+          if (failure) return done(failure);
+          start(Math.max(0, Math.min(length, stats.size - position)));
+        });
       });
     });
   }

@@ -41,12 +41,16 @@ export async function* readLocalFile(
   offset: number,
   length: number,
 ): AsyncGenerator<Uint8Array> {
-  const end = offset + length;
+  const wanted = offset + length;
   // Depth-first in link order; each entry is a node, the file offset where its content starts and its
   // content's size (from its parent's blocksizes; unknown for the root).
   const stack: Entry[] = [{ cid: root, start: 0, size: Number.POSITIVE_INFINITY }];
   while (stack.length) {
     const { cid, start, size } = stack.pop() as Entry;
+    // Nothing past the extent the parent gave this node: a node whose own blocksizes add up to more than
+    // its parent says (a hostile DAG that passed the exporter, which stops at the root's size) must not
+    // make a read of the whole file (length Infinity, as renditions ask) walk and yield far more bytes.
+    const end = Math.min(wanted, start + size);
     if (cid.multihash.code === identity.code) {
       // Inline bytes: the block is the digest (the identity "hash").
       if (cid.code !== raw.code) throw new Error(`cannot read ${cid}: not a raw identity block`);
@@ -75,7 +79,8 @@ export async function* readLocalFile(
     const children: Entry[] = [];
     for (let i = 0; i < node.Links.length; i++) {
       const childSize = file.blockSizes[i];
-      if (at < end && at + childSize > offset) {
+      // A child of no bytes adds nothing: not even read (a DAG of empty links could be walked for ever).
+      if (childSize > 0 && at < end && at + childSize > offset) {
         children.push({ cid: node.Links[i].Hash, start: at, size: childSize });
       }
       at += childSize;
