@@ -194,7 +194,8 @@ export class ChainPull implements ChainGapFiller {
         const end = { t: 'end' as const, next, head: answer.head, oldest: answer.oldest };
         await lp.write(encodeChainPullFrame(end), { signal: deadline });
       }
-      await stream.close();
+      // Bounded too: an asker that stops reading would otherwise hold this handler until the connection dies.
+      await stream.close({ signal: deadline });
     } catch (error) {
       const reason = reasonOf(error);
       if (reason) this.peers.rejected(peer, `pull_request_${reason}`);
