@@ -151,7 +151,7 @@ export class WorldSync {
         await lpStream(stream, { maxDataLength: 1024 }).write(
           encodeSyncFrame({ t: 'refused', reason: 'untrusted' }),
         );
-        await stream.close();
+        await stream.close({ signal: AbortSignal.timeout(READ_TIMEOUT_MS) });
         return;
       }
       const lp = lpStream(stream, { maxDataLength: MAX_REQUEST_BYTES });
@@ -177,7 +177,8 @@ export class WorldSync {
         }
         await lp.write(encodeSyncFrame({ t: 'end', objects: sent }));
       }
-      await stream.close();
+      // Bounded: an asker that stops reading would otherwise hold this handler until the connection dies.
+      await stream.close({ signal: AbortSignal.timeout(READ_TIMEOUT_MS) });
     } catch (error) {
       this.log.debug({ peer, err: error }, 'world sync stream failed');
       stream.abort(error as Error);
