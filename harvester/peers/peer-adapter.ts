@@ -34,7 +34,6 @@ import type {
 import { newAdapterState } from '../follow-loop.ts';
 import type { StoredBlocks } from './blocks.ts';
 import { type Coverage, coverageOf } from './coverage.ts';
-import type { ChainGapFiller } from './sharing.ts';
 import { BlockVotes, type Candidate, type WaitingBlock } from './votes.ts';
 import { blockDigest, fromWire } from './wire.ts';
 
@@ -60,6 +59,14 @@ export interface PeerFeedStatus {
   waiting: WaitingBlock[];
   /** Account ids the last applied block's publishers covered; null = every account (or none applied). */
   accounts: string[] | null;
+}
+
+/**
+ * How a `source: peers` chain asks trusted peers for blocks it lacks (the federation's chain pull): every
+ * block of every answer comes back through `receive`, as that peer's vote. `to` null: up to the peers' head.
+ */
+export interface ChainGapFiller {
+  fill(chainId: string, from: number, to: number | null, signal: AbortSignal): Promise<void>;
 }
 
 export class PeerChainAdapter extends EventEmitter<AdapterEvents> implements ChainAdapter {

@@ -19,22 +19,16 @@ import { accountIdOf } from '../state.ts';
 import { answerPull, type PullAnswer } from './answer.ts';
 import { StoredBlocks } from './blocks.ts';
 import { type Coverage, coversItsEvents, ownCoverage } from './coverage.ts';
-import { PeerChainAdapter, type PeerFeedStatus } from './peer-adapter.ts';
+import { type ChainGapFiller, PeerChainAdapter, type PeerFeedStatus } from './peer-adapter.ts';
 import { PeerCheck, SETTLE_DEPTH } from './peer-check.ts';
 import { ChainPeerTrust, type ChainPeerView } from './trust.ts';
 import { isShared, toWire } from './wire.ts';
 
+export type { ChainGapFiller };
+
 /** Where this node's processed blocks go: the federation's chain topic. */
 export interface ChainBlockPublisher {
   publish(block: ChainBlockAnnouncement): void;
-}
-
-/**
- * How a `source: peers` chain asks trusted peers for blocks it lacks (the federation's chain pull): every
- * block of every answer comes back through `receive`, as that peer's vote. `to` null: up to the peers' head.
- */
-export interface ChainGapFiller {
-  fill(chainId: string, from: number, to: number | null, signal: AbortSignal): Promise<void>;
 }
 
 export type ReceiveVerdict = 'accept' | 'ignore' | { reject: string };

@@ -7,12 +7,12 @@ import type { Logger } from 'pino';
 import { type Message, SignalType } from '../../protocol/posbus/index.ts';
 import type { UserRecord } from '../../storage/db/records.ts';
 import type { Member } from '../world/room.ts';
-import type { SessionComponents } from './session-components.ts';
+import type { SessionServices } from './session-components.ts';
 
 /** The session as dispatch sees it (session.ts builds it once). */
 export interface MessageContext {
   readonly member: Member;
-  readonly components: SessionComponents;
+  readonly components: SessionServices;
   user(): UserRecord;
   logger(): Logger;
   /** Counts a refused frame (unless `counts` is false); past the session's limit it closes. */

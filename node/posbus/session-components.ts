@@ -13,7 +13,6 @@ import type { UserStore } from '../user/user-store.ts';
 import type { UserController } from '../world/user-controller.ts';
 import type { WorldController } from '../world/world-controller.ts';
 import { CloseCode } from './close-codes.ts';
-import type { Session } from './session.ts';
 import type { PosbusTraffic } from './traffic.ts';
 
 export type SessionLimits = Pick<
@@ -33,7 +32,8 @@ export type SessionLimits = Pick<
   | 'positionBatch'
 >;
 
-export interface SessionComponents {
+/** The services a session's messages are handled with (dispatch.ts as well as the session itself). */
+export interface SessionServices {
   tokens: TokenService;
   users: UserStore;
   worlds: WorldController;
@@ -43,12 +43,19 @@ export interface SessionComponents {
   logger: Logger;
   /** Frame counters for /metrics (node/posbus/traffic.ts). */
   traffic?: PosbusTraffic;
+}
+
+/**
+ * The server's registry of sessions, over the session type it keeps (session.ts names it), so that this
+ * file and dispatch.ts need not import session.ts.
+ */
+export interface SessionRegistry<S> {
   /** Binds the session to its user once the handshake passes; replaces an older session of that user. */
-  bind(session: Session): void;
+  bind(session: S): void;
   /** Called once when the session ends (or, without a user, when its socket went to another session). */
-  unbind(session: Session): void;
+  unbind(session: S): void;
   /** The live or dropped session a resume request names, when its token matches; undefined otherwise. */
-  resumable(session: Session, token: string): Session | undefined;
+  resumable(session: S, token: string): S | undefined;
 }
 
 /** Takes client-reported stakes (the harvester's stake controller); rejects what it refuses. */
@@ -84,7 +91,7 @@ export const CLASSIC_REQUEST: SessionRequest = {
 
 /** The user a HandShake's token names; a HandshakeError when the token is bad or not the user's. */
 export async function authenticate(
-  c: Pick<SessionComponents, 'tokens' | 'users'>,
+  c: Pick<SessionServices, 'tokens' | 'users'>,
   message: HandShake,
 ): Promise<UserRecord> {
   let sub: string;

@@ -22,8 +22,9 @@ import {
   authenticate,
   CLASSIC_REQUEST,
   HandshakeError,
-  type SessionComponents,
   type SessionLimits,
+  type SessionRegistry,
+  type SessionServices,
   type StakeReporter,
   toBytes,
 } from './session-components.ts';
@@ -36,7 +37,9 @@ import {
   resumeInto,
 } from './session-resume.ts';
 
-export type { SessionComponents, SessionLimits, StakeReporter };
+export type { SessionLimits, StakeReporter };
+/** What a session is given: the services, and the server's registry of sessions. */
+export type SessionComponents = SessionServices & SessionRegistry<Session>;
 
 /** Frames a client may send behind its HandShake before the handshake is verified. */
 const EARLY_FRAMES = 8;
