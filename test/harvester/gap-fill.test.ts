@@ -10,43 +10,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChainEvent } from '../../harvester/adapter.ts';
-import { evmChainSchema } from '../../harvester/config.ts';
 import { answerPull } from '../../harvester/peers/answer.ts';
 import { StoredBlocks } from '../../harvester/peers/blocks.ts';
 import type { ChainGapFiller } from '../../harvester/peers/sharing.ts';
-import type { ChainBlockAnnouncement, WireChainEvent } from '../../protocol/gossip/index.ts';
+import type { ChainBlockAnnouncement } from '../../protocol/gossip/index.ts';
 import { MAX_PULL_BLOCKS } from '../../protocol/gossip/index.ts';
+import { ALICE, block, CHAIN, evmChain as chain, hash, mint, TOKEN } from '../support/peer-blocks.ts';
 import { type HarvesterHarness, startHarvester, until, value } from './support.ts';
-
-const CHAIN = 'eip155:31337';
-const TOKEN = '0x5fbdb2315678afecb367f032d93f642f64180aa3';
-const ZERO = '0x0000000000000000000000000000000000000000';
-const ALICE = '0x70997970c51812dc3a010c7d01b50e0d17dc79c8';
-const hash = (n: number, fork = 0) => `0x${(n * 16 + fork).toString(16).padStart(64, '0')}`;
-const mint = (n: number, amount: number): WireChainEvent => ({
-  txHash: hash(n, 9),
-  logIndex: 0,
-  kind: 'token.transfer',
-  contract: TOKEN,
-  from: ZERO,
-  to: ALICE,
-  amount: `${amount}`,
-  raw: { topics: [], data: '0x' },
-});
-const block = (
-  n: number,
-  events: WireChainEvent[],
-  link: { number: number; hash: string } | null,
-): ChainBlockAnnouncement => ({ chainId: CHAIN, number: n, hash: hash(n), link, events });
-
-const chain = (source: 'peers' | 'rpc') =>
-  evmChainSchema.parse({
-    name: 'anvil',
-    chainId: 31337,
-    source,
-    ...(source === 'rpc' ? { rpcUrl: 'http://127.0.0.1:9' } : {}),
-    contracts: { tokens: [TOKEN] },
-  });
 
 let h: HarvesterHarness | undefined;
 afterEach(async () => {
