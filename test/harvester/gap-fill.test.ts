@@ -13,6 +13,7 @@ import type { ChainEvent } from '../../harvester/adapter.ts';
 import { answerPull } from '../../harvester/peers/answer.ts';
 import { StoredBlocks } from '../../harvester/peers/blocks.ts';
 import type { ChainGapFiller } from '../../harvester/peers/sharing.ts';
+import { MAX_HEIGHTS } from '../../harvester/peers/votes.ts';
 import type { ChainBlockAnnouncement } from '../../protocol/gossip/index.ts';
 import { MAX_PULL_BLOCKS } from '../../protocol/gossip/index.ts';
 import { ALICE, block, CHAIN, evmChain as chain, hash, mint, TOKEN } from '../support/peer-blocks.ts';
@@ -84,6 +85,29 @@ describe('a peers-source chain that misses blocks', () => {
     await until(() => asked.length > before, 10_000, 'a catch-up on a new peer');
     expect(asked[asked.length - 1]).toEqual([5, null]);
   });
+});
+
+describe('a catch-up larger than the vote store', () => {
+  it('applies the lowest MAX_HEIGHTS blocks in order without a gap; the next catch-up brings the rest', async () => {
+    h = await startHarvester([chain('peers')], { chainQuorum: 2 });
+    // More blocks with events than votes are kept (a catch-up may pull 16 rounds of 64 blocks per peer).
+    const count = MAX_HEIGHTS + 40;
+    const known = Array.from({ length: count }, (_, i) =>
+      block(i + 1, [mint(i + 1, 1)], i > 0 ? { number: i, hash: hash(i) } : null),
+    );
+    const { filler, asked } = fillerWith(known);
+    h.harvester.setGapFiller(filler);
+    // The votes above MAX_HEIGHTS are dropped (the highest go), never the next block to apply.
+    await until(async () => (await balance()) === `${MAX_HEIGHTS}`, 30_000, 'the first MAX_HEIGHTS blocks');
+    expect(asked).toEqual([[0, null]]);
+    h.harvester.peersAvailable();
+    await until(async () => (await balance()) === `${count}`, 30_000, 'the rest on the next catch-up');
+    expect(asked).toEqual([
+      [0, null],
+      [MAX_HEIGHTS + 1, null],
+    ]);
+    expect(await feed()).toMatchObject({ gaps: 0 });
+  }, 60_000);
 });
 
 describe('answering a peer’s pull', () => {

@@ -158,6 +158,8 @@ describe('the chain-pull answerer under hostile requests', () => {
   });
 
   it('answers heights above its head without naming a block above it', async () => {
+    // `next` past the head claims nothing about those heights: the asker votes only on blocks, reads the
+    // head from the same frame, and would refuse an end at or below `from` (no progress).
     const above = await asker.pull(answerer, { chainId: CHAIN, from: head + 1, to: head + 100 });
     expect(above).toEqual([{ t: 'end', next: head + 101, head, oldest: expect.any(Number) }]);
     // The widest request there is, from 0: almost all of it above the head.
