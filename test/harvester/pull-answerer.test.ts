@@ -8,14 +8,10 @@
  * timeout, and a peer opening many streams at once gets `busy` beyond its share; after each, an honest
  * request gets the whole honest answer.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChainPull, MAX_ANSWERS_PER_PEER, REQUEST_TIMEOUT_MS } from '../../node/federation/chain-pull.ts';
-import { createP2pHost, type P2pHost } from '../../node/federation/p2p-host.ts';
 import { Peers } from '../../node/federation/peers.ts';
 import {
   CHAIN_PULL_PROTOCOL,
@@ -28,7 +24,7 @@ import {
 } from '../../protocol/gossip/index.ts';
 import { type LocalEvm, startEvm } from '../support/chains.ts';
 import { ANVIL_CHAIN as CHAIN } from '../support/federation.ts';
-import { type Dialable, NODE_MAX_MESSAGE_BYTES, startTestPeer, type TestPeer } from '../support/test-peer.ts';
+import { NODE_MAX_MESSAGE_BYTES, startTestPeer, type TestPeer } from '../support/test-peer.ts';
 import { accounts, send } from './chain.ts';
 import { anvilChain, type HarvesterHarness, processed, silent, startHarvester } from './support.ts';
 
@@ -36,12 +32,11 @@ const ALICE = accounts[1].address;
 
 let evm: LocalEvm;
 let h: HarvesterHarness;
-let dir: string;
-let host: P2pHost;
+/** The answering node's host (a test peer's, which answers nothing itself) and the asking peer. */
+let answerer: TestPeer;
 let peers: Peers;
 let chainPull: ChainPull;
 let asker: TestPeer;
-let answerer: Dialable;
 /** The blocks of the three mints, and what the harvester processed (the answerer's head). */
 const mints: number[] = [];
 let head = 0;
@@ -55,37 +50,28 @@ beforeAll(async () => {
   await processed(h.harvester, head);
 
   asker = await startTestPeer('pull-asker');
-  dir = await mkdtemp(join(tmpdir(), 'odyssey-pull-answerer-'));
-  host = await createP2pHost({
-    keyFile: join(dir, 'peer-key'),
-    name: 'answerer',
-    version: '0',
-    network: { host: '127.0.0.1', tcpPort: 0, wsPort: 0, maxMessageBytes: NODE_MAX_MESSAGE_BYTES },
-  });
+  answerer = await startTestPeer('pull-answerer');
   peers = new Peers(asker.peerId);
   chainPull = new ChainPull(
-    { host, peers, chains: h.harvester, logger: silent },
+    { host: answerer.host, peers, chains: h.harvester, logger: silent },
     { maxMessageBytes: NODE_MAX_MESSAGE_BYTES },
   );
   await chainPull.start();
-  const tcp = host.getMultiaddrs().find((a) => !a.toString().includes('/ws'));
-  answerer = { peerId: host.peerId.toString(), address: String(tcp) };
   await asker.dial([answerer]);
 }, 120_000);
 
 afterAll(async () => {
   await chainPull?.stop();
-  await host?.stop();
+  await answerer?.stop();
   await asker?.stop();
   await h?.cleanup();
   await evm?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 }, 60_000);
 
 const reasons = () => peers.stats(asker.peerId).reasons;
 
 async function openPull(): Promise<{ stream: Stream; lp: ReturnType<typeof lpStream> }> {
-  const stream = await asker.host.dialProtocol(host.peerId, CHAIN_PULL_PROTOCOL);
+  const stream = await asker.host.dialProtocol(answerer.host.peerId, CHAIN_PULL_PROTOCOL);
   return { stream, lp: lpStream(stream, { maxDataLength: 2 * NODE_MAX_MESSAGE_BYTES }) };
 }
 

@@ -38,9 +38,8 @@ export interface Dialable {
 /** What the peer sends back for one pull: frames, or raw bytes as one length-prefixed frame (garbage). */
 export type PullReply = ChainPullFrame | Uint8Array;
 
-export interface TestPeer {
+export interface TestPeer extends Dialable {
   host: P2pHost;
-  peerId: string;
   pubsub: GossipSub;
   /** Connects to each node. */
   dial(nodes: Dialable[]): Promise<void>;
@@ -85,9 +84,11 @@ export async function startTestPeer(name = 'test-peer'): Promise<TestPeer> {
   const fromPeer = (topic: string, from: string, m: { topic: string; type: string; from?: unknown }) =>
     m.topic === topic && m.type === 'signed' && String(m.from) === from;
 
+  const tcp = host.getMultiaddrs().find((a) => !a.toString().includes('/ws'));
   return {
     host,
     peerId: host.peerId.toString(),
+    address: String(tcp),
     pubsub,
     asked,
     dial: async (nodes) => {
