@@ -45,6 +45,8 @@ export const MAX_ANSWERS_PER_PEER = 4;
  */
 const MAX_INBOUND_STREAMS = 4 * MAX_ANSWERS_PER_PEER;
 const DIAL_TIMEOUT_MS = 5_000;
+/** Refusals that say only that this node cannot answer for that chain: no fault of the asker. */
+const HONEST_REFUSALS = new Set(['unknown_chain', 'not_read_here']);
 /** Requests one catch-up makes of one peer (each up to MAX_PULL_RANGE heights). */
 const MAX_ROUNDS = 16;
 /** After a trusted peer connects, the wait before catching up (its protocols are known by then). */
@@ -207,7 +209,9 @@ export class ChainPull implements ChainGapFiller {
       const deadline = AbortSignal.timeout(PULL_TIMEOUT_MS);
       const answer = await this.chains.answerPeerPull(request);
       if ('refused' in answer) {
-        this.peers.rejected(peer, `pull_request_${answer.refused}`);
+        // "Not a chain I read" is an honest answer to an honest question (askers ask every trusted peer):
+        // not held against the peer, or the rejection counts would fill with normal running.
+        if (!HONEST_REFUSALS.has(answer.refused)) this.peers.rejected(peer, `pull_request_${answer.refused}`);
         await lp.write(encodeChainPullFrame({ t: 'refused', reason: answer.refused }), { signal: deadline });
       } else {
         let bytes = 0;

@@ -2,8 +2,9 @@
  * The answering side of chain pull under hostile requests, with real parts only: a harvester on a real
  * LevelDB following a real anvil (three mints: three blocks with events), the federation's `ChainPull`
  * on a real libp2p host, and the test's own libp2p peer (test/support/test-peer.ts), trusted by it,
- * asking over loopback. Malformed, oversized, too wide, truncated and unknown-chain requests are refused
- * with the reason (a `refused` frame, counted as `pull_request_<reason>`), heights above the head are
+ * asking over loopback. Malformed, oversized, too wide and truncated requests are refused with the
+ * reason (a `refused` frame, counted as `pull_request_<reason>`), a chain it does not read is refused
+ * without counting it against the asker (an honest question), heights above the head are
  * answered without naming a block above it, a request that never finishes is cut off at the request
  * timeout, and a peer opening many streams at once gets `busy` beyond its share; after each, an honest
  * request gets the whole honest answer.
@@ -125,7 +126,7 @@ describe('the chain-pull answerer under hostile requests', () => {
     expect(reasons()).toEqual({});
   });
 
-  it('refuses malformed, too wide, oversized and unknown-chain requests with the reason, counted', async () => {
+  it('refuses malformed, too wide and oversized requests with the reason, counted', async () => {
     const cases: [string, Uint8Array][] = [
       ['not_cbor', new Uint8Array([0xff, 0xfe, 0x00, 0x01])],
       ['bad_range', encodeChainPullRequest({ chainId: CHAIN, from: 0, to: MAX_PULL_RANGE })],
@@ -133,7 +134,6 @@ describe('the chain-pull answerer under hostile requests', () => {
       ['bad_field', encodeCbor({ v: 1, chainId: CHAIN, from: -1, to: 5 })],
       ['bad_field', encodeCbor({ v: 1, chainId: 'no chain id', from: 0, to: 5 })],
       ['too_large', encodeCbor({ v: 1, chainId: CHAIN, from: 0, to: 5, pad: 'x'.repeat(4000) })],
-      ['unknown_chain', encodeChainPullRequest({ chainId: 'eip155:1', from: 0, to: 5 })],
     ];
     for (const [reason, bytes] of cases) {
       const before = reasons()[`pull_request_${reason}`] ?? 0;
@@ -141,6 +141,14 @@ describe('the chain-pull answerer under hostile requests', () => {
       await counted(reason, before + 1);
       await expectHonestAnswer();
     }
+  });
+
+  it('refuses a chain it does not read with the reason, without holding it against the asker', async () => {
+    // Askers ask every trusted peer: "not a chain I read" answers an honest question.
+    const request = encodeChainPullRequest({ chainId: 'eip155:1', from: 0, to: 5 });
+    expect(await ask(request)).toEqual([{ t: 'refused', reason: 'unknown_chain' }]);
+    await expectHonestAnswer();
+    expect(reasons().pull_request_unknown_chain).toBeUndefined();
   });
 
   it('answers heights above its head without naming a block above it', async () => {
