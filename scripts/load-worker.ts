@@ -19,8 +19,8 @@
 import { randomUUID } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { BenchWsClient } from './bench-ws-client.ts';
 import { decode, encode, TYPE_IDS } from '../protocol/posbus/index.ts';
+import { BenchWsClient } from './bench-ws-client.ts';
 
 export interface LoadWorkerOptions {
   url: string;

@@ -222,7 +222,10 @@ export class Room {
           if (member.backlogged) continue;
           everyone ??= this.encodeCells(now, false);
           joinedEveryone ??= new Map();
-          presence.missed = !sendAll(member, this.neighbourhoodFrames(presence.cell, everyone, joinedEveryone));
+          presence.missed = !sendAll(
+            member,
+            this.neighbourhoodFrames(presence.cell, everyone, joinedEveryone),
+          );
         } else if (all) {
           presence.missed = !sendAll(member, all);
         } else if (moved.size) {

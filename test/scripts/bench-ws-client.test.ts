@@ -64,7 +64,8 @@ const until = async (check: () => boolean, ms = 10_000) => {
   }
 };
 
-const pattern = (length: number, seed: number) => Buffer.from(Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff));
+const pattern = (length: number, seed: number) =>
+  Buffer.from(Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff));
 const LENGTHS = [0, 1, 125, 126, 127, 65_535, 65_536, 1_000_000];
 
 describe('lean benchmark WebSocket client', () => {
@@ -77,16 +78,17 @@ describe('lean benchmark WebSocket client', () => {
     });
     const c = open(url);
     await c.opened;
-    LENGTHS.forEach((length, i) => c.client.send(pattern(length, i)));
+    for (const [i, length] of LENGTHS.entries()) c.client.send(pattern(length, i));
     await until(() => received.length === LENGTHS.length);
     expect(received.map((b) => b.length)).toEqual(LENGTHS);
-    received.forEach((b, i) => expect(b.equals(pattern(LENGTHS[i], i))).toBe(true));
+    for (const [i, b] of received.entries()) expect(b.equals(pattern(LENGTHS[i], i))).toBe(true);
 
     // Back: many small messages land in one read, large ones over many reads.
-    LENGTHS.forEach((length, i) => server?.send(pattern(length, 100 + i)));
+    for (const [i, length] of LENGTHS.entries()) server?.send(pattern(length, 100 + i));
     for (let i = 0; i < 200; i++) server?.send(pattern(40, i));
     await until(() => c.messages.length === LENGTHS.length + 200);
-    LENGTHS.forEach((length, i) => expect(c.messages[i].equals(pattern(length, 100 + i))).toBe(true));
+    for (const [i, length] of LENGTHS.entries())
+      expect(c.messages[i].equals(pattern(length, 100 + i))).toBe(true);
     for (let i = 0; i < 200; i++) expect(c.messages[LENGTHS.length + i].equals(pattern(40, i))).toBe(true);
     c.client.terminate();
   });
@@ -105,7 +107,9 @@ describe('lean benchmark WebSocket client', () => {
     server?.send(pattern(5, 3), { fin: true });
     server?.ping(Buffer.from('are you there'));
     await until(() => c.messages.length === 1 && pongs.length === 1);
-    expect(c.messages[0].equals(Buffer.concat([pattern(300, 1), pattern(70_000, 2), pattern(5, 3)]))).toBe(true);
+    expect(c.messages[0].equals(Buffer.concat([pattern(300, 1), pattern(70_000, 2), pattern(5, 3)]))).toBe(
+      true,
+    );
     expect(pongs[0].toString()).toBe('are you there');
 
     const serverClosed = new Promise<number>((r) => server?.on('close', (code) => r(code)));
