@@ -64,7 +64,7 @@ const { values: opts } = parseArgs({
     /** Extra node flags for every scenario, e.g. "--tick-ms 50". */
     'node-flags': { type: 'string', default: '' },
     /**
-     * Also run scripts/floor-server.ts (the floor: one encode per tick, one send per client) on each
+     * Also run scripts/floor-server.ts (the floor: one encode per tick, or per interest cell, one send per client) on each
      * scenario, right before the node, and print node ÷ floor CPU per delivered update.
      */
     floor: { type: 'boolean', default: false },
@@ -285,6 +285,8 @@ async function runScenario(scenario: Scenario, profile: boolean): Promise<Measur
       'scripts/floor-server.ts',
       '--port',
       '0',
+      '--cell-size',
+      scenario.interest ? String(opts['cell-size']) : '0',
     ];
     const nodeArgs = [
       ...profileArgs,
