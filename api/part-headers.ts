@@ -80,16 +80,17 @@ function skipSpace(text: string, at: number): number {
   return at;
 }
 
-/** A quoted-string starting at `at` (the opening quote): its value (escapes undone) and where it ends. */
+/** A quoted-string starting at `at` (the opening quote): its value and where it ends. */
 function readQuoted(text: string, at: number): [string, number] | undefined {
   let value = '';
   for (let i = at + 1; i < text.length; i++) {
     const c = text[i];
     if (c === '"') return [value, i + 1];
-    if (c === '\\') {
+    // `\"` and `\\` are escapes; any other backslash is itself (clients send Windows paths unescaped).
+    const escaped = text[i + 1];
+    if (c === '\\' && (escaped === '"' || escaped === '\\')) {
+      value += escaped;
       i++;
-      if (i === text.length) return undefined;
-      value += text[i];
     } else value += c;
   }
   return undefined;
