@@ -23,8 +23,10 @@ async function collect(part: FilePart) {
   return { fields: { ...part.fields }, filename: part.filename, data: Buffer.concat(bytes).toString() };
 }
 
-const upload = (body: string | Buffer[], handle = collect) =>
-  readUpload(Readable.from(typeof body === 'string' ? [Buffer.from(body)] : body), B, 'file', handle);
+const upload = <T = Awaited<ReturnType<typeof collect>>>(
+  body: string | Buffer[],
+  handle: (part: FilePart) => Promise<T> = collect as (part: FilePart) => Promise<T>,
+) => readUpload(Readable.from(typeof body === 'string' ? [Buffer.from(body)] : body), B, 'file', handle);
 
 async function refusal(promise: Promise<unknown>) {
   try {
