@@ -65,7 +65,8 @@ export class MultipartParser {
 
   /**
    * The events of one more chunk of the body, in order; throws a DomainError (400, malformed_multipart)
-   * as soon as the framing is wrong. The array is reused by the next push: read it before.
+   * as soon as the framing is wrong. Data events are subarrays of `chunk`: the chunk must not be
+   * reused before they are read.
    */
   push(chunk: Buffer): MultipartEvent[] {
     this.events = [];
