@@ -58,11 +58,6 @@ export class MultipartParser {
     this.limits = limits;
   }
 
-  /** True once the closing delimiter has been read. */
-  get complete(): boolean {
-    return this.state === State.Epilogue;
-  }
-
   /**
    * The events of one more chunk of the body, in order; throws a DomainError (400, malformed_multipart)
    * as soon as the framing is wrong. Data events are subarrays of `chunk`: the chunk must not be
