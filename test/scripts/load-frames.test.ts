@@ -1,11 +1,11 @@
 /**
- * The load generator's hand-written MyTransform frames (scripts/load-worker.ts) must be the codec's byte
+ * The load generator's hand-written MyTransform frames (scripts/load-frames.ts) must be the codec's byte
  * for byte, or the node would measure something other than a client's moves.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decode, encode } from '../../protocol/posbus/index.ts';
-import { checkWriter, writeMyTransform } from '../../scripts/load-worker.ts';
+import { checkWriter, writeMyTransform } from '../../scripts/load-frames.ts';
 
 describe('load worker MyTransform writer', () => {
   it('writes what encode writes, for any float32 pose, into a reused buffer', () => {
