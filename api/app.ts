@@ -27,6 +27,7 @@ import { metricsRoutes } from './routes/metrics.ts';
 import { nodeRoutes } from './routes/nodes.ts';
 import { objectRoutes } from './routes/objects.ts';
 import { OVERVIEW_PUBLIC, overviewRoutes } from './routes/overview.ts';
+import { stakeRoutes } from './routes/stakes.ts';
 import { configRoutes, systemRoutes } from './routes/system.ts';
 import { userRoutes } from './routes/users.ts';
 import { worldRoutes } from './routes/worlds.ts';
@@ -99,6 +100,7 @@ export function createApp(c: ApiComponents): OpenAPIHono<ApiEnv> {
   api.route('/', authRoutes({ ...c, challenges }));
   // Before userRoutes: its /users/{userID} would take /users/top-stakers for a user id.
   api.route('/', harvesterRoutes(c));
+  api.route('/', stakeRoutes(c));
   api.route('/', federationRoutes(c));
   api.route('/', nodeRoutes(c));
   api.route('/', overviewRoutes(c));
