@@ -50,6 +50,8 @@ export class MultipartParser {
   private carry: Buffer = CRLF;
   /** The bytes of a header block or boundary line seen so far, when they straddle chunks. */
   private pending: Buffer = EMPTY;
+  /** What `pending` is a view of while a block is put together (see accumulate). */
+  private backing: Buffer = EMPTY;
   private framing = 0;
   private events: MultipartEvent[] = [];
 
@@ -211,10 +213,16 @@ export class MultipartParser {
     return next;
   }
 
-  /** `pending` with up to `max` bytes in all from the chunk (a copy: only framing goes through here). */
+  /**
+   * `pending` with up to `max` bytes in all from the chunk (a copy: only framing goes through here). The
+   * bytes go into one buffer of `max` bytes made when a block starts, each copied once: a header block
+   * that arrives a byte at a time costs its length, not its length squared.
+   */
   private accumulate(chunk: Buffer, at: number, max: number): Buffer {
-    const take = chunk.subarray(at, at + Math.max(0, max - this.pending.length));
-    this.pending = this.pending.length === 0 ? Buffer.from(take) : Buffer.concat([this.pending, take]);
+    const seen = this.pending.length;
+    if (seen === 0) this.backing = Buffer.allocUnsafe(max);
+    const copied = chunk.copy(this.backing, seen, at, at + Math.max(0, max - seen));
+    this.pending = this.backing.subarray(0, seen + copied);
     return this.pending;
   }
 }

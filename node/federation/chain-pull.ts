@@ -45,8 +45,11 @@ export const MAX_ANSWERS_PER_PEER = 4;
  */
 const MAX_INBOUND_STREAMS = 4 * MAX_ANSWERS_PER_PEER;
 const DIAL_TIMEOUT_MS = 5_000;
-/** Refusals that say only that this node cannot answer for that chain: no fault of the asker. */
-const HONEST_REFUSALS = new Set(['unknown_chain', 'not_read_here']);
+/**
+ * Refusals that say only that this node cannot answer for that chain (it does not follow it, does not
+ * read it itself, or covers too many accounts to publish them): no fault of the asker.
+ */
+const HONEST_REFUSALS = new Set(['unknown_chain', 'not_read_here', 'not_published']);
 /** Requests one catch-up makes of one peer (each up to MAX_PULL_RANGE heights). */
 const MAX_ROUNDS = 16;
 /** After a trusted peer connects, the wait before catching up (its protocols are known by then). */
@@ -70,6 +73,12 @@ export class ChainPull implements ChainGapFiller {
   private settle: NodeJS.Timeout | undefined;
   /** Answers in flight per asking peer (MAX_ANSWERS_PER_PEER). */
   private readonly answering = new Map<string, number>();
+  /**
+   * Our own requests in flight per answering peer, and those waiting for a turn: an honest asker stays
+   * within the answerer's MAX_ANSWERS_PER_PEER, however many chains catch up at once (a peer connecting
+   * starts a catch-up on every peers chain), and so is never refused `busy`.
+   */
+  private readonly asking = new Map<string, { active: number; waiting: (() => void)[] }>();
   private readonly onConnect = (event: CustomEvent<PeerId>) => {
     if (!this.peers.isTrusted(event.detail.toString())) return;
     clearTimeout(this.settle);
@@ -148,6 +157,39 @@ export class ChainPull implements ChainGapFiller {
 
   /** One request and its answer, checked whole before any block of it is used; null when refused. */
   private async ask(peer: PeerId, request: ChainPullRequest, signal: AbortSignal): Promise<Answer | null> {
+    const name = peer.toString();
+    await this.takeTurn(name);
+    try {
+      if (signal.aborted) return null;
+      return await this.askNow(peer, request, signal);
+    } finally {
+      this.endTurn(name);
+    }
+  }
+
+  private async takeTurn(peer: string): Promise<void> {
+    let turns = this.asking.get(peer);
+    if (!turns) {
+      turns = { active: 0, waiting: [] };
+      this.asking.set(peer, turns);
+    }
+    if (turns.active < MAX_ANSWERS_PER_PEER) {
+      turns.active++;
+      return;
+    }
+    // Handed over by endTurn, still counted as active: nobody can slip in between.
+    await new Promise<void>((resolve) => turns.waiting.push(resolve));
+  }
+
+  private endTurn(peer: string): void {
+    const turns = this.asking.get(peer);
+    if (!turns) return;
+    const next = turns.waiting.shift();
+    if (next) next();
+    else if (--turns.active === 0) this.asking.delete(peer);
+  }
+
+  private async askNow(peer: PeerId, request: ChainPullRequest, signal: AbortSignal): Promise<Answer | null> {
     const stream = await this.host.dialProtocol(peer, CHAIN_PULL_PROTOCOL, {
       signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]),
     });

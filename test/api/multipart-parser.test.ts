@@ -161,13 +161,16 @@ describe('part bytes', () => {
     const boundary = 'b0undary';
     const file = Buffer.alloc(100_000, 7);
     const body = bodyOf(boundary, [{ name: 'file', filename: 'x', data: file }]);
-    const chunks = cut(body, [30_000, 60_000]);
+    // Each chunk in memory of its own (as socket reads are), so that a view is tied to one chunk.
+    const chunks = cut(body, [30_000, 60_000]).map((c) => Buffer.from(c));
     const parser = new MultipartParser(boundary, LIMITS);
     const data: Buffer[] = [];
     for (const chunk of chunks) {
       for (const e of parser.push(chunk)) {
         if (e.kind === 'data') {
           expect(e.bytes.buffer).toBe(chunk.buffer);
+          expect(e.bytes.byteOffset).toBeGreaterThanOrEqual(chunk.byteOffset);
+          expect(e.bytes.byteOffset + e.bytes.length).toBeLessThanOrEqual(chunk.byteOffset + chunk.length);
           data.push(e.bytes);
         }
       }

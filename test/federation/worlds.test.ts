@@ -6,7 +6,14 @@
  */
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, federationFlags, type NodeProcess, prepareNode, waitFor } from '../support/federation.ts';
+import {
+  cleanup,
+  federationFlags,
+  isRunning,
+  type NodeProcess,
+  prepareNode,
+  waitFor,
+} from '../support/federation.ts';
 import { call } from '../support/http.ts';
 import { ethSigner, tokenFor } from '../support/sign-in.ts';
 
@@ -62,9 +69,10 @@ async function rename(node: NodeProcess, id: string, name: string, who = owner):
   return res.status;
 }
 
+/** Starts those of A, B and C not running, and waits until each is connected to the other two. */
 async function startAll(): Promise<void> {
   const nodes = [A, B, C];
-  await Promise.all(nodes.map((n) => n.start(flagsOf(n))));
+  await Promise.all(nodes.filter((n) => !isRunning(n)).map((n) => n.start(flagsOf(n))));
   await waitFor(
     async () => {
       for (const n of nodes) {

@@ -37,6 +37,12 @@ export interface NodeProcess {
   stop(): Promise<void>;
 }
 
+/** True while the node's process is alive. */
+export function isRunning(node: NodeProcess): boolean {
+  const child = node.child;
+  return child !== undefined && child.exitCode === null && child.signalCode === null;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -66,6 +72,9 @@ export async function prepareNode(name: string): Promise<NodeProcess> {
     flags: [],
     logs: [],
     start: async (flags) => {
+      // A second process on a running node's port and data dir would fail on the lock while the first
+      // still answered /health — and the first would outlive the test, orphaned.
+      if (isRunning(node)) throw new Error(`${name} is already running`);
       if (flags) node.flags = flags;
       const args = [
         'composition/cli.ts',
@@ -110,7 +119,7 @@ export async function prepareNode(name: string): Promise<NodeProcess> {
     },
     stop: async () => {
       const child = node.child;
-      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      if (!child || !isRunning(node)) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
