@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { createApp } from '../api/app.ts';
+import { withDirectBodies } from '../api/direct-body.ts';
 import { Harvester } from '../harvester/harvester.ts';
 import { ActivityController } from '../node/activities/activity-controller.ts';
 import { ActivityStore } from '../node/activities/activity-store.ts';
@@ -316,7 +317,7 @@ export class OdysseyNode {
       }),
     });
     this.http = createHttpServer(
-      getRequestListener(app.fetch),
+      getRequestListener(withDirectBodies(app.fetch)),
       {
         headersTimeoutMs: c.httpHeadersTimeoutMs,
         idleBodyTimeoutMs: c.httpIdleBodyTimeoutMs,
