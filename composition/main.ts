@@ -7,9 +7,11 @@ import { mkdir, readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
 import { createApp } from '../api/app.ts';
 import { withDirectBodies } from '../api/direct-body.ts';
+import type { ApiEnv } from '../api/env.ts';
 import { Harvester } from '../harvester/harvester.ts';
 import { ActivityController } from '../node/activities/activity-controller.ts';
 import { ActivityStore } from '../node/activities/activity-store.ts';
@@ -85,6 +87,8 @@ export class OdysseyNode {
   metrics: NodeMetrics | undefined;
   /** The commit this node runs from, when known (/version). */
   gitCommit: string | undefined;
+  /** The HTTP app the server runs (tests also call it without a server, through `app.request`). */
+  app!: OpenAPIHono<ApiEnv>;
   private http!: Server;
   private guestSweep: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
@@ -279,7 +283,7 @@ export class OdysseyNode {
     );
 
     const startedAt = Date.now();
-    const app = createApp({
+    const app = (this.app = createApp({
       config: c,
       version: VERSION,
       startedAt,
@@ -315,7 +319,7 @@ export class OdysseyNode {
         storage: this.assets.fetcher.usage.view(),
         assetLookups: { ...this.assets.fetcher.lookupStats },
       }),
-    });
+    }));
     this.http = createHttpServer(
       getRequestListener(withDirectBodies(app.fetch)),
       {

@@ -27,6 +27,7 @@ export class BufferPool {
   private readonly maxFree: number;
   private readonly free: Buffer[] = [];
   private leased = 0;
+  private lentEver = 0;
 
   constructor(bufferSize: number, maxFree: number) {
     this.bufferSize = bufferSize;
@@ -40,6 +41,7 @@ export class BufferPool {
   lend(): { buffer: Buffer; lease: (length: number) => Lease } {
     const buffer = this.free.pop() ?? Buffer.allocUnsafeSlow(this.bufferSize);
     this.leased++;
+    this.lentEver++;
     let released = false;
     const lease = (length: number): Lease => ({
       bytes: buffer.subarray(0, length),
@@ -53,9 +55,9 @@ export class BufferPool {
     return { buffer, lease };
   }
 
-  /** Buffers lent and not given back, and buffers waiting to be lent. */
-  get stats(): { leased: number; free: number } {
-    return { leased: this.leased, free: this.free.length };
+  /** Buffers lent and not given back, buffers waiting to be lent, and leases made so far. */
+  get stats(): { leased: number; free: number; lent: number } {
+    return { leased: this.leased, free: this.free.length, lent: this.lentEver };
   }
 }
 
