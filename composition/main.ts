@@ -283,7 +283,7 @@ export class OdysseyNode {
     );
 
     const startedAt = Date.now();
-    const app = (this.app = createApp({
+    const app = createApp({
       config: c,
       version: VERSION,
       startedAt,
@@ -319,7 +319,8 @@ export class OdysseyNode {
         storage: this.assets.fetcher.usage.view(),
         assetLookups: { ...this.assets.fetcher.lookupStats },
       }),
-    }));
+    });
+    this.app = app;
     this.http = createHttpServer(
       getRequestListener(withDirectBodies(app.fetch)),
       {
