@@ -75,6 +75,8 @@ export function withDirectBodies<E>(fetch: Fetch<E>): Fetch<E> {
  * is released, by the write's callback or here.
  */
 async function writeBody(outgoing: ServerResponse, body: DirectBody): Promise<void> {
+  // A client gone before the body (the answer took a while): nothing is read.
+  if (outgoing.destroyed) return;
   let gone = false;
   let wake: (() => void) | undefined;
   const onClose = () => {
