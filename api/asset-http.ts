@@ -78,23 +78,28 @@ export function streamBody(
   log: Logger,
 ): ReadableStream<Uint8Array> {
   let iterator: AsyncIterator<Uint8Array> | undefined;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        iterator ??= open()[Symbol.asyncIterator]();
-        const next = await iterator.next();
-        if (next.done) controller.close();
-        else controller.enqueue(next.value);
-      } catch (error) {
-        log.warn({ err: error, path: ctx.req.path }, 'response body failed mid-stream; connection cut');
-        (ctx.env as NodeEnv | undefined)?.outgoing?.destroy();
-        controller.close();
-      }
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          iterator ??= open()[Symbol.asyncIterator]();
+          const next = await iterator.next();
+          if (next.done) controller.close();
+          else controller.enqueue(next.value);
+        } catch (error) {
+          log.warn({ err: error, path: ctx.req.path }, 'response body failed mid-stream; connection cut');
+          (ctx.env as NodeEnv | undefined)?.outgoing?.destroy();
+          controller.close();
+        }
+      },
+      async cancel() {
+        await iterator?.return?.().catch(() => {});
+      },
     },
-    async cancel() {
-      await iterator?.return?.().catch(() => {});
-    },
-  });
+    // No read ahead of the consumer: with the default (1) the stream pulls once as soon as it is made,
+    // opening the source (and reading a leaf) even for a body that is sent another way or never.
+    { highWaterMark: 0 },
+  );
 }
 
 /** The file (or the requested range of it) with caching headers; HEAD gets the headers only. */

@@ -91,34 +91,49 @@ async function writeBody(outgoing: ServerResponse, body: DirectBody): Promise<vo
   try {
     iterator = body.open()[Symbol.asyncIterator]();
     let sent = 0;
+    // Invariant: `pending` is the one read in flight; the finally below releases its chunk if unwritten.
     pending = iterator.next();
     for (;;) {
       const next = await pending;
       pending = undefined;
-      if (next.done) break;
-      const chunk = next.value;
       if (gone || outgoing.destroyed) {
-        chunk.release();
+        if (!next.done) next.value.release();
         return;
       }
+      if (next.done) throw new Error(`the file ended after ${sent} of the ${body.length} bytes announced`);
+      const chunk = next.value;
       sent += chunk.bytes.length;
-      if (sent > body.length) {
+      if (sent < body.length) {
+        const flowing = outgoing.write(chunk.bytes, () => chunk.release());
+        // Read ahead while the socket takes this chunk.
+        pending = iterator.next();
+        if (!flowing && !gone) await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        continue;
+      }
+      // The last bytes announced go out only once the source has ended: a source with more would
+      // otherwise have sent a body that looks complete before the cut.
+      const after = await iterator.next().catch((error: Error) => {
         chunk.release();
+        throw error;
+      });
+      if (sent > body.length || !after.done) {
+        chunk.release();
+        if (!after.done) after.value.release();
         throw new Error(`the file has more than the ${body.length} bytes announced`);
       }
-      const flowing = outgoing.write(chunk.bytes, () => chunk.release());
-      // Read ahead while the socket takes this chunk.
-      pending = iterator.next();
-      if (!flowing && !gone) await new Promise<void>((resolve) => (wake = resolve));
-      wake = undefined;
+      if (gone || outgoing.destroyed) return chunk.release();
+      // A write's callback runs whether or not the bytes went out (an end's only on 'finish').
+      outgoing.write(chunk.bytes, () => chunk.release());
+      outgoing.end();
+      return;
     }
-    if (gone || outgoing.destroyed) return;
-    if (sent < body.length) {
-      throw new Error(`the file ended after ${sent} of the ${body.length} bytes announced`);
-    }
-    outgoing.end();
   } catch (error) {
     body.log.warn({ err: error, path: body.path }, 'response body failed mid-stream; connection cut');
+    // Node's http corks a response's writes until the next tick: what was written (the status line
+    // included) goes out before the cut, so the client sees a body cut short rather than no answer.
+    const socket = outgoing.socket;
+    while (socket?.writableCorked) socket.uncork();
     outgoing.destroy();
   } finally {
     outgoing.off('close', onClose);

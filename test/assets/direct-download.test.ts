@@ -10,8 +10,12 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import * as dagPb from '@ipld/dag-pb';
+import { Hono } from 'hono';
 import { CID } from 'multiformats/cid';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveFile } from '../../api/asset-http.ts';
+import { withDirectBodies } from '../../api/direct-body.ts';
 import { call } from '../support/http.ts';
 import { eventually, guest, startNode, type TestNode } from '../support/node.ts';
 import { glb, upload } from './support.ts';
@@ -258,5 +262,68 @@ describe('a client that leaves mid-download', () => {
     expect((await call<{ status: string }>(node, 'GET', '/health')).status).toBe(200);
     // The pool keeps a bounded number of free buffers, whatever the traffic was.
     expect(pool().free).toBeLessThanOrEqual(16);
+  });
+});
+
+describe('a direct body whose source misbehaves (a hand-made source behind a real server)', () => {
+  it('cuts the connection on more bytes than announced, on fewer, and on a failing source; every lease released', async () => {
+    const announced = 3 * 1000;
+    let lent = 0;
+    let released = 0;
+    const chunk = (fill: number) => {
+      lent++;
+      return { bytes: Buffer.alloc(1000, fill), release: () => void released++ };
+    };
+    const sources: Record<string, () => AsyncGenerator<{ bytes: Uint8Array; release(): void }>> = {
+      exact: async function* () {
+        for (let i = 0; i < 3; i++) yield chunk(i);
+      },
+      more: async function* () {
+        for (let i = 0; i < 5; i++) yield chunk(i);
+      },
+      fewer: async function* () {
+        yield chunk(1);
+      },
+      failing: async function* () {
+        yield chunk(1);
+        throw new Error('the disk went away');
+      },
+    };
+    const app = new Hono();
+    app.get('/:name', (ctx) =>
+      serveFile(
+        ctx,
+        {
+          cid: CID.parse(cid),
+          size: announced,
+          mime: 'application/octet-stream',
+          read: () => {
+            throw new Error('the web stream is not used under the wrapper');
+          },
+          readLeased: () => sources[ctx.req.param('name')](),
+        },
+        pino({ level: 'silent' }),
+      ),
+    );
+    const server = createServer(getRequestListener(withDirectBodies(app.fetch)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const exact = await get(base, '/exact');
+      expect([exact.status, exact.cut, exact.body.length]).toEqual([200, false, announced]);
+      for (const name of ['more', 'fewer', 'failing']) {
+        // The status line and what was written before the failure arrive, then the cut.
+        const got = await get(base, `/${name}`);
+        expect([got.status, got.headers['content-length'], got.cut], name).toEqual([
+          200,
+          String(announced),
+          true,
+        ]);
+        expect(got.body.length, name).toBeLessThanOrEqual(announced);
+      }
+      await eventually(() => released === lent, 2000, 'every lease to be released');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
