@@ -6,11 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getRequestListener } from '@hono/node-server';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
-import { createApp } from '../api/app.ts';
-import { withDirectBodies } from '../api/direct-body.ts';
 import type { ApiEnv } from '../api/env.ts';
 import { Harvester } from '../harvester/harvester.ts';
 import { ActivityController } from '../node/activities/activity-controller.ts';
@@ -23,12 +20,9 @@ import { AttributeTypes, relaysToWorld } from '../node/attributes/types.ts';
 import { TokenService } from '../node/auth/tokens.ts';
 import type { NodeConfig } from '../node/config.ts';
 import { Federation } from '../node/federation/federation.ts';
-import { parseGeo } from '../node/federation/geo.ts';
 import { LoadMeter } from '../node/federation/load.ts';
 import { createP2pHost, type P2pHost } from '../node/federation/p2p-host.ts';
 import { Peers } from '../node/federation/peers.ts';
-import { parseTrustProxy } from '../node/http/client-address.ts';
-import { createHttpServer } from '../node/http/http-server.ts';
 import { createLogger } from '../node/log.ts';
 import type { NodeMetrics } from '../node/metrics/node-metrics.ts';
 import { PosbusServer } from '../node/posbus/posbus-server.ts';
@@ -45,7 +39,9 @@ import { WorldController } from '../node/world/world-controller.ts';
 import { WorldDirectory } from '../node/world/world-directory.ts';
 import { WorldStore } from '../node/world/world-store.ts';
 import { Database } from '../storage/db/database.ts';
+import { federationSettings } from './federation-settings.ts';
 import { gitCommit } from './git-commit.ts';
+import { createHttpEdge } from './http-edge.ts';
 import { startSummary } from './start-summary.ts';
 
 export const VERSION: string = JSON.parse(
@@ -261,76 +257,18 @@ export class OdysseyNode {
         load: new LoadMeter(() => this.posbus?.sessionCount ?? 0, c.maxSessions),
         chains: this.harvester,
       },
-      {
-        name: c.name,
-        version: VERSION,
-        publicUrl: c.publicUrl,
-        region: c.region,
-        geo: parseGeo(c.geo),
-        trust: c.trust,
-        bootstrap: c.bootstrap,
-        replicate: c.replicate,
-        mirrors: c.mirrors,
-        syncIntervalMs: c.federationSyncIntervalMs,
-        announceIntervalMs: c.announceIntervalMs,
-        silenceTimeoutMs: c.peerSilenceTimeoutMs,
-        maxClockSkewMs: c.maxClockSkewMs,
-        tickMs: c.tickMs,
-        positionBatch: c.positionBatch,
-        maxMessageBytes: MAX_GOSSIP_BYTES,
-        followsChain: c.chains.length > 0,
-      },
+      federationSettings(c, VERSION, MAX_GOSSIP_BYTES),
     );
 
-    const startedAt = Date.now();
-    const app = createApp({
-      config: c,
+    ({ http: this.http, app: this.app } = createHttpEdge(this, {
       version: VERSION,
-      startedAt,
-      nodeId,
-      tokens: this.tokens,
-      users: this.users,
-      store: this.store,
-      access: this.access,
-      objects: this.objects,
-      worldDirectory: this.worldDirectory,
       activities,
-      attributes: this.attributes,
-      assets: this.assets.store,
-      assetKeeper: this.assets.keeper,
-      assetFetcher: this.assets.fetcher,
       uploadQuotas: new UploadQuotas({
         store: this.assets.store,
         isAdmin: (user) => this.access.isNodeAdmin(user),
         config: c,
       }),
-      harvester: this.harvester,
-      stakes: this.stakes,
-      federation: this.federation,
-      posbus: () => this.posbus,
-      logger: this.log,
-      metrics: this.metrics,
-      gitCommit: this.gitCommit,
-      stats: () => ({
-        worlds: this.store.worldIds().length,
-        sessions: this.posbus.sessionCount,
-        peerId: this.federation.peerId,
-        p2p: { listen: this.federation.listenAddresses(), peers: this.federation.connectedPeers() },
-        storage: this.assets.fetcher.usage.view(),
-        assetLookups: { ...this.assets.fetcher.lookupStats },
-      }),
-    });
-    this.app = app;
-    this.http = createHttpServer(
-      getRequestListener(withDirectBodies(app.fetch)),
-      {
-        headersTimeoutMs: c.httpHeadersTimeoutMs,
-        idleBodyTimeoutMs: c.httpIdleBodyTimeoutMs,
-        maxConnectionsPerAddress: c.maxConnectionsPerAddress,
-      },
-      parseTrustProxy(c.trustProxy),
-      this.log,
-    );
+    }));
     this.posbus = new PosbusServer(
       {
         http: this.http,

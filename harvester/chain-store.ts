@@ -8,6 +8,7 @@ import type {
   ChainBlockRecord,
   ChainCheckpointRecord,
   ChainEventRecord,
+  ChainPeerRecord,
 } from '../storage/db/chain-records.ts';
 import type { Database } from '../storage/db/database.ts';
 import type { BlockRef, ChainEvent, ProcessedBlocks } from './adapter.ts';
@@ -19,9 +20,9 @@ const pad = (n: number) => `${n}`.padStart(12, '0');
 export const blockKey = (chainId: string, n: number) => `${chainId}!${pad(n)}`;
 
 /**
- * The tables of chain state (names are on-disk key prefixes: never rename them). Blocks are still
- * declared by `Database` (`chainBlocks`): chain sharing's reads (`harvester/peers/blocks.ts`) name them
- * there until they move here too.
+ * The harvester's tables (names are on-disk key prefixes: never rename them): chain state, the blocks of
+ * the reorg window (read by chain sharing too, `harvester/peers/blocks.ts`) and what this node holds
+ * against peers' publications (`harvester/peers/trust.ts`).
  */
 export function chainTables(db: Database) {
   return {
@@ -29,11 +30,13 @@ export function chainTables(db: Database) {
     /** chainId → last processed block */
     checkpoints: db.sublevel<ChainCheckpointRecord>('chain-checkpoints'),
     /** chainId!<block number, 12 digits> → processed block (hash, event ids, undo entries) */
-    blocks: db.chainBlocks,
+    blocks: db.sublevel<ChainBlockRecord>('chain-blocks'),
     /** event id (chainId:txHash:logIndex) → normalised event */
     events: db.sublevel<ChainEventRecord>('chain-events'),
     /** derived state (balances, NFT owners, stakes) → value, see state.ts */
     state: db.sublevel<string>('chain-state'),
+    /** chainId!peerId → disagreements found in the peer's chain publications, distrust */
+    peers: db.sublevel<ChainPeerRecord>('chain-peers'),
   };
 }
 

@@ -15,7 +15,14 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
-import { decode, encode, NIL_UMID, type UserTransform } from '../protocol/posbus/index.ts';
+import { InterestGrid } from '../node/world/interest.ts';
+import {
+  decode,
+  encode,
+  joinUsersTransformLists,
+  NIL_UMID,
+  type UserTransform,
+} from '../protocol/posbus/index.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -25,12 +32,15 @@ const { values: opts } = parseArgs({
     /** Users per frame, as the node's --position-batch. */
     batch: { type: 'string', default: '512' },
     'backlog-bytes': { type: 'string', default: String(256 * 1024) },
+    /** Interest cell side, as the node's --interest-cell-size; 0 = everyone sees everyone. */
+    'cell-size': { type: 'string', default: '0' },
   },
   strict: true,
 });
 const TICK_MS = Number(opts['tick-ms']);
 const BATCH = Number(opts.batch);
 const BACKLOG = Number(opts['backlog-bytes']);
+const grid = new InterestGrid<Client>(Number(opts['cell-size']));
 
 interface Client {
   ws: WebSocket;
@@ -114,26 +124,46 @@ function onMessage(client: Client, data: RawData): void {
   }
 }
 
-setInterval(() => {
-  const movers: UserTransform[] = [];
-  for (const client of clients) {
-    if (client.moved && client.entry) {
-      movers.push(client.entry);
-      client.moved = false;
-    }
-  }
-  if (!movers.length) return;
+function encodeList(users: UserTransform[]): Uint8Array[] {
   const frames: Uint8Array[] = [];
-  for (let i = 0; i < movers.length; i += BATCH)
-    frames.push(encode({ type: 'UsersTransformList', value: movers.slice(i, i + BATCH) }));
+  for (let i = 0; i < users.length; i += BATCH)
+    frames.push(encode({ type: 'UsersTransformList', value: users.slice(i, i + BATCH) }));
+  return frames;
+}
+
+setInterval(() => {
+  const moversByCell = new Map<number, UserTransform[]>();
   for (const client of clients) {
-    if (!client.inWorld || client.ws.readyState !== WebSocket.OPEN) continue;
+    if (!client.moved || !client.entry) continue;
+    client.moved = false;
+    const cell = cellOf(client.entry);
+    const movers = moversByCell.get(cell);
+    if (movers) movers.push(client.entry);
+    else moversByCell.set(cell, [client.entry]);
+  }
+  if (!moversByCell.size) return;
+  const framesByCell = new Map<number, Uint8Array[]>();
+  for (const [cell, movers] of moversByCell) framesByCell.set(cell, encodeList(movers));
+  const joined = new Map<number, Uint8Array[]>();
+  for (const client of clients) {
+    if (!client.inWorld || !client.entry || client.ws.readyState !== WebSocket.OPEN) continue;
+    const cell = cellOf(client.entry);
+    let frames = joined.get(cell);
+    if (!frames) {
+      const parts = grid.neighbourhood(cell).flatMap((key) => framesByCell.get(key) ?? []);
+      frames = joinUsersTransformLists(parts, BATCH);
+      joined.set(cell, frames);
+    }
     for (const frame of frames) {
       if (client.ws.bufferedAmount > BACKLOG) break;
       client.ws.send(frame);
     }
   }
 }, TICK_MS);
+
+function cellOf(entry: UserTransform): number {
+  return grid.cellAt(entry.transform.position.x, entry.transform.position.z);
+}
 
 http.listen(Number(opts.port), String(opts.host), () => {
   const address = http.address();

@@ -65,6 +65,11 @@ const { values: opts } = parseArgs({
      * the machine's cores. One process alone cannot keep 5,000 sockets on schedule.
      */
     workers: { type: 'string', default: '0' },
+    /**
+     * The clients' WebSocket implementation: `lean` (scripts/bench-ws-client.ts, the default: it costs the
+     * generator a fraction of `ws`'s CPU per received frame) or `ws` (the library, to compare).
+     */
+    client: { type: 'string', default: 'lean' },
   },
   strict: true,
 });
@@ -86,6 +91,8 @@ const WARMUP_MS = num('warmup-ms');
 const MEASURE_MS = num('measure-ms');
 const SETUP_TIMEOUT_MS = num('setup-timeout-ms');
 const CONCURRENCY = num('concurrency');
+const CLIENT = String(opts.client);
+if (CLIENT !== 'lean' && CLIENT !== 'ws') throw new Error(`--client: lean or ws, not ${CLIENT}`);
 const WORKERS = Math.max(
   1,
   Math.min(N, num('workers') || Math.min(availableParallelism(), Math.ceil(N / 1500))),
@@ -130,6 +137,7 @@ for (let w = 0; w < WORKERS; w++) {
     cell: CELL,
     concurrency: Math.max(1, Math.ceil(CONCURRENCY / WORKERS)),
     setupTimeoutMs: SETUP_TIMEOUT_MS,
+    client: CLIENT,
   };
   // Same runtime and V8 flags as this process; stdout stays ours (the JSON lines), stderr is shared.
   const child = fork(WORKER_FILE, [JSON.stringify(options)], {

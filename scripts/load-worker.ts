@@ -5,9 +5,11 @@
  * merges the workers' results into one. Started with `fork` by the parent: commands and answers go over
  * the IPC channel (LoadWorkerCommand / LoadWorkerReport below); no output on stdout.
  *
- * Lean on purpose, 5,000 sockets are a lot for one process: each client's MyTransform frame is written
- * into one buffer of its own (ws copies it while masking, so the buffer is reused at the next move),
- * one timer walks every client's send slots, and only observers decode what they receive.
+ * Lean on purpose, 5,000 sockets are a lot for one process: the clients speak WebSocket through
+ * scripts/bench-ws-client.ts (a frame read whole is handed on as a view, a move is one write; `--client
+ * ws` uses the `ws` library instead, to compare), each client's MyTransform frame is written into one
+ * buffer of its own (copied while masking, so the buffer is reused at the next move), one timer walks
+ * every client's send slots, and only observers decode what they receive.
  *
  * A move carries its own send time (rotation.x: wall-clock ms modulo 65,536, exact to ~0.01 ms in a
  * float32) and its sequence number modulo 1000 (position.y), and rotation.z marks it as ours: an observer
@@ -18,6 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { decode, encode, TYPE_IDS } from '../protocol/posbus/index.ts';
+import { BenchWsClient } from './bench-ws-client.ts';
 
 export interface LoadWorkerOptions {
   url: string;
@@ -33,6 +36,41 @@ export interface LoadWorkerOptions {
   cell: number;
   concurrency: number;
   setupTimeoutMs: number;
+  /** `lean`: scripts/bench-ws-client.ts; `ws`: the ws library. */
+  client: 'lean' | 'ws';
+}
+
+/** What the worker needs of a client connection, whichever WebSocket client implements it. */
+interface Connection {
+  readonly isOpen: boolean;
+  send(payload: Uint8Array): void;
+  terminate(): void;
+}
+
+interface ConnectionEvents {
+  open(): void;
+  message(data: Buffer): void;
+  close(code: number): void;
+  error(error: Error): void;
+}
+
+function connectWith(kind: LoadWorkerOptions['client'], url: string, events: ConnectionEvents): Connection {
+  if (kind === 'lean') return new BenchWsClient(url, events);
+  const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 20_000 });
+  ws.on('open', events.open);
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) events.message(data as Buffer);
+  });
+  ws.on('error', events.error);
+  ws.on('close', events.close);
+  return {
+    get isOpen() {
+      return ws.readyState === WebSocket.OPEN;
+    },
+    // ws masks the payload into a buffer of its own before send returns: the frame can be rewritten next time.
+    send: (payload) => ws.send(payload),
+    terminate: () => ws.terminate(),
+  };
 }
 
 export type LoadWorkerCommand =
@@ -99,7 +137,7 @@ interface Client {
   readonly index: number;
   id: string;
   token: string;
-  ws: WebSocket | undefined;
+  ws: Connection | undefined;
   readonly homeX: number;
   readonly homeZ: number;
   x: number;
@@ -228,7 +266,7 @@ export function runWorker(o: LoadWorkerOptions): void {
 
   const sendMove = (client: Client): void => {
     const ws = client.ws;
-    if (!ws || client.lost || ws.readyState !== WebSocket.OPEN) return;
+    if (!ws || client.lost || !ws.isOpen) return;
     client.x = clamp(client.x + (Math.random() - 0.5) * 2, client.homeX - o.wander, client.homeX + o.wander);
     client.z = clamp(client.z + (Math.random() - 0.5) * 2, client.homeZ - o.wander, client.homeZ + o.wander);
     const slot = client.seq % RING;
@@ -242,50 +280,48 @@ export function runWorker(o: LoadWorkerOptions): void {
       (client.seq % 360) - 180,
       MARK,
     );
-    // ws masks the payload into a buffer of its own before send returns: the frame can be rewritten next time.
     ws.send(client.frame.subarray(0, length));
     if (measuring) counters.movesSent++;
   };
 
   const open = (client: Client): Promise<void> =>
     new Promise((resolve) => {
-      const ws = new WebSocket(WS_URL, { perMessageDeflate: false, handshakeTimeout: 20_000 });
-      client.ws = ws;
       let opened = false;
-      ws.on('open', () => {
-        opened = true;
-        ws.send(
-          encode({
-            type: 'HandShake',
-            handshakeVersion: 1,
-            protocolVersion: 1,
-            token: client.token,
-            userId: client.id,
-            sessionId: randomUUID(),
-          }),
-        );
-        ws.send(encode({ type: 'TeleportRequest', target: o.world }));
-        // Straight to its home: without it every client stays at the spawn point until sending starts.
-        sendMove(client);
-        resolve();
-      });
-      ws.on('message', (data, isBinary) => {
-        if (isBinary) onFrame(client, data as Buffer);
-      });
-      ws.on('error', (error) => {
-        if (!opened) {
-          failedConnect++;
-          client.lost = true;
-          say(`client ${client.index}: connect failed: ${error.message}`);
+      const ws = connectWith(o.client, WS_URL, {
+        open: () => {
+          opened = true;
+          ws.send(
+            encode({
+              type: 'HandShake',
+              handshakeVersion: 1,
+              protocolVersion: 1,
+              token: client.token,
+              userId: client.id,
+              sessionId: randomUUID(),
+            }),
+          );
+          ws.send(encode({ type: 'TeleportRequest', target: o.world }));
+          // Straight to its home: without it every client stays at the spawn point until sending starts.
+          sendMove(client);
           resolve();
-        }
+        },
+        message: (data) => onFrame(client, data),
+        error: (error) => {
+          if (!opened) {
+            failedConnect++;
+            client.lost = true;
+            say(`client ${client.index}: connect failed: ${error.message}`);
+            resolve();
+          }
+        },
+        close: (code) => {
+          if (stopping || !opened) return;
+          client.lost = true;
+          lostDuringRun++;
+          closeCodes[String(code)] = (closeCodes[String(code)] ?? 0) + 1;
+        },
       });
-      ws.on('close', (code) => {
-        if (stopping || !opened) return;
-        client.lost = true;
-        lostDuringRun++;
-        closeCodes[String(code)] = (closeCodes[String(code)] ?? 0) + 1;
-      });
+      client.ws = ws;
     });
 
   /** Client j of this worker sends its k-th move at t0 + worker·P/N + (k·n + j)·P/n: one timer for all. */

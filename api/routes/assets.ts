@@ -40,7 +40,7 @@ type FieldSchema = { type: 'string'; enum?: string[]; maxLength?: number; descri
 /**
  * A multipart/form-data body as the document shows it: the fields (in the order to send them) and the
  * binary file part last. A plain schema, not zod, on purpose: OpenAPIHono then adds no form validator,
- * which would read the whole body into memory before the handler; busboy streams it instead.
+ * which would read the whole body into memory before the handler; api/multipart.ts streams it instead.
  */
 const multipart = (fields: Record<string, FieldSchema>, file: string) => ({
   required: true,

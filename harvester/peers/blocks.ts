@@ -4,9 +4,9 @@
  * stays in chain-store.ts.
  */
 import type { ChainBlockRecord } from '../../storage/db/chain-records.ts';
-import type { Database } from '../../storage/db/database.ts';
+import type { Database, Sublevel } from '../../storage/db/database.ts';
 import type { BlockRef } from '../adapter.ts';
-import { blockKey } from '../chain-store.ts';
+import { blockKey, chainTables } from '../chain-store.ts';
 
 const ref = (b: ChainBlockRecord): BlockRef => ({ number: b.number, hash: b.hash });
 
@@ -17,19 +17,19 @@ const ref = (b: ChainBlockRecord): BlockRef => ({ number: b.number, hash: b.hash
 const hasShared = (b: ChainBlockRecord): boolean => b.eventIds.some((id) => /:0x[0-9a-f]*:\d+$/.test(id));
 
 export class StoredBlocks {
-  private readonly db: Database;
+  private readonly blocks: Sublevel<ChainBlockRecord>;
 
   constructor(db: Database) {
-    this.db = db;
+    this.blocks = chainTables(db).blocks;
   }
 
   async at(chainId: string, n: number): Promise<ChainBlockRecord | undefined> {
-    return this.db.chainBlocks.get(blockKey(chainId, n));
+    return this.blocks.get(blockKey(chainId, n));
   }
 
   /** The highest stored block at or below `n` that had shared events; null when the window holds none. */
   async lastWithEvents(chainId: string, n: number): Promise<BlockRef | null> {
-    for await (const b of this.db.chainBlocks.values({
+    for await (const b of this.blocks.values({
       gte: `${chainId}!`,
       lte: blockKey(chainId, n),
       reverse: true,
@@ -43,7 +43,7 @@ export class StoredBlocks {
   async withEventsBetween(chainId: string, after: number, before: number): Promise<BlockRef[]> {
     const out: BlockRef[] = [];
     if (before - after < 2) return out;
-    for await (const b of this.db.chainBlocks.values({
+    for await (const b of this.blocks.values({
       gt: after < 0 ? `${chainId}!` : blockKey(chainId, after),
       lt: blockKey(chainId, before),
     })) {
@@ -55,7 +55,7 @@ export class StoredBlocks {
   /** Stored blocks with shared events from `from` to `to` (inclusive), lowest first, at most `limit`. */
   async withEventsIn(chainId: string, from: number, to: number, limit: number): Promise<ChainBlockRecord[]> {
     const out: ChainBlockRecord[] = [];
-    for await (const b of this.db.chainBlocks.values({
+    for await (const b of this.blocks.values({
       gte: blockKey(chainId, from),
       lte: blockKey(chainId, to),
     })) {
@@ -68,7 +68,7 @@ export class StoredBlocks {
 
   /** The highest stored block strictly below `n`. */
   async below(chainId: string, n: number): Promise<BlockRef | null> {
-    for await (const b of this.db.chainBlocks.values({
+    for await (const b of this.blocks.values({
       gte: `${chainId}!`,
       lt: blockKey(chainId, Math.max(0, n)),
       reverse: true,
@@ -81,7 +81,7 @@ export class StoredBlocks {
 
   /** The lowest stored block's number: below it, nothing can be checked any more. */
   async oldest(chainId: string): Promise<number | null> {
-    for await (const b of this.db.chainBlocks.values({
+    for await (const b of this.blocks.values({
       gte: `${chainId}!`,
       lt: `${chainId}!\xff`,
       limit: 1,

@@ -5,7 +5,8 @@
  */
 import type { Logger } from 'pino';
 import type { ChainPeerRecord } from '../../storage/db/chain-records.ts';
-import type { Database } from '../../storage/db/database.ts';
+import type { Database, Sublevel } from '../../storage/db/database.ts';
+import { chainTables } from '../chain-store.ts';
 
 export interface ChainPeerView extends ChainPeerRecord {
   peerId: string;
@@ -14,18 +15,18 @@ export interface ChainPeerView extends ChainPeerRecord {
 const key = (chainId: string, peerId: string) => `${chainId}!${peerId}`;
 
 export class ChainPeerTrust {
-  private readonly db: Database;
+  private readonly table: Sublevel<ChainPeerRecord>;
   private readonly log: Logger;
   private readonly records = new Map<string, ChainPeerRecord>();
 
   constructor(components: { db: Database; logger: Logger }) {
-    this.db = components.db;
+    this.table = chainTables(components.db).peers;
     this.log = components.logger;
   }
 
   async load(): Promise<void> {
     this.records.clear();
-    for await (const [k, v] of this.db.chainPeers.iterator()) this.records.set(k, v);
+    for await (const [k, v] of this.table.iterator()) this.records.set(k, v);
   }
 
   isDistrusted(chainId: string, peerId: string): boolean {
@@ -44,7 +45,7 @@ export class ChainPeerTrust {
       lastAt: Date.now(),
     };
     this.records.set(k, record);
-    await this.db.chainPeers.put(k, record);
+    await this.table.put(k, record);
     this.log.warn(
       { chainId, peer: peerId, reason, block, disagreements: record.disagreements },
       'a peer published a block that disagrees with this node’s own reading; peer distrusted for the chain',
@@ -58,7 +59,7 @@ export class ChainPeerTrust {
     if (!before) return false;
     const record = { ...before, distrusted: false };
     this.records.set(k, record);
-    await this.db.chainPeers.put(k, record);
+    await this.table.put(k, record);
     this.log.info({ chainId, peer: peerId }, 'peer trusted again for the chain by an operator');
     return true;
   }

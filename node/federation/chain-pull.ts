@@ -6,7 +6,10 @@
  * and height), so a quorum still needs that many distinct trusted peers. An answer that breaks the
  * protocol (malformed, oversized, out of range, too slow) is dropped whole, counted against the peer
  * (`pull_<reason>`) and logged; nothing of it is voted. Answering: only to trusted peers, only for chains
- * this node reads through its own RPC, from committed blocks; a bounded number of streams at once.
+ * this node reads through its own RPC, from committed blocks; at most MAX_ANSWERS_PER_PEER answers per
+ * peer at once (further streams are refused `busy`), a request read within REQUEST_TIMEOUT_MS. A bad
+ * request is refused with its reason (a `refused` frame) and counted against the peer
+ * (`pull_request_<reason>`); a stream that stalls or breaks is cut.
  */
 import type { Connection, PeerId, Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
@@ -32,7 +35,18 @@ import type { SharedChains } from './shared-chains.ts';
 
 /** A whole answer must arrive within this; a peer that stalls is cut off and the others still count. */
 export const PULL_TIMEOUT_MS = 15_000;
+/** A request is one frame of at most MAX_PULL_REQUEST_BYTES: a peer that has not sent it by then stalls. */
+export const REQUEST_TIMEOUT_MS = 5_000;
+/** Answers one peer may have in flight at once; its further streams are refused `busy` unread. */
+export const MAX_ANSWERS_PER_PEER = 4;
+/**
+ * Streams libp2p lets in per connection: above MAX_ANSWERS_PER_PEER so that a peer over its share gets a
+ * clear `busy`, and bounded so that a flood beyond it is reset by libp2p before any of ours runs.
+ */
+const MAX_INBOUND_STREAMS = 4 * MAX_ANSWERS_PER_PEER;
 const DIAL_TIMEOUT_MS = 5_000;
+/** Refusals that say only that this node cannot answer for that chain: no fault of the asker. */
+const HONEST_REFUSALS = new Set(['unknown_chain', 'not_read_here']);
 /** Requests one catch-up makes of one peer (each up to MAX_PULL_RANGE heights). */
 const MAX_ROUNDS = 16;
 /** After a trusted peer connects, the wait before catching up (its protocols are known by then). */
@@ -54,6 +68,8 @@ export class ChainPull implements ChainGapFiller {
   private readonly log: Logger;
   private readonly maxFrameBytes: number;
   private settle: NodeJS.Timeout | undefined;
+  /** Answers in flight per asking peer (MAX_ANSWERS_PER_PEER). */
+  private readonly answering = new Map<string, number>();
   private readonly onConnect = (event: CustomEvent<PeerId>) => {
     if (!this.peers.isTrusted(event.detail.toString())) return;
     clearTimeout(this.settle);
@@ -74,7 +90,7 @@ export class ChainPull implements ChainGapFiller {
 
   async start(): Promise<void> {
     await this.host.handle(CHAIN_PULL_PROTOCOL, (stream, connection) => this.serve(stream, connection), {
-      maxInboundStreams: 4,
+      maxInboundStreams: MAX_INBOUND_STREAMS,
     });
     this.host.addEventListener('peer:connect', this.onConnect);
     this.chains.setGapFiller(this);
@@ -164,18 +180,38 @@ export class ChainPull implements ChainGapFiller {
   private async serve(stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer.toString();
     const lp = lpStream(stream, { maxDataLength: MAX_PULL_REQUEST_BYTES });
+    // Both refusals come before a byte of the request is read: they cost the asker's stream only.
+    if (!this.peers.isTrusted(peer)) {
+      this.peers.rejected(peer, 'untrusted');
+      await refuse(lp, stream, 'untrusted');
+      return;
+    }
+    const inFlight = this.answering.get(peer) ?? 0;
+    if (inFlight >= MAX_ANSWERS_PER_PEER) {
+      this.peers.rejected(peer, 'pull_request_busy');
+      await refuse(lp, stream, 'busy');
+      return;
+    }
+    this.answering.set(peer, inFlight + 1);
     try {
-      if (!this.peers.isTrusted(peer)) {
-        // Refused before a byte of the request is read: an untrusted peer costs nothing here.
-        this.peers.rejected(peer, 'untrusted');
-        await lp.write(encodeChainPullFrame({ t: 'refused', reason: 'untrusted' }));
-        await stream.close();
-        return;
-      }
+      await this.answer(peer, stream, lp);
+    } finally {
+      const left = (this.answering.get(peer) ?? 1) - 1;
+      if (left > 0) this.answering.set(peer, left);
+      else this.answering.delete(peer);
+    }
+  }
+
+  private async answer(peer: string, stream: Stream, lp: ReturnType<typeof lpStream>): Promise<void> {
+    try {
+      const bytes = await lp.read({ signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      const request = decodeChainPullRequest(bytes.subarray());
       const deadline = AbortSignal.timeout(PULL_TIMEOUT_MS);
-      const request = decodeChainPullRequest((await lp.read({ signal: deadline })).subarray());
       const answer = await this.chains.answerPeerPull(request);
       if ('refused' in answer) {
+        // "Not a chain I read" is an honest answer to an honest question (askers ask every trusted peer):
+        // not held against the peer, or the rejection counts would fill with normal running.
+        if (!HONEST_REFUSALS.has(answer.refused)) this.peers.rejected(peer, `pull_request_${answer.refused}`);
         await lp.write(encodeChainPullFrame({ t: 'refused', reason: answer.refused }), { signal: deadline });
       } else {
         let bytes = 0;
@@ -199,9 +235,24 @@ export class ChainPull implements ChainGapFiller {
     } catch (error) {
       const reason = reasonOf(error);
       if (reason) this.peers.rejected(peer, `pull_request_${reason}`);
-      this.log.debug({ peer, err: error }, 'chain pull stream failed');
-      stream.abort(error as Error);
+      this.log.debug({ peer, reason, err: error }, 'chain pull request failed');
+      // A request that arrived but was bad (malformed, too wide, oversized) gets its reason, so that the
+      // asker can tell; a stream that stalled or broke is cut.
+      if (reason && (error instanceof GossipDecodeError || reason === 'too_large'))
+        await refuse(lp, stream, reason);
+      else stream.abort(error as Error);
     }
+  }
+}
+
+/** A `refused` frame and the end of the stream, bounded: an asker that does not read is cut off. */
+async function refuse(lp: ReturnType<typeof lpStream>, stream: Stream, reason: string): Promise<void> {
+  const deadline = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+  try {
+    await lp.write(encodeChainPullFrame({ t: 'refused', reason }), { signal: deadline });
+    await stream.close({ signal: deadline });
+  } catch (error) {
+    stream.abort(error as Error);
   }
 }
 

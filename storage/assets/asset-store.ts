@@ -56,12 +56,25 @@ export interface GcReport {
 /** Our pins carry this, so that a pin without a record (a crash between the two writes) can be found. */
 const PIN_METADATA = { source: 'odyssey-asset' };
 
+/** Object storage's tables (names are on-disk key prefixes: never rename them). */
+export function assetTables(db: Database) {
+  return {
+    level: db.level,
+    /** cid → asset metadata */
+    assets: db.sublevel<AssetRecord>('assets'),
+    /** umid → cid: the asset id PosBus carries, back to its CID */
+    assetUmids: db.sublevel<string>('asset-umids'),
+    /** userId → bytes of the assets recorded with them as uploader (written with those records) */
+    uploadUsage: db.sublevel<number>('upload-usage'),
+  };
+}
+
 export class AssetStore extends EventEmitter<{ imported: [AssetRecord]; removed: [AssetRecord] }> {
   readonly ipfs: Ipfs;
   readonly limits: AssetLimits;
   /** Scaled PNGs of images, cached on disk (the original's texture sizes). */
   readonly renditions: Renditions;
-  private readonly db: Database;
+  private readonly db: ReturnType<typeof assetTables>;
   private readonly gate = new ImportGate();
   /**
    * Buffers of downloads written straight to sockets (`readPooled`): a leaf each; 16 kept free at most
@@ -74,7 +87,7 @@ export class AssetStore extends EventEmitter<{ imported: [AssetRecord]; removed:
   private constructor(ipfs: Ipfs, db: Database, limits: AssetLimits, cacheDir: string) {
     super();
     this.ipfs = ipfs;
-    this.db = db;
+    this.db = assetTables(db);
     this.limits = limits;
     this.renditions = new Renditions(cacheDir, (cid) => this.read(cid));
   }

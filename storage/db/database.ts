@@ -6,10 +6,8 @@
 import { decode as cborDecode, encode as cborEncode } from 'cbor-x';
 import { Level } from 'level';
 import { type Logger, pino } from 'pino';
-import type { ChainBlockRecord, ChainPeerRecord } from './chain-records.ts';
 import { migrateUploadUsage } from './migrations/upload-usage.ts';
 import { migrateWalletUserIds } from './migrations/wallet-user-ids.ts';
-import type { AssetRecord } from './records.ts';
 import { DatabaseError, type Sublevel, type Tables } from './tables.ts';
 
 const cbor = <V>() => ({
@@ -59,19 +57,8 @@ export class Database implements Tables {
   readonly level: Level<string, unknown>;
   readonly meta;
   // The stores own their tables and declare them with `sublevel` (worlds: `worldTables`, attributes:
-  // `attributeTables` and `catalogTables`, chain state: `chainTables`, users, grants, activities, stakes).
-  // The tables below are still declared here: their readers in harvester/peers/ and storage/assets/ name
-  // them on `Database` until they move to their owners the same way.
-  /** Harvester: chainId!<block number, 12 digits> → processed block (hash, event ids, undo entries). */
-  readonly chainBlocks;
-  /** Harvester: chainId!peerId → disagreements found in the peer's chain publications, distrust. */
-  readonly chainPeers;
-  /** cid → asset metadata (object storage) */
-  readonly assets;
-  /** umid → cid: the asset id PosBus carries, back to its CID */
-  readonly assetUmids;
-  /** userId → bytes of the assets recorded with them as uploader (written with those records) */
-  readonly uploadUsage;
+  // `attributeTables` and `catalogTables`, the harvester: `chainTables`, object storage: `assetTables`,
+  // users, grants, activities, stakes); only the schema mark lives here.
   private readonly log: Logger;
 
   constructor(location: string, options: { logger?: Logger } = {}) {
@@ -82,11 +69,6 @@ export class Database implements Tables {
     });
     const sub = <V>(name: string) => this.sublevel<V>(name);
     this.meta = sub<unknown>('meta');
-    this.chainBlocks = sub<ChainBlockRecord>('chain-blocks');
-    this.chainPeers = sub<ChainPeerRecord>('chain-peers');
-    this.assets = sub<AssetRecord>('assets');
-    this.assetUmids = sub<string>('asset-umids');
-    this.uploadUsage = sub<number>('upload-usage');
   }
 
   /**

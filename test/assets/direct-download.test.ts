@@ -16,6 +16,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveFile } from '../../api/asset-http.ts';
 import { withDirectBodies } from '../../api/direct-body.ts';
+import { assetTables } from '../../storage/assets/asset-store.ts';
 import { call } from '../support/http.ts';
 import { eventually, guest, startNode, type TestNode } from '../support/node.ts';
 import { glb, upload } from './support.ts';
@@ -200,7 +201,7 @@ describe('a local file that does not hold the bytes announced', () => {
 
     // The record announces 1,000 bytes more than the DAG holds: ended short, so cut.
     const longer = await stored('direct-longer', 3);
-    const db = node.node.db.assets;
+    const db = assetTables(node.node.db).assets;
     const record = await db.get(longer.root.toString());
     if (!record) throw new Error('no record');
     await db.put(longer.root.toString(), { ...record, size: record.size + 1000 });

@@ -5,6 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../node/config.ts';
+import { assetTables } from '../../storage/assets/asset-store.ts';
 import { Database } from '../../storage/db/database.ts';
 import { randomWallet, walletUser } from '../api/world-fixtures.ts';
 import { BOUNDARY, MULTIPART_TYPE } from '../fixtures/hostile-multipart.ts';
@@ -173,7 +174,7 @@ describe('a data dir written before quotas (schema 1)', () => {
     // Back to what an older node wrote: schema 1, no usage.
     const db = new Database(`${node.dir}/db`);
     await db.open();
-    await db.uploadUsage.clear();
+    await assetTables(db).uploadUsage.clear();
     await db.meta.put('schema', 1);
     await db.close();
     node = await node.restart();

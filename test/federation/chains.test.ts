@@ -7,48 +7,36 @@
  * rolls it back on all three; the forged block is caught by A (counted, peer distrusted, an admin trusts
  * it again) and changes nothing on C.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { multiaddr } from '@multiformats/multiaddr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { walletUserId } from '../../common/user-id.ts';
-import { ODYSSEY_ID_MASK, odysseyIdOf } from '../../harvester/odyssey-id.ts';
+import { ODYSSEY_ID_MASK } from '../../harvester/odyssey-id.ts';
 import { SETTLE_DEPTH } from '../../harvester/peers/peer-check.ts';
-import { createP2pHost, type P2pHost } from '../../node/federation/p2p-host.ts';
 import { chainTopic, decodeChainBlock, encodeChainBlock } from '../../protocol/gossip/index.ts';
+import { type Anvil, accounts, type Client, type Deployed, send } from '../harvester/chain.ts';
+import { startEvm } from '../support/chains.ts';
 import {
-  type Anvil,
-  accounts,
-  type Client,
-  type Deployed,
-  deployAll,
-  send,
-  startAnvil,
-  testClient,
-} from '../harvester/chain.ts';
-import { cleanup, federationFlags, type NodeProcess, prepareNode, waitFor } from '../support/federation.ts';
+  anvilChainsFlag,
+  ANVIL_CHAIN as CHAIN,
+  chainStatus,
+  cleanup,
+  federationFlags,
+  type NodeProcess,
+  onAll,
+  peerReasons,
+  prepareNode,
+  trustingAlso,
+  waitFor,
+  worldOf,
+  worldOwner,
+  ZERO_ADDRESS as ZERO,
+} from '../support/federation.ts';
 import { call } from '../support/http.ts';
 import { ethSigner, newEthAccount, tokenFor } from '../support/sign-in.ts';
+import { startTestPeer, type TestPeer } from '../support/test-peer.ts';
 
-const CHAIN = 'eip155:31337';
 const TOPIC = chainTopic(CHAIN);
-const ZERO = '0x0000000000000000000000000000000000000000';
 const [, alice, bob] = accounts.map((a) => a.address.toLowerCase());
 const tokenOf = (n: bigint) => n | ODYSSEY_ID_MASK;
-const worldOf = (n: bigint) => odysseyIdOf(tokenOf(n)) as string;
-
-interface ChainStatusBody {
-  chains: {
-    processed: number | null;
-    reorgs: number;
-    source: string;
-    quorum: number | null;
-    peers: { peer_id: string; disagreements: number; distrusted: boolean; last_reason: string | null }[];
-    peer_blocks_checked: number;
-    waiting: { number: number; hash: string; votes: number }[];
-  }[];
-}
 
 let anvil: Anvil;
 let client: Client;
@@ -56,88 +44,38 @@ let d: Deployed;
 let A: NodeProcess;
 let B: NodeProcess;
 let C: NodeProcess;
-let rogue: P2pHost;
-let rogueDir: string;
+let rogue: TestPeer;
 const operator = newEthAccount();
 const tokens = new Map<NodeProcess, string>();
 
-function chainsFlag(source: 'rpc' | 'peers'): string {
-  return JSON.stringify([
-    {
-      name: 'anvil',
-      chainId: 31337,
-      source,
-      ...(source === 'rpc' ? { rpcUrl: anvil.url, confirmations: 0, pollIntervalMs: 20 } : {}),
-      startBlock: 0,
-      contracts: { tokens: [d.token, d.dad], odysseyNft: d.nft, staking: d.staking, nodeManagement: d.node },
-    },
-  ]);
-}
-
 function flagsOf(n: NodeProcess): string[] {
-  const flags = federationFlags(n, [A, B, C]);
   // The test's peer is trusted by every node, like any operator's peer would be.
-  const trust = flags.indexOf('--trust');
-  flags[trust + 1] = `${flags[trust + 1]},${rogue.peerId.toString()}`;
   return [
-    ...flags,
+    ...trustingAlso(federationFlags(n, [A, B, C]), rogue.peerId),
     '--admins',
     operator.address,
     '--chains',
-    chainsFlag(n === A ? 'rpc' : 'peers'),
+    anvilChainsFlag(anvil.url, d, n === A ? 'rpc' : 'peers'),
     '--chain-quorum',
     n === C ? '2' : '1',
   ];
 }
 
-const status = async (n: NodeProcess) =>
-  (await call<ChainStatusBody>(n, 'GET', '/api/v4/harvester/status', { token: tokens.get(n) })).body
-    .chains[0];
-
-async function ownerOn(n: NodeProcess, world: string): Promise<string | null> {
-  const res = await call<{ owner_id: string }>(n, 'GET', `/api/v4/worlds/${world}`, { token: tokens.get(n) });
-  return res.status === 200 ? res.body.owner_id : null;
-}
-
-/** Waits until every node's state says the same, or fails naming the node that lags. */
-async function onAll(nodes: NodeProcess[], check: (n: NodeProcess) => Promise<boolean>, what: string) {
-  for (const n of nodes) await waitFor(() => check(n), 20_000, `${what} on ${n.name}`);
-}
+const status = (n: NodeProcess) => chainStatus(n, tokens.get(n));
+const ownerOn = (n: NodeProcess, world: string) => worldOwner(n, tokens.get(n), world);
 
 beforeAll(async () => {
-  anvil = await startAnvil();
-  client = testClient(anvil.url);
-  d = await deployAll(client);
-  rogueDir = await mkdtemp(join(tmpdir(), 'odyssey-chain-rogue-'));
-  rogue = await createP2pHost({
-    keyFile: join(rogueDir, 'peer-key'),
-    name: 'rogue',
-    version: '0',
-    network: { host: '127.0.0.1', tcpPort: 0, wsPort: 0, maxMessageBytes: 1024 * 1024 },
-  });
+  ({ anvil, client, d } = await startEvm());
+  rogue = await startTestPeer('chain-rogue');
   [A, B, C] = await Promise.all([prepareNode('a'), prepareNode('b'), prepareNode('c')]);
   // One at a time: three cold starts at once can outlast the start timeout on a loaded machine.
   for (const n of [A, B, C]) await n.start(flagsOf(n));
   for (const n of [A, B, C]) tokens.set(n, await tokenFor(n, operator.address, ethSigner(operator)));
 
   // The echo: A's blocks again, signed by the test's peer (a second, independent-looking publisher).
-  const pubsub = rogue.services.pubsub;
-  if (!pubsub) throw new Error('no gossipsub');
-  pubsub.subscribe(TOPIC);
-  pubsub.addEventListener('message', (event) => {
-    const m = event.detail;
-    if (m.topic !== TOPIC || m.type !== 'signed' || m.from.toString() !== A.peerId) return;
-    pubsub.publish(TOPIC, m.data).catch(() => {});
-  });
-  for (const n of [A, B, C]) await rogue.dial(multiaddr(n.address));
-  await waitFor(
-    () => {
-      const subscribers = new Set(pubsub.getSubscribers(TOPIC).map(String));
-      return [A, B, C].every((n) => subscribers.has(n.peerId));
-    },
-    20_000,
-    'every node on the chain topic',
-  );
+  rogue.echo(TOPIC, A.peerId);
+  await rogue.dial([A, B, C]);
+  await rogue.subscribe(TOPIC, [A, B, C]);
   // Gossipsub meshes form on heartbeats: a first block on the chain shows that every path carries it.
   const { block } = await send(client, d.token, 'TestToken', 'mint', [alice, 5n]);
   await onAll([A, B, C], async (n) => ((await status(n)).processed ?? -1) >= block, 'the first block');
@@ -147,7 +85,6 @@ afterAll(async () => {
   await cleanup([A, B, C].filter(Boolean));
   await rogue?.stop();
   await anvil?.stop();
-  await rm(rogueDir, { recursive: true, force: true });
 }, 60_000);
 
 describe('a chain followed by one node and shared with two', () => {
@@ -193,18 +130,9 @@ describe('a chain followed by one node and shared with two', () => {
     const forgedWorld = worldOf(7n);
     const head = Number(await client.getBlockNumber());
     // The link every honest publisher gives: the last block with events A processed.
-    const real = await new Promise<{ number: number; hash: string }>((resolve) => {
-      const pubsub = rogue.services.pubsub;
-      const listen = (event: CustomEvent) => {
-        const m = event.detail;
-        if (m.topic !== TOPIC || m.from.toString() !== A.peerId) return;
-        const block = decodeChainBlock(m.data, 1 << 20);
-        pubsub?.removeEventListener('message', listen as never);
-        resolve(block.link ?? { number: block.number, hash: block.hash });
-      };
-      pubsub?.addEventListener('message', listen as never);
-      void client.mine({ blocks: 1 });
-    });
+    const published = await rogue.nextFrom(TOPIC, A.peerId, () => client.mine({ blocks: 1 }));
+    const block = decodeChainBlock(published, 1 << 20);
+    const real = block.link ?? { number: block.number, hash: block.hash };
     const forged = {
       chainId: CHAIN,
       number: head + 2,
@@ -223,7 +151,7 @@ describe('a chain followed by one node and shared with two', () => {
         },
       ],
     };
-    await rogue.services.pubsub?.publish(TOPIC, encodeChainBlock(forged));
+    await rogue.publish(TOPIC, encodeChainBlock(forged));
 
     // B trusts any one trusted peer (quorum 1): the forged mint takes effect there, which shows the
     // block would change state; C waits for a second publisher that never comes.
@@ -243,13 +171,13 @@ describe('a chain followed by one node and shared with two', () => {
     // (another hash is judged SETTLE_DEPTH blocks deep, so that a reorg does not make an honest peer a liar).
     await client.mine({ blocks: 1 + SETTLE_DEPTH });
     await waitFor(
-      async () => (await status(A)).peers.some((p) => p.peer_id === rogue.peerId.toString() && p.distrusted),
+      async () => (await status(A)).peers.some((p) => p.peer_id === rogue.peerId && p.distrusted),
       20_000,
       'the forger distrusted on A',
     );
     expect((await status(A)).peers).toEqual([
       expect.objectContaining({
-        peer_id: rogue.peerId.toString(),
+        peer_id: rogue.peerId,
         disagreements: 1,
         distrusted: true,
         last_reason: 'hash',
@@ -264,7 +192,6 @@ describe('a chain followed by one node and shared with two', () => {
 
   it('refuses malformed, oversized and misaddressed chain gossip from a trusted peer, counting the reason', async () => {
     const before = await status(B);
-    const pubsub = rogue.services.pubsub;
     const base = {
       chainId: CHAIN,
       number: (before.processed ?? 0) + 50,
@@ -272,9 +199,9 @@ describe('a chain followed by one node and shared with two', () => {
       link: null,
       events: [],
     };
-    await pubsub?.publish(TOPIC, new Uint8Array([0xff, 0xfe, 0x00, 0x01]));
-    await pubsub?.publish(TOPIC, encodeChainBlock({ ...base, chainId: 'eip155:1' }));
-    await pubsub?.publish(TOPIC, encodeChainBlock({ ...base, hash: 'not a hash' }));
+    await rogue.publish(TOPIC, new Uint8Array([0xff, 0xfe, 0x00, 0x01]));
+    await rogue.publish(TOPIC, encodeChainBlock({ ...base, chainId: 'eip155:1' }));
+    await rogue.publish(TOPIC, encodeChainBlock({ ...base, hash: 'not a hash' }));
     // A kind peers may not publish (a native-balance sample has no log to check it by).
     const native = {
       txHash: '0x',
@@ -285,21 +212,11 @@ describe('a chain followed by one node and shared with two', () => {
       to: '',
       amount: '1',
     };
-    await pubsub?.publish(
+    await rogue.publish(
       TOPIC,
       encodeChainBlock({ ...base, events: [{ ...native, raw: { topics: [], data: '0x' } }] }),
     );
-    const reasons = async (n: NodeProcess) => {
-      const peers = await call<{ peerId: string; reasons: Record<string, number> }[]>(
-        n,
-        'GET',
-        '/api/v4/federation/peers',
-        {
-          token: tokens.get(n),
-        },
-      );
-      return peers.body.find((p) => p.peerId === rogue.peerId.toString())?.reasons ?? {};
-    };
+    const reasons = (n: NodeProcess) => peerReasons(n, tokens.get(n), rogue.peerId);
     for (const n of [B, C]) {
       await waitFor(
         async () => {
@@ -315,7 +232,7 @@ describe('a chain followed by one node and shared with two', () => {
   });
 
   it('an operator trusts the peer again through the admin route; others may not', async () => {
-    const peer = rogue.peerId.toString();
+    const peer = rogue.peerId;
     const path = `/api/v4/harvester/chains/anvil/peers/${peer}/trust`;
     const stranger = await tokenFor(A, accounts[2].address, ethSigner(accounts[2]));
     expect((await call(A, 'POST', path, { token: stranger })).status).toBe(403);

@@ -10,15 +10,10 @@
  * A transfer shows as free balances in `GET /users/me/wallets` on all three nodes; a `dev_setHead` fork
  * rolls them back on all three, the new branch's balances replacing them.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { multiaddr } from '@multiformats/multiaddr';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { u8aToHex } from '@polkadot/util';
 import { encodeAddress } from '@polkadot/util-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createP2pHost, type P2pHost } from '../../node/federation/p2p-host.ts';
 import {
   type ChainBlockAnnouncement,
   chainTopic,
@@ -26,23 +21,21 @@ import {
   encodeChainBlock,
 } from '../../protocol/gossip/index.ts';
 import { type LocalSubstrate, startChopsticks } from '../support/chains.ts';
-import { cleanup, federationFlags, type NodeProcess, prepareNode, waitFor } from '../support/federation.ts';
+import {
+  chainStatus,
+  cleanup,
+  federationFlags,
+  type NodeProcess,
+  onAll,
+  peerReasons,
+  prepareNode,
+  trustingAlso,
+  waitFor,
+} from '../support/federation.ts';
 import { call } from '../support/http.ts';
 import { ethSigner, newEthAccount, sr25519Signer, tokenFor } from '../support/sign-in.ts';
+import { startTestPeer, type TestPeer } from '../support/test-peer.ts';
 
-interface ChainStatusBody {
-  chains: {
-    processed: number | null;
-    reorgs: number;
-    source: string;
-    quorum: number | null;
-    peers: { peer_id: string; disagreements: number; distrusted: boolean; last_reason: string | null }[];
-    peer_blocks_checked: number;
-    waiting: { number: number; hash: string; votes: number }[];
-    covered_accounts: string[] | null;
-    uncovered_accounts: string[];
-  }[];
-}
 type WalletRow = { wallet_id: string; contract_id: string; balance: string; address: string };
 
 let chain: LocalSubstrate;
@@ -50,8 +43,7 @@ let topic: string;
 let A: NodeProcess;
 let B: NodeProcess;
 let C: NodeProcess;
-let rogue: P2pHost;
-let rogueDir: string;
+let rogue: TestPeer;
 let alice: KeyringPair;
 let bob: KeyringPair;
 let charlie: KeyringPair;
@@ -80,11 +72,8 @@ function chainsFlag(n: NodeProcess): string {
 }
 
 function flagsOf(n: NodeProcess): string[] {
-  const flags = federationFlags(n, [A, B, C]);
-  const trust = flags.indexOf('--trust');
-  flags[trust + 1] = `${flags[trust + 1]},${rogue.peerId.toString()}`;
   return [
-    ...flags,
+    ...trustingAlso(federationFlags(n, [A, B, C]), rogue.peerId),
     '--admins',
     operator.address,
     '--chains',
@@ -94,9 +83,7 @@ function flagsOf(n: NodeProcess): string[] {
   ];
 }
 
-const status = async (n: NodeProcess) =>
-  (await call<ChainStatusBody>(n, 'GET', '/api/v4/harvester/status', { token: tokens.get(n) })).body
-    .chains[0];
+const status = (n: NodeProcess) => chainStatus(n, tokens.get(n));
 
 /** The free balance a node shows for an account's user (null: no row). */
 async function freeOn(n: NodeProcess, who: KeyringPair): Promise<string | null> {
@@ -112,10 +99,6 @@ async function freeOn(n: NodeProcess, who: KeyringPair): Promise<string | null> 
   return row?.balance ?? null;
 }
 
-async function onAll(nodes: NodeProcess[], check: (n: NodeProcess) => Promise<boolean>, what: string) {
-  for (const n of nodes) await waitFor(() => check(n), 20_000, `${what} on ${n.name}`);
-}
-
 const transfer = async (to: KeyringPair, amount: bigint) => {
   await chain.api.tx.balances.transferKeepAlive(to.address, amount).signAndSend(alice);
   return chain.newBlock();
@@ -128,48 +111,27 @@ beforeAll(async () => {
   await chain.fund(alice, 10n ** 15n);
   base = await chain.head();
 
-  rogueDir = await mkdtemp(join(tmpdir(), 'odyssey-substrate-rogue-'));
-  rogue = await createP2pHost({
-    keyFile: join(rogueDir, 'peer-key'),
-    name: 'rogue',
-    version: '0',
-    network: { host: '127.0.0.1', tcpPort: 0, wsPort: 0, maxMessageBytes: 1024 * 1024 },
-  });
+  rogue = await startTestPeer('substrate-rogue');
   [A, B, C] = await Promise.all([prepareNode('a'), prepareNode('b'), prepareNode('c')]);
   for (const n of [A, B, C]) await n.start(flagsOf(n));
   for (const n of [A, B, C]) tokens.set(n, await tokenFor(n, operator.address, ethSigner(operator)));
 
-  const pubsub = rogue.services.pubsub;
-  if (!pubsub) throw new Error('no gossipsub');
-  pubsub.subscribe(topic);
-  pubsub.addEventListener('message', (event) => {
-    const m = event.detail;
-    if (m.topic !== topic || m.type !== 'signed' || m.from.toString() !== A.peerId) return;
-    const real = decodeChainBlock(m.data, 1 << 20);
-    if (forge && real.events.length === 0) {
-      const forged = forge(real);
-      forge = undefined;
-      pubsub.publish(topic, encodeChainBlock(forged)).catch(() => {});
-      return;
-    }
-    pubsub.publish(topic, m.data).catch(() => {});
+  // The echo: A's blocks again under the test peer's signature; once, a forgery in place of one.
+  rogue.echo(topic, A.peerId, (data) => {
+    const real = decodeChainBlock(data, 1 << 20);
+    if (!forge || real.events.length > 0) return data;
+    const forged = forge(real);
+    forge = undefined;
+    return encodeChainBlock(forged);
   });
-  for (const n of [A, B, C]) await rogue.dial(multiaddr(n.address));
-  await waitFor(
-    () => {
-      const subscribers = new Set(pubsub.getSubscribers(topic).map(String));
-      return [A, B, C].every((n) => subscribers.has(n.peerId));
-    },
-    20_000,
-    'every node on the chain topic',
-  );
+  await rogue.dial([A, B, C]);
+  await rogue.subscribe(topic, [A, B, C]);
 }, 180_000);
 
 afterAll(async () => {
   await cleanup([A, B, C].filter(Boolean));
   await rogue?.stop();
   await chain?.stop();
-  if (rogueDir) await rm(rogueDir, { recursive: true, force: true });
 }, 60_000);
 
 describe('Substrate balances followed by one node and shared with two', () => {
@@ -247,12 +209,12 @@ describe('Substrate balances followed by one node and shared with two', () => {
     const n = await forgedAt;
 
     await waitFor(
-      async () => (await status(A)).peers.some((p) => p.peer_id === rogue.peerId.toString() && p.distrusted),
+      async () => (await status(A)).peers.some((p) => p.peer_id === rogue.peerId && p.distrusted),
       20_000,
       'the forger distrusted on A',
     );
     expect((await status(A)).peers).toEqual([
-      expect.objectContaining({ peer_id: rogue.peerId.toString(), disagreements: 1, last_reason: 'events' }),
+      expect.objectContaining({ peer_id: rogue.peerId, disagreements: 1, last_reason: 'events' }),
     ]);
     expect((await status(A)).peer_blocks_checked).toBeGreaterThan(0);
     // C holds two publications of that block, one vote each: neither is applied.
@@ -291,16 +253,8 @@ describe('Substrate balances followed by one node and shared with two', () => {
         },
       ],
     };
-    await rogue.services.pubsub?.publish(topic, encodeChainBlock(forged));
-    const reasons = async (n: NodeProcess) => {
-      const peers = await call<{ peerId: string; reasons: Record<string, number> }[]>(
-        n,
-        'GET',
-        '/api/v4/federation/peers',
-        { token: tokens.get(n) },
-      );
-      return peers.body.find((p) => p.peerId === rogue.peerId.toString())?.reasons ?? {};
-    };
+    await rogue.publish(topic, encodeChainBlock(forged));
+    const reasons = (n: NodeProcess) => peerReasons(n, tokens.get(n), rogue.peerId);
     for (const n of [B, C]) {
       await waitFor(
         async () => ((await reasons(n)).outside_coverage ?? 0) >= 1,

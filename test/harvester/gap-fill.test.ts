@@ -10,43 +10,14 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChainEvent } from '../../harvester/adapter.ts';
-import { evmChainSchema } from '../../harvester/config.ts';
 import { answerPull } from '../../harvester/peers/answer.ts';
 import { StoredBlocks } from '../../harvester/peers/blocks.ts';
 import type { ChainGapFiller } from '../../harvester/peers/sharing.ts';
-import type { ChainBlockAnnouncement, WireChainEvent } from '../../protocol/gossip/index.ts';
+import { MAX_HEIGHTS } from '../../harvester/peers/votes.ts';
+import type { ChainBlockAnnouncement } from '../../protocol/gossip/index.ts';
 import { MAX_PULL_BLOCKS } from '../../protocol/gossip/index.ts';
+import { ALICE, block, CHAIN, evmChain as chain, hash, mint, TOKEN } from '../support/peer-blocks.ts';
 import { type HarvesterHarness, startHarvester, until, value } from './support.ts';
-
-const CHAIN = 'eip155:31337';
-const TOKEN = '0x5fbdb2315678afecb367f032d93f642f64180aa3';
-const ZERO = '0x0000000000000000000000000000000000000000';
-const ALICE = '0x70997970c51812dc3a010c7d01b50e0d17dc79c8';
-const hash = (n: number, fork = 0) => `0x${(n * 16 + fork).toString(16).padStart(64, '0')}`;
-const mint = (n: number, amount: number): WireChainEvent => ({
-  txHash: hash(n, 9),
-  logIndex: 0,
-  kind: 'token.transfer',
-  contract: TOKEN,
-  from: ZERO,
-  to: ALICE,
-  amount: `${amount}`,
-  raw: { topics: [], data: '0x' },
-});
-const block = (
-  n: number,
-  events: WireChainEvent[],
-  link: { number: number; hash: string } | null,
-): ChainBlockAnnouncement => ({ chainId: CHAIN, number: n, hash: hash(n), link, events });
-
-const chain = (source: 'peers' | 'rpc') =>
-  evmChainSchema.parse({
-    name: 'anvil',
-    chainId: 31337,
-    source,
-    ...(source === 'rpc' ? { rpcUrl: 'http://127.0.0.1:9' } : {}),
-    contracts: { tokens: [TOKEN] },
-  });
 
 let h: HarvesterHarness | undefined;
 afterEach(async () => {
@@ -114,6 +85,29 @@ describe('a peers-source chain that misses blocks', () => {
     await until(() => asked.length > before, 10_000, 'a catch-up on a new peer');
     expect(asked[asked.length - 1]).toEqual([5, null]);
   });
+});
+
+describe('a catch-up larger than the vote store', () => {
+  it('applies the lowest MAX_HEIGHTS blocks in order without a gap; the next catch-up brings the rest', async () => {
+    h = await startHarvester([chain('peers')], { chainQuorum: 2 });
+    // More blocks with events than votes are kept (a catch-up may pull 16 rounds of 64 blocks per peer).
+    const count = MAX_HEIGHTS + 40;
+    const known = Array.from({ length: count }, (_, i) =>
+      block(i + 1, [mint(i + 1, 1)], i > 0 ? { number: i, hash: hash(i) } : null),
+    );
+    const { filler, asked } = fillerWith(known);
+    h.harvester.setGapFiller(filler);
+    // The votes above MAX_HEIGHTS are dropped (the highest go), never the next block to apply.
+    await until(async () => (await balance()) === `${MAX_HEIGHTS}`, 30_000, 'the first MAX_HEIGHTS blocks');
+    expect(asked).toEqual([[0, null]]);
+    h.harvester.peersAvailable();
+    await until(async () => (await balance()) === `${count}`, 30_000, 'the rest on the next catch-up');
+    expect(asked).toEqual([
+      [0, null],
+      [MAX_HEIGHTS + 1, null],
+    ]);
+    expect(await feed()).toMatchObject({ gaps: 0 });
+  }, 60_000);
 });
 
 describe('answering a peer’s pull', () => {

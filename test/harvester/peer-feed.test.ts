@@ -8,41 +8,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { evmChainSchema } from '../../harvester/config.ts';
 import { BlockVotes, MAX_HEIGHTS } from '../../harvester/peers/votes.ts';
 import { loadConfig } from '../../node/config.ts';
-import type { ChainBlockAnnouncement, WireChainEvent } from '../../protocol/gossip/index.ts';
 import { Database, SCHEMA_VERSION } from '../../storage/db/database.ts';
+import { ALICE, block, CHAIN, evmChain, hash, mint, TOKEN } from '../support/peer-blocks.ts';
 import { type HarvesterHarness, startHarvester, until, value } from './support.ts';
 
-const CHAIN = 'eip155:31337';
-const TOKEN = '0x5fbdb2315678afecb367f032d93f642f64180aa3';
-const ZERO = '0x0000000000000000000000000000000000000000';
-const ALICE = '0x70997970c51812dc3a010c7d01b50e0d17dc79c8';
-const hash = (n: number, fork = 0) => `0x${(n * 16 + fork).toString(16).padStart(64, '0')}`;
-const mint = (n: number, amount: number): WireChainEvent => ({
-  txHash: hash(n, 9),
-  logIndex: 0,
-  kind: 'token.transfer',
-  contract: TOKEN,
-  from: ZERO,
-  to: ALICE,
-  amount: `${amount}`,
-  raw: { topics: [], data: '0x' },
-});
-const block = (
-  n: number,
-  events: WireChainEvent[],
-  link: { number: number; hash: string } | null,
-  fork = 0,
-): ChainBlockAnnouncement => ({ chainId: CHAIN, number: n, hash: hash(n, fork), link, events });
-
-const peersChain = evmChainSchema.parse({
-  name: 'anvil',
-  chainId: 31337,
-  source: 'peers',
-  contracts: { tokens: [TOKEN] },
-});
+const peersChain = evmChain('peers');
 
 let h: HarvesterHarness | undefined;
 afterEach(async () => {

@@ -11,6 +11,8 @@ import { Level } from 'level';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChainStore } from '../../harvester/chain-store.ts';
+import { StoredBlocks } from '../../harvester/peers/blocks.ts';
+import { ChainPeerTrust } from '../../harvester/peers/trust.ts';
 import { ActivityStore } from '../../node/activities/activity-store.ts';
 import { AttributeService } from '../../node/attributes/attribute-service.ts';
 import { AttributeTypes } from '../../node/attributes/types.ts';
@@ -20,6 +22,7 @@ import { UserStore } from '../../node/user/user-store.ts';
 import { Access } from '../../node/world/access.ts';
 import { HybridClock } from '../../node/world/hlc.ts';
 import { WorldStore } from '../../node/world/world-store.ts';
+import { assetTables } from '../../storage/assets/asset-store.ts';
 import { Database, SCHEMA_VERSION } from '../../storage/db/database.ts';
 
 const USER = '6f1b8b8e-3c1a-4d5e-9f00-0a0b0c0d0e0f';
@@ -81,6 +84,19 @@ const checkpoint = { number: 12, hash: BLOCK, updatedAt: 10 };
 const event = { id: EVENT, chainId: CHAIN, blockNumber: 12, kind: 'token.transfer', txHash: TX, logIndex: 0 };
 const block = { number: 12, hash: BLOCK, eventIds: [EVENT], undo: [], processedAt: 11 };
 
+const PEER = '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo';
+const chainPeer = { disagreements: 2, distrusted: true, lastReason: 'events', lastBlock: 12, lastAt: 13 };
+const asset = {
+  cid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy',
+  umid: '8e9c4f3a-2b1d-4e5f-8a6b-7c8d9e0f1a2b',
+  name: 'plaza.glb',
+  kind: 'model',
+  mime: 'model/gltf-binary',
+  size: 1234,
+  uploader: USER,
+  createdAt: 14,
+};
+
 const pending = { transactionId: TX, odysseyId: WORLD, wallet: WALLET, amount: '7', comment: 'hi', kind: 0 };
 
 /** Writes the records as raw LevelDB entries: `!<table>!<key>` → CBOR, the layout the node has on disk. */
@@ -119,6 +135,10 @@ async function writeDataDir(dir: string): Promise<void> {
     put('chain-blocks', `${CHAIN}!000000000012`, block),
     put('chain-events', EVENT, event),
     put('chain-state', `bal!${WALLET}!${CHAIN}!0xtoken`, '42'),
+    put('chain-peers', `${CHAIN}!${PEER}`, chainPeer),
+    put('assets', asset.cid, asset),
+    put('asset-umids', asset.umid, asset.cid),
+    put('upload-usage', USER, asset.size),
   ]);
   await raw.close();
 }
@@ -155,6 +175,17 @@ describe('an existing data dir', () => {
       expect(await activities.get(ACTIVITY)).toEqual(activity);
       const timeline = await activities.ofObject(WORLD, 0, 10);
       expect(timeline.activities.map((a) => a.activityId)).toEqual([ACTIVITY]);
+
+      const blocks = new StoredBlocks(db);
+      expect(await blocks.at(CHAIN, 12)).toEqual(block);
+      const trust = new ChainPeerTrust({ db, logger: pino({ level: 'silent' }) });
+      await trust.load();
+      expect(trust.isDistrusted(CHAIN, PEER)).toBe(true);
+      expect(trust.of(CHAIN)).toEqual([{ peerId: PEER, ...chainPeer }]);
+      const assets = assetTables(db);
+      expect(await assets.assets.get(asset.cid)).toEqual(asset);
+      expect(await assets.assetUmids.get(asset.umid)).toBe(asset.cid);
+      expect(await assets.uploadUsage.get(USER)).toBe(asset.size);
 
       const stakes = stakeTables(db);
       expect(await stakes.pendingStakes.get(TX)).toEqual(pending);

@@ -1,7 +1,9 @@
 /**
  * Federated nodes as separate processes on loopback: each gets a data dir, a peer key made before it
  * starts (so every node's trust list and bootstrap addresses can name the others), free ports, and the
- * real `odyssey-node start` command. Logs are kept per node for failure messages.
+ * real `odyssey-node start` command. Logs are kept per node for failure messages. Below, what the chain
+ * suites share about such nodes: anvil as a `--chains` flag, the chain status, refusal reasons, world
+ * owners (the test's own libp2p peer is test-peer.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,7 +11,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { ODYSSEY_ID_MASK, odysseyIdOf } from '../../harvester/odyssey-id.ts';
 import { loadOrCreatePeerKey } from '../../node/federation/p2p-host.ts';
+import type { Deployed } from '../harvester/chain.ts';
+import { call } from './http.ts';
 
 const NODE_BIN = join(process.cwd(), 'node_modules/.bin/node');
 
@@ -160,4 +165,85 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The anvil chain of test/harvester/chain.ts as the nodes name it, and the zero address of its mints. */
+export { CHAIN as ANVIL_CHAIN, ZERO as ZERO_ADDRESS } from './peer-blocks.ts';
+/** The Odyssey world of NFT `n` (the id a mint of token `n | ODYSSEY_ID_MASK` makes). */
+export const worldOf = (n: bigint) => odysseyIdOf(n | ODYSSEY_ID_MASK) as string;
+
+/** `--chains` for anvil with the fixture contracts: read through its RPC, or followed through peers. */
+export function anvilChainsFlag(rpcUrl: string, d: Deployed, source: 'rpc' | 'peers'): string {
+  return JSON.stringify([
+    {
+      name: 'anvil',
+      chainId: 31337,
+      source,
+      ...(source === 'rpc' ? { rpcUrl, confirmations: 0, pollIntervalMs: 20 } : {}),
+      startBlock: 0,
+      contracts: { tokens: [d.token, d.dad], odysseyNft: d.nft, staking: d.staking, nodeManagement: d.node },
+    },
+  ]);
+}
+
+/** Federation flags whose trust list names one more peer (the test's own, trusted like any operator's). */
+export function trustingAlso(flags: string[], peerId: string): string[] {
+  const out = [...flags];
+  const trust = out.indexOf('--trust');
+  out[trust + 1] = `${out[trust + 1]},${peerId}`;
+  return out;
+}
+
+/** A node's first chain in `GET /harvester/status` (the fields the federation suites read). */
+export interface ChainStatus {
+  processed: number | null;
+  reorgs: number;
+  source: string;
+  quorum: number | null;
+  peers: { peer_id: string; disagreements: number; distrusted: boolean; last_reason: string | null }[];
+  peer_blocks_checked: number;
+  waiting: { number: number; hash: string; votes: number }[];
+  gaps: number | null;
+  pulls: number | null;
+  covered_accounts: string[] | null;
+  uncovered_accounts: string[];
+}
+
+export async function chainStatus(node: NodeProcess, token: string | undefined): Promise<ChainStatus> {
+  const res = await call<{ chains: ChainStatus[] }>(node, 'GET', '/api/v4/harvester/status', { token });
+  return res.body.chains[0];
+}
+
+/** Gossip (and pulls) a node refused from `peerId`, by reason (`GET /federation/peers`). */
+export async function peerReasons(
+  node: NodeProcess,
+  token: string | undefined,
+  peerId: string,
+): Promise<Record<string, number>> {
+  const res = await call<{ peerId: string; reasons: Record<string, number> }[]>(
+    node,
+    'GET',
+    '/api/v4/federation/peers',
+    { token },
+  );
+  return res.body.find((p) => p.peerId === peerId)?.reasons ?? {};
+}
+
+/** The owner of a world on a node; null when the node has no such world. */
+export async function worldOwner(
+  node: NodeProcess,
+  token: string | undefined,
+  world: string,
+): Promise<string | null> {
+  const res = await call<{ owner_id: string }>(node, 'GET', `/api/v4/worlds/${world}`, { token });
+  return res.status === 200 ? res.body.owner_id : null;
+}
+
+/** Waits until every node's state says the same, or fails naming the node that lags. */
+export async function onAll(
+  nodes: NodeProcess[],
+  check: (n: NodeProcess) => Promise<boolean>,
+  what: string,
+): Promise<void> {
+  for (const n of nodes) await waitFor(() => check(n), 20_000, `${what} on ${n.name}`);
 }
