@@ -3,10 +3,10 @@
  * ranges (206/416), HEAD, If-None-Match. The body streams from the blockstore; only the blocks a range
  * needs are read.
  */
-import type { ServerResponse } from 'node:http';
 import type { Context } from 'hono';
 import type { CID } from 'multiformats/cid';
 import type { Logger } from 'pino';
+import { type LeasedChunk, type NodeEnv, offerDirectBody } from './direct-body.ts';
 
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
 
@@ -58,6 +58,11 @@ export interface FileSource {
   mime: string;
   /** Reads [offset, offset+length) of the file. */
   read(range: { offset: number; length: number }): AsyncIterable<Uint8Array>;
+  /**
+   * As `read`, in lent buffers, for a body written straight to the Node response (`direct-body.ts`):
+   * local files only; bytes from peers keep the web stream.
+   */
+  readLeased?(range: { offset: number; length: number }): AsyncIterable<LeasedChunk>;
 }
 
 /**
@@ -73,23 +78,28 @@ export function streamBody(
   log: Logger,
 ): ReadableStream<Uint8Array> {
   let iterator: AsyncIterator<Uint8Array> | undefined;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        iterator ??= open()[Symbol.asyncIterator]();
-        const next = await iterator.next();
-        if (next.done) controller.close();
-        else controller.enqueue(next.value);
-      } catch (error) {
-        log.warn({ err: error, path: ctx.req.path }, 'response body failed mid-stream; connection cut');
-        (ctx.env as { outgoing?: ServerResponse } | undefined)?.outgoing?.destroy();
-        controller.close();
-      }
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          iterator ??= open()[Symbol.asyncIterator]();
+          const next = await iterator.next();
+          if (next.done) controller.close();
+          else controller.enqueue(next.value);
+        } catch (error) {
+          log.warn({ err: error, path: ctx.req.path }, 'response body failed mid-stream; connection cut');
+          (ctx.env as NodeEnv | undefined)?.outgoing?.destroy();
+          controller.close();
+        }
+      },
+      async cancel() {
+        await iterator?.return?.().catch(() => {});
+      },
     },
-    async cancel() {
-      await iterator?.return?.().catch(() => {});
-    },
-  });
+    // No read ahead of the consumer: with the default (1) the stream pulls once as soon as it is made,
+    // opening the source (and reading a leaf) even for a body that is sent another way or never.
+    { highWaterMark: 0 },
+  );
 }
 
 /** The file (or the requested range of it) with caching headers; HEAD gets the headers only. */
@@ -120,10 +130,18 @@ export function serveFile(ctx: Context, file: FileSource, log: Logger): Response
   if (range) headers['content-range'] = `bytes ${range.start}-${range.end}/${file.size}`;
   const status = range ? 206 : 200;
   if (ctx.req.method === 'HEAD' || length === 0) return new Response(null, { status, headers });
-  return new Response(
-    streamBody(ctx, () => exactly(file.read({ offset: start, length }), length), log),
-    { status, headers },
-  );
+  const stream = streamBody(ctx, () => exactly(file.read({ offset: start, length }), length), log);
+  const { readLeased } = file;
+  if (readLeased) {
+    offerDirectBody(ctx.env as NodeEnv | undefined, {
+      stream,
+      length,
+      open: () => readLeased({ offset: start, length }),
+      log,
+      path: ctx.req.path,
+    });
+  }
+  return new Response(stream, { status, headers });
 }
 
 /**

@@ -4,9 +4,11 @@
  */
 import type { Server } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
 import { createApp } from '../api/app.ts';
-import type { ApiComponents } from '../api/env.ts';
+import { withDirectBodies } from '../api/direct-body.ts';
+import type { ApiComponents, ApiEnv } from '../api/env.ts';
 import type { Harvester } from '../harvester/harvester.ts';
 import type { Assets } from '../node/assets/index.ts';
 import type { AttributeService } from '../node/attributes/attribute-service.ts';
@@ -46,10 +48,14 @@ export interface EdgeParts {
   readonly gitCommit: string | undefined;
 }
 
+/**
+ * The app and its server. Local asset downloads are written straight to the Node response
+ * (`withDirectBodies`, api/direct-body.ts) once the app and its middleware have answered.
+ */
 export function createHttpEdge(
   node: EdgeParts,
   extra: Pick<ApiComponents, 'version' | 'activities' | 'uploadQuotas'>,
-): Server {
+): { http: Server; app: OpenAPIHono<ApiEnv> } {
   const c = node.config;
   const app = createApp({
     ...extra,
@@ -82,8 +88,8 @@ export function createHttpEdge(
       assetLookups: { ...node.assets.fetcher.lookupStats },
     }),
   });
-  return createHttpServer(
-    getRequestListener(app.fetch),
+  const http = createHttpServer(
+    getRequestListener(withDirectBodies(app.fetch)),
     {
       headersTimeoutMs: c.httpHeadersTimeoutMs,
       idleBodyTimeoutMs: c.httpIdleBodyTimeoutMs,
@@ -92,4 +98,5 @@ export function createHttpEdge(
     parseTrustProxy(c.trustProxy),
     node.log,
   );
+  return { http, app };
 }

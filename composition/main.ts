@@ -6,7 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
+import type { ApiEnv } from '../api/env.ts';
 import { Harvester } from '../harvester/harvester.ts';
 import { ActivityController } from '../node/activities/activity-controller.ts';
 import { ActivityStore } from '../node/activities/activity-store.ts';
@@ -81,6 +83,8 @@ export class OdysseyNode {
   metrics: NodeMetrics | undefined;
   /** The commit this node runs from, when known (/version). */
   gitCommit: string | undefined;
+  /** The HTTP app the server runs (tests also call it without a server, through `app.request`). */
+  app!: OpenAPIHono<ApiEnv>;
   private http!: Server;
   private guestSweep: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
@@ -256,7 +260,7 @@ export class OdysseyNode {
       federationSettings(c, VERSION, MAX_GOSSIP_BYTES),
     );
 
-    this.http = createHttpEdge(this, {
+    ({ http: this.http, app: this.app } = createHttpEdge(this, {
       version: VERSION,
       activities,
       uploadQuotas: new UploadQuotas({
@@ -264,7 +268,7 @@ export class OdysseyNode {
         isAdmin: (user) => this.access.isNodeAdmin(user),
         config: c,
       }),
-    });
+    }));
     this.posbus = new PosbusServer(
       {
         http: this.http,

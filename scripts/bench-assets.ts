@@ -11,14 +11,18 @@
  *                                                    summarise with `npm run bench:posbus -- --summarize-profile FILE`)
  *
  * Downloads are judged in wall time (the goal's "as fast as reading the file") and in CPU time: the node's
- * CPU per downloaded MB against the CPU a read stream spends on the same bytes from the page cache.
+ * CPU per downloaded MB against the CPU a read stream spends on the same bytes from the page cache. Two
+ * more yardsticks say what HTTP on loopback allows: the same file sent by a plain node:http server (a read
+ * stream piped to the response, in a child process) to the same client, and the node's download taken by
+ * curl (a leaner client than node:http; skipped when curl is not installed).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -27,6 +31,8 @@ const CHUNK = 1 << 20;
 const arg = process.argv.find((a) => a.startsWith('--sizes='));
 const SIZES = (arg ? arg.slice(8).split(',').map(Number) : [1, 50, 500]).map((n) => n * MB);
 const PROFILE_DIR = process.argv.find((a) => a.startsWith('--profile='))?.slice(10);
+/** Set in the child that serves a plain file (the HTTP yardstick): this script, run with the file's path. */
+const SERVE_FILE = process.argv.find((a) => a.startsWith('--serve-file='))?.slice(13);
 /** Extra V8/Node flags for the node (e.g. `--node-flags=--trace-gc`), its stdout then copied to ours. */
 const NODE_FLAGS =
   process.argv
@@ -65,14 +71,15 @@ function sha256Speed(size: number, seed: number): { wall: number; cpu: number } 
 }
 
 /**
- * The download's yardstick: the same bytes written to a file in the same file system, then read back
- * with a read stream (from the page cache, as the node's freshly written blocks are).
+ * The download's yardsticks, over the same bytes written to a file in the same file system: read back
+ * with a read stream (from the page cache, as the node's freshly written blocks are), and sent by a
+ * plain node:http server to the same client as the node's download (wall time, and that server's CPU).
  */
-async function fileReadSpeed(
+async function yardsticks(
   dir: string,
   size: number,
   seed: number,
-): Promise<{ wall: number; cpu: number }> {
+): Promise<{ wall: number; cpu: number; plainHttp: { wall: number; cpu: number } }> {
   const file = join(dir, `plain-${seed}`);
   const out = createWriteStream(file);
   for (const chunk of content(size, seed)) if (!out.write(chunk)) await once(out, 'drain');
@@ -83,8 +90,47 @@ async function fileReadSpeed(
   for await (const chunk of createReadStream(file, { highWaterMark: CHUNK })) bytes += chunk.length;
   const ms = performance.now() - start;
   const cpu = process.cpuUsage(cpu0);
+  const plainHttp = await plainHttpSpeed(file, size);
   await rm(file);
-  return { wall: bytes / MB / (ms / 1000), cpu: bytes / MB / ((cpu.user + cpu.system) / 1e6) };
+  return { wall: bytes / MB / (ms / 1000), cpu: bytes / MB / ((cpu.user + cpu.system) / 1e6), plainHttp };
+}
+
+/** The file downloaded from a plain node:http server in a child process: MB/s, and MB per server CPU-s. */
+async function plainHttpSpeed(file: string, size: number): Promise<{ wall: number; cpu: number }> {
+  const child = spawn(process.execPath, [process.argv[1], `--serve-file=${file}`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const [line] = (await once(child.stdout as NodeJS.ReadableStream, 'data')) as [Buffer];
+    const cpuBefore = cpuOf(child.pid as number);
+    const got = await download(`http://127.0.0.1:${line.toString().trim()}/`);
+    const cpu = cpuOf(child.pid as number) - cpuBefore;
+    if (got.bytes !== size) throw new Error(`plain server sent ${got.bytes} of ${size} bytes`);
+    return { wall: size / MB / (got.ms / 1000), cpu: size / MB / Math.max(cpu, 0.01) };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+/** The plain server (in the child): every request gets the file through a read stream piped to the socket. */
+function servePlainFile(file: string): void {
+  const size = statSync(file).size;
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
+    createReadStream(file, { highWaterMark: 262_144 }).pipe(res);
+  });
+  server.listen(0, '127.0.0.1', () => console.log((server.address() as AddressInfo).port));
+}
+
+/** The download taken by curl (its own timing): MB/s, or undefined without curl. */
+function curlSpeed(url: string, size: number): number | undefined {
+  const run = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{size_download} %{time_total}', url], {
+    encoding: 'utf8',
+  });
+  if (run.error || run.status !== 0) return undefined;
+  const [bytes, seconds] = run.stdout.trim().split(' ').map(Number);
+  if (bytes !== size) throw new Error(`curl downloaded ${bytes} of ${size} bytes`);
+  return size / MB / seconds;
 }
 
 /** CPU time the node process has used so far (user + system), from /proc, in seconds. */
@@ -251,20 +297,22 @@ async function main() {
       const down = await download(`${url}/api/v4/assets/${up.cid}`);
       const downCpu = cpuOf(pid) - cpuBeforeDown;
       clearInterval(poll);
+      const curl = curlSpeed(`${url}/api/v4/assets/${up.cid}`, size);
       if (down.bytes !== size) throw new Error(`downloaded ${down.bytes} of ${size} bytes`);
       const upMBs = size / MB / (up.ms / 1000);
       const upCpuMBs = size / MB / Math.max(upCpu, 0.01);
       const downMBs = size / MB / (down.ms / 1000);
       const downCpuMBs = size / MB / Math.max(downCpu, 0.01);
       const ceiling = sha256Speed(size, i + 1);
-      const disk = await fileReadSpeed(dir, size, i + 1);
+      const disk = await yardsticks(dir, size, i + 1);
       const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`;
       rows.push(
         `| ${size / MB} MB | ${upMBs.toFixed(0)} MB/s | ${ceiling.wall.toFixed(0)} MB/s | ${pct(upMBs, ceiling.wall)} | ` +
           `${upCpuMBs.toFixed(0)} MB/cpu-s (${pct(upSys, Math.max(upCpu, 0.01))} kernel) | ${ceiling.cpu.toFixed(0)} MB/cpu-s | ${pct(upCpuMBs, ceiling.cpu)} | ` +
           `${downMBs.toFixed(0)} MB/s | ${disk.wall.toFixed(0)} MB/s | ${pct(downMBs, disk.wall)} | ` +
           `${down.firstByteMs.toFixed(0)} ms | ${downCpuMBs.toFixed(0)} MB/cpu-s | ${disk.cpu.toFixed(0)} MB/cpu-s | ` +
-          `${pct(downCpuMBs, disk.cpu)} | ` +
+          `${pct(downCpuMBs, disk.cpu)} | ${disk.plainHttp.wall.toFixed(0)} MB/s (${disk.plainHttp.cpu.toFixed(0)} MB/cpu-s) | ` +
+          `${pct(downMBs, disk.plainHttp.wall)} | ${curl === undefined ? '–' : `${curl.toFixed(0)} MB/s (${pct(curl, disk.wall)})`} | ` +
           `${MiB(baseline.anon)} → ${MiB(peak.anon)} MiB | ${MiB(baseline.file)} → ${MiB(peak.file)} MiB |`,
       );
       console.error(rows.at(-1));
@@ -277,12 +325,14 @@ async function main() {
   console.log(
     '| file | upload | SHA-256 | upload / SHA-256 | node CPU per upload | SHA-256 per CPU | CPU ratio | ' +
       'download | file read | download / read | first byte | node CPU per download | file read per CPU | ' +
-      'download CPU ratio | node private RSS (peak) | node file-backed RSS (peak) |',
+      'download CPU ratio | plain node:http server (its CPU) | download / plain server | download with curl (of read) | ' +
+      'node private RSS (peak) | node file-backed RSS (peak) |',
   );
   console.log(
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
   );
   for (const row of rows) console.log(row);
 }
 
-await main();
+if (SERVE_FILE) servePlainFile(SERVE_FILE);
+else await main();

@@ -82,6 +82,7 @@ export function assetDownloadRoutes(c: ApiComponents) {
         size: record.size,
         mime: record.mime,
         read: (range) => (remote ? c.assetFetcher.read(cid, range) : c.assets.read(cid, range)),
+        readLeased: remote ? undefined : (range) => c.assets.readPooled(cid, range),
       },
       log,
     );

@@ -114,6 +114,7 @@ export function gatewayRoutes(c: ApiComponents) {
         mime: record?.mime ?? 'application/octet-stream',
         // Blocks missing here (a file served before it is pinned) come from peers, each within the timeout.
         read: (range) => (record ? c.assets.read(cid, range) : c.assetFetcher.read(cid, range)),
+        readLeased: record ? (range) => c.assets.readPooled(cid, range) : undefined,
       },
       log,
     );

@@ -19,6 +19,7 @@ import { leafPipeline } from './leaf-import.ts';
 import { readLocalFile } from './local-file.ts';
 import type { PeerFilter } from './peer-gate.ts';
 import { localPinWalker } from './pin-walker.ts';
+import { BufferPool, type Lease, readLocalFilePooled } from './read-pool.ts';
 import { Renditions } from './renditions.ts';
 import {
   type AssetFormat,
@@ -75,6 +76,11 @@ export class AssetStore extends EventEmitter<{ imported: [AssetRecord]; removed:
   readonly renditions: Renditions;
   private readonly db: ReturnType<typeof assetTables>;
   private readonly gate = new ImportGate();
+  /**
+   * Buffers of downloads written straight to sockets (`readPooled`): a leaf each; 16 kept free at most
+   * (4 MiB), enough for a few downloads at once to allocate nothing.
+   */
+  readonly readPool = new BufferPool(CHUNK_SIZE, 16);
   /** The tail of the serialised commit sections of imports. */
   private commits: Promise<unknown> = Promise.resolve();
 
@@ -249,6 +255,14 @@ export class AssetStore extends EventEmitter<{ imported: [AssetRecord]; removed:
   read(cid: CID, range: { offset?: number; length?: number } = {}): AsyncIterable<Uint8Array> {
     const offset = range.offset ?? 0;
     return readLocalFile(this.ipfs.blocks, cid, offset, range.length ?? Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * As `read`, each piece in a buffer lent from `readPool`, to be released once written (a download
+   * written straight to its socket releases it from the write's callback).
+   */
+  readPooled(cid: CID, range: { offset: number; length: number }): AsyncIterable<Lease> {
+    return readLocalFilePooled(this.ipfs.blocks, cid, range.offset, range.length, this.readPool);
   }
 
   /** As `read`, but blocks missing here are fetched from peers (hash-checked) until `signal` aborts. */

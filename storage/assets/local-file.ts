@@ -34,6 +34,14 @@ interface Entry {
 const UNIXFS_RAW = 0;
 const UNIXFS_FILE = 2;
 
+/**
+ * Where the bytes of [offset, offset + length) of a file are, in file order: inline bytes (a dag-pb
+ * node's own `Data`, an identity block) or [from, to) of a raw leaf's block file, which the caller reads
+ * as it likes (into a buffer of its own, or into a pooled one: `read-pool.ts`). `to` comes from the
+ * parent's blocksizes, so a leaf may hold fewer bytes than that: readers stop at its end.
+ */
+export type FilePiece = { bytes: Uint8Array } | { leaf: CID; from: number; to: number };
+
 /** Yields [offset, offset + length) of the file at `root`, each leaf's part as one buffer. */
 export async function* readLocalFile(
   blocks: FileBlockstore,
@@ -41,6 +49,19 @@ export async function* readLocalFile(
   offset: number,
   length: number,
 ): AsyncGenerator<Uint8Array> {
+  for await (const piece of localFilePieces(blocks, root, offset, length)) {
+    if ('bytes' in piece) yield piece.bytes;
+    else yield await blocks.readRange(piece.leaf, piece.from, piece.to - piece.from);
+  }
+}
+
+/** The pieces of [offset, offset + length) of the file at `root` (only the dag-pb nodes are read). */
+export async function* localFilePieces(
+  blocks: FileBlockstore,
+  root: CID,
+  offset: number,
+  length: number,
+): AsyncGenerator<FilePiece> {
   const wanted = offset + length;
   // Depth-first in link order; each entry is a node, the file offset where its content starts and its
   // content's size (from its parent's blocksizes; unknown for the root).
@@ -61,7 +82,7 @@ export async function* readLocalFile(
       const leafSize = Number.isFinite(size) ? size : await blocks.sizeOf(cid);
       const from = Math.max(offset, start) - start;
       const to = Math.min(end, start + leafSize) - start;
-      if (to > from) yield await blocks.readRange(cid, from, to - from);
+      if (to > from) yield { leaf: cid, from, to };
       continue;
     }
     if (cid.code !== dagPb.code) throw new Error(`cannot read ${cid}: not a UnixFS file`);
@@ -90,10 +111,10 @@ export async function* readLocalFile(
 }
 
 /** The part of inline bytes that falls into the range. */
-function* part(bytes: Uint8Array, start: number, offset: number, end: number): Generator<Uint8Array> {
+function* part(bytes: Uint8Array, start: number, offset: number, end: number): Generator<FilePiece> {
   const from = Math.max(offset, start) - start;
   const to = Math.min(end, start + bytes.length) - start;
-  if (to > from) yield bytes.subarray(from, to);
+  if (to > from) yield { bytes: bytes.subarray(from, to) };
 }
 
 /**

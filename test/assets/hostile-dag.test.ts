@@ -5,6 +5,7 @@
  * far beyond its bytes. A whole-file read (renditions read with no length) must still give the file the
  * exporter gave, and never crash the process. Real file blockstore in a temp dir; blocks made by hand.
  */
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileBlockstore } from '../../storage/assets/file-blockstore.ts';
 import { rawLeafCid } from '../../storage/assets/leaf-import.ts';
 import { readLocalFile } from '../../storage/assets/local-file.ts';
+import { BufferPool, readLocalFilePooled } from '../../storage/assets/read-pool.ts';
 
 let dir: string;
 let blocks: FileBlockstore;
@@ -49,6 +51,18 @@ async function collect(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+/** The pooled reader over the same range (small buffers: a leaf spans several), every lease given back. */
+async function collectPooled(root: CID, offset: number, length: number): Promise<Buffer> {
+  const pool = new BufferPool(64, 4);
+  const parts: Buffer[] = [];
+  for await (const lease of readLocalFilePooled(blocks, root, offset, length, pool)) {
+    parts.push(Buffer.from(lease.bytes));
+    lease.release();
+  }
+  expect(pool.stats.leased).toBe(0);
+  return Buffer.concat(parts);
+}
+
 describe('reading a DAG whose blocksizes lie', () => {
   it('a node holding more than its parent says adds only what the parent says, as the exporter reads it', async () => {
     const bytes = Buffer.alloc(1000, 7);
@@ -63,6 +77,8 @@ describe('reading a DAG whose blocksizes lie', () => {
     expect(exported).toEqual(bytes);
     expect(await collect(readLocalFile(blocks, root, 0, Number.POSITIVE_INFINITY))).toEqual(exported);
     expect(await collect(readLocalFile(blocks, root, 500, 1000))).toEqual(bytes.subarray(500));
+    expect(await collectPooled(root, 0, Number.POSITIVE_INFINITY)).toEqual(exported);
+    expect(await collectPooled(root, 500, 1000)).toEqual(bytes.subarray(500));
   });
 
   it('a leaf claiming a terabyte is read as the bytes it has, without allocating the claim', async () => {
@@ -73,6 +89,8 @@ describe('reading a DAG whose blocksizes lie', () => {
     expect(await blocks.readRange(l, 0, 2 ** 40)).toEqual(bytes);
     expect(await blocks.readRange(l, 4, 2 ** 40)).toEqual(bytes.subarray(4));
     expect(await collect(readLocalFile(blocks, root, 0, Number.POSITIVE_INFINITY))).toEqual(bytes);
+    expect(await collectPooled(root, 0, Number.POSITIVE_INFINITY)).toEqual(bytes);
+    expect(await collectPooled(root, 3, 2 ** 40)).toEqual(bytes.subarray(3));
   });
 
   it('links of no bytes are not walked (not even read)', async () => {
@@ -85,5 +103,23 @@ describe('reading a DAG whose blocksizes lie', () => {
       { cid: absent, size: 0 },
     ]);
     expect(await collect(readLocalFile(blocks, root, 0, Number.POSITIVE_INFINITY))).toEqual(bytes);
+  });
+
+  it('a pooled read stopped inside a leaf gives its buffers back and closes the leaf file', async () => {
+    const bytes = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251));
+    const l = await leaf(bytes);
+    const root = await fileNode([{ cid: l, size: 1000 }]);
+    const pool = new BufferPool(64, 4);
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    const got: Buffer[] = [];
+    for await (const lease of readLocalFilePooled(blocks, root, 10, 990, pool)) {
+      got.push(Buffer.from(lease.bytes));
+      lease.release();
+      if (got.length === 3) break; // the leaf's file is still open here: `return()` closes it
+    }
+    expect(Buffer.concat(got)).toEqual(bytes.subarray(10, 10 + 3 * 64));
+    expect(pool.stats).toEqual({ leased: 0, free: 1, lent: 3 });
+    if (process.platform === 'linux') expect(fds()).toBe(before);
   });
 });
