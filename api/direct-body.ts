@@ -69,6 +69,14 @@ export function withDirectBodies<E>(fetch: Fetch<E>): Fetch<E> {
 }
 
 /**
+ * A response whose socket is destroyed (a reset, the idle timeout) before its 'close' has fired: a write
+ * now would never call back, and the lent chunk would never be given back.
+ */
+function isGone(outgoing: ServerResponse): boolean {
+  return outgoing.destroyed || outgoing.socket?.destroyed === true;
+}
+
+/**
  * Writes the chunks, reading the next while the socket drains the last, and ends the response; or cuts
  * the connection when the source fails or yields fewer or more bytes than the Content-Length announced
  * (a truncated file must not look complete). A client gone mid-body stops the reading; every chunk lent
@@ -76,7 +84,7 @@ export function withDirectBodies<E>(fetch: Fetch<E>): Fetch<E> {
  */
 async function writeBody(outgoing: ServerResponse, body: DirectBody): Promise<void> {
   // A client gone before the body (the answer took a while): nothing is read.
-  if (outgoing.destroyed) return;
+  if (isGone(outgoing)) return;
   let gone = false;
   let wake: (() => void) | undefined;
   const onClose = () => {
@@ -96,7 +104,7 @@ async function writeBody(outgoing: ServerResponse, body: DirectBody): Promise<vo
     for (;;) {
       const next = await pending;
       pending = undefined;
-      if (gone || outgoing.destroyed) {
+      if (gone || isGone(outgoing)) {
         if (!next.done) next.value.release();
         return;
       }
@@ -105,8 +113,11 @@ async function writeBody(outgoing: ServerResponse, body: DirectBody): Promise<vo
       sent += chunk.bytes.length;
       if (sent < body.length) {
         const flowing = outgoing.write(chunk.bytes, () => chunk.release());
-        // Read ahead while the socket takes this chunk.
+        // Read ahead while the socket takes this chunk. Awaited only after the drain: marked handled now,
+        // or a read failing while a slow client holds us up would be an unhandled rejection (the
+        // process would exit); the await below still sees the failure.
         pending = iterator.next();
+        pending.catch(() => {});
         if (!flowing && !gone) await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;
         continue;
@@ -122,7 +133,7 @@ async function writeBody(outgoing: ServerResponse, body: DirectBody): Promise<vo
         if (!after.done) after.value.release();
         throw new Error(`the file has more than the ${body.length} bytes announced`);
       }
-      if (gone || outgoing.destroyed) return chunk.release();
+      if (gone || isGone(outgoing)) return chunk.release();
       // A write's callback runs whether or not the bytes went out (an end's only on 'finish').
       outgoing.write(chunk.bytes, () => chunk.release());
       outgoing.end();

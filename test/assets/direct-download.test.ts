@@ -7,7 +7,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import * as dagPb from '@ipld/dag-pb';
 import { Hono } from 'hono';
@@ -314,7 +314,10 @@ describe('a direct body whose source misbehaves (a hand-made source behind a rea
       expect([exact.status, exact.cut, exact.body.length]).toEqual([200, false, announced]);
       for (const name of ['more', 'fewer', 'failing']) {
         // The status line and what was written before the failure arrive, then the cut.
+        const lentBefore = lent;
         const got = await get(base, `/${name}`);
+        // The direct path ran (the web stream would also be cut, but it lends nothing).
+        expect(lent, name).toBeGreaterThan(lentBefore);
         expect([got.status, got.headers['content-length'], got.cut], name).toEqual([
           200,
           String(announced),
@@ -324,6 +327,72 @@ describe('a direct body whose source misbehaves (a hand-made source behind a rea
       }
       await eventually(() => released === lent, 2000, 'every lease to be released');
     } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('a direct body whose read ahead fails while a slow client holds the writer up', () => {
+  it('cuts that connection and nothing else: no unhandled rejection, the server goes on serving', async () => {
+    // Pieces of 4 MiB: a client that stops reading fills the loopback socket's buffers within a few, and
+    // the writer then waits for 'drain' with the next piece being read ahead.
+    const piece = 4 * 1024 * 1024;
+    const pieces = 16;
+    let failAt = Number.POSITIVE_INFINITY;
+    const app = new Hono();
+    app.get('/f', (ctx) =>
+      serveFile(
+        ctx,
+        {
+          cid: CID.parse(cid),
+          size: pieces * piece,
+          mime: 'application/octet-stream',
+          read: () => {
+            throw new Error('the web stream is not used under the wrapper');
+          },
+          // Read number `failAt` fails, as a block removed by GC, EIO or EMFILE would.
+          readLeased: async function* () {
+            for (let i = 0; i < pieces; i++) {
+              if (i === failAt) throw new Error(`piece ${i}: no such block`);
+              yield { bytes: Buffer.alloc(piece, i & 0xff), release() {} };
+            }
+          },
+        },
+        pino({ level: 'silent' }),
+      ),
+    );
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const server = createServer(getRequestListener(withDirectBodies(app.fetch)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    /** Sends the request and stops reading (a slow link) for a while, then reads on; true when cut short. */
+    const stalled = async (): Promise<boolean> => {
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => {});
+      let received = 0;
+      socket.on('data', (d: Buffer) => {
+        received += d.length;
+      });
+      const closed = new Promise((r) => socket.once('close', r));
+      await new Promise((r) => socket.once('connect', r));
+      socket.write('GET /f HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+      socket.pause();
+      await new Promise((r) => setTimeout(r, 300));
+      socket.resume();
+      await closed;
+      return received < pieces * piece;
+    };
+    try {
+      // Whichever read is the one made while the writer waits, one of these fails there.
+      for (failAt = 1; failAt <= 6; failAt++) expect(await stalled(), `failing read ${failAt}`).toBe(true);
+      expect(unhandled).toEqual([]);
+      failAt = Number.POSITIVE_INFINITY;
+      const whole = await get(`http://127.0.0.1:${port}`, '/f');
+      expect([whole.status, whole.cut, whole.body.length]).toEqual([200, false, pieces * piece]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
       await new Promise((resolve) => server.close(resolve));
     }
   });
