@@ -61,6 +61,12 @@ async function start(args: string[]): Promise<number> {
     console.error(`odyssey-node: ${e.message}`);
     return 2;
   }
+  // A promise rejected with nobody to hear it is a bug; by Node's default it ends the process, and with
+  // it every session, world and transfer of the node. It is logged (an error, with its stack) instead.
+  const running = node;
+  process.on('unhandledRejection', (reason) => {
+    running.log.error({ err: reason }, 'unhandled promise rejection (a bug): logged, the node keeps serving');
+  });
   try {
     await node.start();
   } catch (e) {
