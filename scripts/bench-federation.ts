@@ -368,7 +368,9 @@ const spread = (s: Stats) => `${ms(s.p50)} / ${ms(s.p99)} / ${ms(s.max)} ms`;
 const goal = (p99: number, max: number) => (p99 <= max ? 'met' : `**missed** by ${ms(p99 - max)} ms`);
 
 async function main(): Promise<void> {
-  nodes = await Promise.all(['a', 'b', 'c', ...SIZES.map((_, i) => `d${i + 1}`)].map(prepareNode));
+  nodes = await Promise.all(
+    ['a', 'b', 'c', ...SIZES.map((_, i) => `d${i + 1}`)].map((name) => prepareNode(name)),
+  );
   const [A, B, C] = nodes;
   const watchers: Record<string, Guest> = {};
   try {

@@ -54,8 +54,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** A node's identity and ports, not started. */
-export async function prepareNode(name: string): Promise<NodeProcess> {
+/**
+ * A node's identity and ports, not started. `nodeOptions` go to the Node runtime before the script
+ * (e.g. `--import` of a module a test plants in the node's process).
+ */
+export async function prepareNode(name: string, nodeOptions: string[] = []): Promise<NodeProcess> {
   const dir = await mkdtemp(join(tmpdir(), `odyssey-fed-${name}-`));
   const peerId = peerIdFromPrivateKey(await loadOrCreatePeerKey(join(dir, 'peer-key'))).toString();
   const httpPort = await freePort();
@@ -93,7 +96,7 @@ export async function prepareNode(name: string): Promise<NodeProcess> {
         'info',
         ...node.flags,
       ];
-      const child = spawn(NODE_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(NODE_BIN, [...nodeOptions, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
       node.child = child;
       // A spawn that fails is reported by the wait below (through the logs), never an unhandled 'error'.
       child.on('error', (error) => node.logs.push(`spawn failed: ${error.message}`));
