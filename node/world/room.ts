@@ -1,8 +1,8 @@
 /**
  * The live side of one world: who is in it, where they are, who holds which lock, and the position tick.
- * Interest management (interest.ts) decides who sees whom. The tick encodes the movers once per grid cell;
- * each member gets the cells around it joined into one frame (copied, not re-encoded), so encoding is
- * O(users) and a member gets only the users near it. Joins and leaves go only to those who see them: a
+ * Interest management (interest.ts) decides who sees whom. The tick encodes the movers once per grid cell
+ * and joins the cells around a cell into one frame once (copied, not re-encoded), which every member of
+ * that cell is sent: encoding is O(users), and a member gets only the users near it. Joins and leaves go only to those who see them: a
  * member is told a user entered its view (AddUsers) before that user's first position, and that the user
  * left it (RemoveUsers) after its last one.
  */
