@@ -187,6 +187,9 @@ export function holds(m: Measured): boolean {
 }
 
 /** The results table; `cellSize` is the interest cell of the `on:` scenarios. */
+/** One row of a markdown table. */
+const markdownRow = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
+
 export function table(rows: Measured[], cellSize: string): string {
   const head = [
     'scenario',
@@ -204,11 +207,11 @@ export function table(rows: Measured[], cellSize: string): string {
     'loadgen CPU %',
     'errors',
   ];
-  const lines = [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`];
+  const lines = [markdownRow(head), markdownRow(head.map(() => '---'))];
   for (const m of rows) {
     const r = m.result;
     lines.push(
-      `| ${[
+      markdownRow([
         m.scenario.name,
         m.scenario.clients,
         m.scenario.interest ? `on (cell ${cellSize})` : 'off',
@@ -223,7 +226,7 @@ export function table(rows: Measured[], cellSize: string): string {
         fmt(m.nodeRssMaxMB),
         fmt(r?.loadgen.cpuPct),
         errorsOf(m),
-      ].join(' | ')} |`,
+      ]),
     );
   }
   return lines.join('\n');
@@ -247,11 +250,11 @@ export function detailTable(rows: Measured[]): string {
     'irq+softirq / steal % of a core',
     'other processes CPU %',
   ];
-  const lines = [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`];
+  const lines = [markdownRow(head), markdownRow(head.map(() => '---'))];
   for (const m of rows) {
     const r = m.result;
     lines.push(
-      `| ${[
+      markdownRow([
         m.scenario.name,
         r
           ? `${fmt(r.setupMs / 1000, 1)} (${fmt(r.enterMs === undefined ? undefined : r.enterMs / 1000, 1)})`
@@ -273,7 +276,7 @@ export function detailTable(rows: Measured[]): string {
         fmt(m.machineBusyPct),
         `${fmt(m.softirqPct)} / ${fmt(m.stealPct)}`,
         m.otherTop ? `${fmt(m.otherCpuPct)} (${m.otherTop})` : fmt(m.otherCpuPct),
-      ].join(' | ')} |`,
+      ]),
     );
   }
   return lines.join('\n');
@@ -317,7 +320,7 @@ export function floorTable(pairs: { node: Measured; floor: Measured }[]): string
     'p99 ms floor / node',
     'RSS MB floor / node',
   ];
-  const lines = [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`];
+  const lines = [markdownRow(head), markdownRow(head.map(() => '---'))];
   const byN = new Map<string, { node: Measured; floor: Measured }[]>();
   for (const pair of pairs) {
     const key = pair.node.scenario.name;
@@ -336,7 +339,7 @@ export function floorTable(pairs: { node: Measured; floor: Measured }[]): string
     const list = (values: (number | undefined | null)[], digits = 0) =>
       values.map((v) => fmt(v, digits)).join(', ');
     lines.push(
-      `| ${[
+      markdownRow([
         name,
         group.length,
         list(floorCpu),
@@ -359,7 +362,7 @@ export function floorTable(pairs: { node: Measured; floor: Measured }[]): string
           1,
         )}`,
         `${list(group.map((p) => p.floor.nodeRssMaxMB))} / ${list(group.map((p) => p.node.nodeRssMaxMB))}`,
-      ].join(' | ')} |`,
+      ]),
     );
   }
   return lines.join('\n');

@@ -7,27 +7,15 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { encode, SignalType } from '../../protocol/posbus/index.ts';
-import type { TokenService } from '../auth/tokens.ts';
-import type { UserStore } from '../user/user-store.ts';
-import type { UserController } from '../world/user-controller.ts';
-import type { WorldController } from '../world/world-controller.ts';
 import { CloseCode } from './close-codes.ts';
-import { Session, type SessionLimits, type StakeReporter } from './session.ts';
-import type { PosbusTraffic } from './traffic.ts';
+import { Session, type SessionLimits } from './session.ts';
+import type { SessionServices } from './session-components.ts';
 
 export const POSBUS_PATH = '/posbus';
 
-export interface PosbusServerComponents {
+/** What the server is given: the HTTP server it upgrades on, and the services its sessions use. */
+export interface PosbusServerComponents extends SessionServices {
   http: Server;
-  tokens: TokenService;
-  users: UserStore;
-  worlds: WorldController;
-  userController: UserController;
-  /** Where `UserStakedToOdyssey` reports go; without it they are only logged. */
-  stakes?: StakeReporter;
-  logger: Logger;
-  /** Frame counters for /metrics. */
-  traffic?: PosbusTraffic;
 }
 
 export class PosbusServer {
