@@ -12,9 +12,10 @@
  *
  * Downloads are judged in wall time (the goal's "as fast as reading the file") and in CPU time: the node's
  * CPU per downloaded MB against the CPU a read stream spends on the same bytes from the page cache. Two
- * more yardsticks say what HTTP on loopback allows: the same file sent by a plain node:http server (a read
- * stream piped to the response, in a child process) to the same client, and the node's download taken by
- * curl (a leaner client than node:http; skipped when curl is not installed).
+ * more yardsticks say what HTTP on loopback allows, for both directions: a plain node:http server in a
+ * child process that only hashes the same upload's body and sends the same file through a read stream, to
+ * the same client; and curl as the client of the node (leaner than node:http; skipped without curl).
+ * Results come as two tables, uploads and downloads. The store's own ingest without HTTP: `bench:ingest`.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
@@ -70,52 +71,79 @@ function sha256Speed(size: number, seed: number): { wall: number; cpu: number } 
   };
 }
 
-/**
- * The download's yardsticks, over the same bytes written to a file in the same file system: read back
- * with a read stream (from the page cache, as the node's freshly written blocks are), and sent by a
- * plain node:http server to the same client as the node's download (wall time, and that server's CPU).
- */
-async function yardsticks(
-  dir: string,
-  size: number,
-  seed: number,
-): Promise<{ wall: number; cpu: number; plainHttp: { wall: number; cpu: number } }> {
+/** The same bytes as an upload of `seed` in a file of their own, in the node's file system. */
+async function sameBytesInFile(dir: string, size: number, seed: number): Promise<string> {
   const file = join(dir, `plain-${seed}`);
   const out = createWriteStream(file);
   for (const chunk of content(size, seed)) if (!out.write(chunk)) await once(out, 'drain');
   await new Promise((resolve) => out.end(resolve));
+  return file;
+}
+
+/** The file read back with a read stream (from the page cache, as the node's fresh blocks are). */
+async function readSpeed(file: string): Promise<{ wall: number; cpu: number }> {
   const cpu0 = process.cpuUsage();
   const start = performance.now();
   let bytes = 0;
   for await (const chunk of createReadStream(file, { highWaterMark: CHUNK })) bytes += chunk.length;
   const ms = performance.now() - start;
   const cpu = process.cpuUsage(cpu0);
-  const plainHttp = await plainHttpSpeed(file, size);
-  await rm(file);
-  return { wall: bytes / MB / (ms / 1000), cpu: bytes / MB / ((cpu.user + cpu.system) / 1e6), plainHttp };
+  return { wall: bytes / MB / (ms / 1000), cpu: bytes / MB / ((cpu.user + cpu.system) / 1e6) };
 }
 
-/** The file downloaded from a plain node:http server in a child process: MB/s, and MB per server CPU-s. */
-async function plainHttpSpeed(file: string, size: number): Promise<{ wall: number; cpu: number }> {
+interface Speed {
+  /** MB per second of wall time. */
+  wall: number;
+  /** MB per CPU-second of the server process. */
+  cpu: number;
+}
+
+/**
+ * What HTTP on loopback allows at all, with the same client as the node's: a plain node:http server in a
+ * child process that takes the same multipart upload and only hashes every byte of the body (SHA-256, the
+ * one thing an upload cannot skip), and sends the file back through a read stream piped to the socket.
+ */
+async function plainHttpSpeeds(
+  file: string,
+  size: number,
+  seed: number,
+): Promise<{ up: Speed; down: Speed }> {
   const child = spawn(process.execPath, [process.argv[1], `--serve-file=${file}`], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
     const [line] = (await once(child.stdout as NodeJS.ReadableStream, 'data')) as [Buffer];
-    const cpuBefore = cpuOf(child.pid as number);
-    const got = await download(`http://127.0.0.1:${line.toString().trim()}/`);
-    const cpu = cpuOf(child.pid as number) - cpuBefore;
+    const url = `http://127.0.0.1:${line.toString().trim()}`;
+    const pid = child.pid as number;
+    let cpuBefore = cpuOf(pid);
+    const up = await upload(url, '', size, seed);
+    const upCpu = cpuOf(pid) - cpuBefore;
+    cpuBefore = cpuOf(pid);
+    const got = await download(`${url}/`);
+    const downCpu = cpuOf(pid) - cpuBefore;
     if (got.bytes !== size) throw new Error(`plain server sent ${got.bytes} of ${size} bytes`);
-    return { wall: size / MB / (got.ms / 1000), cpu: size / MB / Math.max(cpu, 0.01) };
+    return {
+      up: { wall: size / MB / (up.ms / 1000), cpu: size / MB / Math.max(upCpu, 0.01) },
+      down: { wall: size / MB / (got.ms / 1000), cpu: size / MB / Math.max(downCpu, 0.01) },
+    };
   } finally {
     child.kill('SIGTERM');
   }
 }
 
-/** The plain server (in the child): every request gets the file through a read stream piped to the socket. */
+/**
+ * The plain server (in the child): a GET gets the file through a read stream piped to the socket; a POST
+ * has its whole body hashed and is answered with the digest as its `cid`.
+ */
 function servePlainFile(file: string): void {
   const size = statSync(file).size;
-  const server = createServer((_req, res) => {
+  const server = createServer((req, res) => {
+    if (req.method === 'POST') {
+      const hash = createHash('sha256');
+      req.on('data', (chunk: Buffer) => hash.update(chunk));
+      req.on('end', () => res.end(JSON.stringify({ cid: hash.digest('hex') })));
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
     createReadStream(file, { highWaterMark: 262_144 }).pipe(res);
   });
@@ -130,6 +158,26 @@ function curlSpeed(url: string, size: number): number | undefined {
   if (run.error || run.status !== 0) return undefined;
   const [bytes, seconds] = run.stdout.trim().split(' ').map(Number);
   if (bytes !== size) throw new Error(`curl downloaded ${bytes} of ${size} bytes`);
+  return size / MB / seconds;
+}
+
+/** `file` uploaded by curl as a multipart form (its own timing): MB/s, or undefined without curl. */
+function curlUploadSpeed(url: string, token: string, file: string, size: number): number | undefined {
+  const run = spawnSync(
+    'curl',
+    // No `Expect: 100-continue` round trip before the body: the node:http client does not wait either.
+    ['-s', '-o', '/dev/null', '-w', '%{http_code} %{time_total}', '-H', 'Expect:'].concat([
+      '-H',
+      `authorization: Bearer ${token}`,
+      '-F',
+      `file=@${file};filename=bench.glb`,
+      url,
+    ]),
+    { encoding: 'utf8' },
+  );
+  if (run.error) return undefined;
+  const [status, seconds] = run.stdout.trim().split(' ').map(Number);
+  if (run.status !== 0 || status >= 300) throw new Error(`curl upload: exit ${run.status}, HTTP ${status}`);
   return size / MB / seconds;
 }
 
@@ -264,11 +312,47 @@ function download(url: string): Promise<{ bytes: number; ms: number; firstByteMs
   });
 }
 
+const UPLOAD_HEADER = [
+  'file',
+  'upload',
+  'SHA-256',
+  'upload / SHA-256',
+  'plain server: receive + hash (its CPU)',
+  'upload / plain server',
+  'upload with curl (of SHA-256)',
+  'node CPU per upload',
+  'SHA-256 per CPU',
+  'CPU ratio',
+  'CPU of plain server / node',
+];
+const DOWNLOAD_HEADER = [
+  'file',
+  'download',
+  'file read',
+  'download / read',
+  'first byte',
+  'node CPU per download',
+  'file read per CPU',
+  'download CPU ratio',
+  'plain server (its CPU)',
+  'download / plain server',
+  'download with curl (of read)',
+  'node private RSS (peak)',
+  'node file-backed RSS (peak)',
+];
+const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
+const table = (header: string[], rows: string[][]) =>
+  [row(header), row(header.map((_, i) => (i === 0 ? '---' : '---:')))].concat(rows.map(row)).join('\n');
+const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`;
+const mbs = (n: number) => `${n.toFixed(0)} MB/s`;
+const mbcpu = (n: number) => `${n.toFixed(0)} MB/cpu-s`;
+
 async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'odyssey-bench-assets-'));
   const { child, url } = await startNode(dir);
   const pid = child.pid as number;
-  const rows: string[] = [];
+  const uploads: string[][] = [];
+  const downloads: string[][] = [];
   try {
     const guest = (await (
       await fetch(`${url}/api/v4/auth/guest-token`, { method: 'POST', body: '{}' })
@@ -297,25 +381,50 @@ async function main() {
       const down = await download(`${url}/api/v4/assets/${up.cid}`);
       const downCpu = cpuOf(pid) - cpuBeforeDown;
       clearInterval(poll);
-      const curl = curlSpeed(`${url}/api/v4/assets/${up.cid}`, size);
       if (down.bytes !== size) throw new Error(`downloaded ${down.bytes} of ${size} bytes`);
+      const curlDown = curlSpeed(`${url}/api/v4/assets/${up.cid}`, size);
       const upMBs = size / MB / (up.ms / 1000);
       const upCpuMBs = size / MB / Math.max(upCpu, 0.01);
       const downMBs = size / MB / (down.ms / 1000);
       const downCpuMBs = size / MB / Math.max(downCpu, 0.01);
       const ceiling = sha256Speed(size, i + 1);
-      const disk = await yardsticks(dir, size, i + 1);
-      const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`;
-      rows.push(
-        `| ${size / MB} MB | ${upMBs.toFixed(0)} MB/s | ${ceiling.wall.toFixed(0)} MB/s | ${pct(upMBs, ceiling.wall)} | ` +
-          `${upCpuMBs.toFixed(0)} MB/cpu-s (${pct(upSys, Math.max(upCpu, 0.01))} kernel) | ${ceiling.cpu.toFixed(0)} MB/cpu-s | ${pct(upCpuMBs, ceiling.cpu)} | ` +
-          `${downMBs.toFixed(0)} MB/s | ${disk.wall.toFixed(0)} MB/s | ${pct(downMBs, disk.wall)} | ` +
-          `${down.firstByteMs.toFixed(0)} ms | ${downCpuMBs.toFixed(0)} MB/cpu-s | ${disk.cpu.toFixed(0)} MB/cpu-s | ` +
-          `${pct(downCpuMBs, disk.cpu)} | ${disk.plainHttp.wall.toFixed(0)} MB/s (${disk.plainHttp.cpu.toFixed(0)} MB/cpu-s) | ` +
-          `${pct(downMBs, disk.plainHttp.wall)} | ${curl === undefined ? '–' : `${curl.toFixed(0)} MB/s (${pct(curl, disk.wall)})`} | ` +
-          `${MiB(baseline.anon)} → ${MiB(peak.anon)} MiB | ${MiB(baseline.file)} → ${MiB(peak.file)} MiB |`,
-      );
-      console.error(rows.at(-1));
+      const file = await sameBytesInFile(dir, size, i + 1);
+      const read = await readSpeed(file);
+      const plain = await plainHttpSpeeds(file, size, i + 1);
+      await rm(file);
+      // New bytes for curl's upload (the same ones would find every block stored already).
+      const fresh = await sameBytesInFile(dir, size, 1000 + i);
+      const curlUp = curlUploadSpeed(`${url}/api/v4/assets`, guest.token, fresh, size);
+      await rm(fresh);
+      uploads.push([
+        `${size / MB} MB`,
+        mbs(upMBs),
+        mbs(ceiling.wall),
+        pct(upMBs, ceiling.wall),
+        `${mbs(plain.up.wall)} (${mbcpu(plain.up.cpu)})`,
+        pct(upMBs, plain.up.wall),
+        curlUp === undefined ? '–' : `${mbs(curlUp)} (${pct(curlUp, ceiling.wall)})`,
+        `${mbcpu(upCpuMBs)} (${pct(upSys, Math.max(upCpu, 0.01))} kernel)`,
+        mbcpu(ceiling.cpu),
+        pct(upCpuMBs, ceiling.cpu),
+        pct(upCpuMBs, plain.up.cpu),
+      ]);
+      downloads.push([
+        `${size / MB} MB`,
+        mbs(downMBs),
+        mbs(read.wall),
+        pct(downMBs, read.wall),
+        `${down.firstByteMs.toFixed(0)} ms`,
+        mbcpu(downCpuMBs),
+        mbcpu(read.cpu),
+        pct(downCpuMBs, read.cpu),
+        `${mbs(plain.down.wall)} (${mbcpu(plain.down.cpu)})`,
+        pct(downMBs, plain.down.wall),
+        curlDown === undefined ? '–' : `${mbs(curlDown)} (${pct(curlDown, read.wall)})`,
+        `${MiB(baseline.anon)} → ${MiB(peak.anon)} MiB`,
+        `${MiB(baseline.file)} → ${MiB(peak.file)} MiB`,
+      ]);
+      console.error(`${size / MB} MB done`);
     }
   } finally {
     child.kill('SIGTERM');
@@ -323,15 +432,8 @@ async function main() {
     await rm(dir, { recursive: true, force: true });
   }
   console.log(
-    '| file | upload | SHA-256 | upload / SHA-256 | node CPU per upload | SHA-256 per CPU | CPU ratio | ' +
-      'download | file read | download / read | first byte | node CPU per download | file read per CPU | ' +
-      'download CPU ratio | plain node:http server (its CPU) | download / plain server | download with curl (of read) | ' +
-      'node private RSS (peak) | node file-backed RSS (peak) |',
+    `Uploads\n\n${table(UPLOAD_HEADER, uploads)}\n\nDownloads\n\n${table(DOWNLOAD_HEADER, downloads)}`,
   );
-  console.log(
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
-  );
-  for (const row of rows) console.log(row);
 }
 
 if (SERVE_FILE) servePlainFile(SERVE_FILE);

