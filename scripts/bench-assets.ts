@@ -26,6 +26,7 @@ import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loopbackNodeArgs, NODE, ROOT, RUNTIME_FLAGS } from './bench-node.ts';
 
 const MB = 1_000_000;
 const CHUNK = 1 << 20;
@@ -203,29 +204,19 @@ const MiB = (n: number) => (n / 2 ** 20).toFixed(0);
 
 async function startNode(dir: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
-    process.execPath,
+    NODE,
     [
-      // As bin/odyssey-node.js and `npm start` run it (the flag decides how often V8 collects garbage).
-      '--max-semi-space-size=4',
+      ...RUNTIME_FLAGS,
       ...(PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []),
       ...NODE_FLAGS,
       'bin/odyssey-node.js',
-      'start',
-      '--data',
-      dir,
-      '--port',
-      '0',
-      '--p2p-port',
-      '0',
-      '--p2p-ws-port',
-      '0',
-      '--asset-max-model-bytes',
-      String(2 ** 31),
-      // The bench uploads as a guest: room for every size it runs.
-      '--guest-upload-quota-mb',
-      String(2 ** 20),
+      ...loopbackNodeArgs(dir, [
+        ...['--asset-max-model-bytes', String(2 ** 31)],
+        // The bench uploads as a guest: room for every size it runs.
+        ...['--guest-upload-quota-mb', String(2 ** 20)],
+      ]),
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {

@@ -27,9 +27,8 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, release, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   detailTable,
@@ -46,11 +45,7 @@ import {
   table,
   thousands,
 } from './bench-load-report.ts';
-
-const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-const NODE = existsSync(join(ROOT, 'node_modules/.bin/node'))
-  ? join(ROOT, 'node_modules/.bin/node')
-  : process.execPath;
+import { loopbackNodeArgs, MANY_CLIENTS_FLAGS, NODE, ROOT, RUNTIME_FLAGS } from './bench-node.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -221,45 +216,24 @@ async function runScenario(scenario: Scenario, profile: boolean): Promise<Measur
   let rssTimer: NodeJS.Timeout | undefined;
   try {
     const profileArgs = profile ? ['--cpu-prof', '--cpu-prof-dir', join(dir, 'profile')] : [];
+    const probe = ['--import', './scripts/bench-node-probe.ts'];
+    const cellSize = scenario.interest ? String(opts['cell-size']) : '0';
     const floorArgs = [
       ...profileArgs,
-      '--max-semi-space-size=4',
-      '--import',
-      './scripts/bench-node-probe.ts',
+      ...RUNTIME_FLAGS,
+      ...probe,
       'scripts/floor-server.ts',
-      '--port',
-      '0',
-      '--cell-size',
-      scenario.interest ? String(opts['cell-size']) : '0',
+      ...['--port', '0', '--cell-size', cellSize],
     ];
     const nodeArgs = [
       ...profileArgs,
-      // As `npm start` and bin/odyssey-node.js: a small young generation (docs/benchmarks.md, memory).
-      '--max-semi-space-size=4',
-      '--import',
-      './scripts/bench-node-probe.ts',
+      ...RUNTIME_FLAGS,
+      ...probe,
       'composition/cli.ts',
-      'start',
-      '--data',
-      join(dir, 'data'),
-      '--port',
-      '0',
-      '--p2p-port',
-      '0',
-      '--p2p-ws-port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--log-level',
-      'info',
-      '--interest-cell-size',
-      scenario.interest ? String(opts['cell-size']) : '0',
-      // Every client takes a guest token from 127.0.0.1: the per-address limit of the auth routes would refuse most.
-      '--auth-requests-per-minute',
-      '100000',
-      // …and every client's WebSocket too: the per-address connection cap would refuse all past 128.
-      '--max-connections-per-address',
-      '0',
+      ...loopbackNodeArgs(join(dir, 'data'), [
+        ...['--log-level', 'info', '--interest-cell-size', cellSize],
+        ...MANY_CLIENTS_FLAGS,
+      ]),
       ...String(opts['node-flags']).split(/\s+/).filter(Boolean),
     ];
     const serverArgs = scenario.server === 'floor' ? floorArgs : nodeArgs;

@@ -12,18 +12,13 @@
  * process.memoryUsage(). The compile cache is a temp dir of the run's own (NODE_COMPILE_CACHE). Goals (issue 14): idle ≤ 150 MiB RSS; 1,000 users ≤ +100 MiB.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-
-const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-const NODE = existsSync(join(ROOT, 'node_modules/.bin/node'))
-  ? join(ROOT, 'node_modules/.bin/node')
-  : process.execPath;
+import { loopbackNodeArgs, MANY_CLIENTS_FLAGS, NODE, ROOT, RUNTIME_FLAGS } from './bench-node.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -60,26 +55,10 @@ function spawnNode(data: string, cacheDir: string): ChildProcess {
   const node = spawn(
     NODE,
     [
-      // As `npm start` and bin/odyssey-node.js: a small young generation (docs/benchmarks.md, memory).
-      '--max-semi-space-size=4',
-      '--import',
-      './scripts/memory-probe.mjs',
+      ...RUNTIME_FLAGS,
+      ...['--import', './scripts/memory-probe.mjs'],
       'bin/odyssey-node.js',
-      'start',
-      '--data',
-      data,
-      '--port',
-      '0',
-      '--p2p-port',
-      '0',
-      '--p2p-ws-port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--auth-requests-per-minute',
-      '100000',
-      '--max-connections-per-address',
-      '0',
+      ...loopbackNodeArgs(data, MANY_CLIENTS_FLAGS),
       ...String(opts['node-flags']).split(/\s+/).filter(Boolean),
     ],
     {
