@@ -27,6 +27,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loopbackNodeArgs, NODE, ROOT, RUNTIME_FLAGS } from './bench-node.ts';
+import { markdownTable } from './markdown-table.ts';
 
 const MB = 1_000_000;
 const CHUNK = 1 << 20;
@@ -113,8 +114,14 @@ async function plainHttpSpeeds(
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
-    const [line] = (await once(child.stdout as NodeJS.ReadableStream, 'data')) as [Buffer];
-    const url = `http://127.0.0.1:${line.toString().trim()}`;
+    // Its port, or its death before it listens (then the bench fails instead of waiting forever).
+    const port = await Promise.race([
+      once(child.stdout as NodeJS.ReadableStream, 'data').then(([line]) => String(line).trim()),
+      once(child, 'exit').then(([code]) => {
+        throw new Error(`plain server exited (${code}) before listening`);
+      }),
+    ]);
+    const url = `http://127.0.0.1:${port}`;
     const pid = child.pid as number;
     let cpuBefore = cpuOf(pid);
     const up = await upload(url, '', size, seed);
@@ -156,7 +163,9 @@ function curlSpeed(url: string, size: number): number | undefined {
   const run = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{size_download} %{time_total}', url], {
     encoding: 'utf8',
   });
-  if (run.error || run.status !== 0) return undefined;
+  // Without curl the column says so; a curl that fails is a failed bench, as a failed upload by curl is.
+  if (run.error) return undefined;
+  if (run.status !== 0) throw new Error(`curl download: exit ${run.status}`);
   const [bytes, seconds] = run.stdout.trim().split(' ').map(Number);
   if (bytes !== size) throw new Error(`curl downloaded ${bytes} of ${size} bytes`);
   return size / MB / seconds;
@@ -231,6 +240,9 @@ async function startNode(dir: string): Promise<{ child: ChildProcess; url: strin
     });
     child.on('exit', () => reject(new Error('node exited')));
     child.on('error', reject);
+  }).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
   });
   if (NODE_FLAGS.length) child.stdout?.pipe(process.stderr);
   else child.stdout?.resume();
@@ -331,16 +343,16 @@ const DOWNLOAD_HEADER = [
   'node private RSS (peak)',
   'node file-backed RSS (peak)',
 ];
-const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
-const table = (header: string[], rows: string[][]) =>
-  [row(header), row(header.map((_, i) => (i === 0 ? '---' : '---:')))].concat(rows.map(row)).join('\n');
 const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`;
 const mbs = (n: number) => `${n.toFixed(0)} MB/s`;
 const mbcpu = (n: number) => `${n.toFixed(0)} MB/cpu-s`;
 
 async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'odyssey-bench-assets-'));
-  const { child, url } = await startNode(dir);
+  const { child, url } = await startNode(dir).catch(async (error: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  });
   const pid = child.pid as number;
   const uploads: string[][] = [];
   const downloads: string[][] = [];
@@ -384,7 +396,7 @@ async function main() {
       const plain = await plainHttpSpeeds(file, size, i + 1);
       await rm(file);
       // New bytes for curl's upload (the same ones would find every block stored already).
-      const fresh = await sameBytesInFile(dir, size, 1000 + i);
+      const fresh = await sameBytesInFile(dir, size, 100 + i);
       const curlUp = curlUploadSpeed(`${url}/api/v4/assets`, guest.token, fresh, size);
       await rm(fresh);
       uploads.push([
@@ -423,7 +435,7 @@ async function main() {
     await rm(dir, { recursive: true, force: true });
   }
   console.log(
-    `Uploads\n\n${table(UPLOAD_HEADER, uploads)}\n\nDownloads\n\n${table(DOWNLOAD_HEADER, downloads)}`,
+    `Uploads\n\n${markdownTable(UPLOAD_HEADER, uploads)}\n\nDownloads\n\n${markdownTable(DOWNLOAD_HEADER, downloads)}`,
   );
 }
 

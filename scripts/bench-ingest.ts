@@ -20,6 +20,7 @@ import { importByteStream } from 'ipfs-unixfs-importer';
 import { FileBlockstore } from '../storage/assets/file-blockstore.ts';
 import { CHUNK_SIZE, IMPORT_OPTIONS } from '../storage/assets/ipfs.ts';
 import { leafPipeline } from '../storage/assets/leaf-import.ts';
+import { markdownTable } from './markdown-table.ts';
 
 const { values } = parseArgs({
   options: {
@@ -58,7 +59,16 @@ async function* arriving(bytes: Buffer): AsyncGenerator<Buffer> {
   yield* pieces(bytes);
 }
 
-const rows: string[] = [];
+const HEAD = [
+  'run',
+  'SHA-256 (CPU)',
+  'ingest (CPU)',
+  'ingest / SHA-256 (CPU)',
+  'SHA-256 (wall)',
+  'ingest (wall)',
+  'ingest / SHA-256 (wall)',
+];
+const rows: string[][] = [];
 // One store for every run, emptied only at the end, as a node's store lives: deleting thousands of files
 // between runs would make ext4 skip their recently freed inodes on the next creates, a cost of the churn and
 // not of ingest (seen with perf: `recently_deleted` under `ext4_create`). The first run also makes the
@@ -78,22 +88,24 @@ try {
     const store = await measure(() =>
       importByteStream(arriving(bytes), blocks, { ...IMPORT_OPTIONS, ...leafPipeline(CHUNK_SIZE, blocks) }),
     );
-    const speed = (cost: Cost, of: 'cpu' | 'wall') => SIZE / MB / cost[of];
+    const speed = (cost: Cost, of: 'cpu' | 'wall') => (SIZE / MB / cost[of]).toFixed(0);
+    const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`;
     rows.push(
-      `| ${run} | ${speed(sha, 'cpu').toFixed(0)} MB/cpu-s | ${speed(store, 'cpu').toFixed(0)} MB/cpu-s ` +
-        `(${((store.kernel / store.cpu) * 100).toFixed(0)} % kernel) | ${((sha.cpu / store.cpu) * 100).toFixed(0)} % | ` +
-        `${speed(sha, 'wall').toFixed(0)} MB/s | ${speed(store, 'wall').toFixed(0)} MB/s | ` +
-        `${((sha.wall / store.wall) * 100).toFixed(0)} % |`,
+      [
+        run,
+        `${speed(sha, 'cpu')} MB/cpu-s`,
+        `${speed(store, 'cpu')} MB/cpu-s (${pct(store.kernel, store.cpu)} kernel)`,
+        pct(sha.cpu, store.cpu),
+        `${speed(sha, 'wall')} MB/s`,
+        `${speed(store, 'wall')} MB/s`,
+        pct(sha.wall, store.wall),
+      ].map(String),
     );
-    console.error(rows.at(-1));
+    console.error(rows.at(-1)?.join(' | '));
   }
   await blocks.close();
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
 console.log(`${values.size} MB in ${PIECE / 1024} KiB pieces, blocks under ${values.dir}\n`);
-console.log(
-  '| run | SHA-256 (CPU) | ingest (CPU) | ingest / SHA-256 (CPU) | SHA-256 (wall) | ingest (wall) | ingest / SHA-256 (wall) |',
-);
-console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-for (const row of rows) console.log(row);
+console.log(markdownTable(HEAD, rows));

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { markdownRow } from './markdown-table.ts';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -187,9 +188,6 @@ export function holds(m: Measured): boolean {
 }
 
 /** The results table; `cellSize` is the interest cell of the `on:` scenarios. */
-/** One row of a markdown table. */
-const markdownRow = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
-
 export function table(rows: Measured[], cellSize: string): string {
   const head = [
     'scenario',

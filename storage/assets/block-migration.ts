@@ -7,21 +7,17 @@
  * last one is in place. A crash in between leaves the LevelDB directory, and the next start copies again
  * (writing a block that is already there changes nothing).
  */
-import { access, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LevelBlockstore } from 'blockstore-level';
-import type { FileBlockstore } from './file-blockstore.ts';
+import { type FileBlockstore, pathExists } from './file-blockstore.ts';
 
 /** Copies at a time: enough to keep the disk busy, few enough to bound memory (256 KiB each). */
 const IN_FLIGHT = 8;
 
 /** Moves every block of the LevelDB blockstore at `levelDir` (if there is one) into `target`; the count. */
 export async function migrateLevelBlocks(levelDir: string, target: FileBlockstore): Promise<number> {
-  const isLevelDb = await access(join(levelDir, 'CURRENT')).then(
-    () => true,
-    () => false,
-  );
-  if (!isLevelDb) return 0;
+  if (!(await pathExists(join(levelDir, 'CURRENT')))) return 0;
   const source = new LevelBlockstore(levelDir);
   await source.open();
   let moved = 0;

@@ -60,11 +60,11 @@ export class Ipfs {
   static async open(dir: string, libp2p: Libp2p, allowPeer?: PeerFilter): Promise<Ipfs> {
     const blocks = new FileBlockstore(`${dir}/block-files`);
     await blocks.open();
-    // Before Helia sees the store: every block an earlier version kept in LevelDB is here when it starts.
-    const migrated = await migrateLevelBlocks(`${dir}/blocks`, blocks);
     const datastore = new LevelDatastore(`${dir}/datastore`);
-    await datastore.open();
     try {
+      // Before Helia sees the store: every block an earlier version kept in LevelDB is here when it starts.
+      const migrated = await migrateLevelBlocks(`${dir}/blocks`, blocks);
+      await datastore.open();
       const helia = createHeliaCore({ blockstore: blocks, datastore, routers: [], blockBrokers: [] });
       // Attach the node's host; bitswap (added next) reads `helia.libp2p` when Helia starts.
       const host = allowPeer ? trustedView(libp2p, allowPeer) : libp2p;
@@ -73,8 +73,9 @@ export class Ipfs {
       await node.start();
       return new Ipfs(node, blocks, datastore, migrated);
     } catch (e) {
+      // A failed start is a clean stop for the blocks (nothing in flight): no sweep at the next start.
       await blocks.close();
-      await datastore.close();
+      await datastore.close().catch(() => {});
       throw e;
     }
   }

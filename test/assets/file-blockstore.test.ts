@@ -59,6 +59,20 @@ describe('file blockstore', () => {
     expect(existsSync(join(dir, 'OPEN'))).toBe(false);
   });
 
+  it('closes only once the puts in flight have settled, leaving no temp file behind', async () => {
+    const dir = await tempDir();
+    const store = new FileBlockstore(dir);
+    await store.open();
+    const blocks = Array.from({ length: 16 }, () => randomBytes(262_144));
+    let settled = 0;
+    const puts = blocks.map((bytes) => store.put(rawLeafCid(bytes), bytes).then(() => settled++));
+    await store.close();
+    expect(settled).toBe(blocks.length);
+    expect((await filesUnder(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    expect(existsSync(join(dir, 'OPEN'))).toBe(false);
+    await Promise.all(puts);
+  });
+
   it('removes the temp directory of earlier versions on open and never lists it as a shard', async () => {
     const dir = await tempDir();
     await mkdir(join(dir, '.tmp'), { recursive: true });
@@ -91,9 +105,17 @@ describe('file blockstore', () => {
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    await once(writer.stdout as NodeJS.ReadableStream, 'data');
-    writer.kill('SIGKILL');
-    await once(writer, 'exit');
+    try {
+      // A writer that dies before it gets busy fails the test here instead of hanging it.
+      const first = await Promise.race([
+        once(writer.stdout as NodeJS.ReadableStream, 'data').then(() => 'busy'),
+        once(writer, 'exit').then(() => 'exited'),
+      ]);
+      expect(first).toBe('busy');
+    } finally {
+      writer.kill('SIGKILL');
+    }
+    if (writer.exitCode === null && writer.signalCode === null) await once(writer, 'exit');
     expect(existsSync(join(dir, 'OPEN'))).toBe(true);
     // An interrupted write that the kill may or may not have left: planted, so the sweep always has one.
     const shard = (await filesUnder(dir))[0].split('/')[0];
