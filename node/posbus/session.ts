@@ -196,11 +196,13 @@ export class Session implements Member {
       void this.end();
       return;
     }
-    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
+    const ws = this.ws;
+    if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) {
       this.log.debug({ userId: this.userId, code, reason }, 'closing session');
-      this.ws.close(code, reason);
-      // A peer that never answers the close handshake must not keep the session alive.
-      setTimeout(() => this.ws.terminate(), 2000).unref();
+      ws.close(code, reason);
+      // A peer that never answers the close handshake must not keep the session alive. This socket,
+      // not `this.ws`: the session may be serving another by then.
+      setTimeout(() => ws.terminate(), 2000).unref();
     }
   }
 
@@ -211,6 +213,9 @@ export class Session implements Member {
   private early: EarlyFrame[] | undefined;
 
   private onMessage(data: RawData, isBinary: boolean): void {
+    // Once the node closed the session, a peer that ignores the close (it may have been replaced by a
+    // newer session of the user, or refused for misbehaving) acts on nothing any more.
+    if (this.closedByServer || this.ended) return;
     if (this.userRecord) {
       this.receive(data, isBinary);
     } else if (this.early) {
@@ -343,7 +348,8 @@ export class Session implements Member {
 
   /** True when a resume request with `token` may take this session over (live or dropped). */
   resumableWith(token: string): boolean {
-    return !this.ended && this.ext?.matches(token) === true;
+    // A session the node closed (policy, slow consumer, replaced) ended: no resume brings it back.
+    return !this.ended && !this.closedByServer && this.ext?.matches(token) === true;
   }
 
   private selfPosition() {
