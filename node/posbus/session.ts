@@ -427,7 +427,9 @@ export class Session implements Member {
 
   /** Handles one message; returns a promise only for work later messages must wait for. */
   private dispatch(message: Message): Promise<void> | undefined {
-    if (this.ended) return undefined;
+    // Messages queued behind a teleport may come due after the node closed the session: a newer session
+    // of the user may hold the avatar by then (a teleport here would pull it out of its world).
+    if (this.ended || this.closedByServer) return undefined;
     return dispatchMessage(this.handler, message);
   }
 

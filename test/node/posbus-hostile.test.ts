@@ -165,3 +165,33 @@ describe('PosBus hostile clients', () => {
     expect(current.isClosed()).toBe(false);
   });
 });
+
+describe('PosBus hostile clients: queued work of a replaced session', () => {
+  let node: TestNode | undefined;
+  const sockets: WebSocket[] = [];
+  afterEach(async () => {
+    for (const ws of sockets.splice(0)) ws.terminate();
+    await node?.cleanup();
+    node = undefined;
+  });
+
+  it('teleports queued on a session that is then replaced do not pull the new session out of its world', async () => {
+    node = await startNode({ tickMs: 20, messagesPerSecond: 10_000, messageBurst: 10_000 });
+    const user = await guest(node);
+    const old = await rawClient(node, user, undefined);
+    sockets.push(old.ws);
+    // A teleport storm: each waits for the one before (session.ts `pending`), so most are still queued…
+    for (let i = 0; i < 400; i++) old.ws.send(encode({ type: 'TeleportRequest', target: DEFAULT_WORLD_ID }));
+    await sleep(20);
+    // …when the same user connects again (same session id: the old one is closed with 4004).
+    const current = await rawClient(node, user, undefined);
+    sockets.push(current.ws);
+    current.ws.send(encode({ type: 'TeleportRequest', target: DEFAULT_WORLD_ID }));
+    const entered = () => node?.node.worlds.worldOf(user.id) === DEFAULT_WORLD_ID;
+    await eventually(entered, 10_000, 'the new session in the world');
+    // What was queued behind the old socket drains; the new session must still be in the world.
+    await sleep(1500);
+    expect(entered()).toBe(true);
+    expect(current.isClosed()).toBe(false);
+  });
+});
