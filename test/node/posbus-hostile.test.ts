@@ -13,7 +13,17 @@ import {
   type SessionGrant,
   type SessionRequest,
 } from '../../protocol/posbus/index.ts';
-import { eventually, type Guest, guest, sleep, startNode, type TestNode } from '../support/node.ts';
+import { createWorld, walletUser } from '../api/world-fixtures.ts';
+import {
+  connectGuest,
+  eventually,
+  type Guest,
+  guest,
+  sleep,
+  startNode,
+  type TestClient,
+  type TestNode,
+} from '../support/node.ts';
 
 const SESSION_ID = '018f0000-0000-7000-8000-00000000e1e1';
 const RESUME: SessionRequest = { features: 2, resumeToken: '', receivedFrames: 0, maxBytesPerSecond: 0 };
@@ -193,5 +203,68 @@ describe('PosBus hostile clients: queued work of a replaced session', () => {
     await sleep(1500);
     expect(entered()).toBe(true);
     expect(current.isClosed()).toBe(false);
+  });
+});
+
+describe('PosBus hostile clients: budgeted position stream across teleports', () => {
+  let node: TestNode | undefined;
+  const clients: TestClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.client.close()));
+    await node?.cleanup();
+    node = undefined;
+  });
+
+  it('a budgeted client that teleports away gets no positions of the world it left (and the stream forgets them)', async () => {
+    node = await startNode({ tickMs: 20, interestCellSize: 0, clientBudgetBytesPerSecond: 800 });
+    const owner = await walletUser(node);
+    const otherWorld = await createWorld(node, owner.token, 'Elsewhere');
+    const observer = await connectGuest(node, {}, owner);
+    clients.push(observer);
+    await observer.client.teleport(DEFAULT_WORLD_ID);
+    const movers: TestClient[] = [];
+    for (let i = 0; i < 6; i++) {
+      const c = await connectGuest(node);
+      clients.push(c);
+      await c.client.teleport(DEFAULT_WORLD_ID);
+      movers.push(c);
+    }
+    const moverIds = new Set(movers.map((m) => m.user.id));
+    let left = false;
+    const strays: string[] = [];
+    observer.client.on('SetWorld', (m) => {
+      if (m.id === otherWorld) left = true;
+    });
+    observer.client.on('UsersTransformList', (m) => {
+      if (left) for (const u of m.value) if (moverIds.has(u.id)) strays.push(u.id);
+    });
+    // Far more movement than 800 bytes/s carries: most updates wait in the observer's stream.
+    let step = 0;
+    const move = setInterval(() => {
+      step++;
+      for (const [i, m] of movers.entries())
+        m.client.send({
+          type: 'MyTransform',
+          position: { x: i * 10 + (step % 7), y: 0, z: step % 5 },
+          rotation: { x: 0, y: step, z: 0 },
+        });
+    }, 20);
+    try {
+      await sleep(600);
+      await observer.client.teleport(otherWorld);
+      await eventually(() => left, 5000, 'the observer in the other world');
+      // The observer moves in its new world: its room ticks, and its stream sends what fits the budget.
+      for (let i = 0; i < 60; i++) {
+        observer.client.send({
+          type: 'MyTransform',
+          position: { x: i, y: 0, z: 0 },
+          rotation: { x: 0, y: 0, z: 0 },
+        });
+        await sleep(50);
+      }
+    } finally {
+      clearInterval(move);
+    }
+    expect(strays).toEqual([]);
   });
 });
