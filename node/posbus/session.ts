@@ -359,6 +359,8 @@ export class Session implements Member {
 
   /** The socket closed: the end of the session, or with resume negotiated and a dropped connection, a pause. */
   private onClosed(code: number): void {
+    // A handshake waiting for its SessionRequest sees the socket gone and gives up now, not at its timeout.
+    this.earlyArrived?.();
     // 1006: the connection went away without a closing handshake (a cut, not a goodbye).
     if (
       this.ext &&

@@ -122,6 +122,32 @@ describe('PosBus hostile clients', () => {
     expect(second.ws.readyState).toBe(WebSocket.OPEN);
   });
 
+  it('a v2 handshake whose socket closes while the node waits for its SessionRequest is let go at once, not at the timeout', async () => {
+    node = await startNode({ tickMs: 20, metrics: 'on', handshakeTimeoutMs: 60_000 });
+    const traffic = node.node.metrics?.traffic;
+    if (!traffic) throw new Error('metrics are on');
+    const user = await guest(node);
+    const ws = new WebSocket(node.wsUrl);
+    sockets.push(ws);
+    ws.on('error', () => {});
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(
+      encode({
+        type: 'HandShake',
+        handshakeVersion: 2,
+        protocolVersion: 1,
+        token: user.token,
+        userId: user.id,
+        sessionId: SESSION_ID,
+      }),
+    );
+    await sleep(300); // the token is verified; the node waits for the SessionRequest
+    expect(traffic.rejected).toBe(0);
+    ws.terminate();
+    // The wait ends with the socket (its timer and the frames it held go with it).
+    await eventually(() => traffic.rejected === 1, 3000, 'the handshake ended');
+  });
+
   it('a resume token of the right length with non-ASCII characters gets a fresh session, not a refused handshake', async () => {
     node = await startNode({ tickMs: 20, resumeGraceMs: 10_000 });
     const user = await guest(node);
