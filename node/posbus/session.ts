@@ -61,6 +61,8 @@ export class Session implements Member {
   private ended = false;
   /** Set when the node closed the socket itself: such a close is never a drop to resume from. */
   private closedByServer = false;
+  /** The code the node closed the socket with (when `closedByServer`). */
+  private serverCloseCode = 0;
   /** The extension's state (compact positions, resume, budget) when the client negotiated it. */
   private ext: Extension | undefined;
   private readonly onSocketMessage = (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary);
@@ -191,6 +193,7 @@ export class Session implements Member {
   }
 
   close(code: number, reason: string): void {
+    if (!this.closedByServer) this.serverCloseCode = code;
     this.closedByServer = true;
     if (this.ext?.dropped) {
       void this.end();
@@ -335,6 +338,7 @@ export class Session implements Member {
       ws.on('pong', this.onPong);
       this.alive = true;
       this.closedByServer = false;
+      this.serverCloseCode = 0;
     },
     sendUnrecorded: (frame) => this.sendUnrecorded(frame),
     snapshot: () => this.c.worlds.snapshot(this),
@@ -348,8 +352,10 @@ export class Session implements Member {
 
   /** True when a resume request with `token` may take this session over (live or dropped). */
   resumableWith(token: string): boolean {
-    // A session the node closed (policy, slow consumer, replaced) ended: no resume brings it back.
-    return !this.ended && !this.closedByServer && this.ext?.matches(token) === true;
+    // A session the node closed (policy, slow consumer, replaced) ended: no resume brings it back. A
+    // missed pong is the exception: a silent link, what resume is for, not something the client did.
+    const resumable = !this.closedByServer || this.serverCloseCode === CloseCode.Timeout;
+    return !this.ended && resumable && this.ext?.matches(token) === true;
   }
 
   private selfPosition() {

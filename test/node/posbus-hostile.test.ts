@@ -122,6 +122,24 @@ describe('PosBus hostile clients', () => {
     expect(second.ws.readyState).toBe(WebSocket.OPEN);
   });
 
+  it('a session closed for a missed pong (a silent link) may still be resumed while its old socket closes, and the old cut does not hit the new socket', async () => {
+    node = await startNode({ tickMs: 20, resumeGraceMs: 10_000, pingIntervalMs: 100 });
+    const user = await guest(node);
+    const first = track(await rawClient(node, user, RESUME));
+    first.ws.send(encode({ type: 'TeleportRequest', target: DEFAULT_WORLD_ID }));
+    await eventually(() => node?.node.worlds.worldOf(user.id) === DEFAULT_WORLD_ID);
+    first.stopReading(); // pings go unanswered: the node closes with 4003 and cuts the socket 2 s later
+    await sleep(400);
+    const second = track(
+      await rawClient(node, user, { ...RESUME, resumeToken: first.grant?.resumeToken ?? '' }),
+    );
+    expect(second.grant?.outcome).toBe(1);
+    second.ws.on('ping', () => {}); // ws answers pings by itself while it reads
+    await sleep(2500);
+    expect(second.isClosed()).toBe(false);
+    expect(node.node.worlds.worldOf(user.id)).toBe(DEFAULT_WORLD_ID);
+  });
+
   it('a v2 handshake whose socket closes while the node waits for its SessionRequest is let go at once, not at the timeout', async () => {
     node = await startNode({ tickMs: 20, metrics: 'on', handshakeTimeoutMs: 60_000 });
     const traffic = node.node.metrics?.traffic;
