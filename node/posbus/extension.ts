@@ -106,8 +106,12 @@ export class Extension {
 
   /** True when `token` is this session's current resume token. */
   matches(token: string): boolean {
-    if (!this.replay || !this.token || token.length !== this.token.length) return false;
-    return timingSafeEqual(Buffer.from(token), Buffer.from(this.token));
+    if (!this.replay || !this.token) return false;
+    // Lengths in bytes: a client's token of the same length in characters may be longer in UTF-8,
+    // and timingSafeEqual throws on buffers of different lengths.
+    const given = Buffer.from(token);
+    const expected = Buffer.from(this.token);
+    return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
   /**

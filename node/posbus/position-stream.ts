@@ -77,11 +77,20 @@ export class PositionStream {
     return this.withinBudget(now);
   }
 
-  /** A reliable frame went out: it uses budget too, and users it removes are forgotten. */
+  /**
+   * A reliable frame went out: it uses budget too, and users it removes are forgotten — all of them
+   * when the client enters a world (SetWorld): nobody tells it that the users of the world it left are
+   * gone, and their waiting poses must not follow it into the new world.
+   */
   onReliable(frame: Uint8Array): void {
     if (this.options.budget <= 0) return;
     this.tokens -= frame.length + wsHeader(frame.length);
-    if (frameTypeId(frame) !== TYPE_IDS.RemoveUsers) return;
+    const typeId = frameTypeId(frame);
+    if (typeId === TYPE_IDS.SetWorld) {
+      this.slots.clear();
+      return;
+    }
+    if (typeId !== TYPE_IDS.RemoveUsers) return;
     const message = decode(frame);
     if (message.type === 'RemoveUsers') for (const id of message.users) this.slots.delete(id);
   }

@@ -4,6 +4,9 @@
  */
 import { isPositionFrame } from '../../protocol/posbus/index.ts';
 
+/** What a dropped slot holds until the array is compacted. */
+const DROPPED = new Uint8Array(0);
+
 export class ReplayLog {
   private readonly maxBytes: number;
   private readonly frames: Uint8Array[] = [];
@@ -25,6 +28,9 @@ export class ReplayLog {
     this.bytes += frame.length;
     while (this.bytes > this.maxBytes && this.head < this.frames.length) {
       this.bytes -= this.frames[this.head].length;
+      // Let go of the dropped frame now: until the splice below, up to 1024 of them would stay
+      // referenced, whatever their size (a teleport storm re-sends a world's entry stream each time).
+      this.frames[this.head] = DROPPED;
       this.head++;
     }
     if (this.head > 1024 && this.head * 2 > this.frames.length) {

@@ -61,6 +61,8 @@ export class Session implements Member {
   private ended = false;
   /** Set when the node closed the socket itself: such a close is never a drop to resume from. */
   private closedByServer = false;
+  /** The code the node closed the socket with (when `closedByServer`). */
+  private serverCloseCode = 0;
   /** The extension's state (compact positions, resume, budget) when the client negotiated it. */
   private ext: Extension | undefined;
   private readonly onSocketMessage = (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary);
@@ -191,16 +193,19 @@ export class Session implements Member {
   }
 
   close(code: number, reason: string): void {
+    if (!this.closedByServer) this.serverCloseCode = code;
     this.closedByServer = true;
     if (this.ext?.dropped) {
       void this.end();
       return;
     }
-    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
+    const ws = this.ws;
+    if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) {
       this.log.debug({ userId: this.userId, code, reason }, 'closing session');
-      this.ws.close(code, reason);
-      // A peer that never answers the close handshake must not keep the session alive.
-      setTimeout(() => this.ws.terminate(), 2000).unref();
+      ws.close(code, reason);
+      // A peer that never answers the close handshake must not keep the session alive. This socket,
+      // not `this.ws`: the session may be serving another by then.
+      setTimeout(() => ws.terminate(), 2000).unref();
     }
   }
 
@@ -211,6 +216,9 @@ export class Session implements Member {
   private early: EarlyFrame[] | undefined;
 
   private onMessage(data: RawData, isBinary: boolean): void {
+    // Once the node closed the session, a peer that ignores the close (it may have been replaced by a
+    // newer session of the user, or refused for misbehaving) acts on nothing any more.
+    if (this.closedByServer || this.ended) return;
     if (this.userRecord) {
       this.receive(data, isBinary);
     } else if (this.early) {
@@ -330,6 +338,7 @@ export class Session implements Member {
       ws.on('pong', this.onPong);
       this.alive = true;
       this.closedByServer = false;
+      this.serverCloseCode = 0;
     },
     sendUnrecorded: (frame) => this.sendUnrecorded(frame),
     snapshot: () => this.c.worlds.snapshot(this),
@@ -343,7 +352,10 @@ export class Session implements Member {
 
   /** True when a resume request with `token` may take this session over (live or dropped). */
   resumableWith(token: string): boolean {
-    return !this.ended && this.ext?.matches(token) === true;
+    // A session the node closed (policy, slow consumer, replaced) ended: no resume brings it back. A
+    // missed pong is the exception: a silent link, what resume is for, not something the client did.
+    const resumable = !this.closedByServer || this.serverCloseCode === CloseCode.Timeout;
+    return !this.ended && resumable && this.ext?.matches(token) === true;
   }
 
   private selfPosition() {
@@ -353,6 +365,8 @@ export class Session implements Member {
 
   /** The socket closed: the end of the session, or with resume negotiated and a dropped connection, a pause. */
   private onClosed(code: number): void {
+    // A handshake waiting for its SessionRequest sees the socket gone and gives up now, not at its timeout.
+    this.earlyArrived?.();
     // 1006: the connection went away without a closing handshake (a cut, not a goodbye).
     if (
       this.ext &&
@@ -421,7 +435,9 @@ export class Session implements Member {
 
   /** Handles one message; returns a promise only for work later messages must wait for. */
   private dispatch(message: Message): Promise<void> | undefined {
-    if (this.ended) return undefined;
+    // Messages queued behind a teleport may come due after the node closed the session: a newer session
+    // of the user may hold the avatar by then (a teleport here would pull it out of its world).
+    if (this.ended || this.closedByServer) return undefined;
     return dispatchMessage(this.handler, message);
   }
 

@@ -1,0 +1,39 @@
+/**
+ * The resume replay log's memory bound (node/posbus/replay-log.ts): frames that fell out of the kept window
+ * must be let go of, or a client that makes the node send many large reliable frames (a teleport storm:
+ * each teleport re-sends the world's entry stream) holds far more than --resume-replay-bytes.
+ * The class under test is pure; the garbage collector is the real one.
+ */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { ReplayLog } from '../../node/posbus/replay-log.ts';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** A reliable (non-position) frame of `size` bytes: any type id but the two position frames'. */
+function reliableFrame(size: number): Uint8Array {
+  const frame = new Uint8Array(size).fill(0x11);
+  frame.set([0x01, 0x02, 0x03, 0x04], 0);
+  frame.set([0xfe, 0xfd, 0xfc, 0xfb], size - 4);
+  return frame;
+}
+
+describe('ReplayLog', () => {
+  it('holds about its byte bound, not the frames it dropped', () => {
+    const frameBytes = 64 * 1024;
+    const log = new ReplayLog(2 * frameBytes);
+    gc();
+    const before = process.memoryUsage().arrayBuffers;
+    for (let i = 0; i < 1000; i++) log.record(reliableFrame(frameBytes));
+    gc();
+    const held = process.memoryUsage().arrayBuffers - before;
+    // Two frames kept (128 KiB); 1000 were recorded (62.5 MiB). Allow slack for unrelated buffers.
+    expect(held).toBeLessThan(8 * 1024 * 1024);
+    // What it keeps is still replayable.
+    expect(log.sent).toBe(1000);
+    expect(log.since(998)?.length).toBe(2);
+    expect(log.since(997)).toBeUndefined();
+  });
+});
