@@ -17,6 +17,7 @@ import type { UserRecord } from '../../storage/db/records.ts';
 import type { Member } from '../world/room.ts';
 import { CloseCode } from './close-codes.ts';
 import { dispatchMessage, type MessageContext } from './dispatch.ts';
+import { EarlyFrames } from './early-frames.ts';
 import { Extension, readSessionRequest, SessionRequestError } from './extension.ts';
 import {
   authenticate,
@@ -40,9 +41,6 @@ import {
 export type { SessionLimits, StakeReporter };
 /** What a session is given: the services, and the server's registry of sessions. */
 export type SessionComponents = SessionServices & SessionRegistry<Session>;
-
-/** Frames a client may send behind its HandShake before the handshake is verified. */
-const EARLY_FRAMES = 8;
 
 export class Session implements Member {
   private ws: WebSocket;
@@ -209,11 +207,8 @@ export class Session implements Member {
     }
   }
 
-  /**
-   * Clients send their first requests right behind the handshake, before it is verified: those wait
-   * here (bounded like any other input) and run in order once the user is known.
-   */
-  private early: EarlyFrame[] | undefined;
+  /** Set from the HandShake until it is verified: what the client sent behind it. */
+  private early: EarlyFrames | undefined;
 
   private onMessage(data: RawData, isBinary: boolean): void {
     // Once the node closed the session, a peer that ignores the close (it may have been replaced by a
@@ -222,16 +217,12 @@ export class Session implements Member {
     if (this.userRecord) {
       this.receive(data, isBinary);
     } else if (this.early) {
-      // Unauthenticated memory stays small: a few normal-sized frames, no more.
-      if (this.early.length >= EARLY_FRAMES || toBytes(data).length > this.limits.maxFrameBytes) {
+      if (!this.early.push([data, isBinary], toBytes(data).length, this.limits.maxFrameBytes)) {
         if (this.c.traffic) this.c.traffic.rejected++;
         this.close(CloseCode.Policy, 'too much sent before the handshake completed');
-      } else {
-        this.early.push([data, isBinary]);
-        this.earlyArrived?.();
       }
     } else {
-      this.early = [];
+      this.early = new EarlyFrames();
       void this.handshake(data, isBinary);
     }
   }
@@ -256,8 +247,12 @@ export class Session implements Member {
       const user = await authenticate(this.c, message);
       this.sessionId = message.sessionId;
       if (message.handshakeVersion === EXTENDED_HANDSHAKE_VERSION) {
+        const early = this.early as EarlyFrames;
         const request = await readSessionRequest(async () => {
-          const next = await this.nextEarly();
+          const next = await early.next(
+            () => this.ws.readyState === this.ws.OPEN,
+            () => new HandshakeError(CloseCode.Policy, 'socket closed'),
+          );
           this.c.traffic?.received(toBytes(next[0]));
           return next;
         }, this.limits.handshakeTimeoutMs);
@@ -290,25 +285,11 @@ export class Session implements Member {
     this.log = this.log.child({ userId: this.user.id });
     this.c.bind(this);
     if (this.ext?.extended) this.sendUnrecorded(this.ext.grantFresh());
-    for (const [early, binary] of this.early ?? []) this.receive(early, binary);
+    for (const [early, binary] of this.early?.takeAll() ?? []) this.receive(early, binary);
     this.early = undefined;
     this.ws.on('pong', this.onPong);
     this.pingTimer = setInterval(() => this.ping(), this.limits.pingIntervalMs);
     this.markReady();
-  }
-
-  private earlyArrived: (() => void) | undefined;
-
-  /** The next frame sent behind the HandShake (waits for it). */
-  private async nextEarly(): Promise<EarlyFrame> {
-    while (!this.early?.length) {
-      if (this.ws.readyState !== this.ws.OPEN) throw new HandshakeError(CloseCode.Policy, 'socket closed');
-      await new Promise<void>((resolve) => {
-        this.earlyArrived = resolve;
-      });
-      this.earlyArrived = undefined;
-    }
-    return this.early.shift() as EarlyFrame;
   }
 
   /** The new connection's side of a resume (session-resume.ts). */
@@ -316,7 +297,7 @@ export class Session implements Member {
     find: (token) => this.c.resumable(this, token),
     dissolve: () => {
       const ws = this.ws;
-      const early = this.early ?? [];
+      const early = this.early?.takeAll() ?? [];
       this.unlisten(ws);
       this.ended = true;
       clearTimeout(this.handshakeTimer);
@@ -366,7 +347,7 @@ export class Session implements Member {
   /** The socket closed: the end of the session, or with resume negotiated and a dropped connection, a pause. */
   private onClosed(code: number): void {
     // A handshake waiting for its SessionRequest sees the socket gone and gives up now, not at its timeout.
-    this.earlyArrived?.();
+    this.early?.wake();
     // 1006: the connection went away without a closing handshake (a cut, not a goodbye).
     if (
       this.ext &&
