@@ -100,6 +100,11 @@ export const configSchema = z
     messageBurst: int(1, 100_000)
       .default(120)
       .describe('Burst of inbound PosBus messages allowed above --messages-per-second.'),
+    teleportsPerMinute: int(1, 100_000)
+      .default(30)
+      .describe(
+        'Sustained teleports per minute per session, with a burst of 5 (each one re-sends the world and re-announces the user to everyone in view).',
+      ),
     maxBadFrames: int(0, 100_000)
       .default(20)
       .describe('Malformed or unexpected frames tolerated per session before it is closed.'),

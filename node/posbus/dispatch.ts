@@ -4,9 +4,10 @@
  * logged (`guard`) and end nothing else.
  */
 import type { Logger } from 'pino';
-import { type Message, SignalType } from '../../protocol/posbus/index.ts';
+import { encode, type Message, NotificationType, SignalType } from '../../protocol/posbus/index.ts';
 import type { UserRecord } from '../../storage/db/records.ts';
 import type { Member } from '../world/room.ts';
+import { CloseCode } from './close-codes.ts';
 import type { SessionServices } from './session-components.ts';
 
 /** The session as dispatch sees it (session.ts builds it once). */
@@ -18,6 +19,8 @@ export interface MessageContext {
   /** Counts a refused frame (unless `counts` is false); past the session's limit it closes. */
   bad(reason: string, code?: number, counts?: boolean): void;
   guard(work: Promise<void>): Promise<void>;
+  /** Takes one of the session's teleports (`--teleports-per-minute`); false when none is left now. */
+  mayTeleport(): boolean;
 }
 
 /** Handles one message; returns a promise only for work later messages must wait for. */
@@ -30,6 +33,22 @@ export function dispatchMessage(s: MessageContext, message: Message): Promise<vo
         s.bad('position rejected (not in a world, not finite or out of bounds)');
       return undefined;
     case 'TeleportRequest':
+      // Each teleport re-sends the world to its client and re-announces the user to everyone in view of
+      // both places: a client teleporting in a loop would cost the node and its neighbours dearly. Every
+      // request still gets its one answer (SPEC §6.2: clients match answers to requests in order): a
+      // refused one the "no such world" signal, after a notice that says why.
+      if (!s.mayTeleport()) {
+        member.sendReliable(
+          encode({
+            type: 'Notification',
+            notifyType: NotificationType.TextMessage,
+            value: 'Too many teleports: wait a moment and try again',
+          }),
+        );
+        member.sendReliable(encode({ type: 'Signal', value: SignalType.WorldDoesNotExist }));
+        s.bad('teleport rate limit exceeded', CloseCode.Policy);
+        return undefined;
+      }
       return s.guard(worlds.teleport(member, message.target).then(() => {}));
     case 'Signal':
       if (message.value === SignalType.LeaveWorld) return s.guard(worlds.leave(s.user().id));

@@ -22,6 +22,7 @@ export type SessionLimits = Pick<
   | 'handshakeTimeoutMs'
   | 'messagesPerSecond'
   | 'messageBurst'
+  | 'teleportsPerMinute'
   | 'maxBadFrames'
   | 'positionBacklogBytes'
   | 'maxQueuedBytes'

@@ -42,6 +42,9 @@ export type { SessionLimits, StakeReporter };
 /** What a session is given: the services, and the server's registry of sessions. */
 export type SessionComponents = SessionServices & SessionRegistry<Session>;
 
+/** Teleports a session may make at once before `--teleports-per-minute` paces it. */
+const TELEPORT_BURST = 5;
+
 export class Session implements Member {
   private ws: WebSocket;
   private readonly c: SessionComponents;
@@ -78,6 +81,7 @@ export class Session implements Member {
     this.limits = limits;
     this.log = components.logger.child({ component: 'posbus' });
     this.bucket = new TokenBucket(limits.messagesPerSecond, limits.messageBurst);
+    const teleports = new TokenBucket(limits.teleportsPerMinute / 60, TELEPORT_BURST);
     this.ready = new Promise((resolve) => {
       this.markReady = resolve;
     });
@@ -92,6 +96,7 @@ export class Session implements Member {
       logger: () => this.log,
       bad: (reason, code, counts) => this.bad(reason, code, counts),
       guard: (work) => this.guard(work),
+      mayTeleport: () => teleports.take(),
     };
     this.listen(ws);
   }

@@ -1,12 +1,14 @@
 /**
  * A promise rejected with no handler (a bug somewhere in a request's path) does not end a running node:
  * the node started as `odyssey-node start` logs it as an error and goes on serving. The rejection is
- * planted by a module loaded with --import into the real node process, a few seconds after its start.
+ * planted by a module loaded with --import into the real node process, once the node answers /health.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, type NodeProcess, prepareNode, waitFor } from '../support/federation.ts';
 
-const PLANT = `data:text/javascript,setTimeout(() => { Promise.reject(new Error('planted rejection')); }, 1500);`;
+// Planted on a signal sent once the node answers /health: a timer would race the node's start (which takes
+// seconds on a loaded machine, and the handler is installed only once the node runs).
+const PLANT = `data:text/javascript,process.on('SIGUSR2', () => { Promise.reject(new Error('planted rejection')); });`;
 let node: NodeProcess | undefined;
 
 afterAll(async () => {
@@ -17,6 +19,7 @@ describe('an unhandled rejection in a running node', () => {
   it('is logged as an error and the node keeps serving', async () => {
     node = await prepareNode('unhandled', ['--import', PLANT]);
     await node.start(['--log-format', 'json']);
+    node.child?.kill('SIGUSR2');
     const logs = () => (node as NodeProcess).logs.join('');
     await waitFor(() => logs().includes('planted rejection'), 60_000, 'the planted rejection');
     await new Promise((r) => setTimeout(r, 500));

@@ -1,0 +1,76 @@
+/**
+ * `--teleports-per-minute`: a teleport re-sends the world to its client and re-announces the user to
+ * everyone in view, so a client teleporting in a loop is paced (burst 5), told so, answered "no such
+ * world" for each refused request (one answer per request, as clients expect), and closed if it keeps
+ * on; the people around it see only the teleports that ran. Real node, real PosBus clients on loopback.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_WORLD_ID } from '../../node/world/seed.ts';
+import {
+  connectGuest,
+  eventually,
+  sleep,
+  startNode,
+  type TestClient,
+  type TestNode,
+} from '../support/node.ts';
+
+let node: TestNode | undefined;
+const clients: TestClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.client.close()));
+  await node?.cleanup();
+  node = undefined;
+});
+
+const count = (client: TestClient, type: string) => client.received.filter((m) => m.type === type).length;
+
+describe('teleport pacing', () => {
+  it('runs a burst of 5, refuses the rest with a notice, lets the client teleport again later', async () => {
+    node = await startNode({ teleportsPerMinute: 60 });
+    const watcher = await connectGuest(node);
+    const jumper = await connectGuest(node);
+    clients.push(watcher, jumper);
+    await watcher.client.teleport(DEFAULT_WORLD_ID);
+    await jumper.client.teleport(DEFAULT_WORLD_ID); // 1 of the burst
+    await eventually(() => count(watcher, 'AddUsers') >= 1, 5000, 'the watcher sees the jumper');
+    const addsBefore = count(watcher, 'AddUsers');
+
+    for (let i = 0; i < 12; i++) jumper.client.send({ type: 'TeleportRequest', target: DEFAULT_WORLD_ID });
+    await eventually(
+      () =>
+        jumper.received.some((m) => m.type === 'Notification' && /Too many teleports/.test(String(m.value))),
+      5000,
+      'the notice',
+    );
+    await sleep(300);
+    // The first teleport and 4 more ran (maybe one refilled meanwhile at 1 a second); the rest were refused.
+    const worlds = count(jumper, 'SetWorld');
+    expect(worlds).toBeGreaterThanOrEqual(5);
+    expect(worlds).toBeLessThanOrEqual(6);
+    expect(count(watcher, 'AddUsers') - addsBefore).toBeLessThanOrEqual(5);
+    expect(node.node.worlds.roomOf(jumper.user.id)?.worldId).toBe(DEFAULT_WORLD_ID);
+
+    // Every refused request got its answer (the SDK's queue of teleports stays in step)...
+    await eventually(() => count(jumper, 'Signal') >= 12 - (worlds - 1), 5000, 'an answer to each request');
+    // ...the client is still connected (the refusals are under --max-bad-frames), and after a second it may
+    // teleport again.
+    await sleep(1100);
+    await jumper.client.teleport(DEFAULT_WORLD_ID);
+    expect(count(jumper, 'SetWorld')).toBe(worlds + 1);
+  });
+
+  it('closes a client that keeps teleporting past the limit (1008), and the others stay', async () => {
+    node = await startNode({ teleportsPerMinute: 60, maxBadFrames: 20 });
+    const watcher = await connectGuest(node);
+    const jumper = await connectGuest(node);
+    clients.push(watcher, jumper);
+    await watcher.client.teleport(DEFAULT_WORLD_ID);
+    await jumper.client.teleport(DEFAULT_WORLD_ID);
+    for (let i = 0; i < 60; i++) jumper.client.send({ type: 'TeleportRequest', target: DEFAULT_WORLD_ID });
+    const closed = await jumper.client.closed;
+    expect(closed.code).toBe(1008);
+    await eventually(() => node?.node.worlds.roomOf(jumper.user.id) === undefined, 5000, 'the jumper gone');
+    expect(node.node.worlds.roomOf(watcher.user.id)?.worldId).toBe(DEFAULT_WORLD_ID);
+  });
+});
