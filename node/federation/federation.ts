@@ -86,6 +86,8 @@ export interface PeerView extends PeerCounters {
 }
 
 const PING_INTERVAL_MS = 10_000;
+/** Least time between two world syncs an ignored op starts, per peer and world. */
+export const IGNORED_OP_SYNC_INTERVAL_MS = 5_000;
 
 export class Federation {
   readonly peers: Peers;
@@ -103,6 +105,8 @@ export class Federation {
   private readonly held = new Set<string>();
   private readonly mirroring = new Map<string, Promise<boolean>>();
   private readonly syncing = new Map<string, Promise<void>>();
+  /** peer!world → when an ignored op from the peer last started a sync of the world. */
+  private readonly ignoredOpSyncs = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
   private readonly rules: OpRuleContext;
@@ -130,7 +134,16 @@ export class Federation {
       },
     });
     this.people = new FederatedPeople(
-      { gossip: this.gossip, worlds: components.worlds, clock: components.store.clock, logger: this.log },
+      {
+        gossip: this.gossip,
+        worlds: components.worlds,
+        clock: components.store.clock,
+        objectExists: (worldId, objectId) => {
+          const object = components.store.get(worldId)?.objects.get(objectId);
+          return object !== undefined && !object.removed;
+        },
+        logger: this.log,
+      },
       {
         tickMs: options.tickMs,
         rosterIntervalMs: options.announceIntervalMs,
@@ -356,7 +369,7 @@ export class Federation {
     if (verdict.verdict === 'ignore') {
       // Not checkable yet (its parent or world is missing here): world sync brings the state later.
       this.log.debug({ worldId, from, reason: verdict.reason }, 'op ignored');
-      if (verdict.reason !== 'chain_followed_here') this.scheduleSync(from, worldId);
+      if (verdict.reason !== 'chain_followed_here') this.syncAfterIgnoredOp(from, worldId);
       return 'ignore';
     }
     return { reject: verdict.reason };
@@ -364,7 +377,22 @@ export class Federation {
 
   private onAnnouncement(data: Uint8Array, from: string): HandlerVerdict {
     const announcement = decodeAnnouncement(data, this.options.maxMessageBytes);
-    const first = this.directory.record(from, announcement, Date.now());
+    const now = Date.now();
+    const { maxClockSkewMs, silenceTimeoutMs } = this.options;
+    // A clock this far ahead would also make every later, honest announcement of the node look stale.
+    if (announcement.at > now + maxClockSkewMs) return { reject: 'clock_skew' };
+    // An old announcement replayed (anyone connected can relay a signed message once gossipsub forgot
+    // it) would bring back a node that went silent, or a node's old URL and worlds. Not the signer's fault:
+    // ignored, not held against it.
+    const last = this.directory.lastAt(from, now);
+    if (
+      announcement.at < now - silenceTimeoutMs - maxClockSkewMs ||
+      (last !== undefined && announcement.at <= last)
+    ) {
+      this.log.debug({ from, at: announcement.at, last }, 'stale announcement ignored');
+      return 'ignore';
+    }
+    const first = this.directory.record(from, announcement, now);
     for (const world of announcement.worlds) {
       if (this.held.has(world.id) && this.c.store.get(world.id)) {
         if (first) this.scheduleSync(from, world.id);
@@ -422,6 +450,24 @@ export class Federation {
       if (!this.usable(node.peerId)) continue;
       for (const w of node.worlds) if (this.held.has(w.id)) this.scheduleSync(node.peerId, w.id);
     }
+  }
+
+  /**
+   * A world sync sends the whole world's digests and may stream every object back: one per ignored op
+   * would let a peer buy that for the price of a message. At most one per peer and world every
+   * IGNORED_OP_SYNC_INTERVAL_MS (the periodic sync catches up whatever that skips).
+   */
+  private syncAfterIgnoredOp(peer: string, worldId: string): void {
+    const k = `${peer}!${worldId}`;
+    const now = Date.now();
+    const last = this.ignoredOpSyncs.get(k);
+    if (last !== undefined && now - last < IGNORED_OP_SYNC_INTERVAL_MS) return;
+    if (this.ignoredOpSyncs.size >= 1024) {
+      for (const [key, at] of this.ignoredOpSyncs)
+        if (now - at >= IGNORED_OP_SYNC_INTERVAL_MS) this.ignoredOpSyncs.delete(key);
+    }
+    this.ignoredOpSyncs.set(k, now);
+    this.scheduleSync(peer, worldId);
   }
 
   private scheduleSync(peer: string, worldId: string): void {
