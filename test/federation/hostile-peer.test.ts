@@ -8,6 +8,7 @@ import type { Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_PEOPLE_PER_NODE } from '../../node/federation/people.ts';
+import { UNTRUSTED_BURST } from '../../node/federation/untrusted-flood.ts';
 import {
   DIRECTORY_TOPIC,
   decodeSyncRequest,
@@ -153,6 +154,41 @@ describe('a hostile trusted peer', () => {
     expect(syncRequests.length - before).toBe(1);
     expect(node.node.store.get(WORLD)?.objects.size).toBeLessThan(100);
   }, 30_000);
+
+  it('an untrusted peer that floods gossip is graylisted: its messages stop reaching the validators', async () => {
+    const stranger = await startTestPeer('stranger');
+    try {
+      await stranger.dial([self]);
+      await stranger.subscribe(DIRECTORY_TOPIC, [self]);
+      const refused = () => node.node.federation.peers.stats(stranger.peerId).reasons.untrusted ?? 0;
+      // Paced over seconds: gossipsub re-reads a peer's score about once a second (its heartbeat).
+      const flood = async (n: number) => {
+        for (let i = 0; i < n; i++) {
+          const at = Date.now();
+          await stranger.publish(
+            DIRECTORY_TOPIC,
+            encodeAnnouncement({ name: `spam ${i}`, url: '', version: '0', worlds: [], at }),
+          );
+          if (i % 25 === 24) await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        // Time for the node to judge whatever reached it.
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+      };
+      const sent = 2000;
+      await flood(sent);
+      expect(refused()).toBeGreaterThanOrEqual(UNTRUSTED_BURST);
+      expect(refused()).toBeLessThan(sent / 2);
+      // Graylisted: what it sends now is dropped unread, not even counted.
+      const before = refused();
+      await flood(200);
+      expect(refused()).toBe(before);
+      expect(node.node.federation.directory.live().some((n) => n.peerId === stranger.peerId)).toBe(false);
+      // The trusted peer is not held to it.
+      await people({ t: 'roster', people: [], complete: false });
+    } finally {
+      await stranger.stop();
+    }
+  }, 60_000);
 
   it('shows at most MAX_PEOPLE_PER_NODE people of one node; a roster past it adds no one', async () => {
     // A complete, empty roster: nobody of this node is shown here any more.
