@@ -22,6 +22,8 @@ import {
   type PeopleMessage,
   peopleTopic,
   type RemotePerson,
+  type SyncFrame,
+  type WireOp,
   WORLD_SYNC_PROTOCOL,
 } from '../../protocol/gossip/index.ts';
 import { waitFor } from '../support/federation.ts';
@@ -35,8 +37,10 @@ const SKEW_MS = 60_000;
 let node: TestNode;
 let peer: TestPeer;
 let self: { peerId: string; address: string };
-/** World sync requests the node made of the peer (refused at once by the peer). */
+/** World sync requests the node made of the peer. */
 const syncRequests: string[] = [];
+/** The peer's answer to a world sync request; unset: refused at once. */
+let syncAnswer: ((worldId: string) => SyncFrame[]) | undefined;
 
 beforeAll(async () => {
   peer = await startTestPeer('hostile');
@@ -61,8 +65,10 @@ afterAll(async () => {
 async function refuseSync(stream: Stream): Promise<void> {
   const lp = lpStream(stream, { maxDataLength: 16 * 1024 * 1024 });
   try {
-    syncRequests.push(decodeSyncRequest((await lp.read()).subarray(), 16 * 1024 * 1024).worldId);
-    await lp.write(encodeSyncFrame({ t: 'refused', reason: 'busy' }));
+    const { worldId } = decodeSyncRequest((await lp.read()).subarray(), 16 * 1024 * 1024);
+    syncRequests.push(worldId);
+    for (const frame of syncAnswer?.(worldId) ?? [{ t: 'refused' as const, reason: 'busy' }])
+      await lp.write(encodeSyncFrame(frame));
     await stream.close();
   } catch (error) {
     stream.abort(error as Error);
@@ -153,6 +159,52 @@ describe('a hostile trusted peer', () => {
     }
     expect(syncRequests.length - before).toBe(1);
     expect(node.node.store.get(WORLD)?.objects.size).toBeLessThan(100);
+  }, 30_000);
+
+  it('a sync answer with several objects in one frame is refused whole; one object a frame is taken', async () => {
+    const world = uuid();
+    const owner = uuid();
+    const put = (objectId: string, fields: Record<string, unknown>): WireOp => ({
+      kind: 'object.put',
+      worldId: world,
+      objectId,
+      fields,
+      stamp: stamp(),
+      origin: peer.peerId,
+      actor: owner,
+    });
+    const root = put(world, { name: 'Their world', ownerId: owner, parentId: '' });
+    const child = put(uuid(), { name: 'Their cube', ownerId: owner, parentId: world });
+    await send(
+      DIRECTORY_TOPIC,
+      'directory',
+      encodeAnnouncement({
+        name: 'holder',
+        url: '',
+        version: '0',
+        worlds: [{ id: world, name: 'Their world', ownerId: owner, online: 0 }],
+        at: Date.now(),
+      }),
+    );
+    const federation = node.node.federation;
+    syncAnswer = () => [
+      { t: 'ops', ops: [root, child] },
+      { t: 'end', objects: 1 },
+    ];
+    try {
+      expect(await federation.mirror(world)).toBe(false);
+      expect(node.node.store.peek(world)).toBeUndefined();
+      expect(reasons().sync_several_objects).toBe(1);
+      syncAnswer = () => [
+        { t: 'ops', ops: [root] },
+        { t: 'ops', ops: [child] },
+        { t: 'end', objects: 2 },
+      ];
+      expect(await federation.mirror(world)).toBe(true);
+      expect(node.node.store.get(world)?.objects.size).toBe(2);
+    } finally {
+      syncAnswer = undefined;
+    }
   }, 30_000);
 
   it('an untrusted peer that floods gossip is graylisted: its messages stop reaching the validators', async () => {
