@@ -27,6 +27,7 @@ import { remoteUser } from '../world/remote-member.ts';
 import type { WorldController } from '../world/world-controller.ts';
 import type { WorldChange, WorldStore } from '../world/world-store.ts';
 import { ChainPull } from './chain-pull.ts';
+import { Cooldown } from './cooldown.ts';
 import { BootstrapDialer, parseBootstrap } from './dialer.ts';
 import { type FederatedWorld, type KnownNode, NodeDirectory } from './directory.ts';
 import { Gossip, type HandlerVerdict, type TrafficCounters } from './gossip.ts';
@@ -86,6 +87,8 @@ export interface PeerView extends PeerCounters {
 }
 
 const PING_INTERVAL_MS = 10_000;
+/** Least time between two background attempts to mirror a world that could not be fetched. */
+export const MIRROR_RETRY_MS = 30_000;
 /** Least time between two world syncs an ignored op starts, per peer and world. */
 export const IGNORED_OP_SYNC_INTERVAL_MS = 5_000;
 
@@ -105,8 +108,10 @@ export class Federation {
   private readonly held = new Set<string>();
   private readonly mirroring = new Map<string, Promise<boolean>>();
   private readonly syncing = new Map<string, Promise<void>>();
-  /** peer!world → when an ignored op from the peer last started a sync of the world. */
-  private readonly ignoredOpSyncs = new Map<string, number>();
+  /** Worlds whose background mirror failed lately: not tried again before MIRROR_RETRY_MS. */
+  private readonly failedMirrors = new Cooldown(MIRROR_RETRY_MS, MAX_ANNOUNCED_WORLDS);
+  /** peer!world whose ignored ops started a sync lately (IGNORED_OP_SYNC_INTERVAL_MS). */
+  private readonly ignoredOpSyncs = new Cooldown(IGNORED_OP_SYNC_INTERVAL_MS, 1024);
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
   private readonly rules: OpRuleContext;
@@ -311,7 +316,19 @@ export class Federation {
   private mirrorInBackground(worldId: string): void {
     // A world removed here stays removed: a peer still announcing it does not bring it back.
     if (this.stopped || this.c.store.peek(worldId)?.objects.get(worldId)?.removed) return;
-    this.mirror(worldId).catch((error: unknown) => this.log.warn({ worldId, err: error }, 'mirror failed'));
+    // Announcements come every few seconds, each naming up to MAX_ANNOUNCED_WORLDS worlds: a world that
+    // could not be fetched is not asked for again on every one of them.
+    if (!this.failedMirrors.ready(worldId)) return;
+    this.mirror(worldId)
+      .then((ok) => {
+        // Only a fetch that asked someone: with no connected trusted holder yet, nothing was spent.
+        if (!ok && this.directory.holders(worldId).some((p) => this.usable(p)))
+          this.failedMirrors.mark(worldId);
+      })
+      .catch((error: unknown) => {
+        this.failedMirrors.mark(worldId);
+        this.log.warn({ worldId, err: error }, 'mirror failed');
+      });
   }
 
   private async fetch(worldId: string): Promise<boolean> {
@@ -458,16 +475,7 @@ export class Federation {
    * IGNORED_OP_SYNC_INTERVAL_MS (the periodic sync catches up whatever that skips).
    */
   private syncAfterIgnoredOp(peer: string, worldId: string): void {
-    const k = `${peer}!${worldId}`;
-    const now = Date.now();
-    const last = this.ignoredOpSyncs.get(k);
-    if (last !== undefined && now - last < IGNORED_OP_SYNC_INTERVAL_MS) return;
-    if (this.ignoredOpSyncs.size >= 1024) {
-      for (const [key, at] of this.ignoredOpSyncs)
-        if (now - at >= IGNORED_OP_SYNC_INTERVAL_MS) this.ignoredOpSyncs.delete(key);
-    }
-    this.ignoredOpSyncs.set(k, now);
-    this.scheduleSync(peer, worldId);
+    if (this.ignoredOpSyncs.take(`${peer}!${worldId}`)) this.scheduleSync(peer, worldId);
   }
 
   private scheduleSync(peer: string, worldId: string): void {
