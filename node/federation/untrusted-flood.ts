@@ -2,16 +2,21 @@
  * A per-peer allowance for gossip from untrusted peers. Everything an untrusted node signs is refused,
  * but only after gossipsub has decoded the message and checked its signature: work a peer could make this
  * node do for free, as fast as its connection carries. An untrusted connected peer may have a burst of
- * messages refused, then a few a second; past that it is graylisted for a while through gossipsub's
+ * messages refused, then some hundreds a second; past that it is graylisted for a while through gossipsub's
  * application-specific score, and gossipsub drops its RPCs unread. Trusted peers are never limited here
  * (a trusted peer relaying what a node it trusts, and this one does not, signed is normal running).
  */
 import type { Logger } from 'pino';
 import { TokenBucket } from '../../common/token-bucket.ts';
 
-/** Untrusted messages a peer may have refused at once, then per second. */
-export const UNTRUSTED_BURST = 50;
-export const UNTRUSTED_PER_SECOND = 2;
+/**
+ * Untrusted messages a peer may have refused at once, then per second. Generous on purpose: a node that
+ * trusts this one while this one does not trust it (a follower) publishes its people's positions in every
+ * shared world ten times a second, and a graylisted peer is also one gossipsub stops publishing to. What
+ * the bound takes away is the flood: thousands of signature checks a second for one connection.
+ */
+export const UNTRUSTED_BURST = 2000;
+export const UNTRUSTED_PER_SECOND = 500;
 /** How long a peer over its allowance stays graylisted (its score back to 0 afterwards). */
 export const GRAYLIST_MS = 30_000;
 /**
