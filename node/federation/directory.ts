@@ -29,6 +29,12 @@ export class NodeDirectory {
     return !known;
   }
 
+  /** The sender's clock of the peer's latest announcement, while the peer is live here. */
+  lastAt(peerId: string, now: number): number | undefined {
+    const node = this.nodes.get(peerId);
+    return node && now - node.lastSeenAt <= this.silenceMs ? node.at : undefined;
+  }
+
   forget(peerId: string): void {
     this.nodes.delete(peerId);
   }

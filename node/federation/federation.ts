@@ -27,6 +27,7 @@ import { remoteUser } from '../world/remote-member.ts';
 import type { WorldController } from '../world/world-controller.ts';
 import type { WorldChange, WorldStore } from '../world/world-store.ts';
 import { ChainPull } from './chain-pull.ts';
+import { Cooldown } from './cooldown.ts';
 import { BootstrapDialer, parseBootstrap } from './dialer.ts';
 import { type FederatedWorld, type KnownNode, NodeDirectory } from './directory.ts';
 import { Gossip, type HandlerVerdict, type TrafficCounters } from './gossip.ts';
@@ -86,6 +87,10 @@ export interface PeerView extends PeerCounters {
 }
 
 const PING_INTERVAL_MS = 10_000;
+/** Least time between two background attempts to mirror a world that could not be fetched. */
+export const MIRROR_RETRY_MS = 30_000;
+/** Least time between two world syncs an ignored op starts, per peer and world. */
+export const IGNORED_OP_SYNC_INTERVAL_MS = 5_000;
 
 export class Federation {
   readonly peers: Peers;
@@ -103,6 +108,10 @@ export class Federation {
   private readonly held = new Set<string>();
   private readonly mirroring = new Map<string, Promise<boolean>>();
   private readonly syncing = new Map<string, Promise<void>>();
+  /** Worlds whose background mirror failed lately: not tried again before MIRROR_RETRY_MS. */
+  private readonly failedMirrors = new Cooldown(MIRROR_RETRY_MS, MAX_ANNOUNCED_WORLDS);
+  /** peer!world whose ignored ops started a sync lately (IGNORED_OP_SYNC_INTERVAL_MS). */
+  private readonly ignoredOpSyncs = new Cooldown(IGNORED_OP_SYNC_INTERVAL_MS, 1024);
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
   private readonly rules: OpRuleContext;
@@ -130,7 +139,16 @@ export class Federation {
       },
     });
     this.people = new FederatedPeople(
-      { gossip: this.gossip, worlds: components.worlds, clock: components.store.clock, logger: this.log },
+      {
+        gossip: this.gossip,
+        worlds: components.worlds,
+        clock: components.store.clock,
+        objectExists: (worldId, objectId) => {
+          const object = components.store.get(worldId)?.objects.get(objectId);
+          return object !== undefined && !object.removed;
+        },
+        logger: this.log,
+      },
       {
         tickMs: options.tickMs,
         rosterIntervalMs: options.announceIntervalMs,
@@ -298,7 +316,19 @@ export class Federation {
   private mirrorInBackground(worldId: string): void {
     // A world removed here stays removed: a peer still announcing it does not bring it back.
     if (this.stopped || this.c.store.peek(worldId)?.objects.get(worldId)?.removed) return;
-    this.mirror(worldId).catch((error: unknown) => this.log.warn({ worldId, err: error }, 'mirror failed'));
+    // Announcements come every few seconds, each naming up to MAX_ANNOUNCED_WORLDS worlds: a world that
+    // could not be fetched is not asked for again on every one of them.
+    if (!this.failedMirrors.ready(worldId)) return;
+    this.mirror(worldId)
+      .then((ok) => {
+        // Only a fetch that asked someone: with no connected trusted holder yet, nothing was spent.
+        if (!ok && this.directory.holders(worldId).some((p) => this.usable(p)))
+          this.failedMirrors.mark(worldId);
+      })
+      .catch((error: unknown) => {
+        this.failedMirrors.mark(worldId);
+        this.log.warn({ worldId, err: error }, 'mirror failed');
+      });
   }
 
   private async fetch(worldId: string): Promise<boolean> {
@@ -356,7 +386,7 @@ export class Federation {
     if (verdict.verdict === 'ignore') {
       // Not checkable yet (its parent or world is missing here): world sync brings the state later.
       this.log.debug({ worldId, from, reason: verdict.reason }, 'op ignored');
-      if (verdict.reason !== 'chain_followed_here') this.scheduleSync(from, worldId);
+      if (verdict.reason !== 'chain_followed_here') this.syncAfterIgnoredOp(from, worldId);
       return 'ignore';
     }
     return { reject: verdict.reason };
@@ -364,7 +394,22 @@ export class Federation {
 
   private onAnnouncement(data: Uint8Array, from: string): HandlerVerdict {
     const announcement = decodeAnnouncement(data, this.options.maxMessageBytes);
-    const first = this.directory.record(from, announcement, Date.now());
+    const now = Date.now();
+    const { maxClockSkewMs, silenceTimeoutMs } = this.options;
+    // A clock this far ahead would also make every later, honest announcement of the node look stale.
+    if (announcement.at > now + maxClockSkewMs) return { reject: 'clock_skew' };
+    // An old announcement replayed (anyone connected can relay a signed message once gossipsub forgot
+    // it) would bring back a node that went silent, or a node's old URL and worlds. Not the signer's fault:
+    // ignored, not held against it.
+    const last = this.directory.lastAt(from, now);
+    if (
+      announcement.at < now - silenceTimeoutMs - maxClockSkewMs ||
+      (last !== undefined && announcement.at <= last)
+    ) {
+      this.log.debug({ from, at: announcement.at, last }, 'stale announcement ignored');
+      return 'ignore';
+    }
+    const first = this.directory.record(from, announcement, now);
     for (const world of announcement.worlds) {
       if (this.held.has(world.id) && this.c.store.get(world.id)) {
         if (first) this.scheduleSync(from, world.id);
@@ -422,6 +467,15 @@ export class Federation {
       if (!this.usable(node.peerId)) continue;
       for (const w of node.worlds) if (this.held.has(w.id)) this.scheduleSync(node.peerId, w.id);
     }
+  }
+
+  /**
+   * A world sync sends the whole world's digests and may stream every object back: one per ignored op
+   * would let a peer buy that for the price of a message. At most one per peer and world every
+   * IGNORED_OP_SYNC_INTERVAL_MS (the periodic sync catches up whatever that skips).
+   */
+  private syncAfterIgnoredOp(peer: string, worldId: string): void {
+    if (this.ignoredOpSyncs.take(`${peer}!${worldId}`)) this.scheduleSync(peer, worldId);
   }
 
   private scheduleSync(peer: string, worldId: string): void {

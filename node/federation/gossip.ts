@@ -7,7 +7,9 @@ import { type GossipSub, TopicValidatorResult } from '@libp2p/gossipsub';
 import type { PeerId } from '@libp2p/interface';
 import type { Logger } from 'pino';
 import { GossipDecodeError } from '../../protocol/gossip/index.ts';
+import { setGossipAppScore } from './p2p-host.ts';
 import type { Peers } from './peers.ts';
+import { UntrustedFlood } from './untrusted-flood.ts';
 
 export type HandlerVerdict = 'accept' | 'ignore' | { reject: string };
 
@@ -28,12 +30,17 @@ export class Gossip {
   private readonly pubsub: GossipSub;
   private readonly peers: Peers;
   private readonly log: Logger;
+  private readonly flood: UntrustedFlood;
   readonly traffic: TrafficCounters = {};
 
   constructor(components: { pubsub: GossipSub; peers: Peers; logger: Logger }) {
     this.pubsub = components.pubsub;
     this.peers = components.peers;
     this.log = components.logger;
+    this.flood = new UntrustedFlood(this.log);
+    // Gossipsub's application-specific score term (its only one we fill): a peer below the graylist
+    // threshold has its RPCs dropped before they are decoded or their signatures checked.
+    setGossipAppScore(this.pubsub, (peerId) => this.flood.score(peerId));
   }
 
   get subscribed(): string[] {
@@ -50,6 +57,7 @@ export class Gossip {
       if (!this.peers.isTrusted(from)) {
         // Counted against the connected peer that sent it: signers cost nothing to make, connections do.
         this.peers.rejected(source.toString(), 'untrusted');
+        if (!this.peers.isTrusted(source.toString())) this.flood.refused(source.toString());
         return TopicValidatorResult.Reject;
       }
       let verdict: HandlerVerdict;

@@ -56,6 +56,17 @@ export interface P2pHostOptions {
 export type P2pServices = { identify: Identify; ping?: Ping; pubsub?: GossipSub };
 export type P2pHost = Libp2p<P2pServices>;
 
+/** Gossipsub's application-specific score of a peer (the score below its graylist threshold: ignored). */
+export type GossipAppScore = (peerId: string) => number;
+/** Per gossipsub service: the score its parameters ask for, set once federation runs on the host. */
+const appScores = new WeakMap<GossipSub, { score: GossipAppScore }>();
+
+/** Federation's say in gossipsub's peer scores (gossip.ts); undefined: back to 0 for every peer. */
+export function setGossipAppScore(pubsub: GossipSub, score: GossipAppScore | undefined): void {
+  const holder = appScores.get(pubsub);
+  if (holder) holder.score = score ?? (() => 0);
+}
+
 /** `/ip4/127.0.0.1/tcp/4001` or `/ip6/::1/tcp/4001`, with `/ws` for WebSockets. */
 export function listenAddress(host: string, port: number, ws = false): string {
   return `/${host.includes(':') ? 'ip6' : 'ip4'}/${host}/tcp/${port}${ws ? '/ws' : ''}`;
@@ -65,6 +76,8 @@ export function listenAddress(host: string, port: number, ws = false): string {
 export async function createP2pHost(options: P2pHostOptions): Promise<P2pHost> {
   const privateKey = await loadOrCreatePeerKey(options.keyFile);
   const net = options.network;
+  // The host is made before federation: gossipsub's score parameters call through this holder.
+  const appScore: { score: GossipAppScore } = { score: () => 0 };
   const host = net
     ? await createLibp2p<P2pServices>({
         privateKey,
@@ -89,6 +102,7 @@ export async function createP2pHost(options: P2pHostOptions): Promise<P2pHost> {
             // Three topics per world held: the default budget (~1,000 topics per peer) would silently cut
             // a federation off past ~330 shared worlds; this one allows ~16,000 topics (~5,000 worlds).
             maxTopicBytesPerPeer: 16 * 1024 * 1024,
+            scoreParams: { appSpecificScore: (peerId) => appScore.score(peerId) },
           }),
         },
         start: false,
@@ -102,6 +116,7 @@ export async function createP2pHost(options: P2pHostOptions): Promise<P2pHost> {
         services: { identify: identify() },
         start: false,
       });
+  if (host.services.pubsub) appScores.set(host.services.pubsub, appScore);
   await host.start();
   return host;
 }

@@ -11,15 +11,27 @@ export interface PeerCounters {
   latencyMs: number | null;
 }
 
+/**
+ * Peers counted beyond those listed in `--trust` (untrusted ones knocking, or anyone under `all`): the most
+ * recently counted are kept. A peer id costs nothing to make, so without a bound every new identity that
+ * connects once would be held until the node stops.
+ */
+export const MAX_UNLISTED_PEERS = 1000;
+
 export class Peers {
   private readonly trustAll: boolean;
   private readonly trusted: ReadonlySet<string>;
+  /** Peers listed in `--trust`: kept for good. */
   private readonly counters = new Map<string, PeerCounters>();
+  /** Everyone else, least recently counted first (MAX_UNLISTED_PEERS). */
+  private readonly unlisted = new Map<string, PeerCounters>();
+  private readonly maxUnlisted: number;
   /** Gossip accepted and rejected from any peer since start (/metrics). */
   readonly totals = { accepted: 0, rejected: 0 };
 
   /** `spec`: comma-separated peer ids, `all`, or empty (nobody). */
-  constructor(spec: string) {
+  constructor(spec: string, maxUnlisted = MAX_UNLISTED_PEERS) {
+    this.maxUnlisted = maxUnlisted;
     const ids = spec
       .split(',')
       .map((s) => s.trim())
@@ -50,20 +62,37 @@ export class Peers {
     this.of(peerId).latencyMs = ms;
   }
 
+  /** A peer's counters (zeros for one never counted, or no longer: reading does not make an entry). */
   stats(peerId: string): PeerCounters {
-    return { ...this.of(peerId), reasons: { ...this.of(peerId).reasons } };
+    const c = this.counters.get(peerId) ?? this.unlisted.get(peerId) ?? fresh();
+    return { ...c, reasons: { ...c.reasons } };
   }
 
   known(): string[] {
-    return [...this.counters.keys()];
+    return [...this.counters.keys(), ...this.unlisted.keys()];
   }
 
   private of(peerId: string): PeerCounters {
-    let c = this.counters.get(peerId);
-    if (!c) {
-      c = { received: 0, rejected: 0, reasons: {}, lastSeenAt: 0, latencyMs: null };
-      this.counters.set(peerId, c);
+    if (this.trusted.has(peerId)) {
+      let c = this.counters.get(peerId);
+      if (!c) {
+        c = fresh();
+        this.counters.set(peerId, c);
+      }
+      return c;
+    }
+    // Re-inserted on every count: a Map keeps insertion order, so the first entry is the stalest.
+    const c = this.unlisted.get(peerId) ?? fresh();
+    this.unlisted.delete(peerId);
+    this.unlisted.set(peerId, c);
+    if (this.unlisted.size > this.maxUnlisted) {
+      const stalest = this.unlisted.keys().next().value;
+      if (stalest !== undefined) this.unlisted.delete(stalest);
     }
     return c;
   }
+}
+
+function fresh(): PeerCounters {
+  return { received: 0, rejected: 0, reasons: {}, lastSeenAt: 0, latencyMs: null };
 }

@@ -51,15 +51,23 @@ interface LockClaim {
 
 /** Every local member is re-published at least this often, moved or not. */
 const POSITION_REFRESH_MS = 2000;
+/**
+ * People one node may show here at once, over every world: far more than one node serves, so a bound on
+ * what a buggy or hostile peer can make this node hold (a room member and a presence each), not a claim.
+ */
+export const MAX_PEOPLE_PER_NODE = 20_000;
 
 export class FederatedPeople {
   private readonly gossip: Gossip;
   private readonly worlds: WorldController;
   private readonly clock: HybridClock;
+  private readonly objectExists: (worldId: string, objectId: string) => boolean;
   private readonly log: Logger;
   private readonly options: PeopleOptions;
   /** worldId → userId → where the remote person is */
   private readonly remote = new Map<string, Map<string, RemotePresence>>();
+  /** node → how many people of `remote` it shows here (MAX_PEOPLE_PER_NODE) */
+  private readonly peopleOfNode = new Map<string, number>();
   /** worldId!objectId → the winning claim known here */
   private readonly claims = new Map<string, LockClaim>();
   /** worldId → userId → last published pose, and when */
@@ -88,12 +96,20 @@ export class FederatedPeople {
   };
 
   constructor(
-    components: { gossip: Gossip; worlds: WorldController; clock: HybridClock; logger: Logger },
+    components: {
+      gossip: Gossip;
+      worlds: WorldController;
+      clock: HybridClock;
+      /** True when the world here has that object, not removed: only those can be locked. */
+      objectExists: (worldId: string, objectId: string) => boolean;
+      logger: Logger;
+    },
     options: PeopleOptions,
   ) {
     this.gossip = components.gossip;
     this.worlds = components.worlds;
     this.clock = components.clock;
+    this.objectExists = components.objectExists;
     this.log = components.logger.child({ component: 'federated-people' });
     this.options = options;
   }
@@ -139,11 +155,14 @@ export class FederatedPeople {
     const message = decodePeople(data, this.options.maxMessageBytes);
     switch (message.t) {
       case 'join':
+        if (this.overCap(worldId, [message.person], from)) return { reject: 'too_many_people' };
         this.seen(worldId, message.person, from);
         return 'accept';
       case 'leave':
         return this.gone(worldId, message.userId, from) ? 'accept' : 'ignore';
       case 'roster': {
+        // Judged whole before anything changes: a roster that would pass the cap adds no one.
+        if (this.overCap(worldId, message.people, from)) return { reject: 'too_many_people' };
         const present = new Set<string>();
         for (const p of message.people) {
           this.seen(worldId, p, from);
@@ -184,6 +203,20 @@ export class FederatedPeople {
     return 'accept';
   }
 
+  /** True when showing `people` for `from` would take it past MAX_PEOPLE_PER_NODE. */
+  private overCap(worldId: string, people: RemotePerson[], from: string): boolean {
+    const known = this.remote.get(worldId);
+    const added = new Set<string>();
+    for (const p of people) if (known?.get(p.id)?.node !== from) added.add(p.id);
+    return (this.peopleOfNode.get(from) ?? 0) + added.size > MAX_PEOPLE_PER_NODE;
+  }
+
+  private countPerson(node: string, delta: 1 | -1): void {
+    const n = (this.peopleOfNode.get(node) ?? 0) + delta;
+    if (n > 0) this.peopleOfNode.set(node, n);
+    else this.peopleOfNode.delete(node);
+  }
+
   private seen(worldId: string, p: RemotePerson, from: string): void {
     let people = this.remote.get(worldId);
     if (!people) {
@@ -200,6 +233,8 @@ export class FederatedPeople {
         this.sendHighFive(worldId, h),
       );
       if (!this.worlds.addRemote(worldId, member, p.pose)) return;
+      if (where) this.countPerson(where.node, -1);
+      this.countPerson(from, 1);
     }
     people.set(p.id, { node: from, lastSeenAt: Date.now() });
   }
@@ -208,6 +243,7 @@ export class FederatedPeople {
     const people = this.remote.get(worldId);
     if (people?.get(userId)?.node !== from) return false;
     people.delete(userId);
+    this.countPerson(from, -1);
     for (const [k, claim] of this.claims) {
       if (k.startsWith(`${worldId}!`) && claim.userId === userId) this.claims.delete(k);
     }
@@ -241,9 +277,16 @@ export class FederatedPeople {
     const now = Date.now();
     if (wall === undefined || Math.abs(wall - now) > this.options.maxClockSkewMs)
       return { reject: 'clock_skew' };
-    this.clock.observe(m.stamp);
     const k = `${worldId}!${m.objectId}`;
     const current = this.claims.get(k);
+    // Only objects the world has here can be claimed: every claim is kept until released (and shown to
+    // everyone in the room), so claims on made-up ids would grow without bound. Ignored, not rejected: a
+    // node still catching up on the world (sync) may not have an object that exists.
+    if (m.locked && !this.objectExists(worldId, m.objectId)) {
+      this.log.debug({ worldId, objectId: m.objectId, from }, 'lock claim on an unknown object ignored');
+      return 'ignore';
+    }
+    this.clock.observe(m.stamp);
     if (!m.locked) {
       if (current?.userId !== m.userId) return 'ignore';
       this.claims.delete(k);

@@ -111,9 +111,17 @@ export class WorldSync {
    * creation its actor may make.
    */
   private async applyObject(worldId: string, frame: WireOp[], sender: string): Promise<number> {
+    // One object per frame, as answerers send them: a frame of many would make the object-wide checks
+    // below (and the peer's "judged as a whole") mean nothing, and cost them once per op.
+    const objectId = frame[0]?.objectId;
+    if (frame.some((op) => op.objectId !== objectId)) {
+      this.peers.rejected(sender, 'sync_several_objects');
+      throw new SyncError('ops of several objects in one sync frame');
+    }
     const ops = [...frame].sort((a, b) => (a.stamp < b.stamp ? -1 : a.stamp > b.stamp ? 1 : 0));
     let changed = 0;
     let creationRefused = false;
+    let allFields: Record<string, unknown> | undefined;
     for (const wire of ops) {
       if (wire.worldId !== worldId) throw new SyncError('op of another world in a sync stream');
       // An object whose creation was refused gets none of its later ops either.
@@ -121,10 +129,11 @@ export class WorldSync {
       let judged: WireOp = wire;
       const isNew = wire.kind === 'object.put' && !this.store.peek(worldId)?.objects.has(wire.objectId);
       if (wire.kind === 'object.put' && isNew) {
-        const fields: Record<string, unknown> = {};
-        for (const o of ops)
-          if (o.kind === 'object.put' && o.objectId === wire.objectId) Object.assign(fields, o.fields);
-        judged = { ...wire, fields };
+        if (!allFields) {
+          allFields = {};
+          for (const o of ops) if (o.kind === 'object.put') Object.assign(allFields, o.fields);
+        }
+        judged = { ...wire, fields: allFields };
       }
       const verdict = await this.check(judged, sender);
       if (verdict.verdict !== 'accept') {

@@ -1,0 +1,274 @@
+/**
+ * A trusted but hostile (or buggy) peer against a real node: the test's own libp2p host (test-peer.ts) on
+ * loopback publishes what an honest node never would — lock claims on made-up objects, announcements from
+ * the future or the past, a stream of ops that cannot be judged yet, more people than any node serves —
+ * and the node refuses or ignores each without holding more memory or doing more work for it.
+ */
+import type { Stream } from '@libp2p/interface';
+import { lpStream } from '@libp2p/utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_PEOPLE_PER_NODE } from '../../node/federation/people.ts';
+import { UNTRUSTED_BURST, UNTRUSTED_PER_SECOND } from '../../node/federation/untrusted-flood.ts';
+import {
+  DIRECTORY_TOPIC,
+  decodeSyncRequest,
+  encodeAnnouncement,
+  encodeOp,
+  encodePeople,
+  encodeSyncFrame,
+  MAX_ROSTER,
+  type NodeAnnouncement,
+  opsTopic,
+  type PeopleMessage,
+  peopleTopic,
+  type RemotePerson,
+  type SyncFrame,
+  type WireOp,
+  WORLD_SYNC_PROTOCOL,
+} from '../../protocol/gossip/index.ts';
+import { waitFor } from '../support/federation.ts';
+import { startNode, type TestNode } from '../support/node.ts';
+import { startTestPeer, type TestPeer } from '../support/test-peer.ts';
+
+const WORLD = '5e1f0d2c-7a41-4c39-9b1e-0d0000000001';
+const RED_CUBE = '5e1f0d2c-7a41-4c39-9b1e-0d0000000101';
+const SKEW_MS = 60_000;
+
+let node: TestNode;
+let peer: TestPeer;
+let self: { peerId: string; address: string };
+/** World sync requests the node made of the peer. */
+const syncRequests: string[] = [];
+/** The peer's answer to a world sync request; unset: refused at once. */
+let syncAnswer: ((worldId: string) => SyncFrame[]) | undefined;
+
+beforeAll(async () => {
+  peer = await startTestPeer('hostile');
+  // People stay until their node is silent this long: long enough that the flood below does not expire.
+  node = await startNode({ trust: peer.peerId, peerSilenceTimeoutMs: 120_000, maxClockSkewMs: SKEW_MS });
+  const federation = node.node.federation;
+  self = {
+    peerId: federation.peerId,
+    address: federation.listenAddresses().find((a) => !a.includes('/ws')) as string,
+  };
+  await peer.host.handle(WORLD_SYNC_PROTOCOL, (stream: Stream) => refuseSync(stream));
+  await peer.dial([self]);
+  for (const topic of [peopleTopic(WORLD), DIRECTORY_TOPIC, opsTopic(WORLD)])
+    await peer.subscribe(topic, [self]);
+}, 60_000);
+
+afterAll(async () => {
+  await peer?.stop();
+  await node?.cleanup();
+});
+
+async function refuseSync(stream: Stream): Promise<void> {
+  const lp = lpStream(stream, { maxDataLength: 16 * 1024 * 1024 });
+  try {
+    const { worldId } = decodeSyncRequest((await lp.read()).subarray(), 16 * 1024 * 1024);
+    syncRequests.push(worldId);
+    for (const frame of syncAnswer?.(worldId) ?? [{ t: 'refused' as const, reason: 'busy' }])
+      await lp.write(encodeSyncFrame(frame));
+    await stream.close();
+  } catch (error) {
+    stream.abort(error as Error);
+  }
+}
+
+const uuid = () => crypto.randomUUID();
+const reasons = () => node.node.federation.peers.stats(peer.peerId).reasons;
+const received = (kind: string) => node.node.federation.traffic()[kind]?.received ?? 0;
+const room = () => [...node.node.worlds.roomsInUse()].find((r) => r.worldId === WORLD);
+const person = (id = uuid()): RemotePerson => ({
+  id,
+  name: 'visitor',
+  isGuest: true,
+  pose: { position: { x: 1, y: 0, z: 1 }, rotation: { x: 0, y: 0, z: 0 } },
+});
+const stamp = (at = Date.now()) => `${at.toString(16).padStart(12, '0')}:0000:${peer.peerId}`;
+
+/** Publishes and waits until the node has judged it (the validator counts before it runs the handler). */
+async function send(topic: string, kind: string, data: Uint8Array): Promise<void> {
+  const before = received(kind);
+  await peer.publish(topic, data);
+  await waitFor(() => received(kind) > before, 10_000, `the node to judge a ${kind} message`);
+}
+const people = (m: PeopleMessage) => send(peopleTopic(WORLD), 'people', encodePeople(m));
+
+describe('a hostile trusted peer', () => {
+  it('claims locks only on objects the world has: made-up ids leave nothing behind', async () => {
+    const visitor = person();
+    await people({ t: 'join', person: visitor });
+    await waitFor(() => room()?.member(visitor.id) !== undefined, 10_000, 'the visitor to be shown');
+    for (let i = 0; i < 50; i++)
+      await people({ t: 'lock', objectId: uuid(), userId: visitor.id, stamp: stamp(), locked: true });
+    await people({ t: 'lock', objectId: RED_CUBE, userId: visitor.id, stamp: stamp(), locked: true });
+    await waitFor(() => room()?.locks.get(RED_CUBE) === visitor.id, 10_000, 'the real claim');
+    expect([...(room()?.locks.keys() ?? [])]).toEqual([RED_CUBE]);
+    await people({ t: 'lock', objectId: RED_CUBE, userId: visitor.id, stamp: stamp(), locked: false });
+    await people({ t: 'leave', userId: visitor.id });
+    expect(room()?.locks.size ?? 0).toBe(0);
+  }, 30_000);
+
+  it('announcements from the future are refused, replayed or stale ones ignored', async () => {
+    const directory = node.node.federation.directory;
+    const known = () => directory.live().find((n) => n.peerId === peer.peerId);
+    const announce = (name: string, at: number) =>
+      send(
+        DIRECTORY_TOPIC,
+        'directory',
+        encodeAnnouncement({
+          name,
+          url: `http://${name}.test`,
+          version: '0',
+          worlds: [{ id: uuid(), name, ownerId: '', online: 0 }],
+          at,
+        } satisfies NodeAnnouncement),
+      );
+    // Long gone (a replay of a node that went silent): not brought back.
+    await announce('ancient', Date.now() - 3_600_000);
+    expect(known()).toBeUndefined();
+    // A clock an hour ahead would make every later, honest announcement look stale.
+    await announce('future', Date.now() + 3_600_000);
+    expect(known()).toBeUndefined();
+    expect(reasons().clock_skew).toBe(1);
+    await announce('fresh', Date.now());
+    expect(known()?.name).toBe('fresh');
+    // An earlier announcement of the same node, relayed again: the directory keeps the latest.
+    await announce('replayed', Date.now() - 10_000);
+    expect(known()?.name).toBe('fresh');
+    expect(known()?.url).toBe('http://fresh.test');
+  }, 30_000);
+
+  it('ops that cannot be judged yet start one world sync, not one each', async () => {
+    const before = syncRequests.length;
+    for (let i = 0; i < 10; i++) {
+      // A new object under a parent this node does not have: ignored, and a reason to catch up.
+      const op = {
+        kind: 'object.put' as const,
+        worldId: WORLD,
+        objectId: uuid(),
+        fields: { parentId: uuid(), ownerId: '', name: `orphan ${i}` },
+        stamp: stamp(),
+        origin: peer.peerId,
+        actor: uuid(),
+      };
+      await send(opsTopic(WORLD), 'ops', encodeOp(op));
+      // Time for a sync started by it to run to its end (the peer refuses at once).
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    expect(syncRequests.length - before).toBe(1);
+    expect(node.node.store.get(WORLD)?.objects.size).toBeLessThan(100);
+  }, 30_000);
+
+  it('a sync answer with several objects in one frame is refused whole; one object a frame is taken', async () => {
+    const world = uuid();
+    const owner = uuid();
+    const put = (objectId: string, fields: Record<string, unknown>): WireOp => ({
+      kind: 'object.put',
+      worldId: world,
+      objectId,
+      fields,
+      stamp: stamp(),
+      origin: peer.peerId,
+      actor: owner,
+    });
+    const root = put(world, { name: 'Their world', ownerId: owner, parentId: '' });
+    const child = put(uuid(), { name: 'Their cube', ownerId: owner, parentId: world });
+    await send(
+      DIRECTORY_TOPIC,
+      'directory',
+      encodeAnnouncement({
+        name: 'holder',
+        url: '',
+        version: '0',
+        worlds: [{ id: world, name: 'Their world', ownerId: owner, online: 0 }],
+        at: Date.now(),
+      }),
+    );
+    const federation = node.node.federation;
+    syncAnswer = () => [
+      { t: 'ops', ops: [root, child] },
+      { t: 'end', objects: 1 },
+    ];
+    try {
+      expect(await federation.mirror(world)).toBe(false);
+      expect(node.node.store.peek(world)).toBeUndefined();
+      expect(reasons().sync_several_objects).toBe(1);
+      syncAnswer = () => [
+        { t: 'ops', ops: [root] },
+        { t: 'ops', ops: [child] },
+        { t: 'end', objects: 2 },
+      ];
+      expect(await federation.mirror(world)).toBe(true);
+      expect(node.node.store.get(world)?.objects.size).toBe(2);
+    } finally {
+      syncAnswer = undefined;
+    }
+  }, 30_000);
+
+  it('an untrusted peer that floods gossip is graylisted: its messages stop reaching the validators', async () => {
+    const stranger = await startTestPeer('stranger');
+    try {
+      await stranger.dial([self]);
+      await stranger.subscribe(DIRECTORY_TOPIC, [self]);
+      const started = performance.now();
+      const refused = () => node.node.federation.peers.stats(stranger.peerId).reasons.untrusted ?? 0;
+      // As fast as the peer signs: well past the allowance's rate, for seconds (gossipsub re-reads a
+      // peer's score about once a second, its heartbeat).
+      const flood = async (n: number) => {
+        for (let i = 0; i < n; i++) {
+          const at = Date.now();
+          await stranger.publish(
+            DIRECTORY_TOPIC,
+            encodeAnnouncement({ name: `spam ${i}`, url: '', version: '0', worlds: [], at }),
+          );
+        }
+        // Time for the node to judge whatever reached it.
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+      };
+      const sent = 12_000;
+      await flood(sent);
+      expect(refused()).toBeGreaterThanOrEqual(UNTRUSTED_BURST);
+      const seconds = (performance.now() - started) / 1000;
+      // Pre-bound, every message is judged; with it, at most the burst and the rate over the flood's time.
+      expect(refused()).toBeLessThan(Math.min(sent / 2, UNTRUSTED_BURST + UNTRUSTED_PER_SECOND * seconds));
+      // Graylisted: what it sends now is dropped unread, not even counted.
+      const before = refused();
+      await flood(500);
+      expect(refused()).toBe(before);
+      expect(node.node.federation.directory.live().some((n) => n.peerId === stranger.peerId)).toBe(false);
+      // The trusted peer is not held to it.
+      await people({ t: 'roster', people: [], complete: false });
+    } finally {
+      await stranger.stop();
+    }
+  }, 60_000);
+
+  it('shows at most MAX_PEOPLE_PER_NODE people of one node; a roster past it adds no one', async () => {
+    // A complete, empty roster: nobody of this node is shown here any more.
+    await people({ t: 'roster', people: [], complete: true });
+    const shownBefore = room()?.size ?? 0;
+    for (let n = 0; n < MAX_PEOPLE_PER_NODE; n += MAX_ROSTER) {
+      const batch = Array.from({ length: Math.min(MAX_ROSTER, MAX_PEOPLE_PER_NODE - n) }, () => person());
+      await people({ t: 'roster', people: batch, complete: false });
+    }
+    await waitFor(
+      () => (room()?.size ?? 0) === shownBefore + MAX_PEOPLE_PER_NODE,
+      30_000,
+      'the node to show every person up to the bound',
+    );
+    const rejectedBefore = reasons().too_many_people ?? 0;
+    await people({ t: 'join', person: person() });
+    await people({ t: 'roster', people: [person(), person()], complete: false });
+    expect(reasons().too_many_people).toBe(rejectedBefore + 2);
+    expect(room()?.size).toBe(shownBefore + MAX_PEOPLE_PER_NODE);
+    // Below the bound again, the node is taken at its word as before.
+    await people({ t: 'roster', people: [], complete: true });
+    await waitFor(() => (room()?.size ?? 0) === shownBefore, 30_000, 'everyone to leave');
+    const late = person();
+    await people({ t: 'join', person: late });
+    expect(room()?.member(late.id)).toBeDefined();
+    expect((await fetch(`${node.url}/health`)).status).toBe(200);
+  }, 120_000);
+});
