@@ -91,6 +91,8 @@ const PING_INTERVAL_MS = 10_000;
 export const MIRROR_RETRY_MS = 30_000;
 /** Least time between two world syncs an ignored op starts, per peer and world. */
 export const IGNORED_OP_SYNC_INTERVAL_MS = 5_000;
+/** peer!world pairs whose ignored-op syncs are remembered at once (their cooldowns and trailing syncs). */
+const MAX_TRAILING_SYNCS = 1024;
 
 export class Federation {
   readonly peers: Peers;
@@ -111,7 +113,9 @@ export class Federation {
   /** Worlds whose background mirror failed lately: not tried again before MIRROR_RETRY_MS. */
   private readonly failedMirrors = new Cooldown(MIRROR_RETRY_MS, MAX_ANNOUNCED_WORLDS);
   /** peer!world whose ignored ops started a sync lately (IGNORED_OP_SYNC_INTERVAL_MS). */
-  private readonly ignoredOpSyncs = new Cooldown(IGNORED_OP_SYNC_INTERVAL_MS, 1024);
+  private readonly ignoredOpSyncs = new Cooldown(IGNORED_OP_SYNC_INTERVAL_MS, MAX_TRAILING_SYNCS);
+  /** peer!world due one more sync when its interval ends (an op was ignored while it could not run). */
+  private readonly trailingSyncs = new Map<string, NodeJS.Timeout>();
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
   private readonly rules: OpRuleContext;
@@ -143,10 +147,6 @@ export class Federation {
         gossip: this.gossip,
         worlds: components.worlds,
         clock: components.store.clock,
-        objectExists: (worldId, objectId) => {
-          const object = components.store.get(worldId)?.objects.get(objectId);
-          return object !== undefined && !object.removed;
-        },
         logger: this.log,
       },
       {
@@ -227,6 +227,8 @@ export class Federation {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    for (const t of this.trailingSyncs.values()) clearTimeout(t);
+    this.trailingSyncs.clear();
     this.dialer.stop();
     this.c.worlds.setWorldSource(undefined);
     this.c.store.off('change', this.onChange);
@@ -472,15 +474,33 @@ export class Federation {
   /**
    * A world sync sends the whole world's digests and may stream every object back: one per ignored op
    * would let a peer buy that for the price of a message. At most one per peer and world every
-   * IGNORED_OP_SYNC_INTERVAL_MS (the periodic sync catches up whatever that skips).
+   * IGNORED_OP_SYNC_INTERVAL_MS. An op ignored while one cannot start (too soon, or one is running and
+   * may have read the peer's digests before the op was made) gets one more when the interval ends: it
+   * waits that long, not for the periodic sync.
    */
   private syncAfterIgnoredOp(peer: string, worldId: string): void {
-    if (this.ignoredOpSyncs.take(`${peer}!${worldId}`)) this.scheduleSync(peer, worldId);
+    const k = `${peer}!${worldId}`;
+    if (this.ignoredOpSyncs.ready(k)) {
+      const started = this.scheduleSync(peer, worldId);
+      if (started !== 'running') {
+        if (started === 'started') this.ignoredOpSyncs.mark(k);
+        return;
+      }
+    }
+    if (this.stopped || this.trailingSyncs.has(k) || this.trailingSyncs.size >= MAX_TRAILING_SYNCS) return;
+    const timer = setTimeout(() => {
+      this.trailingSyncs.delete(k);
+      this.syncAfterIgnoredOp(peer, worldId);
+    }, IGNORED_OP_SYNC_INTERVAL_MS);
+    timer.unref();
+    this.trailingSyncs.set(k, timer);
   }
 
-  private scheduleSync(peer: string, worldId: string): void {
+  /** Starts a pull of `worldId` from `peer`, unless one is running or the peer cannot be asked. */
+  private scheduleSync(peer: string, worldId: string): 'started' | 'running' | 'unusable' {
     const k = `${peer}!${worldId}`;
-    if (this.stopped || this.syncing.has(k) || !this.usable(peer)) return;
+    if (this.syncing.has(k)) return 'running';
+    if (this.stopped || !this.usable(peer)) return 'unusable';
     const run = this.sync
       .pull(peerIdFromString(peer), worldId)
       .then((r) => {
@@ -489,6 +509,7 @@ export class Federation {
       .catch((error: unknown) => this.log.warn({ peer, worldId, err: error }, 'world sync failed'))
       .finally(() => this.syncing.delete(k));
     this.syncing.set(k, run);
+    return 'started';
   }
 
   private usable(peer: string): boolean {

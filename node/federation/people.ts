@@ -56,12 +56,13 @@ const POSITION_REFRESH_MS = 2000;
  * what a buggy or hostile peer can make this node hold (a room member and a presence each), not a claim.
  */
 export const MAX_PEOPLE_PER_NODE = 20_000;
+/** Locks one person may hold at once, as claims known here (an editor holds one or a few). */
+export const MAX_CLAIMS_PER_PERSON = 32;
 
 export class FederatedPeople {
   private readonly gossip: Gossip;
   private readonly worlds: WorldController;
   private readonly clock: HybridClock;
-  private readonly objectExists: (worldId: string, objectId: string) => boolean;
   private readonly log: Logger;
   private readonly options: PeopleOptions;
   /** worldId → userId → where the remote person is */
@@ -70,6 +71,8 @@ export class FederatedPeople {
   private readonly peopleOfNode = new Map<string, number>();
   /** worldId!objectId → the winning claim known here */
   private readonly claims = new Map<string, LockClaim>();
+  /** userId → how many of `claims` are theirs (MAX_CLAIMS_PER_PERSON) */
+  private readonly claimsOf = new Map<string, number>();
   /** worldId → userId → last published pose, and when */
   private readonly published = new Map<string, Map<string, { pose: TransformNoScale; at: number }>>();
   private readonly held = new Set<string>();
@@ -90,8 +93,8 @@ export class FederatedPeople {
   private readonly onLock = (worldId: string, objectId: string, userId: string, locked: boolean) => {
     const k = `${worldId}!${objectId}`;
     const stamp = this.clock.now();
-    if (locked) this.claims.set(k, { userId, stamp });
-    else if (this.claims.get(k)?.userId === userId) this.claims.delete(k);
+    if (locked) this.setClaim(k, { userId, stamp });
+    else if (this.claims.get(k)?.userId === userId) this.deleteClaim(k);
     if (this.held.has(worldId)) this.publish(worldId, { t: 'lock', objectId, userId, stamp, locked });
   };
 
@@ -101,7 +104,6 @@ export class FederatedPeople {
       worlds: WorldController;
       clock: HybridClock;
       /** True when the world here has that object, not removed: only those can be locked. */
-      objectExists: (worldId: string, objectId: string) => boolean;
       logger: Logger;
     },
     options: PeopleOptions,
@@ -109,7 +111,6 @@ export class FederatedPeople {
     this.gossip = components.gossip;
     this.worlds = components.worlds;
     this.clock = components.clock;
-    this.objectExists = components.objectExists;
     this.log = components.logger.child({ component: 'federated-people' });
     this.options = options;
   }
@@ -245,7 +246,7 @@ export class FederatedPeople {
     people.delete(userId);
     this.countPerson(from, -1);
     for (const [k, claim] of this.claims) {
-      if (k.startsWith(`${worldId}!`) && claim.userId === userId) this.claims.delete(k);
+      if (k.startsWith(`${worldId}!`) && claim.userId === userId) this.deleteClaim(k);
     }
     this.worlds.removeRemote(worldId, userId);
     return true;
@@ -279,25 +280,48 @@ export class FederatedPeople {
       return { reject: 'clock_skew' };
     const k = `${worldId}!${m.objectId}`;
     const current = this.claims.get(k);
-    // Only objects the world has here can be claimed: every claim is kept until released (and shown to
-    // everyone in the room), so claims on made-up ids would grow without bound. Ignored, not rejected: a
-    // node still catching up on the world (sync) may not have an object that exists.
-    if (m.locked && !this.objectExists(worldId, m.objectId)) {
-      this.log.debug({ worldId, objectId: m.objectId, from }, 'lock claim on an unknown object ignored');
-      return 'ignore';
-    }
+    // Every claim is kept until released or its person leaves, so one person's claims are bounded. Not
+    // to objects known here: a claim often arrives before the object it locks (a builder creates and
+    // locks at once; the op is still being checked, or the world still syncing), and must hold when the
+    // object arrives.
+    if (m.locked && current?.userId !== m.userId && this.countClaims(m.userId) >= MAX_CLAIMS_PER_PERSON)
+      return { reject: 'too_many_claims' };
     this.clock.observe(m.stamp);
     if (!m.locked) {
       if (current?.userId !== m.userId) return 'ignore';
-      this.claims.delete(k);
+      this.deleteClaim(k);
       this.worlds.applyRemoteLock(worldId, m.objectId, m.userId, false);
       return 'accept';
     }
     // Earliest claim wins everywhere; stamps end in the node id, so there are no ties.
     if (current && current.stamp <= m.stamp) return 'accept';
-    this.claims.set(k, { userId: m.userId, stamp: m.stamp });
+    this.setClaim(k, { userId: m.userId, stamp: m.stamp });
     this.worlds.applyRemoteLock(worldId, m.objectId, m.userId, true);
     return 'accept';
+  }
+
+  private countClaims(userId: string): number {
+    return this.claimsOf.get(userId) ?? 0;
+  }
+
+  private setClaim(k: string, claim: LockClaim): void {
+    const before = this.claims.get(k);
+    if (before) this.countClaim(before.userId, -1);
+    this.claims.set(k, claim);
+    this.countClaim(claim.userId, 1);
+  }
+
+  private deleteClaim(k: string): void {
+    const before = this.claims.get(k);
+    if (!before) return;
+    this.claims.delete(k);
+    this.countClaim(before.userId, -1);
+  }
+
+  private countClaim(userId: string, by: number): void {
+    const n = this.countClaims(userId) + by;
+    if (n > 0) this.claimsOf.set(userId, n);
+    else this.claimsOf.delete(userId);
   }
 
   /** One positions message per held world with local members that moved (or are due a refresh). */

@@ -7,7 +7,6 @@ import type { Logger } from 'pino';
 import { encode, type Message, NotificationType, SignalType } from '../../protocol/posbus/index.ts';
 import type { UserRecord } from '../../storage/db/records.ts';
 import type { Member } from '../world/room.ts';
-import { CloseCode } from './close-codes.ts';
 import type { SessionServices } from './session-components.ts';
 
 /** The session as dispatch sees it (session.ts builds it once). */
@@ -46,7 +45,9 @@ export function dispatchMessage(s: MessageContext, message: Message): Promise<vo
           }),
         );
         member.sendReliable(encode({ type: 'Signal', value: SignalType.WorldDoesNotExist }));
-        s.bad('teleport rate limit exceeded', CloseCode.Policy);
+        // Not counted against the session: the limit already bounds what refusals cost (two small frames
+        // each), and an honest user clicking through worlds must never be closed for it.
+        s.bad('teleport rate limit exceeded', undefined, false);
         return undefined;
       }
       return s.guard(worlds.teleport(member, message.target).then(() => {}));

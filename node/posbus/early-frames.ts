@@ -10,11 +10,16 @@ const MAX_FRAMES = 8;
 
 export class EarlyFrames {
   private readonly frames: EarlyFrame[] = [];
+  private readonly maxFrameBytes: number;
   private arrived: (() => void) | undefined;
 
-  /** Holds a frame; false (nothing held) past the bound, and the client is to be refused. */
-  push(frame: EarlyFrame, bytes: number, maxFrameBytes: number): boolean {
-    if (this.frames.length >= MAX_FRAMES || bytes > maxFrameBytes) return false;
+  constructor(maxFrameBytes: number) {
+    this.maxFrameBytes = maxFrameBytes;
+  }
+
+  /** Holds a frame of `bytes`; false (nothing held) past the bound, and the client is to be refused. */
+  push(frame: EarlyFrame, bytes: number): boolean {
+    if (this.frames.length >= MAX_FRAMES || bytes > this.maxFrameBytes) return false;
     this.frames.push(frame);
     this.arrived?.();
     return true;

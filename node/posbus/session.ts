@@ -222,12 +222,12 @@ export class Session implements Member {
     if (this.userRecord) {
       this.receive(data, isBinary);
     } else if (this.early) {
-      if (!this.early.push([data, isBinary], toBytes(data).length, this.limits.maxFrameBytes)) {
+      if (!this.early.push([data, isBinary], toBytes(data).length)) {
         if (this.c.traffic) this.c.traffic.rejected++;
         this.close(CloseCode.Policy, 'too much sent before the handshake completed');
       }
     } else {
-      this.early = new EarlyFrames();
+      this.early = new EarlyFrames(this.limits.maxFrameBytes);
       void this.handshake(data, isBinary);
     }
   }

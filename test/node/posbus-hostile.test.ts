@@ -230,7 +230,13 @@ describe('PosBus hostile clients: queued work of a replaced session', () => {
   });
 
   it('teleports queued on a session that is then replaced do not pull the new session out of its world', async () => {
-    node = await startNode({ tickMs: 20, messagesPerSecond: 10_000, messageBurst: 10_000 });
+    // Teleports unpaced: the queue behind a teleport is what is tested, not --teleports-per-minute.
+    node = await startNode({
+      tickMs: 20,
+      messagesPerSecond: 10_000,
+      messageBurst: 10_000,
+      teleportsPerMinute: 100_000,
+    });
     const user = await guest(node);
     const old = await rawClient(node, user, undefined);
     sockets.push(old.ws);
