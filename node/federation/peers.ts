@@ -2,6 +2,8 @@
  * Which peers this node trusts, and what each peer has sent: accepted and rejected gossip by reason,
  * when it was last heard from, its round-trip time. One owner, read by the validators and the API.
  */
+import { RecentMap } from '../../common/recent-map.ts';
+
 export interface PeerCounters {
   received: number;
   rejected: number;
@@ -23,15 +25,14 @@ export class Peers {
   private readonly trusted: ReadonlySet<string>;
   /** Peers listed in `--trust`: kept for good. */
   private readonly counters = new Map<string, PeerCounters>();
-  /** Everyone else, least recently counted first (MAX_UNLISTED_PEERS). */
-  private readonly unlisted = new Map<string, PeerCounters>();
-  private readonly maxUnlisted: number;
+  /** Everyone else, the most recently counted (MAX_UNLISTED_PEERS). */
+  private readonly unlisted: RecentMap<string, PeerCounters>;
   /** Gossip accepted and rejected from any peer since start (/metrics). */
   readonly totals = { accepted: 0, rejected: 0 };
 
   /** `spec`: comma-separated peer ids, `all`, or empty (nobody). */
   constructor(spec: string, maxUnlisted = MAX_UNLISTED_PEERS) {
-    this.maxUnlisted = maxUnlisted;
+    this.unlisted = new RecentMap(maxUnlisted);
     const ids = spec
       .split(',')
       .map((s) => s.trim())
@@ -81,15 +82,7 @@ export class Peers {
       }
       return c;
     }
-    // Re-inserted on every count: a Map keeps insertion order, so the first entry is the stalest.
-    const c = this.unlisted.get(peerId) ?? fresh();
-    this.unlisted.delete(peerId);
-    this.unlisted.set(peerId, c);
-    if (this.unlisted.size > this.maxUnlisted) {
-      const stalest = this.unlisted.keys().next().value;
-      if (stalest !== undefined) this.unlisted.delete(stalest);
-    }
-    return c;
+    return this.unlisted.touch(peerId, fresh);
   }
 }
 

@@ -7,6 +7,7 @@
  * (a trusted peer relaying what a node it trusts, and this one does not, signed is normal running).
  */
 import type { Logger } from 'pino';
+import { RecentMap } from '../../common/recent-map.ts';
 import { TokenBucket } from '../../common/token-bucket.ts';
 
 /**
@@ -34,7 +35,7 @@ interface Allowance {
 
 export class UntrustedFlood {
   private readonly log: Logger;
-  private readonly peers = new Map<string, Allowance>();
+  private readonly peers = new RecentMap<string, Allowance>(MAX_TRACKED);
 
   constructor(logger: Logger) {
     this.log = logger;
@@ -42,16 +43,10 @@ export class UntrustedFlood {
 
   /** An untrusted message from `peerId` was refused: takes from its allowance, graylists it when spent. */
   refused(peerId: string, now = Date.now()): void {
-    let allowance = this.peers.get(peerId);
-    if (allowance) this.peers.delete(peerId);
-    else
-      allowance = { bucket: new TokenBucket(UNTRUSTED_PER_SECOND, UNTRUSTED_BURST, now), graylistedUntil: 0 };
-    // Re-inserted: a Map keeps insertion order, so the first entry is the least recently refused.
-    this.peers.set(peerId, allowance);
-    if (this.peers.size > MAX_TRACKED) {
-      const stalest = this.peers.keys().next().value;
-      if (stalest !== undefined) this.peers.delete(stalest);
-    }
+    const allowance = this.peers.touch(peerId, () => ({
+      bucket: new TokenBucket(UNTRUSTED_PER_SECOND, UNTRUSTED_BURST, now),
+      graylistedUntil: 0,
+    }));
     if (allowance.bucket.take(now) || allowance.graylistedUntil > now) return;
     allowance.graylistedUntil = now + GRAYLIST_MS;
     this.log.warn({ peer: peerId, forMs: GRAYLIST_MS }, 'untrusted peer floods gossip: graylisted');
