@@ -4,19 +4,15 @@
  * the future or the past, a stream of ops that cannot be judged yet, more people than any node serves —
  * and the node refuses or ignores each without holding more memory or doing more work for it.
  */
-import type { Stream } from '@libp2p/interface';
-import { lpStream } from '@libp2p/utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IGNORED_OP_SYNC_INTERVAL_MS } from '../../node/federation/federation.ts';
 import { MAX_CLAIMS_PER_PERSON, MAX_PEOPLE_PER_NODE } from '../../node/federation/people.ts';
 import { UNTRUSTED_BURST, UNTRUSTED_PER_SECOND } from '../../node/federation/untrusted-flood.ts';
 import {
   DIRECTORY_TOPIC,
-  decodeSyncRequest,
   encodeAnnouncement,
   encodeOp,
   encodePeople,
-  encodeSyncFrame,
   MAX_ROSTER,
   type NodeAnnouncement,
   opsTopic,
@@ -25,20 +21,17 @@ import {
   type RemotePerson,
   type SyncFrame,
   type WireOp,
-  WORLD_SYNC_PROTOCOL,
 } from '../../protocol/gossip/index.ts';
 import { waitFor } from '../support/federation.ts';
 import { startNode, type TestNode } from '../support/node.ts';
-import { startTestPeer, type TestPeer } from '../support/test-peer.ts';
+import { type Dialable, dialableNode, startTestPeer, type TestPeer } from '../support/test-peer.ts';
 
 const WORLD = '5e1f0d2c-7a41-4c39-9b1e-0d0000000001';
 const SKEW_MS = 60_000;
 
 let node: TestNode;
 let peer: TestPeer;
-let self: { peerId: string; address: string };
-/** World sync requests the node made of the peer. */
-const syncRequests: string[] = [];
+let self: Dialable;
 /** The peer's answer to a world sync request; unset: refused at once. */
 let syncAnswer: ((worldId: string) => SyncFrame[]) | undefined;
 
@@ -46,12 +39,8 @@ beforeAll(async () => {
   peer = await startTestPeer('hostile');
   // People stay until their node is silent this long: long enough that the flood below does not expire.
   node = await startNode({ trust: peer.peerId, peerSilenceTimeoutMs: 120_000, maxClockSkewMs: SKEW_MS });
-  const federation = node.node.federation;
-  self = {
-    peerId: federation.peerId,
-    address: federation.listenAddresses().find((a) => !a.includes('/ws')) as string,
-  };
-  await peer.host.handle(WORLD_SYNC_PROTOCOL, (stream: Stream) => refuseSync(stream));
+  self = dialableNode(node);
+  await peer.answerSyncs((worldId) => syncAnswer?.(worldId));
   await peer.dial([self]);
   for (const topic of [peopleTopic(WORLD), DIRECTORY_TOPIC, opsTopic(WORLD)])
     await peer.subscribe(topic, [self]);
@@ -62,19 +51,8 @@ afterAll(async () => {
   await node?.cleanup();
 });
 
-async function refuseSync(stream: Stream): Promise<void> {
-  const lp = lpStream(stream, { maxDataLength: 16 * 1024 * 1024 });
-  try {
-    const { worldId } = decodeSyncRequest((await lp.read()).subarray(), 16 * 1024 * 1024);
-    syncRequests.push(worldId);
-    for (const frame of syncAnswer?.(worldId) ?? [{ t: 'refused' as const, reason: 'busy' }])
-      await lp.write(encodeSyncFrame(frame));
-    await stream.close();
-  } catch (error) {
-    stream.abort(error as Error);
-  }
-}
-
+/** World sync requests the node made of the peer. */
+const syncRequests = () => peer.syncsAsked;
 const uuid = () => crypto.randomUUID();
 const reasons = () => node.node.federation.peers.stats(peer.peerId).reasons;
 const received = (kind: string) => node.node.federation.traffic()[kind]?.received ?? 0;
@@ -144,7 +122,7 @@ describe('a hostile trusted peer', () => {
   }, 30_000);
 
   it('ops that cannot be judged yet start one world sync, not one each, and one more after its interval', async () => {
-    const before = syncRequests.length;
+    const before = syncRequests().length;
     for (let i = 0; i < 10; i++) {
       // A new object under a parent this node does not have: ignored, and a reason to catch up.
       const op = {
@@ -160,12 +138,12 @@ describe('a hostile trusted peer', () => {
       // Time for a sync started by it to run to its end (the peer refuses at once).
       await new Promise((resolve) => setTimeout(resolve, 150));
     }
-    expect(syncRequests.length - before).toBe(1);
+    expect(syncRequests().length - before).toBe(1);
     // The ops ignored after it get one more sync when the interval ends (not one each, not none until
     // the periodic sync), and then no more.
-    await waitFor(() => syncRequests.length - before === 2, 10_000, 'the trailing sync');
+    await waitFor(() => syncRequests().length - before === 2, 10_000, 'the trailing sync');
     await new Promise((resolve) => setTimeout(resolve, IGNORED_OP_SYNC_INTERVAL_MS + 500));
-    expect(syncRequests.length - before).toBe(2);
+    expect(syncRequests().length - before).toBe(2);
     expect(node.node.store.get(WORLD)?.objects.size).toBeLessThan(100);
   }, 40_000);
 
@@ -239,8 +217,13 @@ describe('a hostile trusted peer', () => {
       await flood(sent);
       expect(refused()).toBeGreaterThanOrEqual(UNTRUSTED_BURST);
       const seconds = (performance.now() - started) / 1000;
-      // Pre-bound, every message is judged; with it, at most the burst and the rate over the flood's time.
-      expect(refused()).toBeLessThan(Math.min(sent / 2, UNTRUSTED_BURST + UNTRUSTED_PER_SECOND * seconds));
+      // Pre-bound, every message is judged; with it, the burst and the rate over the flood's time, plus what
+      // arrives until gossipsub next reads the peer's score (its heartbeat, once a second): at a flood of
+      // thousands a second, that last part alone can be a few thousand.
+      const heartbeatsWorth = (sent / seconds) * 1.5;
+      expect(refused()).toBeLessThan(
+        Math.min(sent / 2, UNTRUSTED_BURST + UNTRUSTED_PER_SECOND * seconds + heartbeatsWorth),
+      );
       // Graylisted: what it sends now is dropped unread, not even counted.
       const before = refused();
       await flood(500);

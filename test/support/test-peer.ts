@@ -20,10 +20,15 @@ import {
   type ChainPullRequest,
   decodeChainPullFrame,
   decodeChainPullRequest,
+  decodeSyncRequest,
   encodeChainPullFrame,
   encodeChainPullRequest,
+  encodeSyncFrame,
+  type SyncFrame,
+  WORLD_SYNC_PROTOCOL,
 } from '../../protocol/gossip/index.ts';
 import { waitFor } from './federation.ts';
+import type { TestNode } from './node.ts';
 
 /** The nodes' gossip limit (composition/main.ts): a frame above it (plus overhead) is refused unread. */
 export const NODE_MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -58,6 +63,12 @@ export interface TestPeer extends Dialable {
   /** Answers every chain pull with what `reply` gives for the request; `asked` records the requests. */
   answerPulls(reply: (request: ChainPullRequest) => Promise<PullReply[]>): Promise<void>;
   readonly asked: ChainPullRequest[];
+  /**
+   * Answers every world sync request with the frames `reply` gives for its world (a refusal when it
+   * gives none); `syncsAsked` records the worlds asked for.
+   */
+  answerSyncs(reply: (worldId: string) => SyncFrame[] | undefined): Promise<void>;
+  readonly syncsAsked: string[];
   /** One chain pull of a node over the real protocol: every frame of its answer, the last one included. */
   pull(node: Dialable, request: ChainPullRequest): Promise<ChainPullFrame[]>;
   /** Stops the host and removes its directory. */
@@ -81,6 +92,7 @@ export async function startTestPeer(name = 'test-peer'): Promise<TestPeer> {
   const pubsub = host.services.pubsub;
   if (!pubsub) throw new Error('the test peer has no gossipsub');
   const asked: ChainPullRequest[] = [];
+  const syncsAsked: string[] = [];
   const fromPeer = (topic: string, from: string, m: { topic: string; type: string; from?: unknown }) =>
     m.topic === topic && m.type === 'signed' && String(m.from) === from;
 
@@ -91,6 +103,7 @@ export async function startTestPeer(name = 'test-peer'): Promise<TestPeer> {
     address: String(tcp),
     pubsub,
     asked,
+    syncsAsked,
     dial: async (nodes) => {
       for (const n of nodes) await host.dial(multiaddr(n.address));
     },
@@ -132,6 +145,8 @@ export async function startTestPeer(name = 'test-peer'): Promise<TestPeer> {
       await pubsub.publish(topic, data);
     },
     answerPulls: (reply) => host.handle(CHAIN_PULL_PROTOCOL, (stream) => answer(stream, reply, asked)),
+    answerSyncs: (reply) =>
+      host.handle(WORLD_SYNC_PROTOCOL, (stream) => answerSync(stream, reply, syncsAsked)),
     pull: async (node, request) => {
       const stream = await host.dialProtocol(peerIdFromString(node.peerId), CHAIN_PULL_PROTOCOL);
       const lp = lpStream(stream, { maxDataLength: 2 * NODE_MAX_MESSAGE_BYTES });
@@ -154,6 +169,34 @@ export async function startTestPeer(name = 'test-peer'): Promise<TestPeer> {
       await host.stop();
       await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+const MAX_SYNC_FRAME = 16 * 1024 * 1024;
+
+async function answerSync(
+  stream: Stream,
+  reply: (worldId: string) => SyncFrame[] | undefined,
+  asked: string[],
+): Promise<void> {
+  const lp = lpStream(stream, { maxDataLength: MAX_SYNC_FRAME });
+  try {
+    const { worldId } = decodeSyncRequest((await lp.read()).subarray(), MAX_SYNC_FRAME);
+    asked.push(worldId);
+    for (const frame of reply(worldId) ?? [{ t: 'refused' as const, reason: 'busy' }])
+      await lp.write(encodeSyncFrame(frame));
+    await stream.close();
+  } catch (error) {
+    stream.abort(error as Error);
+  }
+}
+
+/** A node started in this process (support/node.ts), as the test peer dials it. */
+export function dialableNode(node: TestNode): Dialable {
+  const federation = node.node.federation;
+  return {
+    peerId: federation.peerId,
+    address: federation.listenAddresses().find((a) => !a.includes('/ws')) as string,
   };
 }
 
