@@ -8,6 +8,7 @@ import {
   connectGuest,
   eventually,
   guest,
+  handshakeFrame,
   startNode,
   type TestClient,
   type TestNode,
@@ -30,16 +31,7 @@ describe('slow consumers', () => {
     const user = await guest(node);
     const slow = new WebSocket(node.wsUrl);
     await new Promise((resolve) => slow.once('open', resolve));
-    slow.send(
-      encode({
-        type: 'HandShake',
-        handshakeVersion: 1,
-        protocolVersion: 1,
-        token: user.token,
-        userId: user.id,
-        sessionId: '018f0000-0000-7000-8000-00000000a1a1',
-      }),
-    );
+    slow.send(handshakeFrame(user, '018f0000-0000-7000-8000-00000000a1a1'));
     slow.send(encode({ type: 'TeleportRequest', target: DEFAULT_WORLD_ID }));
     await eventually(() => node.node.worlds.roomOf(user.id) !== undefined, 5000, 'slow client in the world');
     (slow as unknown as { _socket: Socket })._socket.pause();

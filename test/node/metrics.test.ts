@@ -13,6 +13,7 @@ import {
   connectGuest,
   eventually,
   guest,
+  handshakeFrame,
   startNode,
   type TestClient,
   type TestNode,
@@ -155,16 +156,7 @@ describe('dropped frames', () => {
     let fast: TestClient | undefined;
     try {
       await new Promise((resolve) => slow.once('open', resolve));
-      slow.send(
-        encode({
-          type: 'HandShake',
-          handshakeVersion: 1,
-          protocolVersion: 1,
-          token: user.token,
-          userId: user.id,
-          sessionId: '018f0000-0000-7000-8000-00000000b2b2',
-        }),
-      );
+      slow.send(handshakeFrame(user, '018f0000-0000-7000-8000-00000000b2b2'));
       slow.send(encode({ type: 'TeleportRequest', target: DEFAULT_WORLD_ID }));
       await eventually(() => t.node.worlds.roomOf(user.id) !== undefined, 5000, 'slow client in the world');
       // It stops reading: big world changes fill its socket, then position frames for it are dropped.

@@ -9,7 +9,6 @@ import type { WebSocketCtor } from '../../protocol/client/index.ts';
 import {
   decodeSessionGrant,
   EXT_TYPE_IDS,
-  encode,
   encodeSessionRequest,
   type Message,
   ResumeOutcome,
@@ -20,6 +19,7 @@ import {
   connectGuest,
   eventually,
   guest,
+  handshakeFrame,
   sleep,
   startNode,
   type TestClient,
@@ -122,16 +122,7 @@ describe('PosBus extension', () => {
     const ws = new WebSocket(node.wsUrl);
     await new Promise((resolve) => ws.once('open', resolve));
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-    ws.send(
-      encode({
-        type: 'HandShake',
-        handshakeVersion: 2,
-        protocolVersion: 1,
-        token: user.token,
-        userId: user.id,
-        sessionId: '018f0000-0000-7000-8000-00000000b1b1',
-      }),
-    );
+    ws.send(handshakeFrame(user, '018f0000-0000-7000-8000-00000000b1b1', 2));
     // A SessionRequest with its trailer broken.
     const bad = encodeSessionRequest({
       features: 3,
@@ -235,16 +226,7 @@ describe('PosBus extension', () => {
     const first = new Promise<Uint8Array>((resolve) =>
       ws.once('message', (d) => resolve(new Uint8Array(d as Buffer))),
     );
-    ws.send(
-      encode({
-        type: 'HandShake',
-        handshakeVersion: 2,
-        protocolVersion: 1,
-        token: dropper.user.token,
-        userId: dropper.user.id,
-        sessionId: dropper.client.sessionId,
-      }),
-    );
+    ws.send(handshakeFrame(dropper.user, dropper.client.sessionId, 2));
     ws.send(
       encodeSessionRequest({ features: 2, resumeToken: token, receivedFrames: 3, maxBytesPerSecond: 0 }),
     );
@@ -266,16 +248,7 @@ describe('PosBus extension', () => {
     const first = new Promise<Uint8Array>((resolve) =>
       ws.once('message', (d) => resolve(new Uint8Array(d as Buffer))),
     );
-    ws.send(
-      encode({
-        type: 'HandShake',
-        handshakeVersion: 2,
-        protocolVersion: 1,
-        token: victim.user.token,
-        userId: victim.user.id,
-        sessionId: victim.client.sessionId,
-      }),
-    );
+    ws.send(handshakeFrame(victim.user, victim.client.sessionId, 2));
     ws.send(
       encodeSessionRequest({
         features: 2,

@@ -19,6 +19,7 @@ import {
   eventually,
   type Guest,
   guest,
+  handshakeFrame,
   sleep,
   startNode,
   type TestClient,
@@ -59,16 +60,7 @@ async function rawClient(
     ws.once('message', (d) => resolve(new Uint8Array(d as Buffer)));
     void closed.then(() => resolve(undefined));
   });
-  ws.send(
-    encode({
-      type: 'HandShake',
-      handshakeVersion: request ? 2 : 1,
-      protocolVersion: 1,
-      token: user.token,
-      userId: user.id,
-      sessionId,
-    }),
-  );
+  ws.send(handshakeFrame(user, sessionId, request ? 2 : 1));
   let grant: SessionGrant | undefined;
   if (request) {
     ws.send(encodeSessionRequest(request));
@@ -149,16 +141,7 @@ describe('PosBus hostile clients', () => {
     sockets.push(ws);
     ws.on('error', () => {});
     await new Promise((resolve) => ws.once('open', resolve));
-    ws.send(
-      encode({
-        type: 'HandShake',
-        handshakeVersion: 2,
-        protocolVersion: 1,
-        token: user.token,
-        userId: user.id,
-        sessionId: SESSION_ID,
-      }),
-    );
+    ws.send(handshakeFrame(user, SESSION_ID, 2));
     await sleep(300); // the token is verified; the node waits for the SessionRequest
     expect(traffic.rejected).toBe(0);
     ws.terminate();

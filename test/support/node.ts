@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { OdysseyNode } from '../../composition/main.ts';
 import { loadConfig, type NodeConfig } from '../../node/config.ts';
 import { type ConnectOptions, connect, type PosbusClient } from '../../protocol/client/index.ts';
-import type { Message } from '../../protocol/posbus/index.ts';
+import { encode, type Message } from '../../protocol/posbus/index.ts';
 
 export interface TestNode {
   node: OdysseyNode;
@@ -107,6 +107,22 @@ export async function eventually(
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A HandShake frame for a raw socket: `version` 2 announces a SessionRequest behind it (our extension). */
+export function handshakeFrame(
+  user: { token: string; id: string },
+  sessionId = '018f0000-0000-7000-8000-000000000001',
+  version = 1,
+): Uint8Array {
+  return encode({
+    type: 'HandShake',
+    handshakeVersion: version,
+    protocolVersion: 1,
+    token: user.token,
+    userId: user.id,
+    sessionId,
+  });
+}
 
 /** A fresh guest connected and in `worldId`; the client is added to `clients` for the test's cleanup. */
 export async function joinWorld(
