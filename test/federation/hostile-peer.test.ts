@@ -1,12 +1,13 @@
 /**
  * A trusted but hostile (or buggy) peer against a real node: the test's own libp2p host (test-peer.ts) on
  * loopback publishes what an honest node never would — more lock claims than one person holds, announcements from
- * the future or the past, a stream of ops that cannot be judged yet, more people than any node serves —
+ * the future or the past, a stream of ops that cannot be judged yet (more people than any node serves:
+ * hostile-people-cap.test.ts) —
  * and the node refuses or ignores each without holding more memory or doing more work for it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IGNORED_OP_SYNC_INTERVAL_MS } from '../../node/federation/federation.ts';
-import { MAX_CLAIMS_PER_PERSON, MAX_PEOPLE_PER_NODE } from '../../node/federation/people.ts';
+import { MAX_CLAIMS_PER_PERSON } from '../../node/federation/people.ts';
 import { UNTRUSTED_BURST, UNTRUSTED_PER_SECOND } from '../../node/federation/untrusted-flood.ts';
 import {
   DIRECTORY_TOPIC,
@@ -69,7 +70,8 @@ const stamp = (at = Date.now()) => `${at.toString(16).padStart(12, '0')}:0000:${
 async function send(topic: string, kind: string, data: Uint8Array): Promise<void> {
   const before = received(kind);
   await peer.publish(topic, data);
-  await waitFor(() => received(kind) > before, 10_000, `the node to judge a ${kind} message`);
+  // Generous: on a loaded machine the node may still be working through an earlier test's flood.
+  await waitFor(() => received(kind) > before, 30_000, `the node to judge a ${kind} message`);
 }
 const people = (m: PeopleMessage) => send(peopleTopic(WORLD), 'people', encodePeople(m));
 
@@ -193,6 +195,8 @@ describe('a hostile trusted peer', () => {
     }
   }, 30_000);
 
+  // Last: the flood's aftermath (thousands of messages the trusted peer relays too) must not weigh on
+  // the other cases, which share this node.
   it('an untrusted peer that floods gossip is graylisted: its messages stop reaching the validators', async () => {
     const stranger = await startTestPeer('stranger');
     try {
@@ -210,8 +214,25 @@ describe('a hostile trusted peer', () => {
             encodeAnnouncement({ name: `spam ${i}`, url: '', version: '0', worlds: [], at }),
           );
         }
-        // Time for the node to judge whatever reached it.
-        await new Promise((resolve) => setTimeout(resolve, 2_000));
+        // Until the node has judged whatever reached it: on a loaded machine a backlog of the flood can
+        // still be in its inbound streams seconds later (and would be counted against the next step).
+        await settled();
+      };
+      const settled = async () => {
+        let last = -1;
+        let steadySince = Date.now();
+        await waitFor(
+          () => {
+            const seen = received('directory');
+            if (seen !== last) {
+              last = seen;
+              steadySince = Date.now();
+            }
+            return Date.now() - steadySince > 1_500;
+          },
+          60_000,
+          'the node to have judged the flood',
+        );
       };
       const sent = 12_000;
       await flood(sent);
@@ -234,32 +255,5 @@ describe('a hostile trusted peer', () => {
     } finally {
       await stranger.stop();
     }
-  }, 60_000);
-
-  it('shows at most MAX_PEOPLE_PER_NODE people of one node; a roster past it adds no one', async () => {
-    // A complete, empty roster: nobody of this node is shown here any more.
-    await people({ t: 'roster', people: [], complete: true });
-    const shownBefore = room()?.size ?? 0;
-    for (let n = 0; n < MAX_PEOPLE_PER_NODE; n += MAX_ROSTER) {
-      const batch = Array.from({ length: Math.min(MAX_ROSTER, MAX_PEOPLE_PER_NODE - n) }, () => person());
-      await people({ t: 'roster', people: batch, complete: false });
-    }
-    await waitFor(
-      () => (room()?.size ?? 0) === shownBefore + MAX_PEOPLE_PER_NODE,
-      30_000,
-      'the node to show every person up to the bound',
-    );
-    const rejectedBefore = reasons().too_many_people ?? 0;
-    await people({ t: 'join', person: person() });
-    await people({ t: 'roster', people: [person(), person()], complete: false });
-    expect(reasons().too_many_people).toBe(rejectedBefore + 2);
-    expect(room()?.size).toBe(shownBefore + MAX_PEOPLE_PER_NODE);
-    // Below the bound again, the node is taken at its word as before.
-    await people({ t: 'roster', people: [], complete: true });
-    await waitFor(() => (room()?.size ?? 0) === shownBefore, 30_000, 'everyone to leave');
-    const late = person();
-    await people({ t: 'join', person: late });
-    expect(room()?.member(late.id)).toBeDefined();
-    expect((await fetch(`${node.url}/health`)).status).toBe(200);
-  }, 120_000);
+  }, 150_000);
 });

@@ -1,0 +1,81 @@
+/**
+ * A trusted but hostile peer announcing more people than any node serves: the node shows at most
+ * MAX_PEOPLE_PER_NODE of one node, refuses a join or roster past it whole, and takes the node at its word
+ * again below it. A node and a test peer of its own (test-peer.ts, loopback): 20,000 people are heavy, and
+ * what other hostile cases leave behind on a shared node must not weigh on them.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_PEOPLE_PER_NODE } from '../../node/federation/people.ts';
+import {
+  encodePeople,
+  MAX_ROSTER,
+  type PeopleMessage,
+  peopleTopic,
+  type RemotePerson,
+} from '../../protocol/gossip/index.ts';
+import { waitFor } from '../support/federation.ts';
+import { startNode, type TestNode } from '../support/node.ts';
+import { dialableNode, startTestPeer, type TestPeer } from '../support/test-peer.ts';
+
+const WORLD = '5e1f0d2c-7a41-4c39-9b1e-0d0000000001';
+let node: TestNode;
+let peer: TestPeer;
+
+beforeAll(async () => {
+  peer = await startTestPeer('crowd');
+  node = await startNode({ trust: peer.peerId, peerSilenceTimeoutMs: 120_000 });
+  const self = dialableNode(node);
+  await peer.dial([self]);
+  await peer.subscribe(peopleTopic(WORLD), [self]);
+}, 60_000);
+
+afterAll(async () => {
+  await peer?.stop();
+  await node?.cleanup();
+});
+
+const reasons = () => node.node.federation.peers.stats(peer.peerId).reasons;
+const received = () => node.node.federation.traffic().people?.received ?? 0;
+const room = () => [...node.node.worlds.roomsInUse()].find((r) => r.worldId === WORLD);
+const person = (): RemotePerson => ({
+  id: crypto.randomUUID(),
+  name: 'visitor',
+  isGuest: true,
+  pose: { position: { x: 1, y: 0, z: 1 }, rotation: { x: 0, y: 0, z: 0 } },
+});
+
+/** Publishes and waits until the node has judged it (the validator counts before it runs the handler). */
+async function people(m: PeopleMessage): Promise<void> {
+  const before = received();
+  await peer.publish(peopleTopic(WORLD), encodePeople(m));
+  await waitFor(() => received() > before, 30_000, 'the node to judge a people message');
+}
+
+describe('a peer with more people than any node serves', () => {
+  it('shows at most MAX_PEOPLE_PER_NODE people of one node; a roster past it adds no one', async () => {
+    // A complete, empty roster: nobody of this node is shown here any more.
+    await people({ t: 'roster', people: [], complete: true });
+    const shownBefore = room()?.size ?? 0;
+    for (let n = 0; n < MAX_PEOPLE_PER_NODE; n += MAX_ROSTER) {
+      const batch = Array.from({ length: Math.min(MAX_ROSTER, MAX_PEOPLE_PER_NODE - n) }, () => person());
+      await people({ t: 'roster', people: batch, complete: false });
+    }
+    await waitFor(
+      () => (room()?.size ?? 0) === shownBefore + MAX_PEOPLE_PER_NODE,
+      30_000,
+      'the node to show every person up to the bound',
+    );
+    const rejectedBefore = reasons().too_many_people ?? 0;
+    await people({ t: 'join', person: person() });
+    await people({ t: 'roster', people: [person(), person()], complete: false });
+    expect(reasons().too_many_people).toBe(rejectedBefore + 2);
+    expect(room()?.size).toBe(shownBefore + MAX_PEOPLE_PER_NODE);
+    // Below the bound again, the node is taken at its word as before.
+    await people({ t: 'roster', people: [], complete: true });
+    await waitFor(() => (room()?.size ?? 0) === shownBefore, 30_000, 'everyone to leave');
+    const late = person();
+    await people({ t: 'join', person: late });
+    expect(room()?.member(late.id)).toBeDefined();
+    expect((await fetch(`${node.url}/health`)).status).toBe(200);
+  }, 120_000);
+});
