@@ -14,7 +14,6 @@ import {
   encodeAnnouncement,
   encodeOp,
   encodePeople,
-  MAX_ROSTER,
   type NodeAnnouncement,
   opsTopic,
   type PeopleMessage,
