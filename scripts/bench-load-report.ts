@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { markdownRow } from './markdown-table.ts';
+import { markdownTable } from './markdown-table.ts';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -205,29 +205,27 @@ export function table(rows: Measured[], cellSize: string): string {
     'loadgen CPU %',
     'errors',
   ];
-  const lines = [markdownRow(head), markdownRow(head.map(() => '---'))];
+  const body: (string | number)[][] = [];
   for (const m of rows) {
     const r = m.result;
-    lines.push(
-      markdownRow([
-        m.scenario.name,
-        m.scenario.clients,
-        m.scenario.interest ? `on (cell ${cellSize})` : 'off',
-        thousands(r?.movesSentPerSec),
-        thousands(r?.deliveredToOthersPerSec),
-        fmt(r?.skippedPct, 1),
-        fmt(r?.latencyMs.p50, 1),
-        fmt(r?.latencyMs.p99, 1),
-        fmt(r?.latencyMs.max, 1),
-        mbps(r?.bytesPerSec),
-        fmt(m.nodeCpuPct),
-        fmt(m.nodeRssMaxMB),
-        fmt(r?.loadgen.cpuPct),
-        errorsOf(m),
-      ]),
-    );
+    body.push([
+      m.scenario.name,
+      m.scenario.clients,
+      m.scenario.interest ? `on (cell ${cellSize})` : 'off',
+      thousands(r?.movesSentPerSec),
+      thousands(r?.deliveredToOthersPerSec),
+      fmt(r?.skippedPct, 1),
+      fmt(r?.latencyMs.p50, 1),
+      fmt(r?.latencyMs.p99, 1),
+      fmt(r?.latencyMs.max, 1),
+      mbps(r?.bytesPerSec),
+      fmt(m.nodeCpuPct),
+      fmt(m.nodeRssMaxMB),
+      fmt(r?.loadgen.cpuPct),
+      errorsOf(m),
+    ]);
   }
-  return lines.join('\n');
+  return markdownTable(head, body, 'left');
 }
 
 export function detailTable(rows: Measured[]): string {
@@ -248,36 +246,34 @@ export function detailTable(rows: Measured[]): string {
     'irq+softirq / steal % of a core',
     'other processes CPU %',
   ];
-  const lines = [markdownRow(head), markdownRow(head.map(() => '---'))];
+  const body: (string | number)[][] = [];
   for (const m of rows) {
     const r = m.result;
-    lines.push(
-      markdownRow([
-        m.scenario.name,
-        r
-          ? `${fmt(r.setupMs / 1000, 1)} (${fmt(r.enterMs === undefined ? undefined : r.enterMs / 1000, 1)})`
-          : '–',
-        m.nodeSetupCpuS === undefined
-          ? '–'
-          : `${fmt(m.nodeStartCpuS, 1)} / ${fmt((m.nodeTokensCpuS ?? 0) - (m.nodeStartCpuS ?? 0), 1)} / ${fmt(m.nodeSetupCpuS - (m.nodeTokensCpuS ?? 0), 1)}`,
-        thousands(r?.framesPerSec),
-        thousands(r?.entriesPerSec),
-        thousands(r?.observerOthersPerSec),
-        thousands(r?.deliveredScaledPerSec),
-        thousands(r?.observer.samples),
-        fmt(r?.latencyMs.p90, 1),
-        m.nodeSysPct === undefined || m.nodeCpuPct === undefined
-          ? '–'
-          : `${fmt(m.nodeCpuPct - m.nodeSysPct)} / ${fmt(m.nodeSysPct)}`,
-        m.nodeLoop ? `${fmt(m.nodeLoop.p99Ms, 1)} / ${fmt(m.nodeLoop.maxMs, 1)}` : '–',
-        r ? `${fmt(r.loadgen.eventLoopDelayP99Ms, 1)} / ${fmt(r.loadgen.eventLoopDelayMaxMs, 1)}` : '–',
-        fmt(m.machineBusyPct),
-        `${fmt(m.softirqPct)} / ${fmt(m.stealPct)}`,
-        m.otherTop ? `${fmt(m.otherCpuPct)} (${m.otherTop})` : fmt(m.otherCpuPct),
-      ]),
-    );
+    body.push([
+      m.scenario.name,
+      r
+        ? `${fmt(r.setupMs / 1000, 1)} (${fmt(r.enterMs === undefined ? undefined : r.enterMs / 1000, 1)})`
+        : '–',
+      m.nodeSetupCpuS === undefined
+        ? '–'
+        : `${fmt(m.nodeStartCpuS, 1)} / ${fmt((m.nodeTokensCpuS ?? 0) - (m.nodeStartCpuS ?? 0), 1)} / ${fmt(m.nodeSetupCpuS - (m.nodeTokensCpuS ?? 0), 1)}`,
+      thousands(r?.framesPerSec),
+      thousands(r?.entriesPerSec),
+      thousands(r?.observerOthersPerSec),
+      thousands(r?.deliveredScaledPerSec),
+      thousands(r?.observer.samples),
+      fmt(r?.latencyMs.p90, 1),
+      m.nodeSysPct === undefined || m.nodeCpuPct === undefined
+        ? '–'
+        : `${fmt(m.nodeCpuPct - m.nodeSysPct)} / ${fmt(m.nodeSysPct)}`,
+      m.nodeLoop ? `${fmt(m.nodeLoop.p99Ms, 1)} / ${fmt(m.nodeLoop.maxMs, 1)}` : '–',
+      r ? `${fmt(r.loadgen.eventLoopDelayP99Ms, 1)} / ${fmt(r.loadgen.eventLoopDelayMaxMs, 1)}` : '–',
+      fmt(m.machineBusyPct),
+      `${fmt(m.softirqPct)} / ${fmt(m.stealPct)}`,
+      m.otherTop ? `${fmt(m.otherCpuPct)} (${m.otherTop})` : fmt(m.otherCpuPct),
+    ]);
   }
-  return lines.join('\n');
+  return markdownTable(head, body, 'left');
 }
 
 // ---- node against the floor ----------------------------------------------------------------------------
@@ -318,7 +314,7 @@ export function floorTable(pairs: { node: Measured; floor: Measured }[]): string
     'p99 ms floor / node',
     'RSS MB floor / node',
   ];
-  const lines = [markdownRow(head), markdownRow(head.map(() => '---'))];
+  const body: (string | number)[][] = [];
   const byN = new Map<string, { node: Measured; floor: Measured }[]>();
   for (const pair of pairs) {
     const key = pair.node.scenario.name;
@@ -336,32 +332,30 @@ export function floorTable(pairs: { node: Measured; floor: Measured }[]): string
       .filter((v) => v !== undefined);
     const list = (values: (number | undefined | null)[], digits = 0) =>
       values.map((v) => fmt(v, digits)).join(', ');
-    lines.push(
-      markdownRow([
-        name,
-        group.length,
-        list(floorCpu),
-        list(nodeCpu),
-        ratios.length
-          ? `${median(ratios).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`
-          : '–',
-        `${list(
-          group.map((p) => deliveredPct(p.floor)),
-          1,
-        )} / ${list(
-          group.map((p) => deliveredPct(p.node)),
-          1,
-        )}`,
-        `${list(
-          group.map((p) => p.floor.result?.latencyMs.p99),
-          1,
-        )} / ${list(
-          group.map((p) => p.node.result?.latencyMs.p99),
-          1,
-        )}`,
-        `${list(group.map((p) => p.floor.nodeRssMaxMB))} / ${list(group.map((p) => p.node.nodeRssMaxMB))}`,
-      ]),
-    );
+    body.push([
+      name,
+      group.length,
+      list(floorCpu),
+      list(nodeCpu),
+      ratios.length
+        ? `${median(ratios).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`
+        : '–',
+      `${list(
+        group.map((p) => deliveredPct(p.floor)),
+        1,
+      )} / ${list(
+        group.map((p) => deliveredPct(p.node)),
+        1,
+      )}`,
+      `${list(
+        group.map((p) => p.floor.result?.latencyMs.p99),
+        1,
+      )} / ${list(
+        group.map((p) => p.node.result?.latencyMs.p99),
+        1,
+      )}`,
+      `${list(group.map((p) => p.floor.nodeRssMaxMB))} / ${list(group.map((p) => p.node.nodeRssMaxMB))}`,
+    ]);
   }
-  return lines.join('\n');
+  return markdownTable(head, body, 'left');
 }
