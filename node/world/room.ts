@@ -16,6 +16,7 @@ import {
 import type { UserRecord } from '../../storage/db/records.ts';
 import { InterestGrid } from './interest.ts';
 import { userData } from './wire.ts';
+import { DEFAULT_WORLD_BOUND } from './world-rules.ts';
 
 /** What a world needs from a connected user; implemented by a PosBus session. */
 export interface Member {
@@ -72,6 +73,11 @@ export interface RoomOptions {
 
 export class Room {
   readonly worldId: string;
+  /**
+   * The world's bound (world-rules.ts `worldBound`), kept by the world controller as the world's root
+   * changes: every move is checked against it, and a lookup of the root per move is measurable.
+   */
+  bound = DEFAULT_WORLD_BOUND;
   private readonly presences = new Map<string, Presence>();
   /** objectId → userId of the lock holder */
   readonly locks = new Map<string, string>();

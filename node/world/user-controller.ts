@@ -8,7 +8,7 @@ import {
 import { isRemote } from './remote-member.ts';
 import type { Member } from './room.ts';
 import type { WorldController } from './world-controller.ts';
-import { isFiniteTransform } from './world-rules.ts';
+import { insideBound, isFiniteTransform } from './world-rules.ts';
 
 export class UserController {
   private readonly worlds: WorldController;
@@ -21,7 +21,7 @@ export class UserController {
   move(member: Member, pose: TransformNoScale): boolean {
     const room = this.worlds.roomOf(member.user.id);
     if (!room) return false;
-    if (!isFiniteTransform(pose) || !this.worlds.withinBounds(room.worldId, pose.position)) return false;
+    if (!isFiniteTransform(pose) || !insideBound(room.bound, pose.position)) return false;
     room.move(member.user.id, pose);
     return true;
   }

@@ -20,8 +20,8 @@ import type { RemoteMember } from './remote-member.ts';
 import { type Member, Room, type RoomOptions } from './room.ts';
 import { worldSnapshot } from './snapshot.ts';
 import { objectDefinition, objectTree, renderData } from './wire.ts';
-import { isFiniteTransform, spawnPoint, withinBounds } from './world-rules.ts';
-import type { WorldState, WorldStore } from './world-store.ts';
+import { insideBound, isFiniteTransform, spawnPoint, worldBound } from './world-rules.ts';
+import type { WorldChange, WorldState, WorldStore } from './world-store.ts';
 
 export interface WorldControllerOptions extends RoomOptions {
   tickMs: number;
@@ -58,8 +58,8 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
   private readonly options: WorldControllerOptions;
   private readonly rooms = new Map<string, Room>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  /** userId → the world it is in */
-  private readonly whereabouts = new Map<string, string>();
+  /** userId → the room of the world it is in (a room outlives none of its local members) */
+  private readonly whereabouts = new Map<string, Room>();
   private readonly fanOut: ChangeFanOut;
   /** Fetches a world this node does not hold (federation: mirror it from a peer); true when it now has it. */
   private worldSource: ((worldId: string) => Promise<boolean>) | undefined;
@@ -83,23 +83,24 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
 
   start(): void {
     this.fanOut.start();
+    this.store.on('change', this.onWorldChange);
   }
 
   /** Everyone leaves (positions saved), ticks stop. */
   async stop(): Promise<void> {
     this.fanOut.stop();
+    this.store.off('change', this.onWorldChange);
     await Promise.all([...this.whereabouts.keys()].map((userId) => this.leave(userId)));
     for (const timer of this.timers.values()) clearInterval(timer);
     this.timers.clear();
   }
 
   roomOf(userId: string): Room | undefined {
-    const worldId = this.whereabouts.get(userId);
-    return worldId ? this.rooms.get(worldId) : undefined;
+    return this.whereabouts.get(userId);
   }
 
   worldOf(userId: string): string | undefined {
-    return this.whereabouts.get(userId);
+    return this.whereabouts.get(userId)?.worldId;
   }
 
   /** Number of users in each world with anyone in it. */
@@ -176,7 +177,7 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
     const room = this.roomFor(worldId);
     // Those who see the newcomer are told at the room's next tick, before its first position.
     room.add(member, pose);
-    this.whereabouts.set(userId, worldId);
+    this.whereabouts.set(userId, room);
     for (const chunk of chunks(room.inViewOf(userId), this.options.entryBatchSize)) {
       member.sendReliable(encode({ type: 'AddUsers', users: chunk }));
     }
@@ -186,11 +187,10 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
 
   /** Leaves the current world: position saved, locks released, the others told. */
   async leave(userId: string): Promise<void> {
-    const worldId = this.whereabouts.get(userId);
-    if (!worldId) return;
-    this.whereabouts.delete(userId);
-    const room = this.rooms.get(worldId);
+    const room = this.whereabouts.get(userId);
     if (!room) return;
+    this.whereabouts.delete(userId);
+    const worldId = room.worldId;
     const presence = room.remove(userId);
     for (const objectId of this.releaseLocksOf(room, userId))
       this.emit('lock', worldId, objectId, userId, false);
@@ -261,7 +261,9 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
 
   moveRemote(worldId: string, userId: string, pose: TransformNoScale): void {
     const room = this.rooms.get(worldId);
-    if (room?.member(userId)?.remote && this.validPose(worldId, pose)) room.move(userId, pose);
+    // Ten times a second per remote person: the room's bound, not a lookup of the world's root.
+    if (room?.member(userId)?.remote && isFiniteTransform(pose) && insideBound(room.bound, pose.position))
+      room.move(userId, pose);
   }
 
   /** What a local move must pass (user-controller.ts), asked of remote people too. */
@@ -338,13 +340,21 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
 
   /** True when a position lies inside the world's bounds (world-rules.ts). */
   withinBounds(worldId: string, p: { x: number; y: number; z: number }): boolean {
-    return withinBounds(this.store.get(worldId), p);
+    return insideBound(worldBound(this.store.get(worldId)), p);
   }
+
+  /** A world's root changed (here, or on another node): its live room checks moves against the new bound. */
+  private readonly onWorldChange = (change: WorldChange): void => {
+    if (change.kind !== 'object' || change.object.id !== change.worldId) return;
+    const room = this.rooms.get(change.worldId);
+    if (room) room.bound = worldBound(this.store.get(change.worldId));
+  };
 
   private roomFor(worldId: string): Room {
     let room = this.rooms.get(worldId);
     if (!room) {
       room = new Room(worldId, this.options);
+      room.bound = worldBound(this.store.get(worldId));
       this.rooms.set(worldId, room);
       const tickRoom = room;
       this.timers.set(

@@ -6,6 +6,7 @@ import {
   connectGuest,
   eventually,
   joinWorld,
+  sleep,
   startNode,
   type TestClient,
   type TestNode,
@@ -99,8 +100,11 @@ describe('one world full of users', () => {
   it('refuses positions that are not finite or outside the world bounds', async () => {
     const a = await join();
     const b = await join();
+    // Ticks apart, so that the room cannot fold a refused move into the next one.
     b.client.send({ type: 'MyTransform', ...pose(1e9, 0, 0) });
+    await sleep(200);
     b.client.send({ type: 'MyTransform', ...pose(Number.NaN, 0, 0) });
+    await sleep(200);
     b.client.send({ type: 'MyTransform', ...pose(7, 0, 0) });
     await eventually(() => positionsSeen(a).get(b.user.id)?.position.x === 7, 5000, 'valid move');
     const xs = a.received
@@ -109,6 +113,51 @@ describe('one world full of users', () => {
       .map((u) => u.transform.position.x);
     expect(xs).not.toContain(1e9);
     expect(xs.some((x) => Number.isNaN(x))).toBe(false);
+  });
+
+  it('checks moves against the bound the world has now, changed while people are in it', async () => {
+    const a = await join();
+    const b = await join();
+    const { store } = node.node;
+    const root = store.get(DEFAULT_WORLD_ID)?.objects.get(DEFAULT_WORLD_ID);
+    if (!root) throw new Error('seeded world has no root');
+    await store.apply(
+      store.objectOp(
+        DEFAULT_WORLD_ID,
+        DEFAULT_WORLD_ID,
+        { options: { ...root.options, bound: 50 } },
+        'system',
+      ),
+    );
+    b.client.send({ type: 'MyTransform', ...pose(80, 0, 0) });
+    // Ten ticks apart, so that the room cannot fold the refused move into the next one.
+    await sleep(200);
+    b.client.send({ type: 'MyTransform', ...pose(40, 0, 0) });
+    await eventually(
+      () => positionsSeen(a).get(b.user.id)?.position.x === 40,
+      5000,
+      'move inside the new bound',
+    );
+    const xs = a.received
+      .flatMap((m) => (m.type === 'UsersTransformList' ? m.value : []))
+      .filter((u) => u.id === b.user.id)
+      .map((u) => u.transform.position.x);
+    expect(xs).not.toContain(80);
+
+    await store.apply(
+      store.objectOp(
+        DEFAULT_WORLD_ID,
+        DEFAULT_WORLD_ID,
+        { options: { ...root.options, bound: 100 } },
+        'system',
+      ),
+    );
+    b.client.send({ type: 'MyTransform', ...pose(80, 0, 0) });
+    await eventually(
+      () => positionsSeen(a).get(b.user.id)?.position.x === 80,
+      5000,
+      'move inside the widened bound',
+    );
   });
 
   it('answers an unknown world with Signal world_does_not_exist', async () => {
