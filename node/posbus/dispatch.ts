@@ -4,7 +4,13 @@
  * logged (`guard`) and end nothing else.
  */
 import type { Logger } from 'pino';
-import { encode, type Message, NotificationType, SignalType } from '../../protocol/posbus/index.ts';
+import {
+  encode,
+  type Message,
+  NotificationType,
+  SignalType,
+  TELEPORT_PACING_NOTICE,
+} from '../../protocol/posbus/index.ts';
 import type { UserRecord } from '../../storage/db/records.ts';
 import type { Member } from '../world/room.ts';
 import type { SessionServices } from './session-components.ts';
@@ -41,7 +47,7 @@ export function dispatchMessage(s: MessageContext, message: Message): Promise<vo
           encode({
             type: 'Notification',
             notifyType: NotificationType.TextMessage,
-            value: 'Too many teleports: wait a moment and try again',
+            value: TELEPORT_PACING_NOTICE,
           }),
         );
         member.sendReliable(encode({ type: 'Signal', value: SignalType.WorldDoesNotExist }));

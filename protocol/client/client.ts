@@ -14,10 +14,12 @@ import {
   Feature,
   isPositionFrame,
   type Message,
+  NotificationType,
   ResumeOutcome,
   type SessionGrant,
   type SetWorld,
   SignalType,
+  TELEPORT_PACING_NOTICE,
   typeIdOf,
   type Umid,
 } from '../posbus/index.ts';
@@ -91,6 +93,8 @@ export class PosbusClient {
   #received = 0;
   /** Per connection: compact position frames refer to what earlier ones on the same socket said. */
   #compact = new CompactDecoder();
+  /** The node's pacing notice came: the Signal{9} that follows refuses a teleport "not now". Per connection. */
+  #pacingNotice = false;
   /** This connection asked to resume: a Fresh answer means entering the world again. */
   #resuming = false;
 
@@ -318,9 +322,18 @@ export class PosbusClient {
       this.#world = message;
       this.#teleports.onSetWorld(message);
     } else if (message.type === 'Signal' && message.value === SignalType.WorldDoesNotExist) {
-      const target = this.#teleports.onWorldNotFound();
-      // Our world was deleted while we were away: do not try to re-enter it after the next reconnect.
-      if (target !== undefined && target === this.#world?.id) this.#world = undefined;
+      const paced = this.#pacingNotice;
+      this.#pacingNotice = false;
+      const target = this.#teleports.onRefused(paced);
+      // Our world was deleted while we were away: do not try to re-enter it after the next reconnect. A
+      // teleport refused for pacing says nothing about the world: we are still in it.
+      if (!paced && target !== undefined && target === this.#world?.id) this.#world = undefined;
+    } else if (
+      message.type === 'Notification' &&
+      message.notifyType === NotificationType.TextMessage &&
+      message.value === TELEPORT_PACING_NOTICE
+    ) {
+      this.#pacingNotice = true;
     } else if (message.type === 'Signal' && message.value === SignalType.DualConnection) {
       dualConnection = true;
     }
@@ -355,6 +368,7 @@ export class PosbusClient {
       return;
     }
     this.#state = 'reconnecting';
+    this.#pacingNotice = false;
     this.#teleports.failAll(new ConnectionClosedError(code, reason, true));
     this.#events.emit('close', { code, reason, willReconnect: true });
     this.#scheduleReconnect(code, reason);

@@ -20,6 +20,20 @@ export class WorldNotFoundError extends PosbusClientError {
   }
 }
 
+/**
+ * An odyssey-node refused the teleport for pacing (`--teleports-per-minute`): the world exists, the client
+ * is where it was; try again in a moment.
+ */
+export class TeleportPacedError extends PosbusClientError {
+  override readonly name = 'TeleportPacedError';
+  readonly worldId: Umid;
+
+  constructor(worldId: Umid) {
+    super(`teleport to ${worldId} refused: too many teleports, wait a moment and try again`);
+    this.worldId = worldId;
+  }
+}
+
 /** A teleport, next() or connect did not complete in time. */
 export class PosbusTimeoutError extends PosbusClientError {
   override readonly name = 'PosbusTimeoutError';

@@ -14,6 +14,7 @@ export {
   NotConnectedError,
   PosbusClientError,
   PosbusTimeoutError,
+  TeleportPacedError,
   UnexpectedFrameError,
   WorldNotFoundError,
 } from './errors.ts';

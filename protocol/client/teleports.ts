@@ -1,11 +1,12 @@
 /**
  * Matches teleport answers to requests. The server answers every TeleportRequest with exactly one
  * SetWorld (carrying the world id) or one Signal{9} (carrying nothing), in request order (SPEC §6.2), so
- * a Signal{9} belongs to the oldest unanswered request. Requests the caller gave up on (timeout, abort)
+ * a Signal{9} belongs to the oldest unanswered request. An odyssey-node that refuses a teleport for pacing
+ * says so in a notice right before its Signal{9} (TELEPORT_PACING_NOTICE). Requests the caller gave up on (timeout, abort)
  * stay queued until answered, or a late answer would be pinned on the next request.
  */
 import type { SetWorld, Umid } from '../posbus/index.ts';
-import { AbortedError, PosbusTimeoutError, WorldNotFoundError } from './errors.ts';
+import { AbortedError, PosbusTimeoutError, TeleportPacedError, WorldNotFoundError } from './errors.ts';
 
 interface Entry {
   target: Umid;
@@ -70,11 +71,14 @@ export class TeleportQueue {
     entry.resolve(world);
   }
 
-  /** Settles the oldest request with WorldNotFoundError; returns its target. */
-  onWorldNotFound(): Umid | undefined {
+  /**
+   * Signal{9}: settles the oldest request with WorldNotFoundError, or TeleportPacedError when the node said
+   * it refused for pacing; returns its target.
+   */
+  onRefused(paced: boolean): Umid | undefined {
     const entry = this.#entries.shift();
     if (!entry) return undefined;
-    entry.reject(new WorldNotFoundError(entry.target));
+    entry.reject(paced ? new TeleportPacedError(entry.target) : new WorldNotFoundError(entry.target));
     return entry.target;
   }
 

@@ -96,6 +96,13 @@ export const NotificationType = {
   Legacy: 1000,
 } as const;
 
+/**
+ * The text of the `Notification{TextMessage}` an odyssey-node sends right before the `Signal{9}` that answers
+ * a teleport refused for pacing (`--teleports-per-minute`): to a client that knows it, that Signal means
+ * "not now", not "no such world". Our extension's only use of a notice's text; the original has no pacing.
+ */
+export const TELEPORT_PACING_NOTICE = 'Too many teleports: wait a moment and try again';
+
 export const Trigger = { None: 0, Wow: 1, HighFive: 2, EnteredObject: 3, LeftObject: 4, Stake: 5 } as const;
 
 export const AssetFormats = { Addressable: 0, Gltf: 1, Basic: 2 } as const;

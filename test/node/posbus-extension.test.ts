@@ -5,7 +5,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DEFAULT_WORLD_ID } from '../../node/world/seed.ts';
-import type { WebSocketCtor } from '../../protocol/client/index.ts';
 import {
   decodeSessionGrant,
   EXT_TYPE_IDS,
@@ -24,29 +23,8 @@ import {
   startNode,
   type TestClient,
   type TestNode,
+  trackedWebSocket,
 } from '../support/node.ts';
-
-/** The `ws` WebSocket, remembering every socket it made: the test cuts their TCP connections and reads raw frames. */
-function trackedWebSocket() {
-  const sockets: WebSocket[] = [];
-  const frames: Uint8Array[] = [];
-  class Tracked extends WebSocket {
-    constructor(url: string) {
-      super(url);
-      sockets.push(this);
-      this.on('message', (data) => frames.push(new Uint8Array(data as Buffer)));
-    }
-  }
-  return {
-    ctor: Tracked as unknown as WebSocketCtor,
-    sockets,
-    frames,
-    /** Destroys the TCP socket under the newest WebSocket: no closing handshake, as a network cut. */
-    cut() {
-      (sockets.at(-1) as unknown as { _socket: { destroy(): void } })._socket.destroy();
-    },
-  };
-}
 
 const pose = (x: number, z: number, yaw = 0) => ({
   position: { x, y: 0, z },

@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_WORLD_ID } from '../../node/world/seed.ts';
+import { TeleportPacedError } from '../../protocol/client/index.ts';
 import {
   connectGuest,
   eventually,
@@ -13,6 +14,7 @@ import {
   startNode,
   type TestClient,
   type TestNode,
+  trackedWebSocket,
 } from '../support/node.ts';
 
 let node: TestNode | undefined;
@@ -77,5 +79,37 @@ describe('teleport pacing', () => {
     // Refusals are not bad frames: more than --max-bad-frames of them close nothing.
     expect(node.node.posbus.onlineUsers().has(jumper.user.id)).toBe(true);
     expect(node.node.worlds.roomOf(jumper.user.id)?.worldId).toBe(DEFAULT_WORLD_ID);
+  });
+
+  it('the SDK: a refused teleport rejects with TeleportPacedError, the client stays in its world and re-enters it after a drop', async () => {
+    node = await startNode({ teleportsPerMinute: 60 });
+    const tracked = trackedWebSocket();
+    const jumper = await connectGuest(node, {
+      WebSocket: tracked.ctor,
+      reconnect: { initialDelayMs: 10, maxDelayMs: 40 },
+    });
+    clients.push(jumper);
+    await jumper.client.teleport(DEFAULT_WORLD_ID); // 1 of the burst
+    const answers = await Promise.allSettled(
+      Array.from({ length: 8 }, () => jumper.client.teleport(DEFAULT_WORLD_ID)),
+    );
+    const refusals = answers.flatMap((a) => (a.status === 'rejected' ? [a.reason] : []));
+    // 9 asked, a burst of 5 (one more may have refilled meanwhile at 1 a second).
+    expect(refusals.length).toBeGreaterThanOrEqual(3);
+    for (const error of refusals) {
+      expect(error).toBeInstanceOf(TeleportPacedError);
+      expect((error as TeleportPacedError).worldId).toBe(DEFAULT_WORLD_ID);
+    }
+    // "Not now" is not "no such world": the client still knows where it is...
+    expect(jumper.client.worldId).toBe(DEFAULT_WORLD_ID);
+    // ...and after a network cut it goes back there.
+    const reentered = jumper.client.next('SetWorld', { timeoutMs: 10_000 });
+    tracked.cut();
+    await expect(reentered).resolves.toMatchObject({ id: DEFAULT_WORLD_ID });
+    await eventually(
+      () => node?.node.worlds.roomOf(jumper.user.id)?.worldId === DEFAULT_WORLD_ID,
+      5000,
+      'the jumper back in its world',
+    );
   });
 });

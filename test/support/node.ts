@@ -5,9 +5,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import WebSocket from 'ws';
 import { OdysseyNode } from '../../composition/main.ts';
 import { loadConfig, type NodeConfig } from '../../node/config.ts';
-import { type ConnectOptions, connect, type PosbusClient } from '../../protocol/client/index.ts';
+import {
+  type ConnectOptions,
+  connect,
+  type PosbusClient,
+  type WebSocketCtor,
+} from '../../protocol/client/index.ts';
 import { encode, type Message } from '../../protocol/posbus/index.ts';
 
 export interface TestNode {
@@ -107,6 +113,28 @@ export async function eventually(
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The `ws` WebSocket, remembering every socket it made: the test cuts their TCP connections and reads raw frames. */
+export function trackedWebSocket() {
+  const sockets: WebSocket[] = [];
+  const frames: Uint8Array[] = [];
+  class Tracked extends WebSocket {
+    constructor(url: string) {
+      super(url);
+      sockets.push(this);
+      this.on('message', (data) => frames.push(new Uint8Array(data as Buffer)));
+    }
+  }
+  return {
+    ctor: Tracked as unknown as WebSocketCtor,
+    sockets,
+    frames,
+    /** Destroys the TCP socket under the newest WebSocket: no closing handshake, as a network cut. */
+    cut() {
+      (sockets.at(-1) as unknown as { _socket: { destroy(): void } })._socket.destroy();
+    },
+  };
+}
 
 /** A HandShake frame for a raw socket: `version` 2 announces a SessionRequest behind it (our extension). */
 export function handshakeFrame(
