@@ -2,7 +2,8 @@
  * The test's own federation peer: a real libp2p host (createP2pHost, loopback, port 0) in a temp dir,
  * which the node processes under test trust like any operator's peer. It subscribes to chain topics,
  * re-publishes (echoes) another node's publications under its own signature, publishes what a test
- * forges, answers chain pulls as the test tells it, and pulls from a node over the real protocol.
+ * forges, answers chain pulls as the test tells it, and pulls chains and worlds from a node over the real
+ * protocols.
  * Nothing in it is a fake: it is the peer a hostile or second honest operator would run.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -20,10 +21,13 @@ import {
   type ChainPullRequest,
   decodeChainPullFrame,
   decodeChainPullRequest,
+  decodeSyncFrame,
   decodeSyncRequest,
   encodeChainPullFrame,
   encodeChainPullRequest,
   encodeSyncFrame,
+  encodeSyncRequest,
+  SYNC_WINDOW,
   type SyncFrame,
   WORLD_SYNC_PROTOCOL,
 } from '../../protocol/gossip/index.ts';
@@ -71,6 +75,11 @@ export interface TestPeer extends Dialable {
   readonly syncsAsked: string[];
   /** One chain pull of a node over the real protocol: every frame of its answer, the last one included. */
   pull(node: Dialable, request: ChainPullRequest): Promise<ChainPullFrame[]>;
+  /**
+   * One world sync of a whole world from a node over the real protocol (as a late joiner asks, asking for
+   * each next window): every frame of its answer, the last one (end or refused) included.
+   */
+  pullWorld(node: Dialable, worldId: string): Promise<SyncFrame[]>;
   /** Stops the host and removes its directory. */
   stop(): Promise<void>;
 }
@@ -157,6 +166,25 @@ export async function startTestPeer(name = 'test-peer'): Promise<TestPeer> {
           const frame = decodeChainPullFrame((await lp.read()).subarray(), 2 * NODE_MAX_MESSAGE_BYTES);
           frames.push(frame);
           if (frame.t !== 'block') break;
+        }
+        await stream.close();
+        return frames;
+      } catch (error) {
+        stream.abort(error as Error);
+        throw error;
+      }
+    },
+    pullWorld: async (node, worldId) => {
+      const stream = await host.dialProtocol(peerIdFromString(node.peerId), WORLD_SYNC_PROTOCOL);
+      const lp = lpStream(stream, { maxDataLength: MAX_SYNC_FRAME });
+      try {
+        await lp.write(encodeSyncRequest({ worldId, digests: [] }));
+        const frames: SyncFrame[] = [];
+        for (let objects = 0; ; ) {
+          const frame = decodeSyncFrame((await lp.read()).subarray(), MAX_SYNC_FRAME);
+          frames.push(frame);
+          if (frame.t !== 'ops') break;
+          if (++objects % SYNC_WINDOW === 0) await lp.write(encodeSyncFrame({ t: 'more' }));
         }
         await stream.close();
         return frames;
