@@ -248,6 +248,7 @@ export class OdysseyNode {
     this.federation = new Federation(
       {
         host: this.host,
+        db: this.db,
         store: this.store,
         worlds: this.worlds,
         access: this.access,

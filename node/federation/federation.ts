@@ -21,6 +21,7 @@ import {
   type NodeAnnouncement,
   opsTopic,
 } from '../../protocol/gossip/index.ts';
+import type { Database } from '../../storage/db/database.ts';
 import type { AttributeService } from '../attributes/attribute-service.ts';
 import type { Access } from '../world/access.ts';
 import { remoteUser } from '../world/remote-member.ts';
@@ -31,13 +32,14 @@ import { Cooldown } from './cooldown.ts';
 import { BootstrapDialer, parseBootstrap } from './dialer.ts';
 import { type FederatedWorld, type KnownNode, NodeDirectory } from './directory.ts';
 import { Gossip, type HandlerVerdict, type TrafficCounters } from './gossip.ts';
+import { IncompleteMirrors } from './incomplete-mirrors.ts';
 import type { LoadMeter } from './load.ts';
 import { checkRemoteOp, type OpRuleContext } from './op-rules.ts';
 import type { P2pHost } from './p2p-host.ts';
 import { type PeerCounters, Peers } from './peers.ts';
 import { FederatedPeople } from './people.ts';
 import { type SharedChains, SharedChainTopics } from './shared-chains.ts';
-import { WorldSync } from './world-sync.ts';
+import { type SyncResult, WorldSync } from './world-sync.ts';
 
 export interface FederationOptions {
   name: string;
@@ -65,6 +67,8 @@ export interface FederationOptions {
 
 export interface FederationComponents {
   host: P2pHost;
+  /** Where the marks of mirrors not pulled whole yet are kept (incomplete-mirrors.ts). */
+  db: Database;
   store: WorldStore;
   worlds: WorldController;
   access: Access;
@@ -103,6 +107,7 @@ export class Federation {
   private readonly self: string;
   private readonly gossip: Gossip;
   private readonly sync: WorldSync;
+  private readonly incomplete: IncompleteMirrors;
   private readonly people: FederatedPeople;
   private readonly dialer: BootstrapDialer;
   private readonly chainTopics: SharedChainTopics | undefined;
@@ -132,6 +137,7 @@ export class Federation {
     this.peers = new Peers(options.trust);
     this.directory = new NodeDirectory({ silenceTimeoutMs: options.silenceTimeoutMs });
     this.gossip = new Gossip({ pubsub, peers: this.peers, logger: this.log });
+    this.incomplete = new IncompleteMirrors({ db: components.db });
     this.sync = new WorldSync({
       host: components.host,
       store: components.store,
@@ -141,6 +147,7 @@ export class Federation {
         this.rules.now = Date.now();
         return checkRemoteOp(op, sender, components.store.peek(op.worldId), this.rules, 'sync');
       },
+      withholds: (worldId) => this.incomplete.has(worldId),
     });
     this.people = new FederatedPeople(
       {
@@ -193,6 +200,7 @@ export class Federation {
   }
 
   async start(): Promise<void> {
+    await this.incomplete.load();
     await this.sync.start();
     this.people.start();
     this.gossip.on(DIRECTORY_TOPIC, (data, from) => this.onAnnouncement(data, from));
@@ -200,7 +208,10 @@ export class Federation {
     await this.chainPull?.start();
     for (const worldId of this.c.store.worldIds()) this.hold(worldId);
     this.c.store.on('change', this.onChange);
-    this.c.worlds.setWorldSource((worldId) => this.mirror(worldId));
+    this.c.worlds.setWorldSource({
+      incomplete: (worldId) => this.incomplete.has(worldId),
+      fetch: (worldId) => this.mirror(worldId),
+    });
     this.dialer.start();
     const every = (ms: number, run: () => void) => {
       const t = setInterval(run, ms);
@@ -211,6 +222,11 @@ export class Federation {
     every(this.options.syncIntervalMs, () => this.syncAll());
     every(PING_INTERVAL_MS, () => void this.measureLatency());
     this.announce();
+    for (const worldId of this.incomplete.ids()) {
+      // Held since the store loaded its part (when it did): the first announcement of a holder, the
+      // periodic sync and mirror retries pull it again, and it is withheld until one completes.
+      this.log.warn({ worldId }, 'mirror left incomplete by the last run; pulled again from its holders');
+    }
     for (const worldId of splitList(this.options.mirrors)) {
       void this.mirror(worldId).then((ok) => {
         if (!ok)
@@ -299,11 +315,12 @@ export class Federation {
 
   /**
    * Starts holding a world another node has: subscribes, then pulls it from a trusted peer that holds it.
-   * True when the world is here afterwards. Concurrent calls for one world share one attempt.
+   * True when the world is here, whole, afterwards (a mirror whose pulls were all cut is not). Concurrent
+   * calls for one world share one attempt.
    */
   mirror(worldId: string): Promise<boolean> {
     if (this.stopped) return Promise.resolve(false);
-    if (this.c.store.get(worldId)) {
+    if (this.c.store.get(worldId) && !this.incomplete.has(worldId)) {
       this.hold(worldId);
       return Promise.resolve(true);
     }
@@ -336,21 +353,46 @@ export class Federation {
   private async fetch(worldId: string): Promise<boolean> {
     const holders = this.directory.holders(worldId).filter((p) => this.usable(p));
     if (!holders.length) return false;
+    // Marked before the first object arrives: the store alone would take what a cut pull leaves for the
+    // world, now and after a restart. (A world removed here is not mirrored anew, only compared.)
+    if (!this.c.store.peek(worldId)?.objects.get(worldId)?.removed) await this.incomplete.mark(worldId);
     this.hold(worldId);
     for (const peer of holders) {
-      try {
-        const result = await this.sync.pull(peerIdFromString(peer), worldId);
-        if (this.c.store.get(worldId)) {
-          this.log.info({ worldId, peer, objects: result.objects }, 'world mirrored');
-          this.announce();
-          return true;
-        }
-      } catch (error) {
-        this.log.warn({ worldId, peer, err: error }, 'world mirror from peer failed');
+      const result = await this.pull(peer, worldId);
+      if (result && this.c.store.get(worldId) && !this.incomplete.has(worldId)) {
+        this.log.info({ worldId, peer, objects: result.objects }, 'world mirrored');
+        return true;
       }
     }
-    if (!this.c.store.peek(worldId)) this.release(worldId);
+    if (!this.c.store.peek(worldId)) {
+      // Nothing of it arrived: no part to withhold, and no mirror to resume after a restart.
+      await this.incomplete.clear(worldId);
+      this.release(worldId);
+    }
     return false;
+  }
+
+  /**
+   * One pull of `worldId` from `peer`, for a mirror or a sync: the result when it completed. The first
+   * that completes makes an incomplete mirror whole (every object the holder has that differed here came),
+   * which is then announced. A failure is logged, with how the world is left.
+   */
+  private async pull(peer: string, worldId: string): Promise<SyncResult | undefined> {
+    try {
+      const result = await this.sync.pull(peerIdFromString(peer), worldId);
+      if (this.incomplete.has(worldId) && this.c.store.get(worldId)) {
+        await this.incomplete.clear(worldId);
+        this.log.info({ worldId, peer, objects: result.objects }, 'mirror complete');
+        this.announce();
+      }
+      return result;
+    } catch (error) {
+      this.log.warn(
+        { worldId, peer, incomplete: this.incomplete.has(worldId), err: error },
+        'world pull from peer failed',
+      );
+      return undefined;
+    }
   }
 
   /** Stops following a world that could not be fetched. */
@@ -413,9 +455,10 @@ export class Federation {
     }
     const first = this.directory.record(from, announcement, now);
     for (const world of announcement.worlds) {
+      // An incomplete mirror that is held (a part is stored) is pulled again like any held world.
       if (this.held.has(world.id) && this.c.store.get(world.id)) {
         if (first) this.scheduleSync(from, world.id);
-      } else if (this.options.replicate === 'all') {
+      } else if (this.options.replicate === 'all' || this.incomplete.has(world.id)) {
         this.mirrorInBackground(world.id);
       } else if (splitList(this.options.mirrors).includes(world.id)) {
         this.mirrorInBackground(world.id);
@@ -436,7 +479,8 @@ export class Federation {
     return [...this.held]
       .flatMap((id) => {
         const root = this.c.store.get(id)?.objects.get(id);
-        if (!root) return [];
+        // Part of a world announced as held would send teleports and other nodes' mirrors here for it.
+        if (!root || this.incomplete.has(id)) return [];
         const ownerId = isUuid(root.ownerId) ? root.ownerId : '';
         return [{ id, name: root.name.slice(0, 500), ownerId, online: online.get(id) ?? 0 }];
       })
@@ -501,12 +545,10 @@ export class Federation {
     const k = `${peer}!${worldId}`;
     if (this.syncing.has(k)) return 'running';
     if (this.stopped || !this.usable(peer)) return 'unusable';
-    const run = this.sync
-      .pull(peerIdFromString(peer), worldId)
+    const run = this.pull(peer, worldId)
       .then((r) => {
-        if (r.changed) this.log.info({ peer, worldId, changed: r.changed }, 'world caught up from peer');
+        if (r?.changed) this.log.info({ peer, worldId, changed: r.changed }, 'world caught up from peer');
       })
-      .catch((error: unknown) => this.log.warn({ peer, worldId, err: error }, 'world sync failed'))
       .finally(() => this.syncing.delete(k));
     this.syncing.set(k, run);
     return 'started';

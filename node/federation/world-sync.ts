@@ -49,6 +49,7 @@ export class WorldSync {
   private readonly peers: Peers;
   private readonly log: Logger;
   private readonly check: SyncCheck;
+  private readonly withholds: (worldId: string) => boolean;
 
   constructor(components: {
     host: P2pHost;
@@ -56,12 +57,15 @@ export class WorldSync {
     peers: Peers;
     logger: Logger;
     check: SyncCheck;
+    /** True for a world stored here in part only (a mirror not pulled whole): answered as one not held. */
+    withholds: (worldId: string) => boolean;
   }) {
     this.host = components.host;
     this.store = components.store;
     this.peers = components.peers;
     this.log = components.logger.child({ component: 'world-sync' });
     this.check = components.check;
+    this.withholds = components.withholds;
   }
 
   async start(): Promise<void> {
@@ -168,7 +172,8 @@ export class WorldSync {
         (await lp.read({ signal: AbortSignal.timeout(READ_TIMEOUT_MS) })).subarray(),
         MAX_REQUEST_BYTES,
       );
-      const state = this.store.get(request.worldId);
+      // A part of a world streamed as if it were all of it would end the asker's pull as complete.
+      const state = this.withholds(request.worldId) ? undefined : this.store.get(request.worldId);
       if (!state) {
         await lp.write(encodeSyncFrame({ t: 'refused', reason: 'unknown_world' }));
       } else {

@@ -29,6 +29,14 @@ export interface WorldControllerOptions extends RoomOptions {
   entryBatchSize: number;
 }
 
+/** Where a world this node does not hold whole comes from (federation: a mirror from a peer). */
+export interface WorldSource {
+  /** True while the world's state here is only part of it (a mirror not pulled whole): not entered. */
+  incomplete(worldId: string): boolean;
+  /** Fetches the world; true when it is here whole afterwards. */
+  fetch(worldId: string): Promise<boolean>;
+}
+
 export interface WorldControllerComponents {
   store: WorldStore;
   users: UserStore;
@@ -61,8 +69,7 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
   /** userId → the room of the world it is in (a room outlives none of its local members) */
   private readonly whereabouts = new Map<string, Room>();
   private readonly fanOut: ChangeFanOut;
-  /** Fetches a world this node does not hold (federation: mirror it from a peer); true when it now has it. */
-  private worldSource: ((worldId: string) => Promise<boolean>) | undefined;
+  private worldSource: WorldSource | undefined;
 
   constructor(components: WorldControllerComponents, options: WorldControllerOptions) {
     super();
@@ -115,16 +122,21 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
     return room?.size ?? 0;
   }
 
-  /** Where teleports into a world this node does not hold look for it (set by federation). */
-  setWorldSource(source: ((worldId: string) => Promise<boolean>) | undefined): void {
+  /** Where teleports into a world this node does not hold (whole) look for it (set by federation). */
+  setWorldSource(source: WorldSource | undefined): void {
     this.worldSource = source;
+  }
+
+  /** A world here to be entered: stored, not removed, and not a part of one still being fetched. */
+  private present(worldId: string): WorldState | undefined {
+    return this.worldSource?.incomplete(worldId) ? undefined : this.store.get(worldId);
   }
 
   /** Enters `worldId` (leaving the current world first) and streams the world to the member. */
   async teleport(member: Member, worldId: string): Promise<boolean> {
-    let state = this.store.get(worldId);
-    if (!state && this.worldSource && (await this.worldSource(worldId).catch(() => false))) {
-      state = this.store.get(worldId);
+    let state = this.present(worldId);
+    if (!state && this.worldSource && (await this.worldSource.fetch(worldId).catch(() => false))) {
+      state = this.present(worldId);
     }
     if (!state) {
       member.sendReliable(encode({ type: 'Signal', value: SignalType.WorldDoesNotExist }));

@@ -58,7 +58,7 @@ export class Database implements Tables {
   readonly meta;
   // The stores own their tables and declare them with `sublevel` (worlds: `worldTables`, attributes:
   // `attributeTables` and `catalogTables`, the harvester: `chainTables`, object storage: `assetTables`,
-  // users, grants, activities, stakes); only the schema mark lives here.
+  // federation: `mirrorTables`, users, grants, activities, stakes); only the schema mark lives here.
   private readonly log: Logger;
 
   constructor(location: string, options: { logger?: Logger } = {}) {
