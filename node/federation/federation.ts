@@ -3,8 +3,9 @@
  * here on the world's ops topic, checks and applies the ops other nodes made (op-rules.ts, then the same
  * `WorldStore.apply` as a local edit), serves and pulls world sync, and carries people across nodes
  * (people.ts). It announces itself on the directory topic, keeps its bootstrap peers connected, mirrors
- * worlds on demand (an admin, a teleport) or all of them (`--replicate all`), and compares each held world
- * with the trusted peers that hold it at start, on their first announcement and every sync interval.
+ * worlds on demand (an admin, a teleport) or all of them (`--replicate all`) (mirrors.ts: a mirror not yet
+ * pulled whole is withheld), and compares each held world with the trusted peers that hold it at start, on
+ * their first announcement and every sync interval.
  */
 import type { PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
@@ -32,14 +33,14 @@ import { Cooldown } from './cooldown.ts';
 import { BootstrapDialer, parseBootstrap } from './dialer.ts';
 import { type FederatedWorld, type KnownNode, NodeDirectory } from './directory.ts';
 import { Gossip, type HandlerVerdict, type TrafficCounters } from './gossip.ts';
-import { IncompleteMirrors } from './incomplete-mirrors.ts';
 import type { LoadMeter } from './load.ts';
+import { Mirrors } from './mirrors.ts';
 import { checkRemoteOp, type OpRuleContext } from './op-rules.ts';
 import type { P2pHost } from './p2p-host.ts';
 import { type PeerCounters, Peers } from './peers.ts';
 import { FederatedPeople } from './people.ts';
 import { type SharedChains, SharedChainTopics } from './shared-chains.ts';
-import { type SyncResult, WorldSync } from './world-sync.ts';
+import { WorldSync } from './world-sync.ts';
 
 export interface FederationOptions {
   name: string;
@@ -91,8 +92,6 @@ export interface PeerView extends PeerCounters {
 }
 
 const PING_INTERVAL_MS = 10_000;
-/** Least time between two background attempts to mirror a world that could not be fetched. */
-export const MIRROR_RETRY_MS = 30_000;
 /** Least time between two world syncs an ignored op starts, per peer and world. */
 export const IGNORED_OP_SYNC_INTERVAL_MS = 5_000;
 /** peer!world pairs whose ignored-op syncs are remembered at once (their cooldowns and trailing syncs). */
@@ -107,16 +106,13 @@ export class Federation {
   private readonly self: string;
   private readonly gossip: Gossip;
   private readonly sync: WorldSync;
-  private readonly incomplete: IncompleteMirrors;
+  private readonly mirrors: Mirrors;
   private readonly people: FederatedPeople;
   private readonly dialer: BootstrapDialer;
   private readonly chainTopics: SharedChainTopics | undefined;
   private readonly chainPull: ChainPull | undefined;
   private readonly held = new Set<string>();
-  private readonly mirroring = new Map<string, Promise<boolean>>();
   private readonly syncing = new Map<string, Promise<void>>();
-  /** Worlds whose background mirror failed lately: not tried again before MIRROR_RETRY_MS. */
-  private readonly failedMirrors = new Cooldown(MIRROR_RETRY_MS, MAX_ANNOUNCED_WORLDS);
   /** peer!world whose ignored ops started a sync lately (IGNORED_OP_SYNC_INTERVAL_MS). */
   private readonly ignoredOpSyncs = new Cooldown(IGNORED_OP_SYNC_INTERVAL_MS, MAX_TRAILING_SYNCS);
   /** peer!world due one more sync when its interval ends (an op was ignored while it could not run). */
@@ -137,7 +133,6 @@ export class Federation {
     this.peers = new Peers(options.trust);
     this.directory = new NodeDirectory({ silenceTimeoutMs: options.silenceTimeoutMs });
     this.gossip = new Gossip({ pubsub, peers: this.peers, logger: this.log });
-    this.incomplete = new IncompleteMirrors({ db: components.db });
     this.sync = new WorldSync({
       host: components.host,
       store: components.store,
@@ -147,7 +142,18 @@ export class Federation {
         this.rules.now = Date.now();
         return checkRemoteOp(op, sender, components.store.peek(op.worldId), this.rules, 'sync');
       },
-      withholds: (worldId) => this.incomplete.has(worldId),
+      withholds: (worldId) => this.mirrors.isIncomplete(worldId),
+    });
+    this.mirrors = new Mirrors({
+      sync: this.sync,
+      store: components.store,
+      db: components.db,
+      directory: this.directory,
+      logger: this.log,
+      usable: (peer) => this.usable(peer),
+      hold: (worldId) => this.hold(worldId),
+      release: (worldId) => this.release(worldId),
+      announce: () => this.announce(),
     });
     this.people = new FederatedPeople(
       {
@@ -200,7 +206,7 @@ export class Federation {
   }
 
   async start(): Promise<void> {
-    await this.incomplete.load();
+    await this.mirrors.start();
     await this.sync.start();
     this.people.start();
     this.gossip.on(DIRECTORY_TOPIC, (data, from) => this.onAnnouncement(data, from));
@@ -209,7 +215,7 @@ export class Federation {
     for (const worldId of this.c.store.worldIds()) this.hold(worldId);
     this.c.store.on('change', this.onChange);
     this.c.worlds.setWorldSource({
-      incomplete: (worldId) => this.incomplete.has(worldId),
+      incomplete: (worldId) => this.mirrors.isIncomplete(worldId),
       fetch: (worldId) => this.mirror(worldId),
     });
     this.dialer.start();
@@ -222,11 +228,6 @@ export class Federation {
     every(this.options.syncIntervalMs, () => this.syncAll());
     every(PING_INTERVAL_MS, () => void this.measureLatency());
     this.announce();
-    for (const worldId of this.incomplete.ids()) {
-      // Held since the store loaded its part (when it did): the first announcement of a holder, the
-      // periodic sync and mirror retries pull it again, and it is withheld until one completes.
-      this.log.warn({ worldId }, 'mirror left incomplete by the last run; pulled again from its holders');
-    }
     for (const worldId of splitList(this.options.mirrors)) {
       void this.mirror(worldId).then((ok) => {
         if (!ok)
@@ -253,7 +254,7 @@ export class Federation {
     await this.chainPull?.stop();
     for (const topic of this.gossip.subscribed) this.gossip.off(topic);
     await this.sync.stop();
-    await Promise.allSettled([...this.syncing.values(), ...this.mirroring.values()]);
+    await Promise.allSettled([...this.syncing.values(), this.mirrors.stop()]);
   }
 
   listenAddresses(): string[] {
@@ -315,84 +316,11 @@ export class Federation {
 
   /**
    * Starts holding a world another node has: subscribes, then pulls it from a trusted peer that holds it.
-   * True when the world is here, whole, afterwards (a mirror whose pulls were all cut is not). Concurrent
-   * calls for one world share one attempt.
+   * True when the world is here, whole, afterwards (mirrors.ts). Concurrent calls for one world share one
+   * attempt.
    */
   mirror(worldId: string): Promise<boolean> {
-    if (this.stopped) return Promise.resolve(false);
-    if (this.c.store.get(worldId) && !this.incomplete.has(worldId)) {
-      this.hold(worldId);
-      return Promise.resolve(true);
-    }
-    let attempt = this.mirroring.get(worldId);
-    if (!attempt) {
-      attempt = this.fetch(worldId).finally(() => this.mirroring.delete(worldId));
-      this.mirroring.set(worldId, attempt);
-    }
-    return attempt;
-  }
-
-  private mirrorInBackground(worldId: string): void {
-    // A world removed here stays removed: a peer still announcing it does not bring it back.
-    if (this.stopped || this.c.store.peek(worldId)?.objects.get(worldId)?.removed) return;
-    // Announcements come every few seconds, each naming up to MAX_ANNOUNCED_WORLDS worlds: a world that
-    // could not be fetched is not asked for again on every one of them.
-    if (!this.failedMirrors.ready(worldId)) return;
-    this.mirror(worldId)
-      .then((ok) => {
-        // Only a fetch that asked someone: with no connected trusted holder yet, nothing was spent.
-        if (!ok && this.directory.holders(worldId).some((p) => this.usable(p)))
-          this.failedMirrors.mark(worldId);
-      })
-      .catch((error: unknown) => {
-        this.failedMirrors.mark(worldId);
-        this.log.warn({ worldId, err: error }, 'mirror failed');
-      });
-  }
-
-  private async fetch(worldId: string): Promise<boolean> {
-    const holders = this.directory.holders(worldId).filter((p) => this.usable(p));
-    if (!holders.length) return false;
-    // Marked before the first object arrives: the store alone would take what a cut pull leaves for the
-    // world, now and after a restart. (A world removed here is not mirrored anew, only compared.)
-    if (!this.c.store.peek(worldId)?.objects.get(worldId)?.removed) await this.incomplete.mark(worldId);
-    this.hold(worldId);
-    for (const peer of holders) {
-      const result = await this.pull(peer, worldId);
-      if (result && this.c.store.get(worldId) && !this.incomplete.has(worldId)) {
-        this.log.info({ worldId, peer, objects: result.objects }, 'world mirrored');
-        return true;
-      }
-    }
-    if (!this.c.store.peek(worldId)) {
-      // Nothing of it arrived: no part to withhold, and no mirror to resume after a restart.
-      await this.incomplete.clear(worldId);
-      this.release(worldId);
-    }
-    return false;
-  }
-
-  /**
-   * One pull of `worldId` from `peer`, for a mirror or a sync: the result when it completed. The first
-   * that completes makes an incomplete mirror whole (every object the holder has that differed here came),
-   * which is then announced. A failure is logged, with how the world is left.
-   */
-  private async pull(peer: string, worldId: string): Promise<SyncResult | undefined> {
-    try {
-      const result = await this.sync.pull(peerIdFromString(peer), worldId);
-      if (this.incomplete.has(worldId) && this.c.store.get(worldId)) {
-        await this.incomplete.clear(worldId);
-        this.log.info({ worldId, peer, objects: result.objects }, 'mirror complete');
-        this.announce();
-      }
-      return result;
-    } catch (error) {
-      this.log.warn(
-        { worldId, peer, incomplete: this.incomplete.has(worldId), err: error },
-        'world pull from peer failed',
-      );
-      return undefined;
-    }
+    return this.stopped ? Promise.resolve(false) : this.mirrors.mirror(worldId);
   }
 
   /** Stops following a world that could not be fetched. */
@@ -458,10 +386,10 @@ export class Federation {
       // An incomplete mirror that is held (a part is stored) is pulled again like any held world.
       if (this.held.has(world.id) && this.c.store.get(world.id)) {
         if (first) this.scheduleSync(from, world.id);
-      } else if (this.options.replicate === 'all' || this.incomplete.has(world.id)) {
-        this.mirrorInBackground(world.id);
+      } else if (this.options.replicate === 'all' || this.mirrors.isIncomplete(world.id)) {
+        this.mirrors.inBackground(world.id);
       } else if (splitList(this.options.mirrors).includes(world.id)) {
-        this.mirrorInBackground(world.id);
+        this.mirrors.inBackground(world.id);
       }
     }
     return 'accept';
@@ -480,7 +408,7 @@ export class Federation {
       .flatMap((id) => {
         const root = this.c.store.get(id)?.objects.get(id);
         // Part of a world announced as held would send teleports and other nodes' mirrors here for it.
-        if (!root || this.incomplete.has(id)) return [];
+        if (!root || this.mirrors.isIncomplete(id)) return [];
         const ownerId = isUuid(root.ownerId) ? root.ownerId : '';
         return [{ id, name: root.name.slice(0, 500), ownerId, online: online.get(id) ?? 0 }];
       })
@@ -545,7 +473,8 @@ export class Federation {
     const k = `${peer}!${worldId}`;
     if (this.syncing.has(k)) return 'running';
     if (this.stopped || !this.usable(peer)) return 'unusable';
-    const run = this.pull(peer, worldId)
+    const run = this.mirrors
+      .pull(peer, worldId)
       .then((r) => {
         if (r?.changed) this.log.info({ peer, worldId, changed: r.changed }, 'world caught up from peer');
       })
