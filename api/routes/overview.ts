@@ -76,7 +76,7 @@ export function overviewRoutes(c: ApiComponents) {
     connectedPeers: () => c.federation.connectedPeers(),
     sessions: () => c.posbus().sessionCount,
     worlds: () => c.federation.federatedWorlds(),
-    holds: (id) => c.store.get(id) !== undefined,
+    holds: (id) => c.worldDirectory.holds(id),
     assets: c.assets,
     harvester: c.harvester,
   });

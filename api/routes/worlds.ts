@@ -59,7 +59,7 @@ export function worldRoutes(c: ApiComponents) {
       }));
       const held = new Set(local.map((w) => w.id));
       const remote = [...federated.values()]
-        .filter((w) => !held.has(w.id) && !c.store.get(w.id))
+        .filter((w) => !held.has(w.id) && !c.worldDirectory.holds(w.id))
         .slice(0, Math.max(0, limit - local.length))
         .map((w) => ({
           id: w.id,

@@ -127,16 +127,19 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
     this.worldSource = source;
   }
 
-  /** A world here to be entered: stored, not removed, and not a part of one still being fetched. */
-  private present(worldId: string): WorldState | undefined {
+  /**
+   * A world here whole: stored, not removed, and not the part of one still being fetched (federation's
+   * incomplete mirrors). What teleports enter and the REST API shows as a world of this node.
+   */
+  wholeWorld(worldId: string): WorldState | undefined {
     return this.worldSource?.incomplete(worldId) ? undefined : this.store.get(worldId);
   }
 
   /** Enters `worldId` (leaving the current world first) and streams the world to the member. */
   async teleport(member: Member, worldId: string): Promise<boolean> {
-    let state = this.present(worldId);
+    let state = this.wholeWorld(worldId);
     if (!state && this.worldSource && (await this.worldSource.fetch(worldId).catch(() => false))) {
-      state = this.present(worldId);
+      state = this.wholeWorld(worldId);
     }
     if (!state) {
       member.sendReliable(encode({ type: 'Signal', value: SignalType.WorldDoesNotExist }));

@@ -51,7 +51,7 @@ export interface WorldDirectoryComponents {
   store: WorldStore;
   access: Access;
   users: UserStore;
-  worlds: Pick<WorldController, 'worldOf'>;
+  worlds: Pick<WorldController, 'worldOf' | 'wholeWorld'>;
   /** Users with a live PosBus session; a function because the PosBus server is built after this. */
   online: () => Iterable<string>;
   logger: Logger;
@@ -147,6 +147,11 @@ export class WorldDirectory {
     return this.world(id);
   }
 
+  /** True when this node has the world whole (not the part of a mirror still being pulled). */
+  holds(worldId: string): boolean {
+    return this.worlds.wholeWorld(worldId) !== undefined;
+  }
+
   async world(worldId: string): Promise<WorldView> {
     return this.view(this.requireWorld(worldId), new Map());
   }
@@ -155,7 +160,7 @@ export class WorldDirectory {
   async listWorlds(opts: { ascending: boolean; limit: number; ownerId?: string }): Promise<WorldView[]> {
     const states: WorldState[] = [];
     for (const id of this.store.worldIds()) {
-      const state = this.store.get(id);
+      const state = this.worlds.wholeWorld(id);
       const root = state?.objects.get(id);
       if (state && root && (!opts.ownerId || root.ownerId === opts.ownerId)) states.push(state);
     }
@@ -184,7 +189,8 @@ export class WorldDirectory {
   }
 
   private requireWorld(worldId: string): WorldState {
-    const state = this.store.get(worldId);
+    // Not the part of a world still being mirrored: it is no world of this node until it is whole.
+    const state = this.worlds.wholeWorld(worldId);
     if (!state) throw notFound('world_not_found', 'world not found');
     return state;
   }

@@ -26,7 +26,7 @@ import {
   WORLD_SYNC_PROTOCOL,
 } from '../../protocol/gossip/index.ts';
 import { waitFor } from '../support/federation.ts';
-import { connectGuest, startNode, type TestClient, type TestNode } from '../support/node.ts';
+import { connectGuest, guest, startNode, type TestClient, type TestNode } from '../support/node.ts';
 import { dialableNode, NODE_MAX_MESSAGE_BYTES, startTestPeer, type TestPeer } from '../support/test-peer.ts';
 
 const OWNER = randomUUID();
@@ -92,6 +92,19 @@ async function teleportOnB(): Promise<unknown> {
   return c.client.teleport(WORLD).catch((error: unknown) => error);
 }
 
+/** B's REST answer for the world, and whether B's dashboard overview says B hosts it. */
+async function worldOnB(): Promise<{ status: number; hosted: boolean }> {
+  const { token } = await guest(b);
+  const res = await fetch(`${b.url}/api/v4/worlds/${WORLD}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  await res.body?.cancel();
+  const overview = (await (await fetch(`${b.url}/api/v4/node/overview`)).json()) as {
+    worlds: { id: string; hosted: boolean }[];
+  };
+  return { status: res.status, hosted: overview.worlds.some((w) => w.id === WORLD && w.hosted) };
+}
+
 /** P and Q connected to B (again, after its restart), on the directory topic, P announcing the world. */
 async function connectPeers(): Promise<void> {
   const self = dialableNode(b);
@@ -112,6 +125,7 @@ async function expectWithheld(): Promise<void> {
   expect.soft(await announcedByB()).not.toContain(WORLD);
   expect.soft(await teleportOnB()).toBeInstanceOf(WorldNotFoundError);
   expect.soft(await q.pullWorld(dialableNode(b), WORLD)).toEqual([{ t: 'refused', reason: 'unknown_world' }]);
+  expect.soft(await worldOnB()).toEqual({ status: 404, hosted: false });
 }
 
 beforeAll(async () => {
@@ -193,6 +207,7 @@ describe('a mirror whose pull is cut midway', () => {
     await waitFor(async () => (await announcedByB()).includes(WORLD), 10_000, 'B to announce the world');
     expect(await b.node.federation.mirror(WORLD)).toBe(true);
     expect(await teleportOnB()).toMatchObject({ type: 'SetWorld', id: WORLD });
+    expect(await worldOnB()).toEqual({ status: 200, hosted: true });
     const served = await q.pullWorld(dialableNode(b), WORLD);
     expect(served.filter((f) => f.t === 'ops')).toHaveLength(OBJECTS + 1);
     expect(served.at(-1)).toEqual({ t: 'end', objects: OBJECTS + 1 });
