@@ -55,7 +55,6 @@ export interface FederationOptions {
   announceIntervalMs: number;
   silenceTimeoutMs: number;
   maxClockSkewMs: number;
-  tickMs: number;
   positionBatch: number;
   /** Largest gossip message, bytes. */
   maxMessageBytes: number;
@@ -150,7 +149,6 @@ export class Federation {
         logger: this.log,
       },
       {
-        tickMs: options.tickMs,
         rosterIntervalMs: options.announceIntervalMs,
         silenceTimeoutMs: options.silenceTimeoutMs,
         batchSize: options.positionBatch,

@@ -46,6 +46,11 @@ export interface WorldControllerEvents {
   entered: [worldId: string, member: Member, pose: TransformNoScale];
   left: [worldId: string, userId: string];
   lock: [worldId: string, objectId: string, userId: string, locked: boolean];
+  /**
+   * A room's tick sent its positions to the members here: when the local members' moves go to other
+   * nodes too, so that a move waits for one timer on this node, not two.
+   */
+  tick: [room: Room, now: number];
 }
 
 export class WorldController extends EventEmitter<WorldControllerEvents> {
@@ -361,8 +366,10 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
         worldId,
         setInterval(() => {
           const started = performance.now();
-          tickRoom.tick(Date.now());
+          const now = Date.now();
+          tickRoom.tick(now);
           this.observeTick?.((performance.now() - started) / 1000);
+          this.emit('tick', tickRoom, now);
         }, this.options.tickMs),
       );
     }
