@@ -22,7 +22,6 @@ export function federationSettings(
     announceIntervalMs: c.announceIntervalMs,
     silenceTimeoutMs: c.peerSilenceTimeoutMs,
     maxClockSkewMs: c.maxClockSkewMs,
-    tickMs: c.tickMs,
     positionBatch: c.positionBatch,
     maxMessageBytes,
     followsChain: c.chains.length > 0,

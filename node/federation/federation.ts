@@ -58,7 +58,6 @@ export interface FederationOptions {
   announceIntervalMs: number;
   silenceTimeoutMs: number;
   maxClockSkewMs: number;
-  tickMs: number;
   positionBatch: number;
   /** Largest gossip message, bytes. */
   maxMessageBytes: number;
@@ -163,7 +162,6 @@ export class Federation {
         logger: this.log,
       },
       {
-        tickMs: options.tickMs,
         rosterIntervalMs: options.announceIntervalMs,
         silenceTimeoutMs: options.silenceTimeoutMs,
         batchSize: options.positionBatch,

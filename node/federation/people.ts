@@ -1,7 +1,7 @@
 /**
  * People across nodes, for every world this node holds: local members' joins, leaves and a periodic
- * roster go out on the world's people topic, their moves once per tick as one `UsersTransformList` on the
- * positions topic; remote people are folded into the local rooms (world/remote-member.ts) and leave when
+ * roster go out on the world's people topic, their moves at each tick of the world's room (the tick that
+ * sends them to the members here) as one `UsersTransformList` on the positions topic; remote people are folded into the local rooms (world/remote-member.ts) and leave when
  * their node says so, or goes silent. High-fives to a remote person and lock claims travel here too:
  * concurrent claims on one object resolve to the earliest stamp (ties by node id) on every node.
  */
@@ -25,12 +25,11 @@ import {
 } from '../../protocol/posbus/index.ts';
 import { type HybridClock, parseStamp } from '../world/hlc.ts';
 import { RemoteMember, remoteUser } from '../world/remote-member.ts';
-import type { Member } from '../world/room.ts';
+import type { Member, Room } from '../world/room.ts';
 import type { WorldController } from '../world/world-controller.ts';
 import type { Gossip, HandlerVerdict } from './gossip.ts';
 
 export interface PeopleOptions {
-  tickMs: number;
   rosterIntervalMs: number;
   silenceTimeoutMs: number;
   /** Users per positions message. */
@@ -50,7 +49,7 @@ interface LockClaim {
 }
 
 /** Every local member is re-published at least this often, moved or not. */
-const POSITION_REFRESH_MS = 2000;
+export const POSITION_REFRESH_MS = 2000;
 /**
  * People one node may show here at once, over every world: far more than one node serves, so a bound on
  * what a buggy or hostile peer can make this node hold (a room member and a presence each), not a claim.
@@ -97,6 +96,7 @@ export class FederatedPeople {
     else if (this.claims.get(k)?.userId === userId) this.deleteClaim(k);
     if (this.held.has(worldId)) this.publish(worldId, { t: 'lock', objectId, userId, stamp, locked });
   };
+  private readonly onTick = (room: Room, now: number) => this.publishPositions(room, now);
 
   constructor(
     components: {
@@ -119,8 +119,8 @@ export class FederatedPeople {
     this.worlds.on('entered', this.onEntered);
     this.worlds.on('left', this.onLeft);
     this.worlds.on('lock', this.onLock);
+    this.worlds.on('tick', this.onTick);
     this.timers = [
-      setInterval(() => this.publishPositions(Date.now()), this.options.tickMs),
       setInterval(() => this.publishRosters(), this.options.rosterIntervalMs),
       setInterval(() => this.expire(Date.now()), Math.min(1000, this.options.silenceTimeoutMs)),
     ];
@@ -132,6 +132,7 @@ export class FederatedPeople {
     this.worlds.off('entered', this.onEntered);
     this.worlds.off('left', this.onLeft);
     this.worlds.off('lock', this.onLock);
+    this.worlds.off('tick', this.onTick);
   }
 
   /** Starts serving a world's people: its topics, and everyone here announced. */
@@ -324,31 +325,33 @@ export class FederatedPeople {
     else this.claimsOf.delete(userId);
   }
 
-  /** One positions message per held world with local members that moved (or are due a refresh). */
-  private publishPositions(now: number): void {
-    for (const room of this.worlds.roomsInUse()) {
-      if (!this.held.has(room.worldId)) continue;
-      // Nobody to hear it: no copy, encode or signature per tick. A peer that subscribes later gets
-      // everyone at the next tick (nothing was recorded as published meanwhile).
-      if (!this.gossip.hasSubscribers(positionsTopic(room.worldId))) continue;
-      let last = this.published.get(room.worldId);
-      if (!last) {
-        last = new Map();
-        this.published.set(room.worldId, last);
-      }
-      const movers: UserTransform[] = [];
-      for (const { member, transform } of room.localPresences()) {
-        const before = last.get(member.user.id);
-        if (before && samePose(before.pose, transform) && now - before.at < POSITION_REFRESH_MS) continue;
-        // A copy only for movers: it is both what was published and what the next tick compares with.
-        const pose = { position: { ...transform.position }, rotation: { ...transform.rotation } };
-        last.set(member.user.id, { pose, at: now });
-        movers.push({ id: member.user.id, transform: pose });
-      }
-      for (let i = 0; i < movers.length; i += this.options.batchSize) {
-        const value = movers.slice(i, i + this.options.batchSize);
-        this.gossip.publish(positionsTopic(room.worldId), encode({ type: 'UsersTransformList', value }));
-      }
+  /**
+   * The room's local members that moved (or are due a refresh), published at its tick: the same instant
+   * its members here are sent them, so a move waits for one timer on this node, not for the room's and a
+   * second one of federation's (docs/benchmarks.md, "Federation").
+   */
+  private publishPositions(room: Room, now: number): void {
+    if (!this.held.has(room.worldId)) return;
+    // Nobody to hear it: no copy, encode or signature per tick. A peer that subscribes later gets
+    // everyone at the next tick (nothing was recorded as published meanwhile).
+    if (!this.gossip.hasSubscribers(positionsTopic(room.worldId))) return;
+    let last = this.published.get(room.worldId);
+    if (!last) {
+      last = new Map();
+      this.published.set(room.worldId, last);
+    }
+    const movers: UserTransform[] = [];
+    for (const { member, transform } of room.localPresences()) {
+      const before = last.get(member.user.id);
+      if (before && samePose(before.pose, transform) && now - before.at < POSITION_REFRESH_MS) continue;
+      // A copy only for movers: it is both what was published and what the next tick compares with.
+      const pose = { position: { ...transform.position }, rotation: { ...transform.rotation } };
+      last.set(member.user.id, { pose, at: now });
+      movers.push({ id: member.user.id, transform: pose });
+    }
+    for (let i = 0; i < movers.length; i += this.options.batchSize) {
+      const value = movers.slice(i, i + this.options.batchSize);
+      this.gossip.publish(positionsTopic(room.worldId), encode({ type: 'UsersTransformList', value }));
     }
   }
 

@@ -206,7 +206,22 @@ export class Room {
    * frames of its neighbourhood joined into one.
    */
   tick(now: number): void {
-    const moved = this.encodeCells(now, true);
+    this.deliver(now, this.encodeCells(now, 'movers'), true);
+  }
+
+  /**
+   * Sends the moves of remote people recorded since the last tick to the members who see them, now: as
+   * their node's positions arrive, instead of at this room's next tick, whose phase against that node's
+   * tick is chance (up to a whole tick more across nodes). Local movers and refreshes wait for the tick;
+   * a member that missed frames gets everything at the tick, as it would.
+   */
+  sendRemoteMoves(now: number): void {
+    const moved = this.encodeCells(now, 'remote movers');
+    if (moved.size) this.deliver(now, moved, false);
+  }
+
+  /** Each local member: its view changes, then the frames of its neighbourhood (of everyone, if it missed some and `catchUp`). */
+  private deliver(now: number, moved: Map<number, Uint8Array[]>, catchUp: boolean): void {
     // Without interest management every member gets the same frames: looked up once.
     const all = this.grid.cellSize === 0 ? moved.get(0) : undefined;
     let everyone: Map<number, Uint8Array[]> | undefined;
@@ -225,8 +240,8 @@ export class Room {
         if (presence.missed) {
           // Latest wins: a member that missed frames gets the current picture of its neighbourhood instead
           // of the backlog — once it has caught up; until then nothing is encoded for it.
-          if (member.backlogged) continue;
-          everyone ??= this.encodeCells(now, false);
+          if (!catchUp || member.backlogged) continue;
+          everyone ??= this.encodeCells(now, 'everyone');
           joinedEveryone ??= new Map();
           presence.missed = !sendAll(
             member,
@@ -260,8 +275,14 @@ export class Room {
       member.sendReliable(encode({ type: 'AddUsers', users: added.slice(i, i + size) }));
   }
 
-  /** UsersTransformList frames per grid cell: of the movers (and users due a refresh), or of everyone. */
-  private encodeCells(now: number, onlyMovers: boolean): Map<number, Uint8Array[]> {
+  /**
+   * UsersTransformList frames per grid cell: of the movers (and users due a refresh), of the remote
+   * people who moved, or of everyone.
+   */
+  private encodeCells(
+    now: number,
+    which: 'movers' | 'remote movers' | 'everyone',
+  ): Map<number, Uint8Array[]> {
     // Refreshes fall on common boundaries of the clock (every refreshMs), not on each user's own phase:
     // a member whose neighbours stand still gets one frame per refreshMs, not one nearly every tick (with
     // ~100 neighbours on their own phases, one is due almost every tick: a write per member per tick while
@@ -269,8 +290,13 @@ export class Room {
     const due = now - (now % this.options.refreshMs);
     const byCell = new Map<number, UserTransform[]>();
     for (const presence of this.presences.values()) {
-      if (onlyMovers) {
-        if (!presence.moved && presence.lastSentAt >= due) continue;
+      if (which !== 'everyone') {
+        if (
+          which === 'movers'
+            ? !presence.moved && presence.lastSentAt >= due
+            : !presence.moved || !presence.member.remote
+        )
+          continue;
         presence.moved = false;
         presence.lastSentAt = now;
       }

@@ -54,6 +54,11 @@ export interface WorldControllerEvents {
   entered: [worldId: string, member: Member, pose: TransformNoScale];
   left: [worldId: string, userId: string];
   lock: [worldId: string, objectId: string, userId: string, locked: boolean];
+  /**
+   * A room's tick sent its positions to the members here: when the local members' moves go to other
+   * nodes too, so that a move waits for one timer on this node, not two.
+   */
+  tick: [room: Room, now: number];
 }
 
 export class WorldController extends EventEmitter<WorldControllerEvents> {
@@ -69,6 +74,9 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
   /** userId → the room of the world it is in (a room outlives none of its local members) */
   private readonly whereabouts = new Map<string, Room>();
   private readonly fanOut: ChangeFanOut;
+  /** Rooms with remote moves not sent yet: sent once the positions that arrived together are applied. */
+  private readonly remoteMoved = new Set<Room>();
+  private remoteMovesDue: NodeJS.Immediate | undefined;
   private worldSource: WorldSource | undefined;
 
   constructor(components: WorldControllerComponents, options: WorldControllerOptions) {
@@ -97,6 +105,9 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
   async stop(): Promise<void> {
     this.fanOut.stop();
     this.store.off('change', this.onWorldChange);
+    clearImmediate(this.remoteMovesDue);
+    this.remoteMovesDue = undefined;
+    this.remoteMoved.clear();
     await Promise.all([...this.whereabouts.keys()].map((userId) => this.leave(userId)));
     for (const timer of this.timers.values()) clearInterval(timer);
     this.timers.clear();
@@ -277,9 +288,21 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
   moveRemote(worldId: string, userId: string, pose: TransformNoScale): void {
     const room = this.rooms.get(worldId);
     // Ten times a second per remote person: the room's bound, not a lookup of the world's root.
-    if (room?.member(userId)?.remote && isFiniteTransform(pose) && insideBound(room.bound, pose.position))
-      room.move(userId, pose);
+    if (!room?.member(userId)?.remote || !isFiniteTransform(pose) || !insideBound(room.bound, pose.position))
+      return;
+    room.move(userId, pose);
+    // Sent as they arrive rather than at the room's next tick (Room.sendRemoteMoves), once for all the
+    // positions applied in this turn of the event loop: a frame per member per arrival, not per move.
+    this.remoteMoved.add(room);
+    this.remoteMovesDue ??= setImmediate(this.sendRemoteMoves);
   }
+
+  private readonly sendRemoteMoves = (): void => {
+    this.remoteMovesDue = undefined;
+    const now = Date.now();
+    for (const room of this.remoteMoved) if (this.rooms.get(room.worldId) === room) room.sendRemoteMoves(now);
+    this.remoteMoved.clear();
+  };
 
   /** What a local move must pass (user-controller.ts), asked of remote people too. */
   private validPose(worldId: string, pose: TransformNoScale): boolean {
@@ -376,8 +399,10 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
         worldId,
         setInterval(() => {
           const started = performance.now();
-          tickRoom.tick(Date.now());
+          const now = Date.now();
+          tickRoom.tick(now);
           this.observeTick?.((performance.now() - started) / 1000);
+          this.emit('tick', tickRoom, now);
         }, this.options.tickMs),
       );
     }
