@@ -71,6 +71,9 @@ export interface RoomOptions {
   interestCellSize: number;
 }
 
+/** On-arrival sends of remote moves a room makes between two of its ticks (`Room.sendRemoteMoves`). */
+export const REMOTE_SENDS_PER_TICK = 4;
+
 export class Room {
   readonly worldId: string;
   /**
@@ -206,8 +209,12 @@ export class Room {
    * frames of its neighbourhood joined into one.
    */
   tick(now: number): void {
+    this.remoteSends = 0;
     this.deliver(now, this.encodeCells(now, 'movers'), true);
   }
+
+  /** `sendRemoteMoves` that sent since the last tick (REMOTE_SENDS_PER_TICK). */
+  private remoteSends = 0;
 
   /**
    * Sends the moves of remote people recorded since the last tick to the members who see them, now: as
@@ -216,8 +223,14 @@ export class Room {
    * a member that missed frames gets everything at the tick, as it would.
    */
   sendRemoteMoves(now: number): void {
+    // Each send is a socket write to every member who sees a remote mover, and positions arrive once per
+    // tick from each peer (and batch) holding people here: past a few per tick, the rest wait for the tick,
+    // so a world spread over many nodes costs its members a bounded number of writes.
+    if (this.remoteSends >= REMOTE_SENDS_PER_TICK) return;
     const moved = this.encodeCells(now, 'remote movers');
-    if (moved.size) this.deliver(now, moved, false);
+    if (!moved.size) return;
+    this.remoteSends++;
+    this.deliver(now, moved, false);
   }
 
   /** Each local member: its view changes, then the frames of its neighbourhood (of everyone, if it missed some and `catchUp`). */
