@@ -14,7 +14,7 @@ import {
   type SessionRequest,
 } from '../../protocol/posbus/index.ts';
 import type { UserRecord } from '../../storage/db/records.ts';
-import type { Member } from '../world/room.ts';
+import type { Member, Seat } from '../world/room.ts';
 import { CloseCode } from './close-codes.ts';
 import { dispatchMessage, type MessageContext } from './dispatch.ts';
 import { EarlyFrames } from './early-frames.ts';
@@ -66,6 +66,8 @@ export class Session implements Member {
   private serverCloseCode = 0;
   /** The extension's state (compact positions, resume, budget) when the client negotiated it. */
   private ext: Extension | undefined;
+  /** Set by the room this session's user is in (world/room.ts). */
+  seat: Seat | undefined = undefined;
   private readonly onSocketMessage = (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary);
   private readonly onSocketClose = (code: number) => this.onClosed(code);
   private readonly onSocketError = (error: Error) => this.log.debug({ err: error }, 'socket error');

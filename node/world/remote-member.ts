@@ -6,7 +6,7 @@
  */
 import type { HighFive } from '../../protocol/posbus/index.ts';
 import type { UserRecord } from '../../storage/db/records.ts';
-import type { Member } from './room.ts';
+import type { Member, Seat } from './room.ts';
 
 export class RemoteMember implements Member {
   readonly user: UserRecord;
@@ -15,6 +15,7 @@ export class RemoteMember implements Member {
   readonly connected = true;
   readonly backlogged = false;
   readonly remote = true;
+  seat: Seat | undefined = undefined;
   private readonly forward: (message: HighFive) => void;
 
   constructor(user: UserRecord, nodeId: string, forward: (message: HighFive) => void) {

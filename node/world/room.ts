@@ -37,10 +37,23 @@ export interface Member {
    */
   cork?(): void;
   uncork?(): void;
+  /**
+   * Where the member stands while it is in a room: set by the room that adds it, cleared when it leaves
+   * (or is replaced by a newer member of its user). A move goes straight to it: two lookups by user id
+   * per move were the node's largest cost above the floor's (docs/benchmarks.md).
+   */
+  seat?: Seat | undefined;
 }
 
-interface Presence {
+/** A member's place in a room (`Member.seat`): what `Room.moveSeat` moves. */
+export interface Seat {
+  readonly room: Room;
+}
+
+interface Presence extends Seat {
   member: Member;
+  /** Removed from the room: a seat its member still holds (a replaced session's) moves nothing. */
+  left: boolean;
   /** Reused for every tick: the tick encodes it as is, without copying. */
   entry: UserTransform;
   moved: boolean;
@@ -139,7 +152,9 @@ export class Room {
     if (this.presences.has(member.user.id)) this.remove(member.user.id);
     const transform = clonePose(pose);
     const presence: Presence = {
+      room: this,
       member,
+      left: false,
       entry: { id: member.user.id, transform },
       moved: true,
       lastSentAt: 0,
@@ -148,6 +163,7 @@ export class Room {
       viewChanges: undefined,
     };
     this.presences.set(member.user.id, presence);
+    member.seat = presence;
     for (const viewer of this.grid.around(presence.cell)) entersView(viewer, presence);
     this.grid.insert(presence, presence.cell);
   }
@@ -157,6 +173,8 @@ export class Room {
     const presence = this.presences.get(userId);
     if (!presence) return undefined;
     this.presences.delete(userId);
+    presence.left = true;
+    if (presence.member.seat === presence) presence.member.seat = undefined;
     this.grid.delete(presence, presence.cell);
     for (const viewer of this.grid.around(presence.cell)) leavesView(viewer, userId);
     return presence;
@@ -165,7 +183,17 @@ export class Room {
   /** Records a user's latest pose; only the latest one before a tick is sent. */
   move(userId: string, pose: TransformNoScale): void {
     const presence = this.presences.get(userId);
-    if (!presence) return;
+    if (presence) this.movePresence(presence, pose);
+  }
+
+  /** `move` of a member by its seat (`Member.seat`, set by this room): no lookup. */
+  moveSeat(seat: Seat, pose: TransformNoScale): void {
+    // A seat is only ever a presence of the room it names (set in `add`); one that left moves nothing (a
+    // ghost in the grid otherwise, were it to cross a cell line).
+    if (seat.room === this && !(seat as Presence).left) this.movePresence(seat as Presence, pose);
+  }
+
+  private movePresence(presence: Presence, pose: TransformNoScale): void {
     copyPose(presence.entry.transform, pose);
     presence.moved = true;
     if (this.grid.cellSize === 0) return;

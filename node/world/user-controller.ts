@@ -19,10 +19,11 @@ export class UserController {
 
   /** Records a new pose; false (and nothing changes) when the pose is not finite or out of the world's bounds. */
   move(member: Member, pose: TransformNoScale): boolean {
-    const room = this.worlds.roomOf(member.user.id);
-    if (!room) return false;
+    const seat = member.seat;
+    if (!seat) return false;
+    const room = seat.room;
     if (!isFiniteTransform(pose) || !insideBound(room.bound, pose.position)) return false;
-    room.move(member.user.id, pose);
+    room.moveSeat(seat, pose);
     return true;
   }
 

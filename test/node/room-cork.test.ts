@@ -5,40 +5,11 @@
  * cork, exercised by the session and backpressure tests over real sockets).
  */
 import { describe, expect, it } from 'vitest';
-import { type Member, Room } from '../../node/world/room.ts';
+import { Room } from '../../node/world/room.ts';
 import { decode, encode, type UserTransform } from '../../protocol/posbus/index.ts';
-import type { UserRecord } from '../../storage/db/records.ts';
+import { standInMember } from '../support/room-member.ts';
 
-type Event = 'cork' | 'uncork' | Uint8Array;
-
-function member(id: number, corks: boolean): Member & { events: Event[] } {
-  const events: Event[] = [];
-  const user: UserRecord = {
-    id: `00000000-0000-4000-8000-${String(id).padStart(12, '0')}`,
-    name: `u${id}`,
-    isGuest: true,
-    avatar: '',
-    createdAt: 0,
-    updatedAt: 0,
-    lastSeenAt: 0,
-  };
-  const m: Member & { events: Event[] } = {
-    user,
-    connected: true,
-    backlogged: false,
-    events,
-    sendReliable: (frame) => events.push(frame),
-    sendDroppable: (frame) => {
-      events.push(frame);
-      return true;
-    },
-  };
-  if (corks) {
-    m.cork = () => events.push('cork');
-    m.uncork = () => events.push('uncork');
-  }
-  return m;
-}
+const member = (id: number, corks: boolean) => standInMember(id, { corks });
 
 const pose = (x: number) => ({ position: { x, y: 0, z: 0 }, rotation: { x: 0, y: 0, z: 0 } });
 
