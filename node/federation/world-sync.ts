@@ -21,13 +21,18 @@ import {
 } from '../../protocol/gossip/index.ts';
 import type { AttributeRecord, ObjectFields, ObjectRecord } from '../../storage/db/records.ts';
 import { parseStamp } from '../world/hlc.ts';
-import type { WorldState, WorldStore } from '../world/world-store.ts';
+import type { StagePut, WorldState, WorldStore } from '../world/world-store.ts';
 import { LEGACY_ACTOR, type Verdict } from './op-rules.ts';
 import type { P2pHost } from './p2p-host.ts';
 import type { Peers } from './peers.ts';
 
 const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 const MAX_FRAME_BYTES = 16 * 1024 * 1024;
+/**
+ * Object frames received and not yet applied, at most: past it they are applied before the window ends,
+ * so what a window's batch holds stays near what one frame may be, not 128 times it.
+ */
+const MAX_PENDING_BYTES = MAX_FRAME_BYTES;
 /** A peer that sends nothing for this long is cut off. */
 const READ_TIMEOUT_MS = 30_000;
 
@@ -78,35 +83,65 @@ export class WorldSync {
     await this.host.unhandle(WORLD_SYNC_PROTOCOL);
   }
 
-  /** Pulls what `peer` has of `worldId` that this node lacks; applied as it arrives. */
+  /**
+   * Pulls what `peer` has of `worldId` that this node lacks, applied as it arrives: a window's objects
+   * (or MAX_PENDING_BYTES of them) in one write.
+   */
   async pull(peer: PeerId, worldId: string): Promise<SyncResult> {
     const state = this.store.peek(worldId);
+    const sender = peer.toString();
     const stream = await this.host.dialProtocol(peer, WORLD_SYNC_PROTOCOL, {
       signal: AbortSignal.timeout(10_000),
     });
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
     const result: SyncResult = { objects: 0, changed: 0 };
+    const pending: WireOp[][] = [];
+    let pendingBytes = 0;
+    const applyPending = async () => {
+      if (!pending.length) return;
+      const frames = pending.splice(0);
+      pendingBytes = 0;
+      result.changed += await this.applyFrames(worldId, frames, sender);
+    };
     try {
       await lp.write(encodeSyncRequest({ worldId, digests: state ? digestsOf(state) : [] }));
       for (;;) {
-        const frame = decodeSyncFrame(
-          (await lp.read({ signal: AbortSignal.timeout(READ_TIMEOUT_MS) })).subarray(),
-          MAX_FRAME_BYTES,
-        );
+        const bytes = (await lp.read({ signal: AbortSignal.timeout(READ_TIMEOUT_MS) })).subarray();
+        const frame = decodeSyncFrame(bytes, MAX_FRAME_BYTES);
         if (frame.t === 'refused') throw new SyncError(`peer refused sync of ${worldId}: ${frame.reason}`);
         if (frame.t === 'end') break;
         if (frame.t !== 'ops') throw new SyncError(`unexpected ${frame.t} frame from the answerer`);
         result.objects++;
-        result.changed += await this.applyObject(worldId, frame.ops, peer.toString());
-        if (result.objects % SYNC_WINDOW === 0) await lp.write(encodeSyncFrame({ t: 'more' }));
+        pending.push(frame.ops);
+        pendingBytes += bytes.byteLength;
+        const windowDone = result.objects % SYNC_WINDOW === 0;
+        if (windowDone || pendingBytes >= MAX_PENDING_BYTES) await applyPending();
+        if (windowDone) await lp.write(encodeSyncFrame({ t: 'more' }));
       }
+      await applyPending();
       await stream.close();
     } catch (error) {
       stream.abort(error as Error);
+      // What arrived before the failure is applied, as it was when every frame was applied on arrival.
+      await applyPending().catch((e: unknown) =>
+        this.log.warn(
+          { peer: sender, worldId, err: e },
+          'world sync: objects received before a failure not applied',
+        ),
+      );
       throw error;
     }
-    this.log.debug({ peer: peer.toString(), worldId, ...result }, 'world synced');
+    this.log.debug({ peer: sender, worldId, ...result }, 'world synced');
     return result;
+  }
+
+  /** Applies object frames in one batch (WorldStore.applyBatch), each checked against what came before. */
+  private applyFrames(worldId: string, frames: WireOp[][], sender: string): Promise<number> {
+    return this.store.applyBatch(worldId, async (put) => {
+      let changed = 0;
+      for (const ops of frames) changed += await this.applyObject(worldId, ops, sender, put);
+      return changed;
+    });
   }
 
   /**
@@ -114,7 +149,12 @@ export class WorldSync {
    * here is judged as a whole first: its oldest op, with every field the peer has for it, must be a
    * creation its actor may make.
    */
-  private async applyObject(worldId: string, frame: WireOp[], sender: string): Promise<number> {
+  private async applyObject(
+    worldId: string,
+    frame: WireOp[],
+    sender: string,
+    put: StagePut,
+  ): Promise<number> {
     // One object per frame, as answerers send them: a frame of many would make the object-wide checks
     // below (and the peer's "judged as a whole") mean nothing, and cost them once per op.
     const objectId = frame[0]?.objectId;
@@ -150,7 +190,7 @@ export class WorldSync {
         verdict.op.kind === 'object.put' && wire.kind === 'object.put'
           ? { ...verdict.op, fields: pick(verdict.op.fields, Object.keys(wire.fields)) }
           : verdict.op;
-      if (await this.store.apply(op)) changed++;
+      if (put(op)) changed++;
     }
     return changed;
   }
