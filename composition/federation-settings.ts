@@ -19,6 +19,7 @@ export function federationSettings(
     replicate: c.replicate,
     mirrors: c.mirrors,
     syncIntervalMs: c.federationSyncIntervalMs,
+    pullTimeoutMs: c.federationPullTimeoutMs,
     announceIntervalMs: c.announceIntervalMs,
     silenceTimeoutMs: c.peerSilenceTimeoutMs,
     maxClockSkewMs: c.maxClockSkewMs,

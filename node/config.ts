@@ -313,6 +313,11 @@ export const configSchema = z
     federationSyncIntervalMs: int(200, 3_600_000)
       .default(30_000)
       .describe('How often a node compares each world it holds with the trusted peers that hold it.'),
+    federationPullTimeoutMs: int(1000, 86_400_000)
+      .default(600_000)
+      .describe(
+        'A world pull (world sync) still running after this long is cut; what it brought stays, and the next pull asks only for the rest.',
+      ),
     announceIntervalMs: int(100, 3_600_000)
       .default(5_000)
       .describe('How often the node announces itself and its worlds on the directory topic.'),

@@ -55,6 +55,8 @@ export interface FederationOptions {
   /** World ids to mirror from the start, comma-separated. */
   mirrors: string;
   syncIntervalMs: number;
+  /** A world pull still running after this long is cut (WorldSync). */
+  pullTimeoutMs: number;
   announceIntervalMs: number;
   silenceTimeoutMs: number;
   maxClockSkewMs: number;
@@ -132,17 +134,20 @@ export class Federation {
     this.peers = new Peers(options.trust);
     this.directory = new NodeDirectory({ silenceTimeoutMs: options.silenceTimeoutMs });
     this.gossip = new Gossip({ pubsub, peers: this.peers, logger: this.log });
-    this.sync = new WorldSync({
-      host: components.host,
-      store: components.store,
-      peers: this.peers,
-      logger: this.log,
-      check: (op, sender) => {
-        this.rules.now = Date.now();
-        return checkRemoteOp(op, sender, components.store.peek(op.worldId), this.rules, 'sync');
+    this.sync = new WorldSync(
+      {
+        host: components.host,
+        store: components.store,
+        peers: this.peers,
+        logger: this.log,
+        check: (op, sender) => {
+          this.rules.now = Date.now();
+          return checkRemoteOp(op, sender, components.store.peek(op.worldId), this.rules, 'sync');
+        },
+        withholds: (worldId) => this.mirrors.isIncomplete(worldId),
       },
-      withholds: (worldId) => this.mirrors.isIncomplete(worldId),
-    });
+      { pullTimeoutMs: options.pullTimeoutMs },
+    );
     this.mirrors = new Mirrors({
       sync: this.sync,
       store: components.store,

@@ -14,6 +14,7 @@ import {
   decodeSyncRequest,
   encodeSyncFrame,
   encodeSyncRequest,
+  MAX_SYNC_OBJECTS,
   type ObjectDigests,
   SYNC_WINDOW,
   type WireOp,
@@ -21,13 +22,18 @@ import {
 } from '../../protocol/gossip/index.ts';
 import type { AttributeRecord, ObjectFields, ObjectRecord } from '../../storage/db/records.ts';
 import { parseStamp } from '../world/hlc.ts';
-import type { WorldState, WorldStore } from '../world/world-store.ts';
+import type { StagePut, WorldState, WorldStore } from '../world/world-store.ts';
 import { LEGACY_ACTOR, type Verdict } from './op-rules.ts';
 import type { P2pHost } from './p2p-host.ts';
 import type { Peers } from './peers.ts';
 
 const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 const MAX_FRAME_BYTES = 16 * 1024 * 1024;
+/**
+ * Object frames received and not yet applied, at most: past it they are applied before the window ends,
+ * so what a window's batch holds stays near what one frame may be, not 128 times it.
+ */
+const MAX_PENDING_BYTES = MAX_FRAME_BYTES;
 /** A peer that sends nothing for this long is cut off. */
 const READ_TIMEOUT_MS = 30_000;
 
@@ -38,6 +44,22 @@ export interface SyncResult {
 
 export class SyncError extends Error {
   override readonly name = 'SyncError';
+  /** The world and peer of the pull, and for a bound the answer went over: the bound and how far it got. */
+  readonly context: Record<string, string | number>;
+  constructor(message: string, context: Record<string, string | number> = {}) {
+    super(message);
+    this.context = context;
+  }
+}
+
+export interface WorldSyncOptions {
+  /** A pull still running after this long is cut: a trusted answerer cannot keep it going for ever. */
+  pullTimeoutMs: number;
+  /**
+   * Object frames one answer may bring, at most (default MAX_SYNC_OBJECTS: no world the protocol can sync
+   * is larger, as no asker's request can list more digests); past it the pull is cut.
+   */
+  maxObjects?: number;
 }
 
 /** The op rules (op-rules.ts) as world sync applies them, bound to the node's state. */
@@ -50,22 +72,29 @@ export class WorldSync {
   private readonly log: Logger;
   private readonly check: SyncCheck;
   private readonly withholds: (worldId: string) => boolean;
+  private readonly pullTimeoutMs: number;
+  private readonly maxObjects: number;
 
-  constructor(components: {
-    host: P2pHost;
-    store: WorldStore;
-    peers: Peers;
-    logger: Logger;
-    check: SyncCheck;
-    /** True for a world stored here in part only (a mirror not pulled whole): answered as one not held. */
-    withholds: (worldId: string) => boolean;
-  }) {
+  constructor(
+    components: {
+      host: P2pHost;
+      store: WorldStore;
+      peers: Peers;
+      logger: Logger;
+      check: SyncCheck;
+      /** True for a world stored here in part only (a mirror not pulled whole): answered as one not held. */
+      withholds: (worldId: string) => boolean;
+    },
+    options: WorldSyncOptions,
+  ) {
     this.host = components.host;
     this.store = components.store;
     this.peers = components.peers;
     this.log = components.logger.child({ component: 'world-sync' });
     this.check = components.check;
     this.withholds = components.withholds;
+    this.pullTimeoutMs = options.pullTimeoutMs;
+    this.maxObjects = options.maxObjects ?? MAX_SYNC_OBJECTS;
   }
 
   async start(): Promise<void> {
@@ -78,35 +107,93 @@ export class WorldSync {
     await this.host.unhandle(WORLD_SYNC_PROTOCOL);
   }
 
-  /** Pulls what `peer` has of `worldId` that this node lacks; applied as it arrives. */
+  /**
+   * Pulls what `peer` has of `worldId` that this node lacks, applied as it arrives: a window's objects
+   * (or MAX_PENDING_BYTES of them) in one write. An answer of more than `maxObjects` objects, or a pull
+   * past `pullTimeoutMs`, is cut (SyncError, the peer counted as rejected); what came before it stays.
+   */
   async pull(peer: PeerId, worldId: string): Promise<SyncResult> {
     const state = this.store.peek(worldId);
+    const sender = peer.toString();
+    const deadline = AbortSignal.timeout(this.pullTimeoutMs);
     const stream = await this.host.dialProtocol(peer, WORLD_SYNC_PROTOCOL, {
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.any([deadline, AbortSignal.timeout(10_000)]),
     });
+    // The deadline cuts whatever the pull waits on (a read, a write, the close) by resetting the stream.
+    const cutAtDeadline = () => stream.abort(new Error('world sync pull past its deadline'));
+    deadline.addEventListener('abort', cutAtDeadline, { once: true });
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
     const result: SyncResult = { objects: 0, changed: 0 };
+    const pending: WireOp[][] = [];
+    let pendingBytes = 0;
+    const applyPending = async () => {
+      if (!pending.length) return;
+      const frames = pending.splice(0);
+      pendingBytes = 0;
+      result.changed += await this.applyFrames(worldId, frames, sender);
+    };
+    const overBound = (reason: 'too_many_objects' | 'deadline') => {
+      const bound: Record<string, number> =
+        reason === 'deadline' ? { timeoutMs: this.pullTimeoutMs } : { maxObjects: this.maxObjects };
+      const error = new SyncError(`world sync answer over its bound (${reason}): pull cut`, {
+        reason,
+        worldId,
+        peer: sender,
+        objects: result.objects,
+        ...bound,
+      });
+      this.peers.rejected(sender, `sync_${reason}`);
+      this.log.warn(error.context, 'world sync answer over its bound: pull cut');
+      return error;
+    };
     try {
       await lp.write(encodeSyncRequest({ worldId, digests: state ? digestsOf(state) : [] }));
       for (;;) {
-        const frame = decodeSyncFrame(
-          (await lp.read({ signal: AbortSignal.timeout(READ_TIMEOUT_MS) })).subarray(),
-          MAX_FRAME_BYTES,
-        );
-        if (frame.t === 'refused') throw new SyncError(`peer refused sync of ${worldId}: ${frame.reason}`);
+        const bytes = (await lp.read({ signal: AbortSignal.timeout(READ_TIMEOUT_MS) })).subarray();
+        // A frame read as the deadline passed is not applied.
+        if (deadline.aborted) throw overBound('deadline');
+        const frame = decodeSyncFrame(bytes, MAX_FRAME_BYTES);
+        if (frame.t === 'refused')
+          throw new SyncError(`peer refused sync of ${worldId}: ${frame.reason}`, { worldId, peer: sender });
         if (frame.t === 'end') break;
-        if (frame.t !== 'ops') throw new SyncError(`unexpected ${frame.t} frame from the answerer`);
+        if (frame.t !== 'ops')
+          throw new SyncError(`unexpected ${frame.t} frame from the answerer`, { worldId, peer: sender });
+        if (result.objects >= this.maxObjects) throw overBound('too_many_objects');
         result.objects++;
-        result.changed += await this.applyObject(worldId, frame.ops, peer.toString());
-        if (result.objects % SYNC_WINDOW === 0) await lp.write(encodeSyncFrame({ t: 'more' }));
+        pending.push(frame.ops);
+        pendingBytes += bytes.byteLength;
+        const windowDone = result.objects % SYNC_WINDOW === 0;
+        if (windowDone || pendingBytes >= MAX_PENDING_BYTES) await applyPending();
+        if (windowDone) await lp.write(encodeSyncFrame({ t: 'more' }));
       }
+      await applyPending();
       await stream.close();
-    } catch (error) {
+    } catch (thrown) {
+      // A read or write cut by the deadline fails as the stream was reset: the bound is what happened.
+      const error = deadline.aborted && !(thrown instanceof SyncError) ? overBound('deadline') : thrown;
       stream.abort(error as Error);
+      // What arrived before the failure is applied, as it was when every frame was applied on arrival.
+      await applyPending().catch((e: unknown) =>
+        this.log.warn(
+          { peer: sender, worldId, err: e },
+          'world sync: what arrived before a failure not applied',
+        ),
+      );
       throw error;
+    } finally {
+      deadline.removeEventListener('abort', cutAtDeadline);
     }
-    this.log.debug({ peer: peer.toString(), worldId, ...result }, 'world synced');
+    this.log.debug({ peer: sender, worldId, ...result }, 'world synced');
     return result;
+  }
+
+  /** Applies object frames in one batch (WorldStore.applyBatch), each checked against what came before. */
+  private applyFrames(worldId: string, frames: WireOp[][], sender: string): Promise<number> {
+    return this.store.applyBatch(worldId, async (put) => {
+      let changed = 0;
+      for (const ops of frames) changed += await this.applyObject(worldId, ops, sender, put);
+      return changed;
+    });
   }
 
   /**
@@ -114,20 +201,26 @@ export class WorldSync {
    * here is judged as a whole first: its oldest op, with every field the peer has for it, must be a
    * creation its actor may make.
    */
-  private async applyObject(worldId: string, frame: WireOp[], sender: string): Promise<number> {
+  private async applyObject(
+    worldId: string,
+    frame: WireOp[],
+    sender: string,
+    put: StagePut,
+  ): Promise<number> {
     // One object per frame, as answerers send them: a frame of many would make the object-wide checks
     // below (and the peer's "judged as a whole") mean nothing, and cost them once per op.
     const objectId = frame[0]?.objectId;
     if (frame.some((op) => op.objectId !== objectId)) {
       this.peers.rejected(sender, 'sync_several_objects');
-      throw new SyncError('ops of several objects in one sync frame');
+      throw new SyncError('ops of several objects in one sync frame', { worldId, peer: sender });
     }
     const ops = [...frame].sort((a, b) => (a.stamp < b.stamp ? -1 : a.stamp > b.stamp ? 1 : 0));
     let changed = 0;
     let creationRefused = false;
     let allFields: Record<string, unknown> | undefined;
     for (const wire of ops) {
-      if (wire.worldId !== worldId) throw new SyncError('op of another world in a sync stream');
+      if (wire.worldId !== worldId)
+        throw new SyncError('op of another world in a sync stream', { worldId, peer: sender });
       // An object whose creation was refused gets none of its later ops either.
       if (creationRefused) break;
       let judged: WireOp = wire;
@@ -150,7 +243,7 @@ export class WorldSync {
         verdict.op.kind === 'object.put' && wire.kind === 'object.put'
           ? { ...verdict.op, fields: pick(verdict.op.fields, Object.keys(wire.fields)) }
           : verdict.op;
-      if (await this.store.apply(op)) changed++;
+      if (put(op)) changed++;
     }
     return changed;
   }

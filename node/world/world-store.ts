@@ -1,6 +1,7 @@
 /**
  * The replicated state of every world: objects and object attributes, in memory and in LevelDB. `apply`
- * is the one way in for a change, whatever its source; it merges (ops.ts), persists, then tells listeners.
+ * is the one way in for a change, whatever its source (`applyBatch`: a run of them in one write); it
+ * merges (ops.ts), persists, then tells listeners.
  * It knows nothing of transports, so a remote op goes through it unchanged.
  */
 import { EventEmitter } from 'node:events';
@@ -33,6 +34,16 @@ export type WorldChange = ObjectChange | AttributeChange;
 
 export interface WorldStoreEvents {
   change: [WorldChange];
+}
+
+/** Merges an op into memory as part of a batch (`WorldStore.applyBatch`): its change, or undefined when none. */
+export type StagePut = (op: WorldOp) => WorldChange | undefined;
+
+/** An op merged, not yet applied (`WorldStore.step`). */
+interface Step {
+  change: WorldChange;
+  writes: { type: 'put'; sublevel: unknown; key: string; value: unknown }[];
+  show(): () => void;
 }
 
 /** One world's state as loaded from LevelDB. */
@@ -139,32 +150,96 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
   /** Applies an op: merge, persist, notify. Resolves with the change, or undefined when the op changed nothing. */
   apply(op: WorldOp): Promise<WorldChange | undefined> {
     this.clock.observe(op.stamp);
-    const tail = this.queues.get(op.worldId) ?? Promise.resolve();
-    const run = tail.then(() => this.applyNow(op));
-    const settled = run.catch(() => {});
-    this.queues.set(op.worldId, settled);
+    return this.enqueue(op.worldId, () => this.applyNow(op));
+  }
+
+  /**
+   * Applies a run of ops of one world as one LevelDB batch (world sync: a window of objects), in one turn
+   * of the world's apply chain: ops handed to `apply` meanwhile wait for it. `stage` hands each op to
+   * `put`, which merges it into memory at once, so that what `stage` checks next (a child after its
+   * parent) sees it; the batch is then written and the changes emitted in order. Until the write, what is
+   * staged is in memory only, without its change: a write that fails takes all of it out again and emits
+   * nothing. What `stage` put before it threw is still written, then its error rethrown.
+   */
+  applyBatch<T>(worldId: string, stage: (put: StagePut) => Promise<T>): Promise<T> {
+    return this.enqueue(worldId, () => this.applyStaged(worldId, stage));
+  }
+
+  /** Runs `run` after every op of the world handed over before it: one world's ops go one at a time. */
+  private enqueue<T>(worldId: string, run: () => Promise<T>): Promise<T> {
+    const tail = this.queues.get(worldId) ?? Promise.resolve();
+    const next = tail.then(run);
+    const settled = next.catch(() => {});
+    this.queues.set(worldId, settled);
     void settled.then(() => {
-      if (this.queues.get(op.worldId) === settled) this.queues.delete(op.worldId);
+      if (this.queues.get(worldId) === settled) this.queues.delete(worldId);
     });
-    return run;
+    return next;
   }
 
   private async applyNow(op: WorldOp): Promise<WorldChange | undefined> {
+    const step = this.step(op, Date.now());
+    if (!step) return undefined;
+    await this.db.level.batch(step.writes as never);
+    step.show();
+    this.emit('change', step.change);
+    return step.change;
+  }
+
+  private async applyStaged<T>(worldId: string, stage: (put: StagePut) => Promise<T>): Promise<T> {
+    const steps: Step[] = [];
+    const hide: (() => void)[] = [];
+    let open = true;
+    const put: StagePut = (op) => {
+      if (!open) throw new Error(`op put in a batch of ${worldId} after it was written`);
+      if (op.worldId !== worldId) throw new Error(`op of ${op.worldId} put in a batch of ${worldId}`);
+      this.clock.observe(op.stamp);
+      const step = this.step(op, Date.now());
+      if (!step) return undefined;
+      hide.push(step.show());
+      steps.push(step);
+      return step.change;
+    };
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown };
+    try {
+      outcome = { ok: true, value: await stage(put) };
+    } catch (error) {
+      outcome = { ok: false, error };
+    } finally {
+      open = false;
+    }
+    if (steps.length) {
+      try {
+        await this.db.level.batch(steps.flatMap((s) => s.writes) as never);
+      } catch (error) {
+        for (const h of hide.reverse()) h();
+        throw error;
+      }
+      for (const s of steps) this.emit('change', s.change);
+    }
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  }
+
+  /**
+   * What an op does to the world as it is in memory now, not done yet: its change, its LevelDB writes, and
+   * `show`, which puts its records in memory and returns how to take them out again. Undefined when the
+   * op changes nothing.
+   */
+  private step(op: WorldOp, now: number): Step | undefined {
+    const known = this.worlds.get(op.worldId);
     const state =
-      this.worlds.get(op.worldId) ??
-      ({ id: op.worldId, objects: new Map(), attributes: new Map() } satisfies WorldState);
-    const now = Date.now();
+      known ?? ({ id: op.worldId, objects: new Map(), attributes: new Map() } satisfies WorldState);
+    const showWorld = () => {
+      this.worlds.set(op.worldId, state);
+      return () => {
+        if (!known) this.worlds.delete(op.worldId);
+      };
+    };
     if (op.kind === 'object.put') {
       const current = state.objects.get(op.objectId);
       const { next, changed } = mergeObject(current, op, now);
       if (!changed.length) return undefined;
-      await this.db.level.batch([
-        { type: 'put', sublevel: this.db.objects, key: op.objectId, value: next },
-        { type: 'put', sublevel: this.db.worldObjects, key: key(op.worldId, op.objectId), value: 1 },
-      ]);
-      this.worlds.set(op.worldId, state);
-      state.objects.set(op.objectId, next);
-      this.objectWorld.set(op.objectId, op.worldId);
       const change: ObjectChange = {
         kind: 'object',
         worldId: op.worldId,
@@ -173,15 +248,29 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
         created: !current,
         op,
       };
-      this.emit('change', change);
-      return change;
+      return {
+        change,
+        writes: [
+          { type: 'put', sublevel: this.db.objects, key: op.objectId, value: next },
+          { type: 'put', sublevel: this.db.worldObjects, key: key(op.worldId, op.objectId), value: 1 },
+        ],
+        show: () => {
+          const home = this.objectWorld.get(op.objectId);
+          const hideWorld = showWorld();
+          state.objects.set(op.objectId, next);
+          this.objectWorld.set(op.objectId, op.worldId);
+          return () => {
+            restore(this.objectWorld, op.objectId, home);
+            restore(state.objects, op.objectId, current);
+            hideWorld();
+          };
+        },
+      };
     }
     const k = attributeKey(op.objectId, op.pluginId, op.name);
-    const next = mergeAttribute(state.attributes.get(k), op, now);
+    const current = state.attributes.get(k);
+    const next = mergeAttribute(current, op, now);
     if (!next) return undefined;
-    await this.db.objectAttributes.put(k, next);
-    this.worlds.set(op.worldId, state);
-    state.attributes.set(k, next);
     const change: AttributeChange = {
       kind: 'attribute',
       worldId: op.worldId,
@@ -191,8 +280,18 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
       value: next.value,
       op,
     };
-    this.emit('change', change);
-    return change;
+    return {
+      change,
+      writes: [{ type: 'put', sublevel: this.db.objectAttributes, key: k, value: next }],
+      show: () => {
+        const hideWorld = showWorld();
+        state.attributes.set(k, next);
+        return () => {
+          restore(state.attributes, k, current);
+          hideWorld();
+        };
+      },
+    };
   }
 
   /** Waits until every op handed to `apply` so far is persisted. */
@@ -236,4 +335,10 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
 }
 
 /** The object record as routes and transports see it. */
+/** Puts back what a map had under `k`: the value, or no entry. */
+function restore<V>(map: Map<string, V>, k: string, value: V | undefined): void {
+  if (value === undefined) map.delete(k);
+  else map.set(k, value);
+}
+
 export type { ObjectRecord } from '../../storage/db/records.ts';

@@ -36,6 +36,10 @@ export type SyncFrame =
   | { t: 'end'; objects: number }
   | { t: 'refused'; reason: string };
 
+/**
+ * Objects of one world as sync carries them: the digests of one request, and the object frames of one
+ * answer (an asker cuts an answer that goes past it: WorldSync).
+ */
 export const MAX_SYNC_OBJECTS = 1_000_000;
 /**
  * Object frames the answerer sends before it waits for the asker's `more`: flow control, so that an
