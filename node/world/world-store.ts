@@ -334,11 +334,11 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
   }
 }
 
-/** The object record as routes and transports see it. */
 /** Puts back what a map had under `k`: the value, or no entry. */
 function restore<V>(map: Map<string, V>, k: string, value: V | undefined): void {
   if (value === undefined) map.delete(k);
   else map.set(k, value);
 }
 
+/** The object record as routes and transports see it. */
 export type { ObjectRecord } from '../../storage/db/records.ts';
