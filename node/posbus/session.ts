@@ -6,21 +6,14 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import { TokenBucket } from '../../common/token-bucket.ts';
-import {
-  decode,
-  EXTENDED_HANDSHAKE_VERSION,
-  type Message,
-  PosbusDecodeError,
-  type SessionRequest,
-} from '../../protocol/posbus/index.ts';
+import { decode, type Message, PosbusDecodeError, type SessionRequest } from '../../protocol/posbus/index.ts';
 import type { UserRecord } from '../../storage/db/records.ts';
 import type { Member, Seat } from '../world/room.ts';
 import { CloseCode } from './close-codes.ts';
 import { dispatchMessage, type MessageContext } from './dispatch.ts';
 import { EarlyFrames } from './early-frames.ts';
-import { Extension, readSessionRequest, SessionRequestError } from './extension.ts';
+import { Extension, SessionRequestError } from './extension.ts';
 import {
-  authenticate,
   CLASSIC_REQUEST,
   HandshakeError,
   type SessionLimits,
@@ -29,6 +22,7 @@ import {
   type StakeReporter,
   toBytes,
 } from './session-components.ts';
+import { verifyHandshake } from './session-handshake.ts';
 import {
   adopt,
   type EarlyFrame,
@@ -236,38 +230,20 @@ export class Session implements Member {
 
   private async handshake(data: RawData, isBinary: boolean): Promise<void> {
     clearTimeout(this.handshakeTimer);
+    const early = this.early as EarlyFrames;
     try {
-      const frame = toBytes(data);
-      this.c.traffic?.received(frame);
-      if (!isBinary)
-        throw new HandshakeError(CloseCode.Policy, 'the first message must be a binary HandShake frame');
-      if (frame.length > this.limits.maxHandshakeBytes)
-        throw new HandshakeError(CloseCode.TooBig, 'handshake frame too large');
-      let message: Message;
-      try {
-        message = decode(frame);
-      } catch (e) {
-        throw new HandshakeError(CloseCode.Policy, `malformed handshake: ${(e as Error).message}`);
-      }
-      if (message.type !== 'HandShake')
-        throw new HandshakeError(CloseCode.Policy, `expected HandShake, got ${message.type}`);
-      const user = await authenticate(this.c, message);
-      this.sessionId = message.sessionId;
-      if (message.handshakeVersion === EXTENDED_HANDSHAKE_VERSION) {
-        const early = this.early as EarlyFrames;
-        const request = await readSessionRequest(async () => {
-          const next = await early.next(
-            () => this.ws.readyState === this.ws.OPEN,
-            () => new HandshakeError(CloseCode.Policy, 'socket closed'),
-          );
-          this.c.traffic?.received(toBytes(next[0]));
-          return next;
-        }, this.limits.handshakeTimeoutMs);
+      const { user, sessionId, request } = await verifyHandshake(this.c, this.limits, [data, isBinary], () =>
+        early.next(
+          () => this.ws.readyState === this.ws.OPEN,
+          () => new HandshakeError(CloseCode.Policy, 'socket closed'),
+        ),
+      );
+      this.sessionId = sessionId;
+      if (request) {
         if (this.ws.readyState !== this.ws.OPEN) return;
         // The server finds the session to resume by this one's user.
         this.userRecord = user;
         if (resumeInto(request, this.resumer, this.log, user.id)) return;
-        this.userRecord = user;
         this.ext = new Extension(request, this.limits, user.id, () => this.selfPosition());
       } else {
         this.userRecord = user;
