@@ -291,6 +291,8 @@ export class OdysseyNode {
       connectedPeers: () => this.federation.connectedPeers().length,
       gossip: () => this.federation.gossipTotals(),
     });
+    // Before the first client: a mirror the last run left incomplete must not be entered or shown meanwhile.
+    await this.federation.prepare();
     this.posbus.start();
     await new Promise<void>((resolve, reject) => {
       this.http.once('error', reject);

@@ -120,6 +120,7 @@ export class Federation {
   private readonly trailingSyncs = new Map<string, NodeJS.Timeout>();
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
+  private prepared = false;
   private readonly rules: OpRuleContext;
   private readonly onChange = (change: WorldChange) => this.publishChange(change);
   private lastAnnouncement: NodeAnnouncement | undefined;
@@ -208,8 +209,23 @@ export class Federation {
     return this.self;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Reads the mirrors the last run left incomplete and answers the world controller's "is this world
+   * whole here": before the node takes its first PosBus or HTTP client (composition/main.ts), so that a
+   * partial world is never entered or shown while the rest starts. `start` runs it if it has not run.
+   */
+  async prepare(): Promise<void> {
+    if (this.prepared) return;
+    this.prepared = true;
     await this.mirrors.start();
+    this.c.worlds.setWorldSource({
+      incomplete: (worldId) => this.mirrors.isIncomplete(worldId),
+      fetch: (worldId) => this.mirror(worldId),
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.prepare();
     await this.sync.start();
     this.people.start();
     this.gossip.on(DIRECTORY_TOPIC, (data, from) => this.onAnnouncement(data, from));
@@ -217,10 +233,6 @@ export class Federation {
     await this.chainPull?.start();
     for (const worldId of this.c.store.worldIds()) this.hold(worldId);
     this.c.store.on('change', this.onChange);
-    this.c.worlds.setWorldSource({
-      incomplete: (worldId) => this.mirrors.isIncomplete(worldId),
-      fetch: (worldId) => this.mirror(worldId),
-    });
     this.dialer.start();
     const every = (ms: number, run: () => void) => {
       const t = setInterval(run, ms);

@@ -40,6 +40,8 @@ export class Mirrors {
   private readonly log: Logger;
   private readonly incomplete: IncompleteMirrors;
   private readonly attempts = new Map<string, Promise<boolean>>();
+  /** worldId → pulls of it running (a mirror's own, and syncs): a mirror that got nothing waits for them. */
+  private readonly pulling = new Map<string, number>();
   /** Worlds whose background mirror failed lately: not tried again before MIRROR_RETRY_MS. */
   private readonly failed = new Cooldown(MIRROR_RETRY_MS, MAX_ANNOUNCED_WORLDS);
   private stopped = false;
@@ -113,6 +115,7 @@ export class Mirrors {
    * which is then announced. A failure is logged, with how it leaves the world.
    */
   async pull(peer: string, worldId: string): Promise<SyncResult | undefined> {
+    this.pulling.set(worldId, (this.pulling.get(worldId) ?? 0) + 1);
     try {
       const result = await this.c.sync.pull(peerIdFromString(peer), worldId);
       if (this.incomplete.has(worldId) && this.c.store.get(worldId)) {
@@ -127,6 +130,10 @@ export class Mirrors {
         'world pull from peer failed',
       );
       return undefined;
+    } finally {
+      const left = (this.pulling.get(worldId) ?? 1) - 1;
+      if (left > 0) this.pulling.set(worldId, left);
+      else this.pulling.delete(worldId);
     }
   }
 
@@ -140,15 +147,17 @@ export class Mirrors {
     this.c.hold(worldId);
     for (const peer of holders) {
       const result = await this.pull(peer, worldId);
-      if (result && this.c.store.get(worldId) && !this.incomplete.has(worldId)) {
-        this.log.info({ worldId, peer, objects: result.objects }, 'world mirrored');
+      // Whole, by this pull or by another one of it that completed meanwhile (a sync after an ignored op).
+      if (this.c.store.get(worldId) && !this.incomplete.has(worldId)) {
+        this.log.info({ worldId, peer, objects: result?.objects }, 'world mirrored');
         // A marked mirror was announced as its pull completed.
         if (!marked) this.c.announce();
         return true;
       }
     }
-    if (!this.c.store.peek(worldId)) {
-      // Nothing of it arrived: no part to withhold, and no mirror to resume after a restart.
+    if (!this.c.store.peek(worldId) && !this.pulling.has(worldId)) {
+      // Nothing of it arrived, and no other pull of it runs (its first window would be written at once, as
+      // a part): no part to withhold, and no mirror to resume after a restart.
       await this.incomplete.clear(worldId);
       this.c.release(worldId);
     }
