@@ -167,7 +167,11 @@ export class WorldSync {
         if (windowDone) await lp.write(encodeSyncFrame({ t: 'more' }));
       }
       await applyPending();
-      await stream.close();
+      // The answer is whole and applied: the deadline cuts nothing more, and a close that fails loses nothing.
+      deadline.removeEventListener('abort', cutAtDeadline);
+      await stream
+        .close({ signal: AbortSignal.timeout(READ_TIMEOUT_MS) })
+        .catch((error: unknown) => stream.abort(error as Error));
     } catch (thrown) {
       // A read or write cut by the deadline fails as the stream was reset: the bound is what happened.
       const error = deadline.aborted && !(thrown instanceof SyncError) ? overBound('deadline') : thrown;
