@@ -287,10 +287,11 @@ export class WorldController extends EventEmitter<WorldControllerEvents> {
 
   moveRemote(worldId: string, userId: string, pose: TransformNoScale): void {
     const room = this.rooms.get(worldId);
-    // Ten times a second per remote person: the room's bound, not a lookup of the world's root.
-    if (!room?.member(userId)?.remote || !isFiniteTransform(pose) || !insideBound(room.bound, pose.position))
-      return;
-    room.move(userId, pose);
+    const member = room?.member(userId);
+    // Ten times a second per remote person: the room's bound (not a lookup of the world's root), its seat.
+    if (!room || !member?.remote || !member.seat) return;
+    if (!isFiniteTransform(pose) || !insideBound(room.bound, pose.position)) return;
+    room.moveSeat(member.seat, pose);
     // Sent as they arrive rather than at the room's next tick (Room.sendRemoteMoves), once for all the
     // positions applied in this turn of the event loop: a frame per member per arrival, not per move.
     this.remoteMoved.add(room);

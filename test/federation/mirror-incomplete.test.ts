@@ -19,19 +19,24 @@ import {
   decodeAnnouncement,
   decodeSyncFrame,
   decodeSyncRequest,
-  encodeAnnouncement,
   encodeSyncFrame,
   SYNC_WINDOW,
   type WireOp,
   WORLD_SYNC_PROTOCOL,
 } from '../../protocol/gossip/index.ts';
 import { waitFor } from '../support/federation.ts';
-import { connectGuest, guest, startNode, type TestClient, type TestNode } from '../support/node.ts';
+import {
+  connectGuest,
+  guest,
+  seedWorld,
+  startNode,
+  type TestClient,
+  type TestNode,
+} from '../support/node.ts';
 import { dialableNode, NODE_MAX_MESSAGE_BYTES, startTestPeer, type TestPeer } from '../support/test-peer.ts';
 
 const OWNER = randomUUID();
 const WORLD = randomUUID();
-const CORE = 'f0f0f0f0-0f0f-4ff0-af0f-f0f0f0f0f0f0';
 const OBJECTS = SYNC_WINDOW * 3 + 7;
 /** Object frames P sends before it cuts: two whole windows (B asked for the third), then some. */
 const CUT_AFTER = SYNC_WINDOW * 2 + 10;
@@ -43,7 +48,6 @@ let b: TestNode;
 let p: TestPeer;
 /** The third node: asks B for the world, and hears B's announcements. */
 let q: TestPeer;
-let announcing: NodeJS.Timeout | undefined;
 const clients: TestClient[] = [];
 /** How P cuts a pull: resets the stream, or drops the connection (from B's side, the holder died). */
 let cut: 'reset' | 'hang-up' = 'reset';
@@ -130,14 +134,7 @@ async function expectWithheld(): Promise<void> {
 
 beforeAll(async () => {
   a = await startNode({ trust: 'all', announceIntervalMs: 200 });
-  const store = a.node.store;
-  await store.apply(store.objectOp(WORLD, WORLD, { name: 'Big', ownerId: OWNER, parentId: '' }, OWNER));
-  for (let i = 0; i < OBJECTS; i++) {
-    const id = randomUUID();
-    await store.apply(store.objectOp(WORLD, id, { parentId: WORLD, ownerId: OWNER, name: `o${i}` }, OWNER));
-    if (i % 50 === 0)
-      await store.apply(store.attributeOp(WORLD, id, CORE, 'object_color', { value: `#${i}` }, OWNER));
-  }
+  await seedWorld(a.node.store, WORLD, OWNER, OBJECTS);
   p = await startTestPeer('cutter');
   q = await startTestPeer('asker');
   await p.host.handle(WORLD_SYNC_PROTOCOL, (stream, connection) => answerAndCut(stream, connection));
@@ -147,15 +144,7 @@ beforeAll(async () => {
     federationSyncIntervalMs: 2000,
   });
   await connectPeers();
-  announcing = setInterval(() => {
-    const worlds = [{ id: WORLD, name: 'Big', ownerId: OWNER, online: 0 }];
-    void p
-      .publish(
-        DIRECTORY_TOPIC,
-        encodeAnnouncement({ name: 'cutter', url: '', version: '0', worlds, at: Date.now() }),
-      )
-      .catch(() => {});
-  }, 200);
+  p.announceEvery([{ id: WORLD, name: 'Big', ownerId: OWNER, online: 0 }], 200);
   await waitFor(
     () => b.node.federation.directory.holders(WORLD).includes(p.peerId),
     15_000,
@@ -164,7 +153,6 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  clearInterval(announcing);
   await Promise.all(clients.map((c) => c.client.close()));
   await q?.stop();
   await p?.stop();

@@ -20,7 +20,6 @@ import {
   DIRECTORY_TOPIC,
   decodeSyncFrame,
   decodeSyncRequest,
-  encodeAnnouncement,
   encodeSyncFrame,
   SYNC_WINDOW,
   type WireOp,
@@ -44,7 +43,6 @@ let b: TestNode;
 let p: TestPeer;
 /** Another trusted peer: asks B for its own world meanwhile. */
 let q: TestPeer;
-let announcing: NodeJS.Timeout | undefined;
 /** Object frames P sent, and P's answers that ended because B cut them. */
 let sent = 0;
 let cut = 0;
@@ -112,15 +110,7 @@ beforeAll(async () => {
   await q.dial([self]);
   await p.dial([self]);
   await p.subscribe(DIRECTORY_TOPIC, [self]);
-  announcing = setInterval(() => {
-    const worlds = [{ id: ENDLESS, name: 'Endless', ownerId: OWNER, online: 0 }];
-    void p
-      .publish(
-        DIRECTORY_TOPIC,
-        encodeAnnouncement({ name: 'endless', url: '', version: '0', worlds, at: Date.now() }),
-      )
-      .catch(() => {});
-  }, 200);
+  p.announceEvery([{ id: ENDLESS, name: 'Endless', ownerId: OWNER, online: 0 }], 200);
   await waitFor(
     () => b.node.federation.directory.holders(ENDLESS).includes(p.peerId),
     15_000,
@@ -129,7 +119,6 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  clearInterval(announcing);
   await q?.stop();
   await p?.stop();
   await b?.cleanup();

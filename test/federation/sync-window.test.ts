@@ -9,11 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestsOf } from '../../node/federation/world-sync.ts';
 import { SYNC_WINDOW } from '../../protocol/gossip/index.ts';
 import { waitFor } from '../support/federation.ts';
-import { startNode, type TestNode } from '../support/node.ts';
+import { seedWorld, startNode, type TestNode } from '../support/node.ts';
 
 const OWNER = randomUUID();
 const WORLD = randomUUID();
-const CORE = 'f0f0f0f0-0f0f-4ff0-af0f-f0f0f0f0f0f0';
 const OBJECTS = SYNC_WINDOW * 4 + 7;
 
 let a: TestNode;
@@ -26,14 +25,7 @@ beforeAll(async () => {
     announceIntervalMs: 200,
     bootstrap: a.node.federation.listenAddresses()[0],
   });
-  const store = a.node.store;
-  await store.apply(store.objectOp(WORLD, WORLD, { name: 'Big', ownerId: OWNER, parentId: '' }, OWNER));
-  for (let i = 0; i < OBJECTS; i++) {
-    const id = randomUUID();
-    await store.apply(store.objectOp(WORLD, id, { parentId: WORLD, ownerId: OWNER, name: `o${i}` }, OWNER));
-    if (i % 50 === 0)
-      await store.apply(store.attributeOp(WORLD, id, CORE, 'object_color', { value: `#${i}` }, OWNER));
-  }
+  await seedWorld(a.node.store, WORLD, OWNER, OBJECTS);
   await waitFor(
     () => b.node.federation.directory.holders(WORLD).length > 0,
     15_000,

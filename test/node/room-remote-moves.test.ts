@@ -12,16 +12,17 @@ import { positionsSent, standInMember } from '../support/room-member.ts';
 
 const pose = (x: number) => ({ position: { x, y: 0, z: 0 }, rotation: { x: 0, y: 0, z: 0 } });
 
+/** A room without interest management and one local member in it, who sees every remote mover. */
+function roomWithLocalMember() {
+  const room = new Room('w', { batchSize: 512, entryBatchSize: 100, refreshMs: 60_000, interestCellSize: 0 });
+  const local = standInMember(1);
+  room.add(local, pose(0));
+  return { room, local };
+}
+
 describe('Room: remote moves on arrival', () => {
   it('sends at most REMOTE_SENDS_PER_TICK times between ticks; the tick sends the latest pose', () => {
-    const room = new Room('w', {
-      batchSize: 512,
-      entryBatchSize: 100,
-      refreshMs: 60_000,
-      interestCellSize: 0,
-    });
-    const local = standInMember(1);
-    room.add(local, pose(0));
+    const { room, local } = roomWithLocalMember();
     const peers = Array.from({ length: 10 }, (_, i) => {
       const user = remoteUser(
         `00000000-0000-4000-8000-0000000001${String(i).padStart(2, '0')}`,
@@ -57,14 +58,7 @@ describe('Room: remote moves on arrival', () => {
   });
 
   it('counts only sends that sent something', () => {
-    const room = new Room('w', {
-      batchSize: 512,
-      entryBatchSize: 100,
-      refreshMs: 60_000,
-      interestCellSize: 0,
-    });
-    const local = standInMember(1);
-    room.add(local, pose(0));
+    const { room, local } = roomWithLocalMember();
     const remote = remoteUser('00000000-0000-4000-8000-000000000200', 'r', true);
     room.add(new RemoteMember(remote, 'peer', () => {}), pose(0));
     room.tick(1000);

@@ -25,6 +25,24 @@ function positionsSeen(c: TestClient): Map<string, UserTransform['transform']> {
   return seen;
 }
 
+/** The x of every position of `userId` a client received, in order. */
+function xsSeen(c: TestClient, userId: string): number[] {
+  return c.received
+    .flatMap((m) => (m.type === 'UsersTransformList' ? m.value : []))
+    .filter((u) => u.id === userId)
+    .map((u) => u.transform.position.x);
+}
+
+/** The default world's bound set to `bound` (its root's option), as an operator would change it. */
+async function setWorldBound(node: TestNode, bound: number): Promise<void> {
+  const { store } = node.node;
+  const root = store.get(DEFAULT_WORLD_ID)?.objects.get(DEFAULT_WORLD_ID);
+  if (!root) throw new Error('seeded world has no root');
+  await store.apply(
+    store.objectOp(DEFAULT_WORLD_ID, DEFAULT_WORLD_ID, { options: { ...root.options, bound } }, 'system'),
+  );
+}
+
 describe('one world full of users', () => {
   let node: TestNode;
   const clients: TestClient[] = [];
@@ -107,10 +125,7 @@ describe('one world full of users', () => {
     await sleep(200);
     b.client.send({ type: 'MyTransform', ...pose(7, 0, 0) });
     await eventually(() => positionsSeen(a).get(b.user.id)?.position.x === 7, 5000, 'valid move');
-    const xs = a.received
-      .flatMap((m) => (m.type === 'UsersTransformList' ? m.value : []))
-      .filter((u) => u.id === b.user.id)
-      .map((u) => u.transform.position.x);
+    const xs = xsSeen(a, b.user.id);
     expect(xs).not.toContain(1e9);
     expect(xs.some((x) => Number.isNaN(x))).toBe(false);
   });
@@ -118,17 +133,7 @@ describe('one world full of users', () => {
   it('checks moves against the bound the world has now, changed while people are in it', async () => {
     const a = await join();
     const b = await join();
-    const { store } = node.node;
-    const root = store.get(DEFAULT_WORLD_ID)?.objects.get(DEFAULT_WORLD_ID);
-    if (!root) throw new Error('seeded world has no root');
-    await store.apply(
-      store.objectOp(
-        DEFAULT_WORLD_ID,
-        DEFAULT_WORLD_ID,
-        { options: { ...root.options, bound: 50 } },
-        'system',
-      ),
-    );
+    await setWorldBound(node, 50);
     b.client.send({ type: 'MyTransform', ...pose(80, 0, 0) });
     // Ten ticks apart, so that the room cannot fold the refused move into the next one.
     await sleep(200);
@@ -138,20 +143,10 @@ describe('one world full of users', () => {
       5000,
       'move inside the new bound',
     );
-    const xs = a.received
-      .flatMap((m) => (m.type === 'UsersTransformList' ? m.value : []))
-      .filter((u) => u.id === b.user.id)
-      .map((u) => u.transform.position.x);
+    const xs = xsSeen(a, b.user.id);
     expect(xs).not.toContain(80);
 
-    await store.apply(
-      store.objectOp(
-        DEFAULT_WORLD_ID,
-        DEFAULT_WORLD_ID,
-        { options: { ...root.options, bound: 100 } },
-        'system',
-      ),
-    );
+    await setWorldBound(node, 100);
     b.client.send({ type: 'MyTransform', ...pose(80, 0, 0) });
     await eventually(
       () => positionsSeen(a).get(b.user.id)?.position.x === 80,

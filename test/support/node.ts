@@ -2,12 +2,15 @@
  * Test harness: a real node (LevelDB in a temp dir, HTTP + PosBus on a free loopback port) and real
  * WebSocket clients from the SDK.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { OdysseyNode } from '../../composition/main.ts';
 import { loadConfig, type NodeConfig } from '../../node/config.ts';
+import { CORE_PLUGIN_ID } from '../../node/world/render.ts';
+import type { WorldStore } from '../../node/world/world-store.ts';
 import {
   type ConnectOptions,
   connect,
@@ -162,4 +165,20 @@ export async function joinWorld(
   clients.push(c);
   await c.client.teleport(worldId);
   return c;
+}
+
+/**
+ * A world named 'Big' of `objects` objects under its root, every 50th with a core attribute: what world
+ * sync tests mirror (bigger than a few sync windows when asked).
+ */
+export async function seedWorld(store: WorldStore, worldId: string, ownerId: string, objects: number) {
+  await store.apply(store.objectOp(worldId, worldId, { name: 'Big', ownerId, parentId: '' }, ownerId));
+  for (let i = 0; i < objects; i++) {
+    const id = randomUUID();
+    await store.apply(store.objectOp(worldId, id, { parentId: worldId, ownerId, name: `o${i}` }, ownerId));
+    if (i % 50 === 0)
+      await store.apply(
+        store.attributeOp(worldId, id, CORE_PLUGIN_ID, 'object_color', { value: `#${i}` }, ownerId),
+      );
+  }
 }

@@ -16,13 +16,16 @@ import { lpStream } from '@libp2p/utils';
 import { multiaddr } from '@multiformats/multiaddr';
 import { createP2pHost, type P2pHost } from '../../node/federation/p2p-host.ts';
 import {
+  type AnnouncedWorld,
   CHAIN_PULL_PROTOCOL,
   type ChainPullFrame,
   type ChainPullRequest,
+  DIRECTORY_TOPIC,
   decodeChainPullFrame,
   decodeChainPullRequest,
   decodeSyncFrame,
   decodeSyncRequest,
+  encodeAnnouncement,
   encodeChainPullFrame,
   encodeChainPullRequest,
   encodeSyncFrame,
@@ -80,6 +83,8 @@ export interface TestPeer extends Dialable {
    * each next window): every frame of its answer, the last one (end or refused) included.
    */
   pullWorld(node: Dialable, worldId: string): Promise<SyncFrame[]>;
+  /** Announces itself as the holder of `worlds` on the directory topic every `everyMs`, until `stop`. */
+  announceEvery(worlds: AnnouncedWorld[], everyMs: number): void;
   /** Stops the host and removes its directory. */
   stop(): Promise<void>;
 }
@@ -102,6 +107,7 @@ export async function startTestPeer(name = 'test-peer'): Promise<TestPeer> {
   if (!pubsub) throw new Error('the test peer has no gossipsub');
   const asked: ChainPullRequest[] = [];
   const syncsAsked: string[] = [];
+  const announcers: NodeJS.Timeout[] = [];
   const fromPeer = (topic: string, from: string, m: { topic: string; type: string; from?: unknown }) =>
     m.topic === topic && m.type === 'signed' && String(m.from) === from;
 
@@ -193,7 +199,18 @@ export async function startTestPeer(name = 'test-peer'): Promise<TestPeer> {
         throw error;
       }
     },
+    announceEvery: (worlds, everyMs) => {
+      const announce = () =>
+        pubsub
+          .publish(
+            DIRECTORY_TOPIC,
+            encodeAnnouncement({ name, url: '', version: '0', worlds, at: Date.now() }),
+          )
+          .catch(() => {});
+      announcers.push(setInterval(announce, everyMs));
+    },
     stop: async () => {
+      for (const timer of announcers.splice(0)) clearInterval(timer);
       await host.stop();
       await rm(dir, { recursive: true, force: true });
     },
