@@ -68,17 +68,21 @@ describe('Room seats', () => {
     expect(positionsSent(far, first.user.id)).toEqual([]);
   });
 
-  it('a seat of another room moves nothing here', () => {
-    const here = new Room('w', options);
-    const there = new Room('v', options);
+  it('a seat of another room moves nothing here: no ghost in its view', () => {
+    const here = new Room('w', { ...options, interestCellSize: 100 });
+    const there = new Room('v', { ...options, interestCellSize: 100 });
     const watcher = standInMember(1);
     const mover = standInMember(2);
-    here.add(watcher, pose(0));
-    here.add(standInMember(2), pose(1));
+    here.add(watcher, pose(1000));
     there.add(mover, pose(0));
     here.tick(1000);
-    here.moveSeat(mover.seat as NonNullable<typeof mover.seat>, pose(8));
+    here.moveSeat(mover.seat as NonNullable<typeof mover.seat>, pose(1000)); // into watcher's cell
     here.tick(1100);
-    expect(positionsSent(watcher, mover.user.id)).toEqual([1]);
+    const added = watcher.events
+      .filter((e): e is Uint8Array => e instanceof Uint8Array)
+      .map((f) => decode(f))
+      .flatMap((m) => (m.type === 'AddUsers' ? m.users.map((u) => u.id) : []));
+    expect(added).not.toContain(mover.user.id);
+    expect(positionsSent(watcher, mover.user.id)).toEqual([]);
   });
 });
