@@ -31,6 +31,7 @@ import {
   type Resumer,
   resumeInto,
 } from './session-resume.ts';
+import { directSocket, sharedFrame, socketOf } from './shared-frames.ts';
 
 export type { SessionLimits, StakeReporter };
 /** What a session is given: the services, and the server's registry of sessions. */
@@ -154,8 +155,8 @@ export class Session implements Member {
   private corked: Socket | undefined;
 
   cork(): void {
-    // ws keeps its net.Socket as `_socket` (no public accessor); its own sends cork it per message too.
-    const socket = (this.ws as unknown as { _socket?: Socket })._socket;
+    // ws corks the same socket around each of its own sends too.
+    const socket = socketOf(this.ws);
     if (!socket || this.corked) return;
     socket.cork();
     this.corked = socket;
@@ -179,7 +180,10 @@ export class Session implements Member {
     }
     const positions = this.ext?.positions;
     if (!positions) {
-      this.ws.send(frame); // the classic stream: the tick's frame as it is
+      // The classic stream: the tick's frame as it is, framed once for every member it goes to.
+      const socket = directSocket(this.ws);
+      if (socket) socket.write(sharedFrame(frame));
+      else this.ws.send(frame);
       this.c.traffic?.sent(frame);
       return true;
     }

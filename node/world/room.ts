@@ -273,28 +273,30 @@ export class Room {
     for (const presence of this.presences.values()) {
       const member = presence.member;
       if (member.remote) continue;
-      // One write per member per tick however many frames it gets (two lists past `batchSize` users in
-      // view, joins and leaves before them): socket writes are what the tick costs (docs/benchmarks.md).
-      member.cork?.();
-      try {
-        if (presence.viewChanges) this.tellViewChanges(presence);
-        if (presence.missed) {
-          // Latest wins: a member that missed frames gets the current picture of its neighbourhood instead
-          // of the backlog — once it has caught up; until then nothing is encoded for it.
-          if (!catchUp || member.backlogged) continue;
+      let frames: Uint8Array[] | undefined;
+      if (presence.missed) {
+        // Latest wins: a member that missed frames gets the current picture of its neighbourhood instead
+        // of the backlog — once it has caught up; until then nothing is encoded for it.
+        if (catchUp && !member.backlogged) {
           everyone ??= this.encodeCells(now, 'everyone');
           joinedEveryone ??= new Map();
-          presence.missed = !sendAll(
-            member,
-            this.neighbourhoodFrames(presence.cell, everyone, joinedEveryone),
-          );
-        } else if (all) {
-          presence.missed = !sendAll(member, all);
-        } else if (moved.size) {
-          presence.missed = !sendAll(member, this.neighbourhoodFrames(presence.cell, moved, joinedMoved));
+          frames = this.neighbourhoodFrames(presence.cell, everyone, joinedEveryone);
         }
+      } else if (all) {
+        frames = all;
+      } else if (moved.size) {
+        frames = this.neighbourhoodFrames(presence.cell, moved, joinedMoved);
+      }
+      // One write per member per tick however many frames it gets (two lists past `batchSize` users in
+      // view, joins and leaves before them): socket writes are what the tick costs (docs/benchmarks.md).
+      // A single frame is one write already, without the cork's buffering.
+      const corks = presence.viewChanges !== undefined || (frames !== undefined && frames.length > 1);
+      if (corks) member.cork?.();
+      try {
+        if (presence.viewChanges) this.tellViewChanges(presence);
+        if (frames) presence.missed = !sendAll(member, frames);
       } finally {
-        member.uncork?.();
+        if (corks) member.uncork?.();
       }
     }
   }

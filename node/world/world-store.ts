@@ -159,7 +159,8 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
    * `put`, which merges it into memory at once, so that what `stage` checks next (a child after its
    * parent) sees it; the batch is then written and the changes emitted in order. Until the write, what is
    * staged is in memory only, without its change: a write that fails takes all of it out again and emits
-   * nothing. What `stage` put before it threw is still written, then its error rethrown.
+   * nothing. What `stage` put before it threw is still written, then its error rethrown. A listener that
+   * throws stops none of the other changes (`emitAll`); its error is rethrown once all were emitted.
    */
   applyBatch<T>(worldId: string, stage: (put: StagePut) => Promise<T>): Promise<T> {
     return this.enqueue(worldId, () => this.applyStaged(worldId, stage));
@@ -215,10 +216,28 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
         for (const h of hide.reverse()) h();
         throw error;
       }
-      for (const s of steps) this.emit('change', s.change);
+      const listenerError = this.emitAll(steps);
+      if (listenerError) throw listenerError.error;
     }
     if (!outcome.ok) throw outcome.error;
     return outcome.value;
+  }
+
+  /**
+   * Emits every written change of a batch, even past a listener that throws: the batch is on disk, and a
+   * listener that stopped the rest would leave rooms and peers without the changes after it. The first
+   * listener error is handed back, for the caller to see as `apply`'s caller does.
+   */
+  private emitAll(steps: Step[]): { error: unknown } | undefined {
+    let failed: { error: unknown } | undefined;
+    for (const s of steps) {
+      try {
+        this.emit('change', s.change);
+      } catch (error) {
+        failed ??= { error };
+      }
+    }
+    return failed;
   }
 
   /**

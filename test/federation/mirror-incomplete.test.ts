@@ -11,7 +11,7 @@ import type { Connection, Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import { multiaddr } from '@multiformats/multiaddr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { digestsOf, objectOps } from '../../node/federation/world-sync.ts';
+import { digestsOf, objectOps } from '../../node/federation/world-digests.ts';
 import type { WorldState } from '../../node/world/world-store.ts';
 import { WorldNotFoundError } from '../../protocol/client/index.ts';
 import {

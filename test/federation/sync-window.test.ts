@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { digestsOf } from '../../node/federation/world-sync.ts';
+import { digestsOf } from '../../node/federation/world-digests.ts';
 import { SYNC_WINDOW } from '../../protocol/gossip/index.ts';
 import { waitFor } from '../support/federation.ts';
 import { seedWorld, startNode, type TestNode } from '../support/node.ts';

@@ -1,6 +1,7 @@
 /**
  * A member's frames of one tick leave in one socket write: Room.tick corks the member around its sends
- * (joins, leaves, positions) and the frames are the same, in the same order, as without. The members
+ * (joins, leaves, positions) when there is more than one, and the frames are the same, in the same order,
+ * as without. The members
  * are stand-ins recording what a PosBus session is asked to do (the real session's cork is ws's socket
  * cork, exercised by the session and backpressure tests over real sockets).
  */
@@ -49,14 +50,32 @@ describe('Room tick: one write per member', () => {
   });
 
   it('uncorks a member even when a send throws', () => {
-    const room = new Room('w', { batchSize: 2, entryBatchSize: 100, refreshMs: 1000, interestCellSize: 0 });
+    const room = new Room('w', { batchSize: 1, entryBatchSize: 100, refreshMs: 1000, interestCellSize: 0 });
     const m = member(1, true);
     m.sendDroppable = () => {
       throw new Error('socket gone');
     };
     room.add(m, pose(0));
+    room.add(member(2, false), pose(1)); // two lists for m (batchSize 1): corked
     expect(() => room.tick(1000)).toThrow('socket gone');
+    expect(m.events[0]).toBe('cork');
     expect(m.events.at(-1)).toBe('uncork');
+  });
+
+  it('leaves a member with one frame and no joins or leaves uncorked: one send is one write already', () => {
+    const room = new Room('w', { batchSize: 512, entryBatchSize: 100, refreshMs: 1000, interestCellSize: 0 });
+    const a = member(1, true);
+    const b = member(2, true);
+    room.add(a, pose(0));
+    room.add(b, pose(1));
+    room.tick(1000); // a learns of b (AddUsers) and gets the list: corked
+    expect(a.events[0]).toBe('cork');
+    expect(a.events.at(-1)).toBe('uncork');
+    a.events.length = 0;
+    room.moveSeat(b.seat as NonNullable<typeof b.seat>, pose(2));
+    room.tick(1100); // b's move alone: one frame
+    expect(a.events).toHaveLength(1);
+    expect(a.events[0]).toBeInstanceOf(Uint8Array);
   });
 
   it('re-sends users who stand still together, once per refresh period', () => {

@@ -2,7 +2,8 @@
  * `WorldStore.applyBatch` (world sync's write path) on a real LevelDB: what is staged is in memory at once
  * (a child's check sees its parent), written in one batch, then its changes emitted in order; an op handed
  * to `apply` meanwhile waits for the batch; a batch whose write fails leaves neither memory nor disk with
- * any of it and emits nothing; what was staged before `stage` threw is still written.
+ * any of it and emits nothing; what was staged before `stage` threw is still written; a listener that
+ * throws keeps none of the other changes from being emitted.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -160,5 +161,22 @@ describe('WorldStore.applyBatch', () => {
     await expect(
       store.applyBatch(worldId, async (put) => void put(someOps(randomUUID()).ops[0])),
     ).rejects.toThrow(/op of .* put in a batch of/);
+  });
+
+  it('emits every change of a written batch past a listener that throws, then rethrows its error', async () => {
+    const { store, changes } = await openStore();
+    const worldId = randomUUID();
+    const { childId, ops } = someOps(worldId);
+    // Registered first: with EventEmitter, a throwing listener keeps the ones after it from that change only.
+    store.prependListener('change', (c) => {
+      if (c.op === ops[0]) throw new Error('listener failed');
+    });
+    const applied = store.applyBatch(worldId, async (put) => {
+      for (const op of ops) put(op);
+    });
+    await expect(applied).rejects.toThrow('listener failed');
+    // The changes after the failed one were all emitted, and the batch is in memory.
+    expect(changes.map((c) => c.op)).toEqual(ops.slice(1));
+    expect(store.get(worldId)?.objects.get(childId)?.name).toBe('child');
   });
 });
