@@ -326,7 +326,9 @@ export const configSchema = z
       .describe('Remote members (and directory entries) of a node that went silent this long are dropped.'),
     maxClockSkewMs: int(0, 86_400_000)
       .default(60_000)
-      .describe('Ops stamped further than this in the future are refused.'),
+      .describe(
+        'Ops, lock claims, directory announcements and people messages stamped further than this in the future are refused.',
+      ),
     region: z
       .string()
       .max(64)

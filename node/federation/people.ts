@@ -28,6 +28,7 @@ import { RemoteMember, remoteUser } from '../world/remote-member.ts';
 import type { Member, Room } from '../world/room.ts';
 import type { WorldController } from '../world/world-controller.ts';
 import type { Gossip, HandlerVerdict } from './gossip.ts';
+import { PeopleOrder } from './people-order.ts';
 
 export interface PeopleOptions {
   rosterIntervalMs: number;
@@ -57,6 +58,8 @@ export const POSITION_REFRESH_MS = 2000;
 export const MAX_PEOPLE_PER_NODE = 20_000;
 /** Locks one person may hold at once, as claims known here (an editor holds one or a few). */
 export const MAX_CLAIMS_PER_PERSON = 32;
+/** People (per world and node) whose last join, leave or roster is kept for ordering (people-order.ts). */
+const MAX_ORDERED_PEOPLE = 5 * MAX_PEOPLE_PER_NODE;
 
 export class FederatedPeople {
   private readonly gossip: Gossip;
@@ -75,6 +78,8 @@ export class FederatedPeople {
   /** worldId → userId → last published pose, and when */
   private readonly published = new Map<string, Map<string, { pose: TransformNoScale; at: number }>>();
   private readonly held = new Set<string>();
+  /** Which joins, leaves and rosters are news: later than the last applied (people-order.ts). */
+  private readonly order: PeopleOrder;
   private timers: NodeJS.Timeout[] = [];
 
   // Joins and leaves with no peer on the topic are not encoded and signed (an ed25519 signature each: half
@@ -82,12 +87,12 @@ export class FederatedPeople {
   // from the next roster.
   private readonly onEntered = (worldId: string, member: Member, pose: TransformNoScale) => {
     if (this.held.has(worldId) && this.gossip.hasSubscribers(peopleTopic(worldId)))
-      this.publish(worldId, { t: 'join', person: person(member, pose) });
+      this.publish(worldId, { t: 'join', person: person(member, pose), at: this.order.stamp() });
   };
   private readonly onLeft = (worldId: string, userId: string) => {
     this.published.get(worldId)?.delete(userId);
     if (this.held.has(worldId) && this.gossip.hasSubscribers(peopleTopic(worldId)))
-      this.publish(worldId, { t: 'leave', userId });
+      this.publish(worldId, { t: 'leave', userId, at: this.order.stamp() });
   };
   private readonly onLock = (worldId: string, objectId: string, userId: string, locked: boolean) => {
     const k = `${worldId}!${objectId}`;
@@ -113,6 +118,12 @@ export class FederatedPeople {
     this.clock = components.clock;
     this.log = components.logger.child({ component: 'federated-people' });
     this.options = options;
+    this.order = new PeopleOrder({
+      // A person not heard of for the silence timeout has left anyway; the skew allows for the sender's clock.
+      maxAgeMs: options.silenceTimeoutMs + options.maxClockSkewMs,
+      maxClockSkewMs: options.maxClockSkewMs,
+      maxEntries: MAX_ORDERED_PEOPLE,
+    });
   }
 
   start(): void {
@@ -155,24 +166,35 @@ export class FederatedPeople {
 
   private onPeople(worldId: string, data: Uint8Array, from: string): HandlerVerdict {
     const message = decodePeople(data, this.options.maxMessageBytes);
+    if (message.t === 'join' || message.t === 'leave' || message.t === 'roster') {
+      const refusal = this.order.refusal(message.at);
+      if (refusal) return { reject: refusal };
+    }
+    const { order } = this;
     switch (message.t) {
       case 'join':
         if (this.overCap(worldId, [message.person], from)) return { reject: 'too_many_people' };
+        // Overtaken by a later leave or roster of its node (or sent again after them): not news.
+        if (!order.advance(worldId, message.person.id, from, message.at)) return 'ignore';
         this.seen(worldId, message.person, from);
         return 'accept';
       case 'leave':
+        // Kept even when the person is not shown here: a join it overtook must not bring them back.
+        if (!order.advance(worldId, message.userId, from, message.at)) return 'ignore';
         return this.gone(worldId, message.userId, from) ? 'accept' : 'ignore';
       case 'roster': {
         // Judged whole before anything changes: a roster that would pass the cap adds no one.
         if (this.overCap(worldId, message.people, from)) return { reject: 'too_many_people' };
         const present = new Set<string>();
         for (const p of message.people) {
-          this.seen(worldId, p, from);
           present.add(p.id);
+          if (order.advance(worldId, p.id, from, message.at)) this.seen(worldId, p, from);
         }
         if (!message.complete) return 'accept';
         for (const [userId, where] of this.remote.get(worldId) ?? []) {
-          if (where.node === from && !present.has(userId)) this.gone(worldId, userId, from);
+          // Someone who joined after the roster was made is not missing from it.
+          if (where.node !== from || present.has(userId)) continue;
+          if (order.advance(worldId, userId, from, message.at)) this.gone(worldId, userId, from);
         }
         return 'accept';
       }
@@ -368,6 +390,7 @@ export class FederatedPeople {
         t: 'roster',
         people: people.slice(0, MAX_ROSTER),
         complete: people.length <= MAX_ROSTER,
+        at: this.order.stamp(),
       });
     }
   }

@@ -35,14 +35,23 @@ export interface RemotePerson {
   pose: Pose;
 }
 
+/**
+ * Joins, leaves and rosters carry `at`: the sender's clock in ms, strictly increasing per sender. Gossip
+ * keeps no order between messages and anyone may send a signed message again later, so a receiver applies
+ * one about a person only if it is later than the last it applied from that node about that person.
+ * Optional: nodes of earlier versions send none, and theirs are taken as they come.
+ */
 export type PeopleMessage =
-  | { t: 'join'; person: RemotePerson }
-  | { t: 'leave'; userId: string }
+  | { t: 'join'; person: RemotePerson; at?: number }
+  | { t: 'leave'; userId: string; at?: number }
   /** Everyone in the world on the publishing node; when complete, anyone missing from it has left. */
-  | { t: 'roster'; people: RemotePerson[]; complete: boolean }
+  | { t: 'roster'; people: RemotePerson[]; complete: boolean; at?: number }
   | { t: 'highfive'; from: string; to: string; message: string }
   /** A lock claim (`locked`) or release on an object; concurrent claims resolve by the earliest stamp. */
   | { t: 'lock'; objectId: string; userId: string; stamp: string; locked: boolean };
+
+/** The people messages that carry `at`: who is where. */
+export type PresenceMessage = Extract<PeopleMessage, { t: 'join' | 'leave' | 'roster' }>;
 
 export const peopleTopic = (worldId: string) => `/odyssey/world/${worldId}/people/1`;
 export const positionsTopic = (worldId: string) => `/odyssey/world/${worldId}/positions/1`;
@@ -58,19 +67,22 @@ export function decodePeople(bytes: Uint8Array, maxBytes: number): PeopleMessage
   const m = decodeRecord(bytes, maxBytes);
   switch (m.t) {
     case 'join':
-      return { t: 'join', person: readPerson(map(m, 'person')) };
+      return withAt({ t: 'join', person: readPerson(map(m, 'person')) }, m);
     case 'leave':
-      return { t: 'leave', userId: uuid(m, 'userId') };
+      return withAt({ t: 'leave', userId: uuid(m, 'userId') }, m);
     case 'roster':
       if (typeof m.complete !== 'boolean') throw new GossipDecodeError('bad_field', 'complete');
-      return {
-        t: 'roster',
-        complete: m.complete,
-        people: list(m, 'people', MAX_ROSTER).map((p) => {
-          if (!isRecord(p)) throw new GossipDecodeError('bad_field', 'people');
-          return readPerson(p);
-        }),
-      };
+      return withAt(
+        {
+          t: 'roster',
+          complete: m.complete,
+          people: list(m, 'people', MAX_ROSTER).map((p) => {
+            if (!isRecord(p)) throw new GossipDecodeError('bad_field', 'people');
+            return readPerson(p);
+          }),
+        },
+        m,
+      );
     case 'highfive':
       return { t: 'highfive', from: uuid(m, 'from'), to: uuid(m, 'to'), message: text(m, 'message', 1000) };
     case 'lock': {
@@ -86,6 +98,15 @@ export function decodePeople(bytes: Uint8Array, maxBytes: number): PeopleMessage
     default:
       throw new GossipDecodeError('bad_kind', String(m.t));
   }
+}
+
+/** The message with the sender's `at`, when it sent one: a whole number of ms, not before 1970. */
+function withAt(message: PresenceMessage, m: Record<string, unknown>): PresenceMessage {
+  if (m.at === undefined) return message;
+  if (typeof m.at !== 'number' || !Number.isSafeInteger(m.at) || m.at < 0)
+    throw new GossipDecodeError('bad_field', 'at');
+  message.at = m.at;
+  return message;
 }
 
 function readPerson(p: Record<string, unknown>): RemotePerson {

@@ -53,6 +53,9 @@ describe('gossip codec', () => {
       { t: 'join', person: { id: ID, name: 'Ann', isGuest: true, pose } },
       { t: 'leave', userId: ID },
       { t: 'roster', people: [{ id: ID, name: 'Ann', isGuest: false, pose }], complete: true },
+      { t: 'join', person: { id: ID, name: 'Ann', isGuest: true, pose }, at: 1_764_000_000_000 },
+      { t: 'leave', userId: ID, at: 0 },
+      { t: 'roster', people: [], complete: false, at: 42 },
       { t: 'highfive', from: ID, to: WORLD, message: 'hi' },
       { t: 'lock', objectId: ID, userId: WORLD, stamp: objectOp.stamp, locked: true },
     ];
@@ -101,6 +104,10 @@ describe('gossip codec', () => {
       person: { id: ID, name: 'x', isGuest: true, pose: { ...pose, position: { x: Infinity, y: 0, z: 0 } } },
     };
     expect(reason(() => decodePeople(encodeCbor({ v: 1, ...infinite }), MAX))).toBe('bad_field');
+    for (const at of [-1, 1.5, '1', Number.MAX_SAFE_INTEGER + 2, null])
+      expect(reason(() => decodePeople(encodeCbor({ v: 1, t: 'leave', userId: ID, at }), MAX))).toBe(
+        'bad_field',
+      );
   });
 
   it('random bytes decode to a message or GossipDecodeError, nothing else', () => {
