@@ -28,6 +28,7 @@ import { RemoteMember, remoteUser } from '../world/remote-member.ts';
 import type { Member, Room } from '../world/room.ts';
 import type { WorldController } from '../world/world-controller.ts';
 import type { Gossip, HandlerVerdict } from './gossip.ts';
+import { LockClaims } from './lock-claims.ts';
 import { PeopleOrder } from './people-order.ts';
 
 export interface PeopleOptions {
@@ -42,11 +43,6 @@ export interface PeopleOptions {
 interface RemotePresence {
   node: string;
   lastSeenAt: number;
-}
-
-interface LockClaim {
-  userId: string;
-  stamp: string;
 }
 
 /** Every local member is re-published at least this often, moved or not. */
@@ -71,10 +67,8 @@ export class FederatedPeople {
   private readonly remote = new Map<string, Map<string, RemotePresence>>();
   /** node → how many people of `remote` it shows here (MAX_PEOPLE_PER_NODE) */
   private readonly peopleOfNode = new Map<string, number>();
-  /** worldId!objectId → the winning claim known here */
-  private readonly claims = new Map<string, LockClaim>();
-  /** userId → how many of `claims` are theirs (MAX_CLAIMS_PER_PERSON) */
-  private readonly claimsOf = new Map<string, number>();
+  /** The winning lock claim per object, and how many each person holds (MAX_CLAIMS_PER_PERSON). */
+  private readonly claims = new LockClaims();
   /** worldId → userId → last published pose, and when */
   private readonly published = new Map<string, Map<string, { pose: TransformNoScale; at: number }>>();
   private readonly held = new Set<string>();
@@ -95,10 +89,9 @@ export class FederatedPeople {
       this.publish(worldId, { t: 'leave', userId, at: this.order.stamp() });
   };
   private readonly onLock = (worldId: string, objectId: string, userId: string, locked: boolean) => {
-    const k = `${worldId}!${objectId}`;
     const stamp = this.clock.now();
-    if (locked) this.setClaim(k, { userId, stamp });
-    else if (this.claims.get(k)?.userId === userId) this.deleteClaim(k);
+    if (locked) this.claims.set(worldId, objectId, { userId, stamp });
+    else if (this.claims.get(worldId, objectId)?.userId === userId) this.claims.delete(worldId, objectId);
     if (this.held.has(worldId)) this.publish(worldId, { t: 'lock', objectId, userId, stamp, locked });
   };
   private readonly onTick = (room: Room, now: number) => this.publishPositions(room, now);
@@ -268,9 +261,7 @@ export class FederatedPeople {
     if (people?.get(userId)?.node !== from) return false;
     people.delete(userId);
     this.countPerson(from, -1);
-    for (const [k, claim] of this.claims) {
-      if (k.startsWith(`${worldId}!`) && claim.userId === userId) this.deleteClaim(k);
-    }
+    this.claims.dropPerson(worldId, userId);
     this.worlds.removeRemote(worldId, userId);
     return true;
   }
@@ -301,50 +292,25 @@ export class FederatedPeople {
     const now = Date.now();
     if (wall === undefined || Math.abs(wall - now) > this.options.maxClockSkewMs)
       return { reject: 'clock_skew' };
-    const k = `${worldId}!${m.objectId}`;
-    const current = this.claims.get(k);
+    const current = this.claims.get(worldId, m.objectId);
     // Every claim is kept until released or its person leaves, so one person's claims are bounded. Not
     // to objects known here: a claim often arrives before the object it locks (a builder creates and
     // locks at once; the op is still being checked, or the world still syncing), and must hold when the
     // object arrives.
-    if (m.locked && current?.userId !== m.userId && this.countClaims(m.userId) >= MAX_CLAIMS_PER_PERSON)
+    if (m.locked && current?.userId !== m.userId && this.claims.countOf(m.userId) >= MAX_CLAIMS_PER_PERSON)
       return { reject: 'too_many_claims' };
     this.clock.observe(m.stamp);
     if (!m.locked) {
       if (current?.userId !== m.userId) return 'ignore';
-      this.deleteClaim(k);
+      this.claims.delete(worldId, m.objectId);
       this.worlds.applyRemoteLock(worldId, m.objectId, m.userId, false);
       return 'accept';
     }
     // Earliest claim wins everywhere; stamps end in the node id, so there are no ties.
     if (current && current.stamp <= m.stamp) return 'accept';
-    this.setClaim(k, { userId: m.userId, stamp: m.stamp });
+    this.claims.set(worldId, m.objectId, { userId: m.userId, stamp: m.stamp });
     this.worlds.applyRemoteLock(worldId, m.objectId, m.userId, true);
     return 'accept';
-  }
-
-  private countClaims(userId: string): number {
-    return this.claimsOf.get(userId) ?? 0;
-  }
-
-  private setClaim(k: string, claim: LockClaim): void {
-    const before = this.claims.get(k);
-    if (before) this.countClaim(before.userId, -1);
-    this.claims.set(k, claim);
-    this.countClaim(claim.userId, 1);
-  }
-
-  private deleteClaim(k: string): void {
-    const before = this.claims.get(k);
-    if (!before) return;
-    this.claims.delete(k);
-    this.countClaim(before.userId, -1);
-  }
-
-  private countClaim(userId: string, by: number): void {
-    const n = this.countClaims(userId) + by;
-    if (n > 0) this.claimsOf.set(userId, n);
-    else this.claimsOf.delete(userId);
   }
 
   /**
