@@ -54,8 +54,11 @@ export const POSITION_REFRESH_MS = 2000;
 export const MAX_PEOPLE_PER_NODE = 20_000;
 /** Locks one person may hold at once, as claims known here (an editor holds one or a few). */
 export const MAX_CLAIMS_PER_PERSON = 32;
-/** People (per world and node) whose last join, leave or roster is kept for ordering (people-order.ts). */
-const MAX_ORDERED_PEOPLE = 5 * MAX_PEOPLE_PER_NODE;
+/**
+ * Nodes whose people's joins, leaves and rosters are kept in order (people-order.ts), each for as many
+ * people as it may show here: past it, the least recently heard node's messages are taken as they come.
+ */
+const MAX_ORDERED_NODES = 16;
 
 export class FederatedPeople {
   private readonly gossip: Gossip;
@@ -115,7 +118,8 @@ export class FederatedPeople {
       // A person not heard of for the silence timeout has left anyway; the skew allows for the sender's clock.
       maxAgeMs: options.silenceTimeoutMs + options.maxClockSkewMs,
       maxClockSkewMs: options.maxClockSkewMs,
-      maxEntries: MAX_ORDERED_PEOPLE,
+      maxNodes: MAX_ORDERED_NODES,
+      maxPerNode: MAX_PEOPLE_PER_NODE,
     });
   }
 
@@ -160,15 +164,18 @@ export class FederatedPeople {
   private onPeople(worldId: string, data: Uint8Array, from: string): HandlerVerdict {
     const message = decodePeople(data, this.options.maxMessageBytes);
     if (message.t === 'join' || message.t === 'leave' || message.t === 'roster') {
-      const refusal = this.order.refusal(message.at);
-      if (refusal) return { reject: refusal };
+      const judged = this.order.judge(message.at);
+      // Stale is not the signer's fault: anyone may send a signed message again once gossip forgot it.
+      if (judged === 'stale') return 'ignore';
+      if (judged) return { reject: judged };
     }
     const { order } = this;
     switch (message.t) {
       case 'join':
-        if (this.overCap(worldId, [message.person], from)) return { reject: 'too_many_people' };
         // Overtaken by a later leave or roster of its node (or sent again after them): not news.
-        if (!order.advance(worldId, message.person.id, from, message.at)) return 'ignore';
+        if (!order.isLater(worldId, message.person.id, from, message.at)) return 'ignore';
+        if (this.overCap(worldId, [message.person], from)) return { reject: 'too_many_people' };
+        order.advance(worldId, message.person.id, from, message.at);
         this.seen(worldId, message.person, from);
         return 'accept';
       case 'leave':
@@ -176,12 +183,15 @@ export class FederatedPeople {
         if (!order.advance(worldId, message.userId, from, message.at)) return 'ignore';
         return this.gone(worldId, message.userId, from) ? 'accept' : 'ignore';
       case 'roster': {
-        // Judged whole before anything changes: a roster that would pass the cap adds no one.
-        if (this.overCap(worldId, message.people, from)) return { reject: 'too_many_people' };
+        // Judged whole before anything changes: a roster that would pass the cap adds no one. Those it
+        // lists who left after it was made are not news, and count for nothing.
+        const news = message.people.filter((p) => order.isLater(worldId, p.id, from, message.at));
+        if (this.overCap(worldId, news, from)) return { reject: 'too_many_people' };
         const present = new Set<string>();
-        for (const p of message.people) {
-          present.add(p.id);
-          if (order.advance(worldId, p.id, from, message.at)) this.seen(worldId, p, from);
+        for (const p of message.people) present.add(p.id);
+        for (const p of news) {
+          order.advance(worldId, p.id, from, message.at);
+          this.seen(worldId, p, from);
         }
         if (!message.complete) return 'accept';
         for (const [userId, where] of this.remote.get(worldId) ?? []) {

@@ -39,19 +39,21 @@ export function sharedFrame(payload: Uint8Array): Buffer {
 /** What of `ws`'s internals a direct write relies on (ws has no public access to them). */
 interface WsInternals {
   _socket?: Socket;
-  _sender?: { _queue?: unknown[] };
+  /** `_state` 0: neither compressing nor reading a Blob (the message in progress is not in `_queue`). */
+  _sender?: { _queue?: unknown[]; _state?: number };
 }
 
 /**
  * The socket under `ws` if a frame may be written to it directly, keeping the order of everything sent
- * through `ws`: nothing may wait in ws's sender. It queues only while it compresses or reads a Blob, and
- * PosBus neither negotiates compression nor sends Blobs; should a version of ws keep its queue elsewhere,
- * this answers undefined and the frame goes through `ws.send`.
+ * through `ws`: ws's sender must be idle, nothing queued and nothing being compressed or read from a Blob.
+ * PosBus neither negotiates compression nor sends Blobs, so it always is; should a version of ws keep
+ * that state elsewhere, this answers undefined and the frame goes through `ws.send`.
  */
 export function directSocket(ws: WebSocket): Socket | undefined {
   const internals = ws as unknown as WsInternals;
-  // Undefined when ws keeps no such queue (another version): not known to be empty.
-  if (internals._sender?._queue?.length !== 0) return undefined;
+  const sender = internals._sender;
+  // Either undefined (another version of ws keeps them elsewhere): not known to be idle.
+  if (sender?._state !== 0 || sender._queue?.length !== 0) return undefined;
   return internals._socket;
 }
 

@@ -160,7 +160,8 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
    * parent) sees it; the batch is then written and the changes emitted in order. Until the write, what is
    * staged is in memory only, without its change: a write that fails takes all of it out again and emits
    * nothing. What `stage` put before it threw is still written, then its error rethrown. A listener that
-   * throws stops none of the other changes (`emitAll`); its error is rethrown once all were emitted.
+   * throws stops none of the other changes (`emitAll`); its error is rethrown once all were emitted
+   * (after the stage's own, if that failed too).
    */
   applyBatch<T>(worldId: string, stage: (put: StagePut) => Promise<T>): Promise<T> {
     return this.enqueue(worldId, () => this.applyStaged(worldId, stage));
@@ -217,6 +218,8 @@ export class WorldStore extends EventEmitter<WorldStoreEvents> {
         throw error;
       }
       const listenerError = this.emitAll(steps);
+      // The stage's own failure first (a peer's bad answer, say): what its caller acts on.
+      if (!outcome.ok) throw outcome.error;
       if (listenerError) throw listenerError.error;
     }
     if (!outcome.ok) throw outcome.error;

@@ -36,7 +36,7 @@ export interface RemotePerson {
 }
 
 /**
- * Joins, leaves and rosters carry `at`: the sender's clock in ms, strictly increasing per sender. Gossip
+ * Joins, leaves and rosters carry `at`: the sender's clock in µs since 1970, strictly increasing per sender. Gossip
  * keeps no order between messages and anyone may send a signed message again later, so a receiver applies
  * one about a person only if it is later than the last it applied from that node about that person.
  * Optional: nodes of earlier versions send none, and theirs are taken as they come.
@@ -100,7 +100,7 @@ export function decodePeople(bytes: Uint8Array, maxBytes: number): PeopleMessage
   }
 }
 
-/** The message with the sender's `at`, when it sent one: a whole number of ms, not before 1970. */
+/** The message with the sender's `at`, when it sent one: a whole number of µs, not before 1970. */
 function withAt(message: PresenceMessage, m: Record<string, unknown>): PresenceMessage {
   if (m.at === undefined) return message;
   if (typeof m.at !== 'number' || !Number.isSafeInteger(m.at) || m.at < 0)

@@ -1,7 +1,8 @@
 /**
  * A position frame built once (`sharedFrame`) and written straight to each socket (`directSocket`) arrives
  * at a real `ws` client as the same message `ws.send` would have sent, at every length class of the
- * WebSocket header (7-bit, 16-bit and 64-bit lengths), in order with what went through `ws.send`.
+ * WebSocket header (7-bit, 16-bit and 64-bit lengths), in order with what went through `ws.send`; and is
+ * not offered while ws's sender is busy with a message of its own.
  */
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -17,8 +18,12 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function connectedPair(): Promise<{ serverSide: WebSocket; client: WebSocket }> {
-  server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+async function connectedPair(compress = false): Promise<{ serverSide: WebSocket; client: WebSocket }> {
+  server = new WebSocketServer({
+    host: '127.0.0.1',
+    port: 0,
+    perMessageDeflate: compress ? { threshold: 0 } : false,
+  });
   await new Promise<void>((resolve) => server?.once('listening', () => resolve()));
   const port = (server.address() as AddressInfo).port;
   const accepted = new Promise<WebSocket>((resolve) => server?.once('connection', resolve));
@@ -60,6 +65,20 @@ describe('shared frames', () => {
     const messages = await arriving;
     expect(messages.map((m) => m.length)).toEqual(expected.map((m) => m.length));
     expect(messages).toEqual(expected);
+  });
+
+  it('is not offered while ws is still compressing a message: the frame would overtake it', async () => {
+    // PosBus never negotiates compression; ws with it on shows the guard holds where ws's sender is busy.
+    const { serverSide, client } = await connectedPair(true);
+    expect(directSocket(serverSide)).toBeDefined();
+    const arriving = received(client, 2);
+    serverSide.send(randomBytes(100_000));
+    expect(directSocket(serverSide)).toBeUndefined();
+    serverSide.send(randomBytes(10));
+    const messages = await arriving;
+    expect(messages.map((m) => m.length)).toEqual([100_000, 10]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(directSocket(serverSide)).toBeDefined();
   });
 
   it('builds a payload frame once and hands the same bytes to every socket', () => {

@@ -178,5 +178,16 @@ describe('WorldStore.applyBatch', () => {
     // The changes after the failed one were all emitted, and the batch is in memory.
     expect(changes.map((c) => c.op)).toEqual(ops.slice(1));
     expect(store.get(worldId)?.objects.get(childId)?.name).toBe('child');
+
+    // When the stage failed too, its error is the one its caller sees (a peer's bad answer, say).
+    const other = someOps(randomUUID());
+    store.prependListener('change', () => {
+      throw new Error('listener failed again');
+    });
+    const both = store.applyBatch(other.ops[0].worldId, async (put) => {
+      put(other.ops[0]);
+      throw new Error('stage failed');
+    });
+    await expect(both).rejects.toThrow('stage failed');
   });
 });
