@@ -23,6 +23,7 @@ export function federationSettings(
     announceIntervalMs: c.announceIntervalMs,
     silenceTimeoutMs: c.peerSilenceTimeoutMs,
     maxClockSkewMs: c.maxClockSkewMs,
+    maxRemotePeople: c.maxRemotePeople,
     positionBatch: c.positionBatch,
     maxMessageBytes,
     followsChain: c.chains.length > 0,

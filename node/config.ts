@@ -324,6 +324,11 @@ export const configSchema = z
     peerSilenceTimeoutMs: int(500, 3_600_000)
       .default(15_000)
       .describe('Remote members (and directory entries) of a node that went silent this long are dropped.'),
+    maxRemotePeople: int(0, 10_000_000)
+      .default(50_000)
+      .describe(
+        'People of other nodes this node shows at once, over all worlds and nodes (one node: at most 20,000): joins and rosters that would take it past this are refused.',
+      ),
     maxClockSkewMs: int(0, 86_400_000)
       .default(60_000)
       .describe(

@@ -60,6 +60,8 @@ export interface FederationOptions {
   announceIntervalMs: number;
   silenceTimeoutMs: number;
   maxClockSkewMs: number;
+  /** People of other nodes shown here at once, over all worlds and nodes. */
+  maxRemotePeople: number;
   positionBatch: number;
   /** Largest gossip message, bytes. */
   maxMessageBytes: number;
@@ -173,6 +175,7 @@ export class Federation {
         batchSize: options.positionBatch,
         maxMessageBytes: options.maxMessageBytes,
         maxClockSkewMs: options.maxClockSkewMs,
+        maxRemotePeople: options.maxRemotePeople,
       },
     );
     this.dialer = new BootstrapDialer(

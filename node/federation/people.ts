@@ -38,6 +38,11 @@ export interface PeopleOptions {
   batchSize: number;
   maxMessageBytes: number;
   maxClockSkewMs: number;
+  /**
+   * People of other nodes shown here at once, over all of them: under `--trust all` anyone can be as many
+   * nodes as they like, each up to MAX_PEOPLE_PER_NODE.
+   */
+  maxRemotePeople: number;
 }
 
 interface RemotePresence {
@@ -70,6 +75,8 @@ export class FederatedPeople {
   private readonly remote = new Map<string, Map<string, RemotePresence>>();
   /** node → how many people of `remote` it shows here (MAX_PEOPLE_PER_NODE) */
   private readonly peopleOfNode = new Map<string, number>();
+  /** The sum of `peopleOfNode` (`maxRemotePeople`). */
+  private remotePeople = 0;
   /** The winning lock claim per object, and how many each person holds (MAX_CLAIMS_PER_PERSON). */
   private readonly claims = new LockClaims();
   /** worldId → userId → last published pose, and when */
@@ -230,15 +237,28 @@ export class FederatedPeople {
     return 'accept';
   }
 
-  /** True when showing `people` for `from` would take it past MAX_PEOPLE_PER_NODE. */
+  /**
+   * True when showing `people` for `from` would take it past MAX_PEOPLE_PER_NODE, or everyone shown here
+   * past `maxRemotePeople` (someone who moves here from another node does not add to that).
+   */
   private overCap(worldId: string, people: RemotePerson[], from: string): boolean {
     const known = this.remote.get(worldId);
     const added = new Set<string>();
-    for (const p of people) if (known?.get(p.id)?.node !== from) added.add(p.id);
-    return (this.peopleOfNode.get(from) ?? 0) + added.size > MAX_PEOPLE_PER_NODE;
+    let arriving = 0;
+    for (const p of people) {
+      const where = known?.get(p.id);
+      if (where?.node === from || added.has(p.id)) continue;
+      added.add(p.id);
+      if (!where) arriving++;
+    }
+    return (
+      (this.peopleOfNode.get(from) ?? 0) + added.size > MAX_PEOPLE_PER_NODE ||
+      this.remotePeople + arriving > this.options.maxRemotePeople
+    );
   }
 
   private countPerson(node: string, delta: 1 | -1): void {
+    this.remotePeople += delta;
     const n = (this.peopleOfNode.get(node) ?? 0) + delta;
     if (n > 0) this.peopleOfNode.set(node, n);
     else this.peopleOfNode.delete(node);
