@@ -24,6 +24,7 @@ export function federationSettings(
     silenceTimeoutMs: c.peerSilenceTimeoutMs,
     maxClockSkewMs: c.maxClockSkewMs,
     maxRemotePeople: c.maxRemotePeople,
+    peerGossipPerSecond: c.peerGossipPerSecond,
     positionBatch: c.positionBatch,
     maxMessageBytes,
     followsChain: c.chains.length > 0,

@@ -324,6 +324,11 @@ export const configSchema = z
     peerSilenceTimeoutMs: int(500, 3_600_000)
       .default(15_000)
       .describe('Remote members (and directory entries) of a node that went silent this long are dropped.'),
+    peerGossipPerSecond: int(0, 1_000_000)
+      .default(1000)
+      .describe(
+        'Gossip messages a trusted node may have taken per topic and second, after a burst of ten seconds worth; past it they are ignored until its allowance refills (ops come again through world sync). 0 = no limit.',
+      ),
     maxRemotePeople: int(0, 10_000_000)
       .default(50_000)
       .describe(

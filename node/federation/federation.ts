@@ -62,6 +62,8 @@ export interface FederationOptions {
   maxClockSkewMs: number;
   /** People of other nodes shown here at once, over all worlds and nodes. */
   maxRemotePeople: number;
+  /** Gossip messages a trusted node may have taken per topic and second (0 = no limit). */
+  peerGossipPerSecond: number;
   positionBatch: number;
   /** Largest gossip message, bytes. */
   maxMessageBytes: number;
@@ -136,7 +138,10 @@ export class Federation {
     this.self = components.host.peerId.toString();
     this.peers = new Peers(options.trust);
     this.directory = new NodeDirectory({ silenceTimeoutMs: options.silenceTimeoutMs });
-    this.gossip = new Gossip({ pubsub, peers: this.peers, logger: this.log });
+    this.gossip = new Gossip(
+      { pubsub, peers: this.peers, logger: this.log },
+      { trustedPerSecond: options.peerGossipPerSecond },
+    );
     this.sync = new WorldSync(
       {
         host: components.host,

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { GossipDecodeError } from '../../protocol/gossip/index.ts';
 import { setGossipAppScore } from './p2p-host.ts';
 import type { Peers } from './peers.ts';
+import { TrustedAllowance } from './trusted-allowance.ts';
 import { UntrustedFlood } from './untrusted-flood.ts';
 
 export type HandlerVerdict = 'accept' | 'ignore' | { reject: string };
@@ -31,13 +32,19 @@ export class Gossip {
   private readonly peers: Peers;
   private readonly log: Logger;
   private readonly flood: UntrustedFlood;
+  private readonly allowance: TrustedAllowance;
   readonly traffic: TrafficCounters = {};
 
-  constructor(components: { pubsub: GossipSub; peers: Peers; logger: Logger }) {
+  constructor(
+    components: { pubsub: GossipSub; peers: Peers; logger: Logger },
+    /** Messages a trusted node may have taken per topic and second (trusted-allowance.ts); 0 = no limit. */
+    options: { trustedPerSecond: number },
+  ) {
     this.pubsub = components.pubsub;
     this.peers = components.peers;
     this.log = components.logger;
     this.flood = new UntrustedFlood(this.log);
+    this.allowance = new TrustedAllowance(options.trustedPerSecond);
     // Gossipsub's application-specific score term (its only one we fill): a peer below the graylist
     // threshold has its RPCs dropped before they are decoded or their signatures checked.
     setGossipAppScore(this.pubsub, (peerId) => this.flood.score(peerId));
@@ -59,6 +66,10 @@ export class Gossip {
         this.peers.rejected(source.toString(), 'untrusted');
         if (!this.peers.isTrusted(source.toString())) this.flood.refused(source.toString());
         return TopicValidatorResult.Reject;
+      }
+      if (!this.allowance.take(from, topic)) {
+        this.peers.rejected(from, 'over_allowance');
+        return TopicValidatorResult.Ignore;
       }
       let verdict: HandlerVerdict;
       try {

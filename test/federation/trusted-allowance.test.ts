@@ -1,0 +1,80 @@
+/**
+ * A trusted node publishing faster than its allowance (`--peer-gossip-per-second`, per topic): past a
+ * burst, its messages on that topic are ignored and counted (`over_allowance`) while its other topics are
+ * untouched; once the allowance refills it is taken at its word again. A node with a small allowance and a
+ * test peer of its own (test-peer.ts, loopback).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BURST_SECONDS } from '../../node/federation/trusted-allowance.ts';
+import { DEFAULT_WORLD_ID } from '../../node/world/seed.ts';
+import { encodePeople, peopleTopic, positionsTopic, type RemotePerson } from '../../protocol/gossip/index.ts';
+import { encode } from '../../protocol/posbus/index.ts';
+import { waitFor } from '../support/federation.ts';
+import { startNode, type TestNode } from '../support/node.ts';
+import { dialableNode, startTestPeer, type TestPeer } from '../support/test-peer.ts';
+
+const WORLD = DEFAULT_WORLD_ID;
+const PER_SECOND = 20;
+let node: TestNode;
+let peer: TestPeer;
+
+beforeAll(async () => {
+  peer = await startTestPeer('busy');
+  node = await startNode({
+    trust: peer.peerId,
+    peerGossipPerSecond: PER_SECOND,
+    peerSilenceTimeoutMs: 120_000,
+  });
+  const self = dialableNode(node);
+  await peer.dial([self]);
+  await peer.subscribe(peopleTopic(WORLD), [self]);
+  await peer.subscribe(positionsTopic(WORLD), [self]);
+}, 60_000);
+
+afterAll(async () => {
+  await peer?.stop();
+  await node?.cleanup();
+});
+
+const traffic = (kind: string) => node.node.federation.traffic()[kind]?.received ?? 0;
+const overAllowance = () => node.node.federation.peers.stats(peer.peerId).reasons.over_allowance ?? 0;
+const room = () => [...node.node.worlds.roomsInUse()].find((r) => r.worldId === WORLD);
+const person = (): RemotePerson => ({
+  id: crypto.randomUUID(),
+  name: 'visitor',
+  isGuest: true,
+  pose: { position: { x: 1, y: 0, z: 1 }, rotation: { x: 0, y: 0, z: 0 } },
+});
+
+describe('a trusted node over its gossip allowance', () => {
+  it('has the rest of a flood ignored on that topic only, and is heard again once the allowance refills', async () => {
+    const flood = PER_SECOND * BURST_SECONDS * 2;
+    const before = traffic('people');
+    const started = performance.now();
+    // Leaves of nobody: each is judged and changes nothing, so only the allowance decides what is taken.
+    for (let i = 0; i < flood; i++) {
+      await peer.publish(peopleTopic(WORLD), encodePeople({ t: 'leave', userId: crypto.randomUUID() }));
+    }
+    await waitFor(() => traffic('people') >= before + flood, 30_000, 'the node to judge the flood');
+    const seconds = (performance.now() - started) / 1000;
+    // At most the burst and what refilled meanwhile was taken; the rest is counted.
+    expect(overAllowance()).toBeGreaterThanOrEqual(flood - PER_SECOND * (BURST_SECONDS + seconds + 1));
+    expect(overAllowance()).toBeGreaterThan(0);
+
+    // Its positions topic has an allowance of its own: a position is taken while people are over theirs.
+    const counted = overAllowance();
+    const positionsBefore = traffic('positions');
+    await peer.publish(positionsTopic(WORLD), encode({ type: 'UsersTransformList', value: [] }));
+    await waitFor(() => traffic('positions') > positionsBefore, 30_000, 'the node to judge a position');
+    expect(overAllowance()).toBe(counted);
+
+    // Refilled: a join is taken.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const visitor = person();
+    const joinBefore = traffic('people');
+    await peer.publish(peopleTopic(WORLD), encodePeople({ t: 'join', person: visitor }));
+    await waitFor(() => traffic('people') > joinBefore, 30_000, 'the node to judge a join');
+    expect(room()?.member(visitor.id)).toBeDefined();
+    expect((await fetch(`${node.url}/health`)).status).toBe(200);
+  }, 120_000);
+});
