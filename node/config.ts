@@ -327,12 +327,12 @@ export const configSchema = z
     peerGossipPerSecond: int(0, 1_000_000)
       .default(1000)
       .describe(
-        'Gossip messages a trusted node may have taken per topic and second, after a burst of ten seconds worth; past it they are ignored until its allowance refills (ops come again through world sync). 0 = no limit.',
+        'Gossip messages a trusted node may have taken per topic and second (five times that over all its topics; chain topics not limited), after a burst of ten seconds worth; past it they are ignored until its allowance refills (ops come again through world sync). 0 = no limit.',
       ),
     maxRemotePeople: int(0, 10_000_000)
       .default(50_000)
       .describe(
-        'People of other nodes this node shows at once, over all worlds and nodes (one node: at most 20,000): joins and rosters that would take it past this are refused.',
+        'People of other nodes this node shows at once, over all worlds and nodes (one node: at most 20,000): joins and rosters that would take it past this are ignored. 0 = nobody of other nodes.',
       ),
     maxClockSkewMs: int(0, 86_400_000)
       .default(60_000)

@@ -18,6 +18,8 @@ const peerSchema = z
     received: z.number().int(),
     rejected: z.number().int(),
     reasons: z.record(z.string(), z.number().int()),
+    ignored: z.number().int(),
+    ignoredReasons: z.record(z.string(), z.number().int()),
     lastSeenAt: z.number().int(),
   })
   .openapi('FederationPeer');

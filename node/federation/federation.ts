@@ -285,7 +285,7 @@ export class Federation {
   }
 
   /** Gossip accepted and rejected by the validators since start, from any peer. */
-  gossipTotals(): { accepted: number; rejected: number } {
+  gossipTotals(): { accepted: number; rejected: number; ignored: number } {
     return { ...this.peers.totals };
   }
 

@@ -68,7 +68,7 @@ export class Gossip {
         return TopicValidatorResult.Reject;
       }
       if (!this.allowance.take(from, topic)) {
-        this.peers.rejected(from, 'over_allowance');
+        this.peers.ignored(from, 'over_allowance');
         return TopicValidatorResult.Ignore;
       }
       let verdict: HandlerVerdict;

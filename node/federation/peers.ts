@@ -9,6 +9,9 @@ export interface PeerCounters {
   rejected: number;
   /** Rejections by reason (`untrusted`, `bad_stamp`, `not_allowed`, …). */
   reasons: Record<string, number>;
+  /** Messages of a trusted peer not taken though nothing is wrong with them (`over_allowance`). */
+  ignored: number;
+  ignoredReasons: Record<string, number>;
   lastSeenAt: number;
   latencyMs: number | null;
 }
@@ -28,7 +31,7 @@ export class Peers {
   /** Everyone else, the most recently counted (MAX_UNLISTED_PEERS). */
   private readonly unlisted: RecentMap<string, PeerCounters>;
   /** Gossip accepted and rejected from any peer since start (/metrics). */
-  readonly totals = { accepted: 0, rejected: 0 };
+  readonly totals = { accepted: 0, rejected: 0, ignored: 0 };
 
   /** `spec`: comma-separated peer ids, `all`, or empty (nobody). */
   constructor(spec: string, maxUnlisted = MAX_UNLISTED_PEERS) {
@@ -59,6 +62,13 @@ export class Peers {
     c.reasons[reason] = (c.reasons[reason] ?? 0) + 1;
   }
 
+  ignored(peerId: string, reason: string): void {
+    const c = this.of(peerId);
+    this.totals.ignored++;
+    c.ignored++;
+    c.ignoredReasons[reason] = (c.ignoredReasons[reason] ?? 0) + 1;
+  }
+
   latency(peerId: string, ms: number): void {
     this.of(peerId).latencyMs = ms;
   }
@@ -66,7 +76,7 @@ export class Peers {
   /** A peer's counters (zeros for one never counted, or no longer: reading does not make an entry). */
   stats(peerId: string): PeerCounters {
     const c = this.counters.get(peerId) ?? this.unlisted.get(peerId) ?? fresh();
-    return { ...c, reasons: { ...c.reasons } };
+    return { ...c, reasons: { ...c.reasons }, ignoredReasons: { ...c.ignoredReasons } };
   }
 
   known(): string[] {
@@ -87,5 +97,13 @@ export class Peers {
 }
 
 function fresh(): PeerCounters {
-  return { received: 0, rejected: 0, reasons: {}, lastSeenAt: 0, latencyMs: null };
+  return {
+    received: 0,
+    rejected: 0,
+    reasons: {},
+    ignored: 0,
+    ignoredReasons: {},
+    lastSeenAt: 0,
+    latencyMs: null,
+  };
 }

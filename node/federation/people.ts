@@ -181,7 +181,8 @@ export class FederatedPeople {
       case 'join':
         // Overtaken by a later leave or roster of its node (or sent again after them): not news.
         if (!order.isLater(worldId, message.person.id, from, message.at)) return 'ignore';
-        if (this.overCap(worldId, [message.person], from)) return { reject: 'too_many_people' };
+        const over = this.overBound(worldId, [message.person], from, 0);
+        if (over) return over;
         order.advance(worldId, message.person.id, from, message.at);
         this.seen(worldId, message.person, from);
         return 'accept';
@@ -190,21 +191,25 @@ export class FederatedPeople {
         if (!order.advance(worldId, message.userId, from, message.at)) return 'ignore';
         return this.gone(worldId, message.userId, from) ? 'accept' : 'ignore';
       case 'roster': {
-        // Judged whole before anything changes: a roster that would pass the cap adds no one. Those it
-        // lists who left after it was made are not news, and count for nothing.
+        // Judged whole before anything changes: a roster that would pass a bound adds no one. Those it
+        // lists who left after it was made are not news, and count for nothing; those a complete one
+        // leaves out make room. Someone who joined after it was made is not missing from it.
         const news = message.people.filter((p) => order.isLater(worldId, p.id, from, message.at));
-        if (this.overCap(worldId, news, from)) return { reject: 'too_many_people' };
-        const present = new Set<string>();
-        for (const p of message.people) present.add(p.id);
+        const present = new Set(message.people.map((p) => p.id));
+        const missing: string[] = [];
+        for (const [userId, where] of this.remote.get(worldId) ?? []) {
+          if (message.complete && where.node === from && !present.has(userId)) missing.push(userId);
+        }
+        const leaving = missing.filter((userId) => order.isLater(worldId, userId, from, message.at));
+        const over = this.overBound(worldId, news, from, leaving.length);
+        if (over) return over;
+        for (const userId of leaving) {
+          order.advance(worldId, userId, from, message.at);
+          this.gone(worldId, userId, from);
+        }
         for (const p of news) {
           order.advance(worldId, p.id, from, message.at);
           this.seen(worldId, p, from);
-        }
-        if (!message.complete) return 'accept';
-        for (const [userId, where] of this.remote.get(worldId) ?? []) {
-          // Someone who joined after the roster was made is not missing from it.
-          if (where.node !== from || present.has(userId)) continue;
-          if (order.advance(worldId, userId, from, message.at)) this.gone(worldId, userId, from);
         }
         return 'accept';
       }
@@ -238,10 +243,17 @@ export class FederatedPeople {
   }
 
   /**
-   * True when showing `people` for `from` would take it past MAX_PEOPLE_PER_NODE, or everyone shown here
-   * past `maxRemotePeople` (someone who moves here from another node does not add to that).
+   * Why showing `people` for `from`, as `leaving` of its people go, is refused, if it is: past
+   * MAX_PEOPLE_PER_NODE for that node (rejected: the node claims more than any serves), or everyone shown
+   * here past `maxRemotePeople` (ignored: others filled it, not this node's fault). Someone who moves here
+   * from another node adds nobody to the second.
    */
-  private overCap(worldId: string, people: RemotePerson[], from: string): boolean {
+  private overBound(
+    worldId: string,
+    people: RemotePerson[],
+    from: string,
+    leaving: number,
+  ): HandlerVerdict | undefined {
     const known = this.remote.get(worldId);
     const added = new Set<string>();
     let arriving = 0;
@@ -251,11 +263,22 @@ export class FederatedPeople {
       added.add(p.id);
       if (!where) arriving++;
     }
-    return (
-      (this.peopleOfNode.get(from) ?? 0) + added.size > MAX_PEOPLE_PER_NODE ||
-      this.remotePeople + arriving > this.options.maxRemotePeople
-    );
+    if ((this.peopleOfNode.get(from) ?? 0) - leaving + added.size > MAX_PEOPLE_PER_NODE)
+      return { reject: 'too_many_people' };
+    if (this.remotePeople - leaving + arriving <= this.options.maxRemotePeople) return undefined;
+    const now = Date.now();
+    if (now - this.warnedFullAt > 60_000) {
+      this.warnedFullAt = now;
+      this.log.warn(
+        { bound: this.options.maxRemotePeople },
+        'people of other nodes at --max-remote-people: newcomers are not shown until some leave',
+      );
+    }
+    return 'ignore';
   }
+
+  /** When the full `maxRemotePeople` was last logged (once a minute at most). */
+  private warnedFullAt = 0;
 
   private countPerson(node: string, delta: 1 | -1): void {
     this.remotePeople += delta;
@@ -279,8 +302,13 @@ export class FederatedPeople {
       const member = new RemoteMember(remoteUser(p.id, p.name, p.isGuest), from, (h) =>
         this.sendHighFive(worldId, h),
       );
-      if (!this.worlds.addRemote(worldId, member, p.pose)) return;
-      if (where) this.countPerson(where.node, -1);
+      const added = this.worlds.addRemote(worldId, member, p.pose);
+      if (where) {
+        // The old node's copy is gone either way: shown by nobody if the new one could not be added.
+        this.countPerson(where.node, -1);
+        if (!added) people.delete(p.id);
+      }
+      if (!added) return;
       this.countPerson(from, 1);
     }
     people.set(p.id, { node: from, lastSeenAt: Date.now() });

@@ -16,7 +16,7 @@ export interface MetricSources {
   harvesterLag(): Promise<{ chain: string; lag: number | null }[]>;
   connectedPeers(): number;
   /** Gossip messages from peers accepted and rejected by the validators, since start. */
-  gossip(): { accepted: number; rejected: number };
+  gossip(): { accepted: number; rejected: number; ignored: number };
 }
 
 const TICK_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25];
@@ -76,16 +76,17 @@ export class NodeMetrics {
     });
     new Counter({
       name: 'odyssey_gossip_messages_total',
-      help: 'Gossip messages from peers, by verdict of the validators (accepted, rejected).',
+      help: 'Gossip messages from peers, by verdict of the validators (accepted, rejected; ignored: a trusted peer over its allowance).',
       labelNames: ['verdict'],
       registers,
       collect() {
         const s = source();
         if (!s) return;
-        const { accepted, rejected } = s.gossip();
+        const { accepted, rejected, ignored } = s.gossip();
         this.reset();
         this.inc({ verdict: 'accepted' }, accepted);
         this.inc({ verdict: 'rejected' }, rejected);
+        this.inc({ verdict: 'ignored' }, ignored);
       },
     });
     const byType = (name: string, help: string, counts: (direction: 'in' | 'out') => Float64Array) =>

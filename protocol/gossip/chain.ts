@@ -75,7 +75,9 @@ const CHAIN_ID = /^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,64}$/;
 /** Highest block number taken: any real chain is far below, and it stays a safe integer. */
 const MAX_BLOCK = 2 ** 48;
 
-export const chainTopic = (chainId: string): string => `/odyssey/chain/${chainId}/blocks/1`;
+/** What every chain topic starts with. */
+export const CHAIN_TOPIC_PREFIX = '/odyssey/chain/';
+export const chainTopic = (chainId: string): string => `${CHAIN_TOPIC_PREFIX}${chainId}/blocks/1`;
 
 export function encodeChainBlock(a: ChainBlockAnnouncement): Uint8Array {
   return encodeCbor({ v: GOSSIP_VERSION, ...a });

@@ -1,13 +1,23 @@
 /**
  * A trusted node publishing faster than its allowance (`--peer-gossip-per-second`, per topic): past a
- * burst, its messages on that topic are ignored and counted (`over_allowance`) while its other topics are
- * untouched; once the allowance refills it is taken at its word again. A node with a small allowance and a
+ * burst, its messages on that topic are ignored and counted (`over_allowance`, not as rejections) while
+ * its other topics are untouched; once the allowance refills it is taken at its word again. A node with a small allowance and a
  * test peer of its own (test-peer.ts, loopback).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BURST_SECONDS } from '../../node/federation/trusted-allowance.ts';
+import {
+  ALL_TOPICS_FACTOR,
+  BURST_SECONDS,
+  TrustedAllowance,
+} from '../../node/federation/trusted-allowance.ts';
 import { DEFAULT_WORLD_ID } from '../../node/world/seed.ts';
-import { encodePeople, peopleTopic, positionsTopic, type RemotePerson } from '../../protocol/gossip/index.ts';
+import {
+  chainTopic,
+  encodePeople,
+  peopleTopic,
+  positionsTopic,
+  type RemotePerson,
+} from '../../protocol/gossip/index.ts';
 import { encode } from '../../protocol/posbus/index.ts';
 import { waitFor } from '../support/federation.ts';
 import { startNode, type TestNode } from '../support/node.ts';
@@ -37,7 +47,7 @@ afterAll(async () => {
 });
 
 const traffic = (kind: string) => node.node.federation.traffic()[kind]?.received ?? 0;
-const overAllowance = () => node.node.federation.peers.stats(peer.peerId).reasons.over_allowance ?? 0;
+const overAllowance = () => node.node.federation.peers.stats(peer.peerId).ignoredReasons.over_allowance ?? 0;
 const room = () => [...node.node.worlds.roomsInUse()].find((r) => r.worldId === WORLD);
 const person = (): RemotePerson => ({
   id: crypto.randomUUID(),
@@ -61,6 +71,15 @@ describe('a trusted node over its gossip allowance', () => {
     expect(overAllowance()).toBeGreaterThanOrEqual(flood - PER_SECOND * (BURST_SECONDS + seconds + 1));
     expect(overAllowance()).toBeGreaterThan(0);
 
+    // A join over the allowance is not taken.
+    const turnedAway = person();
+    const counting = overAllowance();
+    await peer.publish(peopleTopic(WORLD), encodePeople({ t: 'join', person: turnedAway }));
+    await waitFor(() => overAllowance() > counting, 30_000, 'the join to be judged');
+    expect(room()?.member(turnedAway.id)).toBeUndefined();
+    // Not a rejection: nothing is wrong with the messages.
+    expect(node.node.federation.peers.stats(peer.peerId).rejected).toBe(0);
+
     // Its positions topic has an allowance of its own: a position is taken while people are over theirs.
     const counted = overAllowance();
     const positionsBefore = traffic('positions');
@@ -77,4 +96,25 @@ describe('a trusted node over its gossip allowance', () => {
     expect(room()?.member(visitor.id)).toBeDefined();
     expect((await fetch(`${node.url}/health`)).status).toBe(200);
   }, 120_000);
+});
+
+describe('TrustedAllowance', () => {
+  it('limits per topic and per node over all topics, never chain topics, and nothing at 0', () => {
+    const allowance = new TrustedAllowance(1);
+    const taken = (topic: string, n: number) => {
+      let ok = 0;
+      for (let i = 0; i < n; i++) if (allowance.take('n', topic, 0)) ok++;
+      return ok;
+    };
+    // One topic: its burst. Over all topics: ALL_TOPICS_FACTOR bursts, however many topics.
+    expect(taken('/a', 100)).toBe(BURST_SECONDS);
+    const topics = Array.from({ length: 2 * ALL_TOPICS_FACTOR }, (_, i) => `/t${i}`);
+    const total = topics.reduce((sum, t) => sum + taken(t, 100), 0);
+    expect(total).toBe(BURST_SECONDS * (ALL_TOPICS_FACTOR - 1));
+    expect(taken(chainTopic('evm-1'), 1000)).toBe(1000);
+    const unlimited = new TrustedAllowance(0);
+    let ok = 0;
+    for (let i = 0; i < 100_000; i++) if (unlimited.take('n', '/a', 0)) ok++;
+    expect(ok).toBe(100_000);
+  });
 });
