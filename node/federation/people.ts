@@ -178,7 +178,7 @@ export class FederatedPeople {
     }
     const { order } = this;
     switch (message.t) {
-      case 'join':
+      case 'join': {
         // Overtaken by a later leave or roster of its node (or sent again after them): not news.
         if (!order.isLater(worldId, message.person.id, from, message.at)) return 'ignore';
         const over = this.overBound(worldId, [message.person], from, 0);
@@ -186,6 +186,7 @@ export class FederatedPeople {
         order.advance(worldId, message.person.id, from, message.at);
         this.seen(worldId, message.person, from);
         return 'accept';
+      }
       case 'leave':
         // Kept even when the person is not shown here: a join it overtook must not bring them back.
         if (!order.advance(worldId, message.userId, from, message.at)) return 'ignore';
