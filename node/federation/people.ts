@@ -29,6 +29,7 @@ import type { Member, Room } from '../world/room.ts';
 import type { WorldController } from '../world/world-controller.ts';
 import type { Gossip, HandlerVerdict } from './gossip.ts';
 import { LockClaims } from './lock-claims.ts';
+import { type Arrivals, MAX_PEOPLE_PER_NODE, PeopleBounds } from './people-bounds.ts';
 import { PeopleOrder } from './people-order.ts';
 
 export interface PeopleOptions {
@@ -52,11 +53,6 @@ interface RemotePresence {
 
 /** Every local member is re-published at least this often, moved or not. */
 export const POSITION_REFRESH_MS = 2000;
-/**
- * People one node may show here at once, over every world: far more than one node serves, so a bound on
- * what a buggy or hostile peer can make this node hold (a room member and a presence each), not a claim.
- */
-export const MAX_PEOPLE_PER_NODE = 20_000;
 /** Locks one person may hold at once, as claims known here (an editor holds one or a few). */
 export const MAX_CLAIMS_PER_PERSON = 32;
 /**
@@ -73,10 +69,8 @@ export class FederatedPeople {
   private readonly options: PeopleOptions;
   /** worldId → userId → where the remote person is */
   private readonly remote = new Map<string, Map<string, RemotePresence>>();
-  /** node → how many people of `remote` it shows here (MAX_PEOPLE_PER_NODE) */
-  private readonly peopleOfNode = new Map<string, number>();
-  /** The sum of `peopleOfNode` (`maxRemotePeople`). */
-  private remotePeople = 0;
+  /** How many people of `remote` each node shows, against the bounds (people-bounds.ts). */
+  private readonly bounds: PeopleBounds;
   /** The winning lock claim per object, and how many each person holds (MAX_CLAIMS_PER_PERSON). */
   private readonly claims = new LockClaims();
   /** worldId → userId → last published pose, and when */
@@ -121,6 +115,7 @@ export class FederatedPeople {
     this.clock = components.clock;
     this.log = components.logger.child({ component: 'federated-people' });
     this.options = options;
+    this.bounds = new PeopleBounds({ maxRemotePeople: options.maxRemotePeople, logger: this.log });
     this.order = new PeopleOrder({
       // A person not heard of for the silence timeout has left anyway; the skew allows for the sender's clock.
       maxAgeMs: options.silenceTimeoutMs + options.maxClockSkewMs,
@@ -181,7 +176,7 @@ export class FederatedPeople {
       case 'join': {
         // Overtaken by a later leave or roster of its node (or sent again after them): not news.
         if (!order.isLater(worldId, message.person.id, from, message.at)) return 'ignore';
-        const over = this.overBound(worldId, [message.person], from, 0);
+        const over = this.bounds.judge(from, this.arrivals(worldId, [message.person], from, 0));
         if (over) return over;
         order.advance(worldId, message.person.id, from, message.at);
         this.seen(worldId, message.person, from);
@@ -202,7 +197,7 @@ export class FederatedPeople {
           if (message.complete && where.node === from && !present.has(userId)) missing.push(userId);
         }
         const leaving = missing.filter((userId) => order.isLater(worldId, userId, from, message.at));
-        const over = this.overBound(worldId, news, from, leaving.length);
+        const over = this.bounds.judge(from, this.arrivals(worldId, news, from, leaving.length));
         if (over) return over;
         for (const userId of leaving) {
           order.advance(worldId, userId, from, message.at);
@@ -243,18 +238,8 @@ export class FederatedPeople {
     return 'accept';
   }
 
-  /**
-   * Why showing `people` for `from`, as `leaving` of its people go, is refused, if it is: past
-   * MAX_PEOPLE_PER_NODE for that node (rejected: the node claims more than any serves), or everyone shown
-   * here past `maxRemotePeople` (ignored: others filled it, not this node's fault). Someone who moves here
-   * from another node adds nobody to the second.
-   */
-  private overBound(
-    worldId: string,
-    people: RemotePerson[],
-    from: string,
-    leaving: number,
-  ): HandlerVerdict | undefined {
+  /** Who showing `people` for `from` would add, as `leaving` of its people go (a person listed twice: once). */
+  private arrivals(worldId: string, people: RemotePerson[], from: string, leaving: number): Arrivals {
     const known = this.remote.get(worldId);
     const added = new Set<string>();
     let arriving = 0;
@@ -264,28 +249,7 @@ export class FederatedPeople {
       added.add(p.id);
       if (!where) arriving++;
     }
-    if ((this.peopleOfNode.get(from) ?? 0) - leaving + added.size > MAX_PEOPLE_PER_NODE)
-      return { reject: 'too_many_people' };
-    if (this.remotePeople - leaving + arriving <= this.options.maxRemotePeople) return undefined;
-    const now = Date.now();
-    if (now - this.warnedFullAt > 60_000) {
-      this.warnedFullAt = now;
-      this.log.warn(
-        { bound: this.options.maxRemotePeople },
-        'people of other nodes at --max-remote-people: newcomers are not shown until some leave',
-      );
-    }
-    return 'ignore';
-  }
-
-  /** When the full `maxRemotePeople` was last logged (once a minute at most). */
-  private warnedFullAt = 0;
-
-  private countPerson(node: string, delta: 1 | -1): void {
-    this.remotePeople += delta;
-    const n = (this.peopleOfNode.get(node) ?? 0) + delta;
-    if (n > 0) this.peopleOfNode.set(node, n);
-    else this.peopleOfNode.delete(node);
+    return { added: added.size, arriving, leaving };
   }
 
   private seen(worldId: string, p: RemotePerson, from: string): void {
@@ -306,11 +270,11 @@ export class FederatedPeople {
       const added = this.worlds.addRemote(worldId, member, p.pose);
       if (where) {
         // The old node's copy is gone either way: shown by nobody if the new one could not be added.
-        this.countPerson(where.node, -1);
+        this.bounds.count(where.node, -1);
         if (!added) people.delete(p.id);
       }
       if (!added) return;
-      this.countPerson(from, 1);
+      this.bounds.count(from, 1);
     }
     people.set(p.id, { node: from, lastSeenAt: Date.now() });
   }
@@ -319,7 +283,7 @@ export class FederatedPeople {
     const people = this.remote.get(worldId);
     if (people?.get(userId)?.node !== from) return false;
     people.delete(userId);
-    this.countPerson(from, -1);
+    this.bounds.count(from, -1);
     this.claims.dropPerson(worldId, userId);
     this.worlds.removeRemote(worldId, userId);
     return true;

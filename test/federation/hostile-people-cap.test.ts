@@ -5,7 +5,7 @@
  * what other hostile cases leave behind on a shared node must not weigh on them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_PEOPLE_PER_NODE } from '../../node/federation/people.ts';
+import { MAX_PEOPLE_PER_NODE } from '../../node/federation/people-bounds.ts';
 import {
   encodePeople,
   MAX_ROSTER,
