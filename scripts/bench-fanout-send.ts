@@ -53,14 +53,27 @@ if (values.connect) {
 async function main(): Promise<void> {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  server.on('error', (error) => {
+    console.error(`server failed: ${error.message}`);
+    process.exit(1);
+  });
   const sockets: WebSocket[] = [];
-  server.on('connection', (ws) => sockets.push(ws));
+  server.on('connection', (ws) => {
+    // A client that drops mid-run is left out of the next rounds' figures, not a crash.
+    ws.on('error', () => {});
+    ws.on('close', () => {
+      const at = sockets.indexOf(ws);
+      if (at >= 0) sockets.splice(at, 1);
+    });
+    sockets.push(ws);
+  });
   const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const child = spawn(
     NODE,
     [...RUNTIME_FLAGS, fileURLToPath(import.meta.url), '--connect', url, '--clients', String(clients)],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
+  child.stdin.on('error', () => {}); // EPIPE when the clients' process already ended
   child.on('error', (error) => {
     console.error(`client process failed: ${error.message}`);
     process.exit(1);

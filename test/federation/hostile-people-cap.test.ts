@@ -6,27 +6,19 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_PEOPLE_PER_NODE } from '../../node/federation/people-bounds.ts';
-import {
-  encodePeople,
-  MAX_ROSTER,
-  type PeopleMessage,
-  peopleTopic,
-  type RemotePerson,
-} from '../../protocol/gossip/index.ts';
+import { MAX_ROSTER, type PeopleMessage } from '../../protocol/gossip/index.ts';
 import { waitFor } from '../support/federation.ts';
 import { startNode, type TestNode } from '../support/node.ts';
-import { dialableNode, startTestPeer, type TestPeer } from '../support/test-peer.ts';
+import { meshWith, publishPeople, roomOf, visitor } from '../support/people.ts';
+import { startTestPeer, type TestPeer } from '../support/test-peer.ts';
 
-const WORLD = '5e1f0d2c-7a41-4c39-9b1e-0d0000000001';
 let node: TestNode;
 let peer: TestPeer;
 
 beforeAll(async () => {
   peer = await startTestPeer('crowd');
   node = await startNode({ trust: peer.peerId, peerSilenceTimeoutMs: 120_000 });
-  const self = dialableNode(node);
-  await peer.dial([self]);
-  await peer.subscribe(peopleTopic(WORLD), [self]);
+  await meshWith(peer, node);
 }, 60_000);
 
 afterAll(async () => {
@@ -35,21 +27,9 @@ afterAll(async () => {
 });
 
 const reasons = () => node.node.federation.peers.stats(peer.peerId).reasons;
-const received = () => node.node.federation.traffic().people?.received ?? 0;
-const room = () => [...node.node.worlds.roomsInUse()].find((r) => r.worldId === WORLD);
-const person = (): RemotePerson => ({
-  id: crypto.randomUUID(),
-  name: 'visitor',
-  isGuest: true,
-  pose: { position: { x: 1, y: 0, z: 1 }, rotation: { x: 0, y: 0, z: 0 } },
-});
-
-/** Publishes and waits until the node has judged it (the validator counts before it runs the handler). */
-async function people(m: PeopleMessage): Promise<void> {
-  const before = received();
-  await peer.publish(peopleTopic(WORLD), encodePeople(m));
-  await waitFor(() => received() > before, 30_000, 'the node to judge a people message');
-}
+const room = () => roomOf(node);
+const person = visitor;
+const people = (m: PeopleMessage) => publishPeople(peer, node, m);
 
 describe('a peer with more people than any node serves', () => {
   it('shows at most MAX_PEOPLE_PER_NODE people of one node; a roster past it adds no one', async () => {

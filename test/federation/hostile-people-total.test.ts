@@ -1,22 +1,16 @@
 /**
  * Under `--trust all` anyone can be as many nodes as they like, each showing up to MAX_PEOPLE_PER_NODE
  * people: `--max-remote-people` bounds everyone of other nodes shown here at once. What would pass it is
- * ignored, not held against the node that sent it. A node with a small
- * bound and two test peers of its own (test-peer.ts, loopback) announcing people.
+ * ignored, not held against the node that sent it. A node with a small bound and two test peers of its
+ * own (test-peer.ts, loopback) announcing people.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_WORLD_ID } from '../../node/world/seed.ts';
-import {
-  encodePeople,
-  type PeopleMessage,
-  peopleTopic,
-  type RemotePerson,
-} from '../../protocol/gossip/index.ts';
+import type { PeopleMessage } from '../../protocol/gossip/index.ts';
 import { waitFor } from '../support/federation.ts';
 import { startNode, type TestNode } from '../support/node.ts';
-import { dialableNode, startTestPeer, type TestPeer } from '../support/test-peer.ts';
+import { meshWith, publishPeople, roomOf, visitor, visitors } from '../support/people.ts';
+import { startTestPeer, type TestPeer } from '../support/test-peer.ts';
 
-const WORLD = DEFAULT_WORLD_ID;
 const BOUND = 30;
 let node: TestNode;
 let a: TestPeer;
@@ -26,11 +20,8 @@ beforeAll(async () => {
   a = await startTestPeer('crowd-a');
   b = await startTestPeer('crowd-b');
   node = await startNode({ trust: 'all', maxRemotePeople: BOUND, peerSilenceTimeoutMs: 120_000 });
-  const self = dialableNode(node);
-  for (const peer of [a, b]) {
-    await peer.dial([self]);
-    await peer.subscribe(peopleTopic(WORLD), [self]);
-  }
+  await meshWith(a, node);
+  await meshWith(b, node);
 }, 60_000);
 
 afterAll(async () => {
@@ -39,24 +30,12 @@ afterAll(async () => {
   await node?.cleanup();
 });
 
-const received = () => node.node.federation.traffic().people?.received ?? 0;
-const room = () => [...node.node.worlds.roomsInUse()].find((r) => r.worldId === WORLD);
+const room = () => roomOf(node);
 const shown = () => room()?.size ?? 0;
 const rejected = (peer: TestPeer) => node.node.federation.peers.stats(peer.peerId).rejected;
-const person = (): RemotePerson => ({
-  id: crypto.randomUUID(),
-  name: 'visitor',
-  isGuest: true,
-  pose: { position: { x: 1, y: 0, z: 1 }, rotation: { x: 0, y: 0, z: 0 } },
-});
-const crowd = (n: number) => Array.from({ length: n }, () => person());
-
-/** Publishes and waits until the node has judged it (the validator counts before it runs the handler). */
-async function people(peer: TestPeer, m: PeopleMessage): Promise<void> {
-  const before = received();
-  await peer.publish(peopleTopic(WORLD), encodePeople(m));
-  await waitFor(() => received() > before, 30_000, 'the node to judge a people message');
-}
+const person = visitor;
+const crowd = visitors;
+const people = (peer: TestPeer, m: PeopleMessage) => publishPeople(peer, node, m);
 
 describe('people of other nodes, over all of them', () => {
   it('shows at most --max-remote-people, ignoring whole what would pass it, whichever node sends it', async () => {

@@ -33,7 +33,13 @@ import {
   type TestClient,
   type TestNode,
 } from '../support/node.ts';
-import { dialableNode, NODE_MAX_MESSAGE_BYTES, startTestPeer, type TestPeer } from '../support/test-peer.ts';
+import {
+  announceTo,
+  dialableNode,
+  NODE_MAX_MESSAGE_BYTES,
+  startTestPeer,
+  type TestPeer,
+} from '../support/test-peer.ts';
 
 const OWNER = randomUUID();
 const WORLD = randomUUID();
@@ -144,12 +150,7 @@ beforeAll(async () => {
     federationSyncIntervalMs: 2000,
   });
   await connectPeers();
-  p.announceEvery([{ id: WORLD, name: 'Big', ownerId: OWNER, online: 0 }], 200);
-  await waitFor(
-    () => b.node.federation.directory.holders(WORLD).includes(p.peerId),
-    15_000,
-    'B to hear of P',
-  );
+  await announceTo(p, b, [{ id: WORLD, name: 'Big', ownerId: OWNER, online: 0 }]);
 }, 120_000);
 
 afterAll(async () => {

@@ -7,28 +7,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PeopleOrder } from '../../node/federation/people-order.ts';
-import { DEFAULT_WORLD_ID } from '../../node/world/seed.ts';
-import {
-  encodePeople,
-  type PeopleMessage,
-  peopleTopic,
-  type RemotePerson,
-} from '../../protocol/gossip/index.ts';
-import { waitFor } from '../support/federation.ts';
+import type { PeopleMessage, RemotePerson } from '../../protocol/gossip/index.ts';
 import { startNode, type TestNode } from '../support/node.ts';
-import { dialableNode, startTestPeer, type TestPeer } from '../support/test-peer.ts';
+import { meshWith, publishPeople, roomOf, visitor } from '../support/people.ts';
+import { startTestPeer, type TestPeer } from '../support/test-peer.ts';
 
-// The seeded world: the node holds it, so it hears the world's people.
-const WORLD = DEFAULT_WORLD_ID;
 let node: TestNode;
 let peer: TestPeer;
 
 beforeAll(async () => {
   peer = await startTestPeer('order');
   node = await startNode({ trust: peer.peerId, peerSilenceTimeoutMs: 120_000 });
-  const self = dialableNode(node);
-  await peer.dial([self]);
-  await peer.subscribe(peopleTopic(WORLD), [self]);
+  await meshWith(peer, node);
 }, 60_000);
 
 afterAll(async () => {
@@ -37,22 +27,9 @@ afterAll(async () => {
 });
 
 const reasons = () => node.node.federation.peers.stats(peer.peerId).reasons;
-const received = () => node.node.federation.traffic().people?.received ?? 0;
-const room = () => [...node.node.worlds.roomsInUse()].find((r) => r.worldId === WORLD);
-const shown = (p: RemotePerson) => room()?.member(p.id) !== undefined;
-const person = (): RemotePerson => ({
-  id: crypto.randomUUID(),
-  name: 'visitor',
-  isGuest: true,
-  pose: { position: { x: 1, y: 0, z: 1 }, rotation: { x: 0, y: 0, z: 0 } },
-});
-
-/** Publishes and waits until the node has judged it (the validator counts before it runs the handler). */
-async function people(m: PeopleMessage): Promise<void> {
-  const before = received();
-  await peer.publish(peopleTopic(WORLD), encodePeople(m));
-  await waitFor(() => received() > before, 30_000, 'the node to judge a people message');
-}
+const shown = (p: RemotePerson) => roomOf(node)?.member(p.id) !== undefined;
+const person = visitor;
+const people = (m: PeopleMessage) => publishPeople(peer, node, m);
 
 describe('people messages in the order their node sent them', () => {
   it('ignores a leave overtaken by the rejoin after it, and a join sent again after its person left', async () => {

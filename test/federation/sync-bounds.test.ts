@@ -27,7 +27,7 @@ import {
 } from '../../protocol/gossip/index.ts';
 import { waitFor } from '../support/federation.ts';
 import { guest, startNode, type TestNode } from '../support/node.ts';
-import { dialableNode, startTestPeer, type TestPeer } from '../support/test-peer.ts';
+import { announceTo, dialableNode, startTestPeer, type TestPeer } from '../support/test-peer.ts';
 
 const OWNER = randomUUID();
 /** The world P announces and answers for ever. */
@@ -110,12 +110,7 @@ beforeAll(async () => {
   await q.dial([self]);
   await p.dial([self]);
   await p.subscribe(DIRECTORY_TOPIC, [self]);
-  p.announceEvery([{ id: ENDLESS, name: 'Endless', ownerId: OWNER, online: 0 }], 200);
-  await waitFor(
-    () => b.node.federation.directory.holders(ENDLESS).includes(p.peerId),
-    15_000,
-    'B to hear of P',
-  );
+  await announceTo(p, b, [{ id: ENDLESS, name: 'Endless', ownerId: OWNER, online: 0 }]);
 }, 120_000);
 
 afterAll(async () => {

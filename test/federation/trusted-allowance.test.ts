@@ -1,8 +1,8 @@
 /**
  * A trusted node publishing faster than its allowance (`--peer-gossip-per-second`, per topic): past a
  * burst, its messages on that topic are ignored and counted (`over_allowance`, not as rejections) while
- * its other topics are untouched; once the allowance refills it is taken at its word again. A node with a small allowance and a
- * test peer of its own (test-peer.ts, loopback).
+ * its other topics are untouched; once the allowance refills it is taken at its word again. A node with a
+ * small allowance and a test peer of its own (test-peer.ts, loopback).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -10,20 +10,13 @@ import {
   BURST_SECONDS,
   TrustedAllowance,
 } from '../../node/federation/trusted-allowance.ts';
-import { DEFAULT_WORLD_ID } from '../../node/world/seed.ts';
-import {
-  chainTopic,
-  encodePeople,
-  peopleTopic,
-  positionsTopic,
-  type RemotePerson,
-} from '../../protocol/gossip/index.ts';
+import { chainTopic, encodePeople, peopleTopic, positionsTopic } from '../../protocol/gossip/index.ts';
 import { encode } from '../../protocol/posbus/index.ts';
 import { waitFor } from '../support/federation.ts';
 import { startNode, type TestNode } from '../support/node.ts';
-import { dialableNode, startTestPeer, type TestPeer } from '../support/test-peer.ts';
+import { meshWith, roomOf, visitor, PEOPLE_WORLD as WORLD } from '../support/people.ts';
+import { startTestPeer, type TestPeer } from '../support/test-peer.ts';
 
-const WORLD = DEFAULT_WORLD_ID;
 const PER_SECOND = 20;
 let node: TestNode;
 let peer: TestPeer;
@@ -35,10 +28,7 @@ beforeAll(async () => {
     peerGossipPerSecond: PER_SECOND,
     peerSilenceTimeoutMs: 120_000,
   });
-  const self = dialableNode(node);
-  await peer.dial([self]);
-  await peer.subscribe(peopleTopic(WORLD), [self]);
-  await peer.subscribe(positionsTopic(WORLD), [self]);
+  await meshWith(peer, node, [peopleTopic(WORLD), positionsTopic(WORLD)]);
 }, 60_000);
 
 afterAll(async () => {
@@ -48,13 +38,8 @@ afterAll(async () => {
 
 const traffic = (kind: string) => node.node.federation.traffic()[kind]?.received ?? 0;
 const overAllowance = () => node.node.federation.peers.stats(peer.peerId).ignoredReasons.over_allowance ?? 0;
-const room = () => [...node.node.worlds.roomsInUse()].find((r) => r.worldId === WORLD);
-const person = (): RemotePerson => ({
-  id: crypto.randomUUID(),
-  name: 'visitor',
-  isGuest: true,
-  pose: { position: { x: 1, y: 0, z: 1 }, rotation: { x: 0, y: 0, z: 0 } },
-});
+const room = () => roomOf(node);
+const person = visitor;
 
 describe('a trusted node over its gossip allowance', () => {
   it('has the rest of a flood ignored on that topic only, and is heard again once the allowance refills', async () => {

@@ -236,6 +236,25 @@ async function answerSync(
   }
 }
 
+/**
+ * Has `peer` announce itself as the holder of `worlds` every `everyMs` (until it stops) and waits until the
+ * node lists it as a holder of each.
+ */
+export async function announceTo(
+  peer: TestPeer,
+  node: TestNode,
+  worlds: AnnouncedWorld[],
+  everyMs = 200,
+): Promise<void> {
+  peer.announceEvery(worlds, everyMs);
+  const directory = node.node.federation.directory;
+  await waitFor(
+    () => worlds.every((w) => directory.holders(w.id).includes(peer.peerId)),
+    15_000,
+    `the node to hear of ${peer.peerId}`,
+  );
+}
+
 /** A node started in this process (support/node.ts), as the test peer dials it. */
 export function dialableNode(node: TestNode): Dialable {
   const federation = node.node.federation;
